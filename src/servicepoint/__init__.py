@@ -1,0 +1,3 @@
+"""servicepoint: an open-source platform for a city's citizen service."""
+
+__version__ = "0.1.0"

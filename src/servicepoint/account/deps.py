@@ -1,0 +1,33 @@
+"""Request dependencies that resolve the logged-in staff member and enforce roles."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from servicepoint.account import service
+from servicepoint.account.errors import LoginRequired
+from servicepoint.account.models import User
+from servicepoint.core.db import get_session
+
+SESSION_COOKIE = "sp_session"
+
+
+def optional_user(request: Request, session: Session = Depends(get_session)) -> User | None:
+    user = service.user_for_token(session, token=request.cookies.get(SESSION_COOKIE))
+    request.state.user = user
+    return user
+
+
+def require(role: str) -> Callable[..., User]:
+    """Dependency factory: the page needs a logged-in user holding `role` (admins pass all)."""
+
+    def dependency(user: User | None = Depends(optional_user)) -> User:
+        if user is None:
+            raise LoginRequired("Bitte melden Sie sich an.")
+        service.require_role(user, role)
+        return user
+
+    return dependency

@@ -1,0 +1,57 @@
+"""create_app(settings): everything is built here, nothing at import time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from servicepoint.config import PACKAGE_DIR, Settings
+from servicepoint.core.db import make_engine, make_sessionmaker
+from servicepoint.core.ratelimit import make_rate_limiter
+from servicepoint.core.templating import build_env
+from servicepoint.web import errors as web_errors
+from servicepoint.web.middleware import RequestContextMiddleware
+
+# Only our own origin: vendored JS/CSS, no third-party requests. Leaflet sets inline styles.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; "
+    "form-action 'self'"
+)
+
+
+def _routers(app: FastAPI) -> None:
+    from servicepoint.account import pages as account_pages
+    from servicepoint.catalog import api as catalog_api
+    from servicepoint.catalog import pages as catalog_pages
+    from servicepoint.web import pages as web_pages
+
+    for module in (web_pages, catalog_api, catalog_pages, account_pages):
+        app.include_router(module.router)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    engine = make_engine(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = FastAPI(title=settings.site_name, version="0.1.0", lifespan=lifespan,
+                  docs_url=None, redoc_url=None)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.templates = build_env()
+    app.state.rate_limiter = make_rate_limiter(settings.redis_url)
+    app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "web" / "static"), name="static")
+    web_errors.install(app)
+    _routers(app)
+    app.add_middleware(RequestContextMiddleware, max_body=settings.max_body_bytes,
+                       default_lang=settings.default_lang, csp=CSP)
+    return app

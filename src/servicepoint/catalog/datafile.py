@@ -1,0 +1,144 @@
+"""Pydantic models for the city's catalog data files (YAML/CSV under data/<city>/).
+
+Every file is validated on load; a broken file fails naming the file, the entry and the field.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+Channel = Literal["online", "appointment", "video", "mobile", "external"]
+CHANNELS: tuple[Channel, ...] = ("online", "appointment", "video", "mobile", "external")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Text(_Strict):
+    """A German text with its English translation."""
+
+    de: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+
+
+class DocumentItem(_Strict):
+    text: Text
+    condition: Text | None = None
+
+
+class FeeItem(_Strict):
+    label: Text
+    amount_cents: int = Field(ge=0)
+    condition: Text | None = None
+    valid_from: dt.date | None = None
+    source: str = Field(min_length=1)
+
+
+class Authority(_Strict):
+    name: Text
+    phone: str | None = None
+    email: str | None = None
+    url: str | None = None
+    address: str | None = None
+    note: Text | None = None
+
+
+class TutorialStep(_Strict):
+    title: Text
+    text: Text
+
+
+class Tutorial(_Strict):
+    title: Text
+    duration_minutes: int | None = Field(default=None, ge=1, le=600)
+    prerequisites: list[Text] = Field(min_length=1)
+    steps: list[TutorialStep] = Field(min_length=2)
+    afterwards: Text
+
+
+class ServiceFile(_Strict):
+    """One service of the catalog, as written in data/<city>/services/<slug>.yaml."""
+
+    id: str = Field(pattern=r"^[0-9a-z][0-9a-z\-]{1,63}$")
+    slug: str = Field(pattern=r"^[a-z0-9][a-z0-9\-]{1,80}$")
+    leika: str | None = Field(default=None, pattern=r"^\d{14}$")
+    name: Text
+    summary: Text
+    keywords: dict[Literal["de", "en"], list[str]] = Field(default_factory=dict)
+    examples: dict[Literal["de", "en"], list[str]] = Field(default_factory=dict)
+    documents: list[DocumentItem] = Field(default_factory=list)
+    fees: list[FeeItem] = Field(default_factory=list)
+    fees_as_of: dt.date | None = None
+    processing_time: Text | None = None
+    legal_basis: str | None = None
+    channels: list[Channel] = Field(min_length=1)
+    online_url: str | None = None
+    responsible: Authority
+    appointment_minutes: int | None = Field(default=None, ge=5, le=240)
+    tutorial: Tutorial | None = None
+    sources: list[str] = Field(default_factory=list)
+
+    @field_validator("channels")
+    @classmethod
+    def _unique_channels(cls, value: list[Channel]) -> list[Channel]:
+        if len(set(value)) != len(value):
+            raise ValueError("channels must not repeat")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ServiceFile:
+        if "online" in self.channels and not self.online_url:
+            raise ValueError("channel 'online' needs an online_url")
+        if "online" in self.channels and self.tutorial is None:
+            raise ValueError("an online service needs a tutorial")
+        if "appointment" in self.channels and self.appointment_minutes is None:
+            raise ValueError("channel 'appointment' needs appointment_minutes")
+        if self.fees and self.fees_as_of is None:
+            raise ValueError("fees need fees_as_of (the 'Stand' date)")
+        return self
+
+
+class CatalogFileError(Exception):
+    """A data file failed validation; the message names file, entry and field."""
+
+
+def _describe(path: Path, entry: str, exc: ValidationError) -> str:
+    problems = []
+    for err in exc.errors():
+        field = ".".join(str(part) for part in err["loc"]) or "(entry)"
+        problems.append(f"{path.name}: entry {entry!r}, field {field!r}: {err['msg']}")
+    return "\n".join(problems)
+
+
+def load_service_file(path: Path) -> ServiceFile:
+    """Read and validate one service YAML file."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise CatalogFileError(f"{path.name}: not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise CatalogFileError(f"{path.name}: expected a mapping of fields")
+    entry = str(raw.get("id") or raw.get("slug") or path.stem)
+    try:
+        return ServiceFile.model_validate(raw)
+    except ValidationError as exc:
+        raise CatalogFileError(_describe(path, entry, exc)) from exc
+
+
+def load_services(folder: Path) -> list[ServiceFile]:
+    """Load every service file of a city folder; ids and slugs must be unique."""
+    services = [load_service_file(p) for p in sorted(folder.glob("*.yaml"))]
+    for attr in ("id", "slug"):
+        seen: dict[str, str] = {}
+        for svc in services:
+            key = getattr(svc, attr)
+            if key in seen:
+                raise CatalogFileError(f"{attr} {key!r} used twice ({seen[key]}, {svc.slug})")
+            seen[key] = svc.slug
+    return services

@@ -1,0 +1,204 @@
+"""Locations (the city's ServicePoints): seed, read, edit and import, tracking each value's source."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from servicepoint.catalog.errors import InvalidLocationData, LocationNotFound
+from servicepoint.catalog.hours import HoursError, parse_hours
+from servicepoint.catalog.models import Location
+from servicepoint.core.clock import utcnow
+
+EDITABLE = ("name", "street", "house_number", "building", "postcode", "city", "lat", "lon",
+            "opening_hours", "phone", "notes")
+
+
+class LocationPatch(BaseModel):
+    """Changes to a location; fields left out stay as they are, empty strings clear a value."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    name: str | None = Field(default=None, min_length=2, max_length=200)
+    street: str | None = Field(default=None, max_length=300)
+    house_number: str | None = Field(default=None, max_length=20)
+    building: str | None = Field(default=None, max_length=300)
+    postcode: str | None = Field(default=None, pattern=r"^(\d{5})?$")
+    city: str | None = Field(default=None, max_length=100)
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    opening_hours: str | None = Field(default=None, max_length=500)
+    phone: str | None = Field(default=None, max_length=64)
+    notes: str | None = Field(default=None, max_length=2000)
+
+    @field_validator("opening_hours")
+    @classmethod
+    def _hours(cls, value: str | None) -> str | None:
+        if value:
+            try:
+                parse_hours(value)
+            except HoursError as exc:
+                raise ValueError(str(exc)) from exc
+        return value
+
+
+class LocationSeed(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9\-]{1,63}$")
+    name: str
+    kind: str = "buergeramt"
+    street: str | None = None
+    house_number: str | None = None
+    building: str | None = None
+    postcode: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+    opening_hours: str | None = None
+    phone: str | None = None
+    notes: str | None = None
+    source: str
+
+
+def _stamp(loc: Location, field: str, *, source: str, by: str) -> None:
+    prov = dict(loc.provenance or {})
+    prov[field] = {"source": source, "by": by, "at": utcnow().isoformat(timespec="seconds")}
+    loc.provenance = prov
+
+
+def _set(loc: Location, field: str, value: Any, *, source: str, by: str) -> bool:
+    if field == "opening_hours":
+        value = parse_hours(value) if value else None
+    if value == "":
+        value = None
+    if getattr(loc, field) == value:
+        return False
+    setattr(loc, field, value)
+    _stamp(loc, field, source=source, by=by)
+    return True
+
+
+def apply_patch(loc: Location, patch: LocationPatch, *, source: str, by: str) -> list[str]:
+    """Set the given fields; returns the names of those that changed."""
+    changed = []
+    for field in patch.model_fields_set & set(EDITABLE):
+        if _set(loc, field, getattr(patch, field), source=source, by=by):
+            changed.append(field)
+    return sorted(changed)
+
+
+def load_seed_file(path: Path) -> list[LocationSeed]:
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    seeds = []
+    for i, entry in enumerate(raw):
+        try:
+            seeds.append(LocationSeed.model_validate(entry))
+        except ValidationError as exc:
+            raise InvalidLocationData(f"{path.name}: entry {i + 1}: {exc}") from exc
+    return seeds
+
+
+def seed_location(session: Session, *, seed: LocationSeed) -> bool:
+    """Create a location from the city's data; existing values an admin set are never overwritten."""
+    loc = session.get(Location, seed.id)
+    created = loc is None
+    if loc is None:
+        loc = Location(id=seed.id, name=seed.name, kind=seed.kind, city="Hannover", provenance={})
+        session.add(loc)
+        _stamp(loc, "name", source=seed.source, by="seed")
+    for field in EDITABLE:
+        value = getattr(seed, field, None)
+        current_by = (loc.provenance or {}).get(field, {}).get("by")
+        if value is not None and current_by in (None, "seed"):
+            _set(loc, field, value, source=seed.source, by="seed")
+    return created
+
+
+def list_locations(session: Session) -> Sequence[Location]:
+    return session.scalars(select(Location).order_by(Location.name)).all()
+
+
+def get_location(session: Session, *, location_id: str) -> Location:
+    loc = session.get(Location, location_id)
+    if loc is None:
+        raise LocationNotFound("Diesen Standort gibt es nicht.")
+    return loc
+
+
+def update_location(session: Session, *, location_id: str, patch: LocationPatch, source: str,
+                    by: str) -> list[str]:
+    return apply_patch(get_location(session, location_id=location_id), patch, source=source, by=by)
+
+
+# -- import of official files -----------------------------------------------------------------
+def _rows_from_csv(text: str) -> list[dict[str, Any]]:
+    reader = csv.DictReader(io.StringIO(text), delimiter=";" if text.count(";") > text.count(",")
+                            else ",")
+    return [{(k or "").strip().lower(): (v or "").strip() for k, v in row.items()} for row in reader]
+
+
+def _rows_from_geojson(text: str) -> list[dict[str, Any]]:
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidLocationData("Die Datei ist kein gültiges GeoJSON.") from exc
+    if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
+        raise InvalidLocationData("GeoJSON muss eine FeatureCollection sein.")
+    rows = []
+    for feature in doc.get("features") or []:
+        props = dict(feature.get("properties") or {}) if isinstance(feature, dict) else {}
+        geom = feature.get("geometry") if isinstance(feature, dict) else None
+        if isinstance(geom, dict) and geom.get("type") == "Point":
+            coords = geom.get("coordinates") or []
+            if len(coords) >= 2:
+                props["lon"], props["lat"] = coords[0], coords[1]
+        rows.append({str(k).lower(): v for k, v in props.items()})
+    return rows
+
+
+def parse_import(text: str, *, filename: str) -> list[dict[str, Any]]:
+    """Rows of an official CSV or GeoJSON file as plain dicts (not yet validated)."""
+    looks_json = filename.lower().endswith((".geojson", ".json")) or text.lstrip().startswith("{")
+    rows = _rows_from_geojson(text) if looks_json else _rows_from_csv(text)
+    if not rows:
+        raise InvalidLocationData("Die Datei enthält keine Standorte.")
+    return rows
+
+
+def _match(session: Session, row: dict[str, Any]) -> Location | None:
+    if row.get("id"):
+        return session.get(Location, str(row["id"]))
+    if row.get("name"):
+        return session.scalar(select(Location).where(Location.name == str(row["name"])))
+    return None
+
+
+def import_locations(session: Session, *, text: str, filename: str, source: str,
+                     by: str) -> dict[str, list[str]]:
+    """Apply an official file: all rows are checked first, so a bad row changes nothing."""
+    rows = parse_import(text, filename=filename)
+    planned: list[tuple[Location, LocationPatch]] = []
+    problems = []
+    for number, row in enumerate(rows, start=1):
+        loc = _match(session, row)
+        if loc is None:
+            problems.append(f"{number}: unbekannter Standort ({row.get('id') or row.get('name')})")
+            continue
+        values = {k: v for k, v in row.items() if k in EDITABLE and v not in ("", None)}
+        try:
+            planned.append((loc, LocationPatch.model_validate(values)))
+        except ValidationError as exc:
+            fields = ", ".join(str(e["loc"][0]) for e in exc.errors())
+            problems.append(f"{number}: {fields}")
+    if problems:
+        raise InvalidLocationData("Import abgelehnt, fehlerhafte Zeilen: %(rows)s",
+                                  rows="; ".join(problems[:20]))
+    return {loc.id: apply_patch(loc, patch, source=source, by=by) for loc, patch in planned}

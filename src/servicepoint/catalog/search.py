@@ -1,0 +1,198 @@
+"""Typo- and colloquial-tolerant catalog search (pure: no database, no web).
+
+Text is folded (umlauts, ß), lemmatised (simplemma, German and English), compounds are split
+against the catalog's own vocabulary and unknown words are matched to known ones with rapidfuzz.
+BM25 (bm25s) then ranks the services over their names, citizen terms, examples and summaries.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import bm25s
+import numpy as np
+import simplemma
+from rapidfuzz import fuzz, process
+
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_FOLD = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "é": "e", "è": "e"})
+
+# Words that carry no meaning for finding a service (after folding). Kept short on purpose:
+# BM25's idf already discounts common words; these only stop them from being fuzzy-matched.
+STOPWORDS = frozenset(
+    """
+    der die das den dem des ein eine einen einem einer eines und oder aber ich du er sie es wir
+    ihr mein meine meinen meinem meiner dein deine sein seine ist sind bin war wird werden kann
+    koennen muss muessen will wollen soll sollen mit von fuer auf an in im am zu zum zur bei
+    nach vor aus wie was wo wer wann warum welche welcher welches ob nicht kein keine auch noch
+    schon mal bitte hallo hi danke man sich mir mich dir dich uns euch ihm ihn habe hast hat
+    haben gibt geht denn dann so ja nein gerne brauche brauchen
+    the a an and or of to in on at for with my your is are am be do does did i you we it me
+    can could how what where when which who why please hello hi thanks need get have has there
+    this that from by
+    """.split()
+)
+
+
+def fold(text: str) -> str:
+    """Lower-case and spell umlauts/ß out, so 'Reisepaß' and 'Reisepass' meet."""
+    return text.lower().translate(_FOLD)
+
+
+@lru_cache(maxsize=65536)
+def lemma(word: str) -> str:
+    """German/English lemma of one word, folded; nouns are tried capitalised as German needs."""
+    base = simplemma.lemmatize(word, lang=("de", "en"))
+    if base.lower() == word.lower():
+        base = simplemma.lemmatize(word.capitalize(), lang=("de", "en"))
+    return fold(base)
+
+
+def words(text: str) -> list[str]:
+    return _WORD.findall(text)
+
+
+def analyse(text: str) -> list[str]:
+    """Index-side tokens: folded words plus their lemmas (duplicates kept for term frequency)."""
+    out: list[str] = []
+    for word in words(text):
+        folded = fold(word)
+        if len(folded) < 2 or folded in STOPWORDS:
+            continue
+        out.append(folded)
+        lem = lemma(word)
+        if lem != folded and lem not in STOPWORDS:
+            out.append(lem)
+    return out
+
+
+@dataclass(frozen=True)
+class SearchDoc:
+    """What the index knows of one service; weights repeat the strongest fields."""
+
+    id: str
+    names: Sequence[str]
+    keywords: Sequence[str] = ()
+    examples: Sequence[str] = ()
+    summaries: Sequence[str] = ()
+
+    def tokens(self) -> list[str]:
+        toks: list[str] = []
+        for text in self.names:
+            toks += analyse(text) * 3
+        for text in self.keywords:
+            toks += analyse(text) * 2
+        for text in (*self.examples, *self.summaries):
+            toks += analyse(text)
+        return toks
+
+    def phrases(self) -> list[str]:
+        """Multi-word names and keywords, folded; a query containing one gets a bonus."""
+        return [" ".join(fold(w) for w in words(t)) for t in (*self.names, *self.keywords)]
+
+
+@dataclass
+class Hit:
+    id: str
+    score: float
+
+
+@dataclass
+class SearchIndex:
+    docs: list[SearchDoc]
+    _bm25: bm25s.BM25 = field(init=False, repr=False)
+    _vocab: frozenset[str] = field(init=False, repr=False)
+    _vocab_list: list[str] = field(init=False, repr=False)
+    _phrases: list[list[str]] = field(init=False, repr=False)
+    _cache: dict[str, list[str]] = field(init=False, repr=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        corpus = [doc.tokens() or ["_"] for doc in self.docs]
+        self._bm25 = bm25s.BM25(k1=1.2, b=0.5)
+        self._bm25.index(corpus, show_progress=False)
+        self._vocab = frozenset(t for toks in corpus for t in toks)
+        self._vocab_list = sorted(self._vocab)
+        self._phrases = [[p for p in doc.phrases() if " " in p] for doc in self.docs]
+
+    # -- query side -------------------------------------------------------------------------
+    def expand(self, word: str) -> list[str]:
+        """Map one query word to index terms: itself, its lemma, compound parts or a near spelling."""
+        folded = fold(word)
+        if folded in self._cache:
+            return self._cache[folded]
+        result = self._expand_uncached(word, folded)
+        if len(self._cache) < 50_000:
+            self._cache[folded] = result
+        return result
+
+    def _expand_uncached(self, word: str, folded: str) -> list[str]:
+        if len(folded) < 2 or folded in STOPWORDS:
+            return []
+        terms = [t for t in dict.fromkeys((folded, lemma(word))) if t in self._vocab]
+        if terms:
+            return terms
+        parts = self._split_compound(folded)
+        if parts:
+            return parts
+        return self._fuzzy(folded)
+
+    def _fuzzy(self, folded: str) -> list[str]:
+        if len(folded) < 4:
+            return []
+        cutoff = 80 if len(folded) < 8 else 75
+        match = process.extractOne(folded, self._vocab_list, scorer=fuzz.ratio, score_cutoff=cutoff)
+        if match:
+            return [match[0]]
+        # Typed-ahead or clipped words ("perso", "meldebesch") complete to the longest known term.
+        prefixed = [t for t in self._vocab_list if t.startswith(folded) and len(folded) >= 5]
+        return prefixed[:3]
+
+    def _split_compound(self, folded: str, depth: int = 0) -> list[str]:
+        """Split e.g. 'personalausweisverlaengerung' into known parts (with German linking -s-)."""
+        if len(folded) < 7 or depth > 2:
+            return []
+        for cut in range(len(folded) - 3, 3, -1):
+            head, tail = folded[:cut], folded[cut:]
+            if head not in self._vocab:
+                continue
+            for rest in (tail, tail[1:] if tail.startswith("s") else ""):
+                if len(rest) < 3:
+                    continue
+                if rest in self._vocab:
+                    return [head, rest]
+                fuzzy_rest = self._fuzzy(rest) if len(rest) >= 5 else []
+                deeper = self._split_compound(rest, depth + 1) or fuzzy_rest
+                if deeper:
+                    return [head, *deeper]
+        return []
+
+    def query_terms(self, text: str) -> list[str]:
+        terms: list[str] = []
+        for word in words(text):
+            terms += self.expand(word)
+        return terms
+
+    # -- ranking ----------------------------------------------------------------------------
+    def scores(self, text: str) -> np.ndarray:
+        """BM25 score per document (index order) plus a bonus for whole multi-word phrases."""
+        terms = self.query_terms(text)
+        if not terms:
+            return np.zeros(len(self.docs))
+        scores = np.asarray(self._bm25.get_scores(terms), dtype=float)
+        folded = " " + " ".join(fold(w) for w in words(text)) + " "
+        for i, phrases in enumerate(self._phrases):
+            if any(f" {p} " in folded for p in phrases):
+                scores[i] *= 1.3
+        return scores
+
+    def search(self, text: str, limit: int = 10, min_score: float = 0.5) -> list[Hit]:
+        scores = self.scores(text)
+        order = np.argsort(-scores, kind="stable")[:limit]
+        return [Hit(self.docs[i].id, float(scores[i])) for i in order if scores[i] >= min_score]
+
+
+def build_index(docs: Iterable[SearchDoc]) -> SearchIndex:
+    return SearchIndex(list(docs))

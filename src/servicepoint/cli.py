@@ -1,0 +1,41 @@
+"""The `servicepoint` command; each domain adds its own sub-commands."""
+
+from __future__ import annotations
+
+import typer
+import uvicorn
+from rich.console import Console
+
+from servicepoint.account.cli import app as user_app
+from servicepoint.catalog.cli import locations_app
+from servicepoint.catalog.cli import seed as seed_command
+from servicepoint.cli_support import upgrade
+from servicepoint.config import Settings
+
+app = typer.Typer(help="servicepoint: the city's citizen-service platform.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+console = Console()
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = typer.Argument("head")) -> None:
+    """Apply the Alembic migrations."""
+    upgrade(Settings().database_url, revision)
+    console.print("[green]database is up to date[/]")
+
+
+@app.command()
+def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
+    """Serve the web app (several workers need PostgreSQL; Redis carries shared state)."""
+    uvicorn.run("servicepoint.app:create_app", factory=True, host=host, port=port, workers=workers,
+                proxy_headers=True, log_level="info")
+
+
+app.add_typer(db_app, name="db")
+app.add_typer(user_app, name="user")
+app.add_typer(locations_app, name="locations")
+app.command("seed")(seed_command)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,41 @@
+"""Settings, read from the environment (prefix SERVICEPOINT_) and never at import time."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+DATA_ROOT = PACKAGE_DIR / "data"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SERVICEPOINT_", env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite:///servicepoint.db"
+    redis_url: str | None = None
+    city: str = "hannover"
+    data_dir: Path | None = None
+    # A random key per process start is safe but logs everyone out on restart: set it in production.
+    secret_key: str = Field(default_factory=lambda: secrets.token_urlsafe(32))
+    secure_cookies: Literal["auto", "always", "never"] = "auto"
+    session_hours: int = 10
+    bot_protection: Literal["on", "off"] = "on"
+    login_max_attempts: int = 5
+    login_window_seconds: int = 900
+    max_body_bytes: int = 1_000_000
+    default_lang: Literal["de", "en"] = "de"
+    site_name: str = "HannoverServicePoint"
+    base_url: str = "http://127.0.0.1:8000"
+
+    @property
+    def city_dir(self) -> Path:
+        return self.data_dir or DATA_ROOT / self.city
+
+    @property
+    def bot_protection_on(self) -> bool:
+        return self.bot_protection == "on"

@@ -1,0 +1,46 @@
+"""CSRF protection (double-submit cookie) and client addresses for rate limits."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+
+from fastapi import Request
+
+from servicepoint.errors import Forbidden
+
+CSRF_COOKIE = "sp_csrf"
+CSRF_FIELD = "csrf_token"
+
+
+class CsrfFailed(Forbidden):
+    code = "csrf_failed"
+
+
+def new_csrf_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+async def csrf_protect(request: Request) -> None:
+    """Dependency for every form POST: the form's token must equal the cookie's."""
+    cookie = request.cookies.get(CSRF_COOKIE, "")
+    form = await request.form()
+    sent = form.get(CSRF_FIELD) or request.headers.get("x-csrf-token", "")
+    if not cookie or not isinstance(sent, str) or not hmac.compare_digest(cookie, sent):
+        raise CsrfFailed(
+            "Das Formular ist abgelaufen oder ungültig. Bitte laden Sie die Seite neu und "
+            "versuchen Sie es noch einmal."
+        )
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def secure_cookie(request: Request) -> bool:
+    """Secure flag: always/never by setting, else when the request came over TLS.
+
+    Behind a TLS proxy run uvicorn with --proxy-headers so the scheme is seen as https.
+    """
+    mode = request.app.state.settings.secure_cookies
+    return mode == "always" or (mode == "auto" and request.url.scheme == "https")

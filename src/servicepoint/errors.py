@@ -1,0 +1,56 @@
+"""Errors carry their HTTP status; one handler renders them as JSON (/api) or a page (HTML)."""
+
+from __future__ import annotations
+
+
+class ServicePointError(Exception):
+    status_code = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, code: str | None = None, **params: object) -> None:
+        # `message` is a German msgid; the handler translates it into the request's language.
+        super().__init__(message % params if params else message)
+        self.message = message
+        self.params = params
+        if code:
+            self.code = code
+
+
+class BadRequest(ServicePointError):
+    status_code = 400
+    code = "bad_request"
+
+
+class Unauthorized(ServicePointError):
+    status_code = 401
+    code = "unauthorized"
+
+
+class Forbidden(ServicePointError):
+    status_code = 403
+    code = "forbidden"
+
+
+class NotFound(ServicePointError):
+    status_code = 404
+    code = "not_found"
+
+
+class Conflict(ServicePointError):
+    status_code = 409
+    code = "conflict"
+
+
+class PayloadTooLarge(ServicePointError):
+    status_code = 413
+    code = "payload_too_large"
+
+
+class Unprocessable(ServicePointError):
+    status_code = 422
+    code = "invalid_input"
+
+
+class TooManyRequests(ServicePointError):
+    status_code = 429
+    code = "too_many_requests"

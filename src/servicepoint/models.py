@@ -1,0 +1,7 @@
+"""Imports every domain's models so Alembic and tests see the whole schema."""
+
+from servicepoint.account import models as account_models
+from servicepoint.catalog import models as catalog_models
+from servicepoint.core.db import Base
+
+__all__ = ["Base", "account_models", "catalog_models"]
