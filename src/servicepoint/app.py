@@ -42,8 +42,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         engine.dispose()
 
-    app = FastAPI(title=settings.site_name, version="0.1.0", lifespan=lifespan,
-                  docs_url=None, redoc_url=None)
+    app = FastAPI(
+        title=settings.site_name, version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None
+    )
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
@@ -52,6 +53,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "web" / "static"), name="static")
     web_errors.install(app)
     _routers(app)
-    app.add_middleware(RequestContextMiddleware, max_body=settings.max_body_bytes,
-                       default_lang=settings.default_lang, csp=CSP)
+    app.add_middleware(
+        RequestContextMiddleware,
+        max_body=settings.max_body_bytes,
+        default_lang=settings.default_lang,
+        csp=CSP,
+    )
     return app

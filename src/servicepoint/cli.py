@@ -27,8 +27,15 @@ def db_upgrade(revision: str = typer.Argument("head")) -> None:
 @app.command()
 def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
     """Serve the web app (several workers need PostgreSQL; Redis carries shared state)."""
-    uvicorn.run("servicepoint.app:create_app", factory=True, host=host, port=port, workers=workers,
-                proxy_headers=True, log_level="info")
+    uvicorn.run(
+        "servicepoint.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        log_level="info",
+    )
 
 
 app.add_typer(db_app, name="db")

@@ -18,8 +18,13 @@ console = Console()
 def create(
     username: str = typer.Argument(..., help="login name"),
     role: str = typer.Option(..., "--role", help="|".join(ROLES)),
-    password: str = typer.Option(..., prompt=True, hide_input=True, confirmation_prompt=True,
-                                 envvar="SERVICEPOINT_NEW_USER_PASSWORD"),
+    password: str = typer.Option(
+        ...,
+        prompt=True,
+        hide_input=True,
+        confirmation_prompt=True,
+        envvar="SERVICEPOINT_NEW_USER_PASSWORD",
+    ),
 ) -> None:
     """Create a staff account (the password is asked for, or read from the environment)."""
     try:

@@ -10,12 +10,13 @@ from sqlalchemy.orm import Session
 from servicepoint.account import service
 from servicepoint.account.errors import LoginRequired
 from servicepoint.account.models import User
-from servicepoint.core.db import get_session
+from servicepoint.core.db import SessionDep
+from servicepoint.core.i18n import N_
 
 SESSION_COOKIE = "sp_session"
 
 
-def optional_user(request: Request, session: Session = Depends(get_session)) -> User | None:
+def optional_user(request: Request, session: Session = SessionDep) -> User | None:
     user = service.user_for_token(session, token=request.cookies.get(SESSION_COOKIE))
     request.state.user = user
     return user
@@ -26,7 +27,7 @@ def require(role: str) -> Callable[..., User]:
 
     def dependency(user: User | None = Depends(optional_user)) -> User:
         if user is None:
-            raise LoginRequired("Bitte melden Sie sich an.")
+            raise LoginRequired(N_("Bitte melden Sie sich an."))
         service.require_role(user, role)
         return user
 

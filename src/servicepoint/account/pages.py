@@ -11,7 +11,8 @@ from servicepoint.account.deps import SESSION_COOKIE, optional_user, require
 from servicepoint.account.errors import InvalidCredentials, TooManyLogins
 from servicepoint.account.models import User
 from servicepoint.core import i18n
-from servicepoint.core.db import get_session
+from servicepoint.core.db import SessionDep
+from servicepoint.core.i18n import N_
 from servicepoint.core.security import client_ip, csrf_protect, secure_cookie
 from servicepoint.core.templating import render
 from servicepoint.web.pages import safe_next
@@ -20,8 +21,9 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/mitarbeiter/login", response_class=HTMLResponse)
-def login_form(request: Request, next: str = "/mitarbeiter",
-               user: User | None = Depends(optional_user)) -> HTMLResponse:
+def login_form(
+    request: Request, next: str = "/mitarbeiter", user: User | None = Depends(optional_user)
+) -> HTMLResponse:
     """The staff login form."""
     return render(request, "account/login.html", {"next": safe_next(next), "error": None})
 
@@ -30,16 +32,20 @@ def _check_rate(request: Request, username: str) -> None:
     settings = request.app.state.settings
     limiter = request.app.state.rate_limiter
     for key in (f"login:ip:{client_ip(request)}", f"login:user:{username.lower()}"):
-        if not limiter.hit(key, limit=settings.login_max_attempts,
-                           window=settings.login_window_seconds):
-            raise TooManyLogins("Zu viele Anmeldeversuche. Bitte warten Sie einige Minuten.")
+        if not limiter.hit(
+            key, limit=settings.login_max_attempts, window=settings.login_window_seconds
+        ):
+            raise TooManyLogins(N_("Zu viele Anmeldeversuche. Bitte warten Sie einige Minuten."))
 
 
-@router.post("/mitarbeiter/login", response_model=None,
-             dependencies=[Depends(csrf_protect)])
-def login(request: Request, username: str = Form(..., max_length=64),
-          password: str = Form(..., max_length=256), next: str = Form("/mitarbeiter"),
-          session: Session = Depends(get_session)) -> HTMLResponse | RedirectResponse:
+@router.post("/mitarbeiter/login", response_model=None, dependencies=[Depends(csrf_protect)])
+def login(
+    request: Request,
+    username: str = Form(..., max_length=64),
+    password: str = Form(..., max_length=256),
+    next: str = Form("/mitarbeiter"),
+    session: Session = SessionDep,
+) -> HTMLResponse | RedirectResponse:
     """Check the password (rate-limited) and start a server-side session."""
     _check_rate(request, username)
     try:
@@ -47,19 +53,28 @@ def login(request: Request, username: str = Form(..., max_length=64),
     except InvalidCredentials as exc:
         service.audit(session, username=None, action="login.failed", target=username[:64])
         error = i18n.translate(request.state.lang, exc.message)
-        return render(request, "account/login.html",
-                      {"next": safe_next(next), "error": error, "username": username},
-                      status_code=401)
+        return render(
+            request,
+            "account/login.html",
+            {"next": safe_next(next), "error": error, "username": username},
+            status_code=401,
+        )
     settings = request.app.state.settings
     token = service.start_session(session, user=user, hours=settings.session_hours)
     response = RedirectResponse(safe_next(next), status_code=303)
-    response.set_cookie(SESSION_COOKIE, token, max_age=settings.session_hours * 3600,
-                        httponly=True, samesite="lax", secure=secure_cookie(request))
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=settings.session_hours * 3600,
+        httponly=True,
+        samesite="lax",
+        secure=secure_cookie(request),
+    )
     return response
 
 
 @router.post("/mitarbeiter/logout", dependencies=[Depends(csrf_protect)])
-def logout(request: Request, session: Session = Depends(get_session)) -> RedirectResponse:
+def logout(request: Request, session: Session = SessionDep) -> RedirectResponse:
     """End the session on the server and clear the cookie."""
     service.end_session(session, token=request.cookies.get(SESSION_COOKIE))
     response = RedirectResponse("/", status_code=303)
@@ -74,7 +89,8 @@ def staff_home(request: Request, user: User = Depends(require("staff"))) -> HTML
 
 
 @router.get("/verwaltung/protokoll", response_class=HTMLResponse)
-def audit_log(request: Request, user: User = Depends(require("admin")),
-              session: Session = Depends(get_session)) -> HTMLResponse:
+def audit_log(
+    request: Request, user: User = Depends(require("admin")), session: Session = SessionDep
+) -> HTMLResponse:
     """The latest staff actions (admins only)."""
     return render(request, "account/audit.html", {"entries": service.recent_audit(session)})

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from servicepoint.account.errors import InvalidCredentials, InvalidUser, RoleRequired
 from servicepoint.account.models import ROLES, AuditEntry, StaffSession, User
 from servicepoint.core.clock import utcnow
+from servicepoint.core.i18n import N_
 
 _HASHER = PasswordHasher()
 # Verifying against a dummy hash for unknown users keeps the timing the same for both cases.
@@ -30,13 +31,15 @@ def _token_hash(token: str) -> str:
 def create_user(session: Session, *, username: str, password: str, role: str) -> User:
     username = username.strip().lower()
     if role not in ROLES:
-        raise InvalidUser("Unbekannte Rolle: %(role)s", role=role)
+        raise InvalidUser(N_("Unbekannte Rolle: %(role)s"), role=role)
     if not (3 <= len(username) <= 64) or not username.replace(".", "").replace("-", "").isalnum():
-        raise InvalidUser("Benutzernamen: 3–64 Zeichen, Buchstaben, Ziffern, Punkt, Bindestrich.")
+        raise InvalidUser(
+            N_("Benutzernamen: 3–64 Zeichen, Buchstaben, Ziffern, Punkt, Bindestrich.")
+        )
     if len(password) < 10:
-        raise InvalidUser("Das Passwort muss mindestens 10 Zeichen lang sein.")
+        raise InvalidUser(N_("Das Passwort muss mindestens 10 Zeichen lang sein."))
     if session.scalar(select(User).where(User.username == username)):
-        raise InvalidUser("Diesen Benutzernamen gibt es schon.")
+        raise InvalidUser(N_("Diesen Benutzernamen gibt es schon."))
     user = User(username=username, password_hash=_HASHER.hash(password), role=role)
     session.add(user)
     session.flush()
@@ -49,9 +52,9 @@ def authenticate(session: Session, *, username: str, password: str) -> User:
     try:
         _HASHER.verify(user.password_hash if user else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
-        raise InvalidCredentials("Benutzername oder Passwort ist falsch.") from None
+        raise InvalidCredentials(N_("Benutzername oder Passwort ist falsch.")) from None
     if user is None or not user.active:
-        raise InvalidCredentials("Benutzername oder Passwort ist falsch.")
+        raise InvalidCredentials(N_("Benutzername oder Passwort ist falsch."))
     if _HASHER.check_needs_rehash(user.password_hash):
         user.password_hash = _HASHER.hash(password)
     return user
@@ -87,11 +90,17 @@ def purge_expired_sessions(session: Session) -> int:
 
 def require_role(user: User, role: str) -> None:
     if user.role not in ROLE_GRANTS[role]:
-        raise RoleRequired("Für diese Seite fehlt Ihnen die Berechtigung.")
+        raise RoleRequired(N_("Für diese Seite fehlt Ihnen die Berechtigung."))
 
 
-def audit(session: Session, *, username: str | None, action: str, target: str | None = None,
-          detail: dict[str, Any] | None = None) -> None:
+def audit(
+    session: Session,
+    *,
+    username: str | None,
+    action: str,
+    target: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
     session.add(AuditEntry(username=username, action=action, target=target, detail=detail or {}))
 
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from sqlalchemy.orm import Session
 
 from servicepoint.catalog import locations as location_service
 from servicepoint.catalog import present
 from servicepoint.catalog import service as catalog_service
 from servicepoint.catalog.schemas import LocationRead, SearchItem, ServiceDetail, ServiceItem
-from servicepoint.core.db import get_session
+from servicepoint.core.db import SessionDep
 
 router = APIRouter(prefix="/api", tags=["catalog"])
 Lang = Query(default=None, pattern="^(de|en)$", description="Language of texts (default de)")
@@ -24,34 +24,44 @@ def _lang(request: Request, lang: str | None) -> str:
 
 
 @router.get("/services", response_model=list[SearchItem] | list[ServiceItem])
-def services(request: Request, q: str | None = Query(default=None, max_length=500),
-             lang: str | None = Lang,
-             session: Session = Depends(get_session)) -> list[SearchItem] | list[ServiceItem]:
+def services(
+    request: Request,
+    q: str | None = Query(default=None, max_length=500),
+    lang: str | None = Lang,
+    session: Session = SessionDep,
+) -> list[SearchItem] | list[ServiceItem]:
     """The whole catalog, or the matches for `q`, best first."""
     base, chosen = _base(request), _lang(request, lang)
     if q is not None and q.strip():
-        return [SearchItem(**present.service_item(svc, base=base, lang=chosen).model_dump(),
-                           score=round(hit.score, 3))
-                for svc, hit in catalog_service.search_services(session, query=q, limit=20)]
-    return [present.service_item(svc, base=base, lang=chosen)
-            for svc in catalog_service.list_services(session)]
+        return [
+            SearchItem(
+                **present.service_item(svc, base=base, lang=chosen).model_dump(),
+                score=round(hit.score, 3),
+            )
+            for svc, hit in catalog_service.search_services(session, query=q, limit=20)
+        ]
+    return [
+        present.service_item(svc, base=base, lang=chosen)
+        for svc in catalog_service.list_services(session)
+    ]
 
 
 @router.get("/services/{service_id}", response_model=ServiceDetail)
-def service_detail(service_id: str, request: Request, lang: str | None = Lang,
-                   session: Session = Depends(get_session)) -> ServiceDetail:
+def service_detail(
+    service_id: str, request: Request, lang: str | None = Lang, session: Session = SessionDep
+) -> ServiceDetail:
     """One service in full: documents, fees, processing time, responsibility, tutorial."""
     svc = catalog_service.get_service(session, service_id=service_id)
     return present.service_detail(svc, base=_base(request), lang=_lang(request, lang))
 
 
 @router.get("/locations", response_model=list[LocationRead])
-def locations(session: Session = Depends(get_session)) -> list[LocationRead]:
+def locations(session: Session = SessionDep) -> list[LocationRead]:
     """All ServicePoints with address, coordinates and opening hours (null = unknown)."""
     return [present.location_read(loc) for loc in location_service.list_locations(session)]
 
 
 @router.get("/locations/{location_id}", response_model=LocationRead)
-def location(location_id: str, session: Session = Depends(get_session)) -> LocationRead:
+def location(location_id: str, session: Session = SessionDep) -> LocationRead:
     """One ServicePoint, with the source of each value."""
     return present.location_read(location_service.get_location(session, location_id=location_id))

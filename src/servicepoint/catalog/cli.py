@@ -18,33 +18,44 @@ console = Console()
 locations_app = typer.Typer(help="ServicePoint locations.", no_args_is_help=True)
 
 
-def seed(folder: Path | None = typer.Option(None, help="city data folder (default: settings)")
-         ) -> None:
+def seed(
+    folder: Path | None = typer.Option(None, help="city data folder (default: settings)"),
+) -> None:
     """Load the city's catalog and locations; running it again updates, never duplicates."""
     folder = folder or city_dir()
     try:
         with Progress(console=console, transient=True) as bar, session_scope() as session:
             task = bar.add_task("Seeding", total=count_items(folder))
-            report = seed_city(session, folder=folder,
-                               progress=lambda name: bar.update(task, advance=1, description=name))
+            report = seed_city(
+                session,
+                folder=folder,
+                progress=lambda name: bar.update(task, advance=1, description=name),
+            )
     except (CatalogFileError, ServicePointError) as exc:
         console.print(f"[red]Seed failed, nothing was changed:[/]\n{exc}")
         raise typer.Exit(2) from exc
     console.print(
         f"[green]Seeded[/] services: {report.services_created} new, {report.services_updated} "
         f"updated, {report.services_removed} removed; locations: {report.locations_total} "
-        f"({report.locations_created} new)")
+        f"({report.locations_created} new)"
+    )
 
 
 @locations_app.command("import")
-def import_file(path: Path = typer.Argument(..., exists=True, dir_okay=False),
-                source: str = typer.Option(..., help="where the file comes from")) -> None:
+def import_file(
+    path: Path = typer.Argument(..., exists=True, dir_okay=False),
+    source: str = typer.Option(..., help="where the file comes from"),
+) -> None:
     """Import the city's official CSV/GeoJSON of locations (all rows or none)."""
     try:
         with session_scope() as session:
             result = location_service.import_locations(
-                session, text=path.read_text(encoding="utf-8-sig"), filename=path.name,
-                source=source, by="cli")
+                session,
+                text=path.read_text(encoding="utf-8-sig"),
+                filename=path.name,
+                source=source,
+                by="cli",
+            )
     except ServicePointError as exc:
         console.print(f"[red]Import rejected, nothing was changed:[/] {exc}")
         raise typer.Exit(2) from exc

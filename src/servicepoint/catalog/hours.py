@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 
 DAYS = ("mo", "tu", "we", "th", "fr", "sa", "su")
-_ALIASES = {"mo": "mo", "di": "tu", "tu": "tu", "mi": "we", "we": "we", "do": "th", "th": "th",
-            "fr": "fr", "sa": "sa", "so": "su", "su": "su"}
+_ALIASES = {
+    "mo": "mo",
+    "di": "tu",
+    "tu": "tu",
+    "mi": "we",
+    "we": "we",
+    "do": "th",
+    "th": "th",
+    "fr": "fr",
+    "sa": "sa",
+    "so": "su",
+    "su": "su",
+}
 DAY_NAMES = {
     "de": ("Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag"),
     "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
@@ -58,7 +70,7 @@ def parse_hours(text: str) -> dict[str, list[list[str]]]:
             result.setdefault(day, []).extend(spans)
     for spans in result.values():
         spans.sort()
-        for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
+        for (_, end), (start, _) in itertools.pairwise(spans):
             if start < end:
                 raise HoursError("opening spans overlap")
     return result

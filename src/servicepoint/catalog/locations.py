@@ -1,4 +1,4 @@
-"""Locations (the city's ServicePoints): seed, read, edit and import, tracking each value's source."""
+"""Locations (ServicePoints): seed, read, edit and import, tracking where each value came from."""
 
 from __future__ import annotations
 
@@ -18,9 +18,21 @@ from servicepoint.catalog.errors import InvalidLocationData, LocationNotFound
 from servicepoint.catalog.hours import HoursError, parse_hours
 from servicepoint.catalog.models import Location
 from servicepoint.core.clock import utcnow
+from servicepoint.core.i18n import N_
 
-EDITABLE = ("name", "street", "house_number", "building", "postcode", "city", "lat", "lon",
-            "opening_hours", "phone", "notes")
+EDITABLE = (
+    "name",
+    "street",
+    "house_number",
+    "building",
+    "postcode",
+    "city",
+    "lat",
+    "lon",
+    "opening_hours",
+    "phone",
+    "notes",
+)
 
 
 class LocationPatch(BaseModel):
@@ -107,7 +119,7 @@ def load_seed_file(path: Path) -> list[LocationSeed]:
 
 
 def seed_location(session: Session, *, seed: LocationSeed) -> bool:
-    """Create a location from the city's data; existing values an admin set are never overwritten."""
+    """Create a location from the city data; values an admin has set are never overwritten."""
     loc = session.get(Location, seed.id)
     created = loc is None
     if loc is None:
@@ -129,29 +141,33 @@ def list_locations(session: Session) -> Sequence[Location]:
 def get_location(session: Session, *, location_id: str) -> Location:
     loc = session.get(Location, location_id)
     if loc is None:
-        raise LocationNotFound("Diesen Standort gibt es nicht.")
+        raise LocationNotFound(N_("Diesen Standort gibt es nicht."))
     return loc
 
 
-def update_location(session: Session, *, location_id: str, patch: LocationPatch, source: str,
-                    by: str) -> list[str]:
+def update_location(
+    session: Session, *, location_id: str, patch: LocationPatch, source: str, by: str
+) -> list[str]:
     return apply_patch(get_location(session, location_id=location_id), patch, source=source, by=by)
 
 
 # -- import of official files -----------------------------------------------------------------
 def _rows_from_csv(text: str) -> list[dict[str, Any]]:
-    reader = csv.DictReader(io.StringIO(text), delimiter=";" if text.count(";") > text.count(",")
-                            else ",")
-    return [{(k or "").strip().lower(): (v or "").strip() for k, v in row.items()} for row in reader]
+    reader = csv.DictReader(
+        io.StringIO(text), delimiter=";" if text.count(";") > text.count(",") else ","
+    )
+    return [
+        {(k or "").strip().lower(): (v or "").strip() for k, v in row.items()} for row in reader
+    ]
 
 
 def _rows_from_geojson(text: str) -> list[dict[str, Any]]:
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InvalidLocationData("Die Datei ist kein gültiges GeoJSON.") from exc
+        raise InvalidLocationData(N_("Die Datei ist kein gültiges GeoJSON.")) from exc
     if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
-        raise InvalidLocationData("GeoJSON muss eine FeatureCollection sein.")
+        raise InvalidLocationData(N_("GeoJSON muss eine FeatureCollection sein."))
     rows = []
     for feature in doc.get("features") or []:
         props = dict(feature.get("properties") or {}) if isinstance(feature, dict) else {}
@@ -169,7 +185,7 @@ def parse_import(text: str, *, filename: str) -> list[dict[str, Any]]:
     looks_json = filename.lower().endswith((".geojson", ".json")) or text.lstrip().startswith("{")
     rows = _rows_from_geojson(text) if looks_json else _rows_from_csv(text)
     if not rows:
-        raise InvalidLocationData("Die Datei enthält keine Standorte.")
+        raise InvalidLocationData(N_("Die Datei enthält keine Standorte."))
     return rows
 
 
@@ -181,8 +197,9 @@ def _match(session: Session, row: dict[str, Any]) -> Location | None:
     return None
 
 
-def import_locations(session: Session, *, text: str, filename: str, source: str,
-                     by: str) -> dict[str, list[str]]:
+def import_locations(
+    session: Session, *, text: str, filename: str, source: str, by: str
+) -> dict[str, list[str]]:
     """Apply an official file: all rows are checked first, so a bad row changes nothing."""
     rows = parse_import(text, filename=filename)
     planned: list[tuple[Location, LocationPatch]] = []
@@ -199,6 +216,7 @@ def import_locations(session: Session, *, text: str, filename: str, source: str,
             fields = ", ".join(str(e["loc"][0]) for e in exc.errors())
             problems.append(f"{number}: {fields}")
     if problems:
-        raise InvalidLocationData("Import abgelehnt, fehlerhafte Zeilen: %(rows)s",
-                                  rows="; ".join(problems[:20]))
+        raise InvalidLocationData(
+            N_("Import abgelehnt, fehlerhafte Zeilen: %(rows)s"), rows="; ".join(problems[:20])
+        )
     return {loc.id: apply_patch(loc, patch, source=source, by=by) for loc, patch in planned}

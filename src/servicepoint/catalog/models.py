@@ -35,10 +35,14 @@ class ServiceTerm(Base):
     """A word or example question citizens use for a service (from the data file or an editor)."""
 
     __tablename__ = "service_term"
-    __table_args__ = (UniqueConstraint("service_id", "lang", "kind", "text", name="uq_service_term"),)
+    __table_args__ = (
+        UniqueConstraint("service_id", "lang", "kind", "text", name="uq_service_term"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    service_id: Mapped[str] = mapped_column(ForeignKey("service.id", ondelete="CASCADE"), index=True)
+    service_id: Mapped[str] = mapped_column(
+        ForeignKey("service.id", ondelete="CASCADE"), index=True
+    )
     lang: Mapped[str] = mapped_column(String(2))
     kind: Mapped[str] = mapped_column(String(16))  # keyword | example
     text: Mapped[str] = mapped_column(String(500))

@@ -15,7 +15,8 @@ from servicepoint.catalog import present
 from servicepoint.catalog import service as catalog_service
 from servicepoint.catalog.errors import InvalidLocationData
 from servicepoint.catalog.hours import DAY_NAMES, DAYS, format_hours
-from servicepoint.core.db import get_session
+from servicepoint.core.db import SessionDep
+from servicepoint.core.i18n import N_
 from servicepoint.core.security import csrf_protect
 from servicepoint.core.templating import render
 from servicepoint.errors import BadRequest, NotFound
@@ -26,8 +27,12 @@ MAX_IMPORT_BYTES = 2_000_000
 
 
 @router.get("/suche", response_class=HTMLResponse)
-def search(request: Request, q: str = Query(default="", max_length=500), partial: bool = False,
-           session: Session = Depends(get_session)) -> HTMLResponse:
+def search(
+    request: Request,
+    q: str = Query(default="", max_length=500),
+    partial: bool = False,
+    session: Session = SessionDep,
+) -> HTMLResponse:
     """Search results, best first (HTMX asks for the result list only)."""
     results = catalog_service.search_services(session, query=q, limit=15) if q.strip() else []
     template = "catalog/_results.html" if partial else "catalog/search.html"
@@ -35,78 +40,130 @@ def search(request: Request, q: str = Query(default="", max_length=500), partial
 
 
 @router.get("/leistungen", response_class=HTMLResponse)
-def service_list(request: Request, session: Session = Depends(get_session)) -> HTMLResponse:
+def service_list(request: Request, session: Session = SessionDep) -> HTMLResponse:
     """All services A–Z."""
-    return render(request, "catalog/list.html",
-                  {"services": catalog_service.list_services(session)})
+    return render(
+        request, "catalog/list.html", {"services": catalog_service.list_services(session)}
+    )
 
 
 @router.get("/leistungen/{slug}", response_class=HTMLResponse)
-def service_page(slug: str, request: Request, session: Session = Depends(get_session)
-                 ) -> HTMLResponse:
+def service_page(slug: str, request: Request, session: Session = SessionDep) -> HTMLResponse:
     """One service: online first, then checklist, fees, duration, responsibility."""
     svc = catalog_service.get_service_by_slug(session, slug=slug)
     detail = present.service_detail(svc, base="", lang=request.state.lang)
-    offices = [loc for loc in location_service.list_locations(session)
-               if loc.service_ids is None or svc.id in loc.service_ids]
-    return render(request, "catalog/service.html",
-                  {"svc": svc, "detail": detail, "offices": offices})
+    offices = [
+        loc
+        for loc in location_service.list_locations(session)
+        if loc.service_ids is None or svc.id in loc.service_ids
+    ]
+    return render(
+        request, "catalog/service.html", {"svc": svc, "detail": detail, "offices": offices}
+    )
 
 
 @router.get("/leistungen/{slug}/anleitung", response_class=HTMLResponse)
-def tutorial(slug: str, request: Request, schritt: int = Query(default=0, ge=0, le=50),
-             session: Session = Depends(get_session)) -> HTMLResponse:
+def tutorial(
+    slug: str,
+    request: Request,
+    schritt: int = Query(default=0, ge=0, le=50),
+    session: Session = SessionDep,
+) -> HTMLResponse:
     """Step-by-step guide to the online service, one step per page with progress."""
     svc = catalog_service.get_service_by_slug(session, slug=slug)
     detail = present.service_detail(svc, base="", lang=request.state.lang)
     if detail.tutorial is None:
-        raise NotFound("Für diese Leistung gibt es keine Online-Anleitung.")
+        raise NotFound(N_("Für diese Leistung gibt es keine Online-Anleitung."))
     total = len(detail.tutorial.steps)
     step = min(schritt, total + 1)
-    return render(request, "catalog/tutorial.html",
-                  {"svc": svc, "detail": detail, "tut": detail.tutorial, "step": step,
-                   "total": total})
+    return render(
+        request,
+        "catalog/tutorial.html",
+        {"svc": svc, "detail": detail, "tut": detail.tutorial, "step": step, "total": total},
+    )
 
 
 @router.get("/standorte", response_class=HTMLResponse)
-def locations(request: Request, session: Session = Depends(get_session)) -> HTMLResponse:
+def locations(request: Request, session: Session = SessionDep) -> HTMLResponse:
     """The ServicePoints on a map and as a list; unknown facts shown as unknown."""
     locs = location_service.list_locations(session)
-    return render(request, "catalog/locations.html",
-                  {"locations": locs, "map": map_context(request, locs), "days": DAYS,
-                   "day_names": DAY_NAMES[request.state.lang], "address": present.address})
+    return render(
+        request,
+        "catalog/locations.html",
+        {
+            "locations": locs,
+            "map": map_context(request, locs),
+            "days": DAYS,
+            "day_names": DAY_NAMES[request.state.lang],
+            "address": present.address,
+        },
+    )
 
 
 @router.get("/standorte/{location_id}", response_class=HTMLResponse)
-def location_page(location_id: str, request: Request, session: Session = Depends(get_session),
-                  user: User | None = Depends(optional_user)) -> HTMLResponse:
+def location_page(
+    location_id: str,
+    request: Request,
+    session: Session = SessionDep,
+    user: User | None = Depends(optional_user),
+) -> HTMLResponse:
     """One ServicePoint: address, opening hours, services, where each fact came from."""
     loc = location_service.get_location(session, location_id=location_id)
-    services = [s for s in catalog_service.list_services(session)
-                if (loc.service_ids is None and "appointment" in s.channels
-                    and "external" not in s.channels)
-                or (loc.service_ids is not None and s.id in loc.service_ids)]
-    return render(request, "catalog/location.html",
-                  {"loc": loc, "services": services, "map": map_context(request, [loc]),
-                   "days": DAYS, "day_names": DAY_NAMES[request.state.lang],
-                   "address": present.address(loc)})
+    services = [
+        s
+        for s in catalog_service.list_services(session)
+        if (
+            loc.service_ids is None and "appointment" in s.channels and "external" not in s.channels
+        )
+        or (loc.service_ids is not None and s.id in loc.service_ids)
+    ]
+    return render(
+        request,
+        "catalog/location.html",
+        {
+            "loc": loc,
+            "services": services,
+            "map": map_context(request, [loc]),
+            "days": DAYS,
+            "day_names": DAY_NAMES[request.state.lang],
+            "address": present.address(loc),
+        },
+    )
 
 
 # -- admin ------------------------------------------------------------------------------------
 @router.get("/verwaltung/standorte/{location_id}", response_class=HTMLResponse)
-def edit_location_form(location_id: str, request: Request, user: User = Depends(require("admin")),
-                       session: Session = Depends(get_session)) -> HTMLResponse:
+def edit_location_form(
+    location_id: str,
+    request: Request,
+    user: User = Depends(require("admin")),
+    session: Session = SessionDep,
+) -> HTMLResponse:
     """Admin form: complete a location's facts or place it by clicking on the map."""
     loc = location_service.get_location(session, location_id=location_id)
-    return render(request, "catalog/admin_location.html",
-                  {"loc": loc, "hours": format_hours(loc.opening_hours or {}),
-                   "map": map_context(request, [loc], editable=True), "errors": []})
+    return render(
+        request,
+        "catalog/admin_location.html",
+        {
+            "loc": loc,
+            "hours": format_hours(loc.opening_hours or {}),
+            "map": map_context(request, [loc], editable=True),
+            "errors": [],
+        },
+    )
 
 
-@router.post("/verwaltung/standorte/{location_id}", response_class=HTMLResponse,
-             dependencies=[Depends(csrf_protect)])
-async def edit_location(location_id: str, request: Request, user: User = Depends(require("admin")),
-                        session: Session = Depends(get_session)) -> HTMLResponse:
+@router.post(
+    "/verwaltung/standorte/{location_id}",
+    response_model=None,
+    dependencies=[Depends(csrf_protect)],
+)
+async def edit_location(
+    location_id: str,
+    request: Request,
+    user: User = Depends(require("admin")),
+    session: Session = SessionDep,
+) -> HTMLResponse | RedirectResponse:
     """Save an admin's changes with their source; invalid values are shown, nothing is saved."""
     form = await request.form()
     values = {k: str(v) for k, v in form.items() if k in location_service.EDITABLE}
@@ -114,46 +171,81 @@ async def edit_location(location_id: str, request: Request, user: User = Depends
     loc = location_service.get_location(session, location_id=location_id)
     try:
         if not source:
-            raise BadRequest("Bitte geben Sie die Quelle der Angaben an.")
+            raise BadRequest(N_("Bitte geben Sie die Quelle der Angaben an."))
         patch = location_service.LocationPatch.model_validate(values)
     except (ValidationError, BadRequest) as exc:
-        errors = [exc.message] if isinstance(exc, BadRequest) else [
-            f"{e['loc'][0]}: {e['msg']}" for e in exc.errors()]
-        return render(request, "catalog/admin_location.html",
-                      {"loc": loc, "hours": values.get("opening_hours", ""), "form": values,
-                       "map": map_context(request, [loc], editable=True), "errors": errors},
-                      status_code=400)
+        errors = (
+            [exc.message]
+            if isinstance(exc, BadRequest)
+            else [f"{e['loc'][0]}: {e['msg']}" for e in exc.errors()]
+        )
+        return render(
+            request,
+            "catalog/admin_location.html",
+            {
+                "loc": loc,
+                "hours": values.get("opening_hours", ""),
+                "form": values,
+                "map": map_context(request, [loc], editable=True),
+                "errors": errors,
+            },
+            status_code=400,
+        )
     changed = location_service.apply_patch(loc, patch, source=source, by=user.username)
-    account_service.audit(session, username=user.username, action="location.update",
-                          target=loc.id, detail={"fields": changed, "source": source})
+    account_service.audit(
+        session,
+        username=user.username,
+        action="location.update",
+        target=loc.id,
+        detail={"fields": changed, "source": source},
+    )
     return RedirectResponse(f"/standorte/{loc.id}?gespeichert=1", status_code=303)
 
 
 @router.get("/verwaltung/standorte", response_class=HTMLResponse)
-def import_form(request: Request, user: User = Depends(require("admin")),
-                session: Session = Depends(get_session)) -> HTMLResponse:
+def import_form(
+    request: Request, user: User = Depends(require("admin")), session: Session = SessionDep
+) -> HTMLResponse:
     """Admin overview of locations with the import of official files."""
-    return render(request, "catalog/admin_import.html",
-                  {"locations": location_service.list_locations(session), "result": None})
+    return render(
+        request,
+        "catalog/admin_import.html",
+        {"locations": location_service.list_locations(session), "result": None},
+    )
 
 
-@router.post("/verwaltung/standorte/import", response_class=HTMLResponse,
-             dependencies=[Depends(csrf_protect)])
-async def import_file(request: Request, file: UploadFile = File(...),
-                      source: str = Form(..., min_length=3, max_length=300),
-                      user: User = Depends(require("admin")),
-                      session: Session = Depends(get_session)) -> HTMLResponse:
+@router.post(
+    "/verwaltung/standorte/import",
+    response_class=HTMLResponse,
+    dependencies=[Depends(csrf_protect)],
+)
+async def import_file(
+    request: Request,
+    file: UploadFile = File(...),
+    source: str = Form(..., min_length=3, max_length=300),
+    user: User = Depends(require("admin")),
+    session: Session = SessionDep,
+) -> HTMLResponse:
     """Import the city's official CSV/GeoJSON; one bad row rejects the whole file."""
     raw = await file.read(MAX_IMPORT_BYTES + 1)
     if len(raw) > MAX_IMPORT_BYTES:
-        raise InvalidLocationData("Die Datei ist zu groß (höchstens 2 MB).")
+        raise InvalidLocationData(N_("Die Datei ist zu groß (höchstens 2 MB)."))
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise InvalidLocationData("Die Datei muss UTF-8-kodiert sein.") from exc
-    result = location_service.import_locations(session, text=text, filename=file.filename or "",
-                                               source=source, by=user.username)
-    account_service.audit(session, username=user.username, action="location.import",
-                          target=file.filename, detail={"changed": result, "source": source})
-    return render(request, "catalog/admin_import.html",
-                  {"locations": location_service.list_locations(session), "result": result})
+        raise InvalidLocationData(N_("Die Datei muss UTF-8-kodiert sein.")) from exc
+    result = location_service.import_locations(
+        session, text=text, filename=file.filename or "", source=source, by=user.username
+    )
+    account_service.audit(
+        session,
+        username=user.username,
+        action="location.import",
+        target=file.filename,
+        detail={"changed": result, "source": source},
+    )
+    return render(
+        request,
+        "catalog/admin_import.html",
+        {"locations": location_service.list_locations(session), "result": result},
+    )

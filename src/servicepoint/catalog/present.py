@@ -31,9 +31,14 @@ def tutorial_path(svc: Service) -> str:
 
 
 def service_item(svc: Service, *, base: str, lang: str) -> ServiceItem:
-    return ServiceItem(id=svc.id, name=svc.name_de, summary=pick(svc.data["summary"], lang),
-                       url=base + service_path(svc), channels=list(svc.channels),
-                       online_url=svc.online_url)
+    return ServiceItem(
+        id=svc.id,
+        name=svc.name_de,
+        summary=pick(svc.data["summary"], lang),
+        url=base + service_path(svc),
+        channels=list(svc.channels),
+        online_url=svc.online_url,
+    )
 
 
 def _tutorial(svc: Service, *, base: str, lang: str) -> TutorialRead | None:
@@ -41,12 +46,16 @@ def _tutorial(svc: Service, *, base: str, lang: str) -> TutorialRead | None:
     if not tut:
         return None
     return TutorialRead(
-        title=pick(tut["title"], lang), url=base + tutorial_path(svc),
+        title=pick(tut["title"], lang),
+        url=base + tutorial_path(svc),
         duration_minutes=tut.get("duration_minutes"),
         prerequisites=[pick(p, lang) for p in tut["prerequisites"]],
-        steps=[TutorialStepRead(title=pick(s["title"], lang), text=pick(s["text"], lang))
-               for s in tut["steps"]],
-        afterwards=pick(tut["afterwards"], lang))
+        steps=[
+            TutorialStepRead(title=pick(s["title"], lang), text=pick(s["text"], lang))
+            for s in tut["steps"]
+        ],
+        afterwards=pick(tut["afterwards"], lang),
+    )
 
 
 def service_detail(svc: Service, *, base: str, lang: str) -> ServiceDetail:
@@ -54,18 +63,34 @@ def service_detail(svc: Service, *, base: str, lang: str) -> ServiceDetail:
     resp = data["responsible"]
     return ServiceDetail(
         **service_item(svc, base=base, lang=lang).model_dump(),
-        name_en=svc.name_en, leika=svc.leika, lang=lang,
-        documents=[DocumentRead(text=pick(d["text"], lang), condition=_opt(d.get("condition"), lang))
-                   for d in data.get("documents", [])],
-        fees=[FeeRead(label=pick(f["label"], lang), amount_cents=f["amount_cents"],
-                      condition=_opt(f.get("condition"), lang), valid_from=f.get("valid_from"),
-                      source=f["source"]) for f in data.get("fees", [])],
+        name_en=svc.name_en,
+        leika=svc.leika,
+        lang=lang,
+        documents=[
+            DocumentRead(text=pick(d["text"], lang), condition=_opt(d.get("condition"), lang))
+            for d in data.get("documents", [])
+        ],
+        fees=[
+            FeeRead(
+                label=pick(f["label"], lang),
+                amount_cents=f["amount_cents"],
+                condition=_opt(f.get("condition"), lang),
+                valid_from=f.get("valid_from"),
+                source=f["source"],
+            )
+            for f in data.get("fees", [])
+        ],
         fees_as_of=data.get("fees_as_of"),
         processing_time=_opt(data.get("processing_time"), lang),
         legal_basis=data.get("legal_basis"),
-        responsible=AuthorityRead(name=pick(resp["name"], lang), phone=resp.get("phone"),
-                                  email=resp.get("email"), url=resp.get("url"),
-                                  address=resp.get("address"), note=_opt(resp.get("note"), lang)),
+        responsible=AuthorityRead(
+            name=pick(resp["name"], lang),
+            phone=resp.get("phone"),
+            email=resp.get("email"),
+            url=resp.get("url"),
+            address=resp.get("address"),
+            note=_opt(resp.get("note"), lang),
+        ),
         appointment_minutes=data.get("appointment_minutes"),
         tutorial=_tutorial(svc, base=base, lang=lang),
         keywords=[t.text for t in svc.terms if t.kind == "keyword" and t.lang == lang],
@@ -83,7 +108,19 @@ def address(loc: Location) -> str | None:
 
 def location_read(loc: Location) -> LocationRead:
     return LocationRead(
-        id=loc.id, name=loc.name, address=address(loc), lat=loc.lat, lon=loc.lon, kind=loc.kind,
-        opening_hours=loc.opening_hours, street=loc.street, house_number=loc.house_number,
-        building=loc.building, postcode=loc.postcode, city=loc.city, phone=loc.phone,
-        service_ids=loc.service_ids, provenance=loc.provenance or {})
+        id=loc.id,
+        name=loc.name,
+        address=address(loc),
+        lat=loc.lat,
+        lon=loc.lon,
+        kind=loc.kind,
+        opening_hours=loc.opening_hours,
+        street=loc.street,
+        house_number=loc.house_number,
+        building=loc.building,
+        postcode=loc.postcode,
+        city=loc.city,
+        phone=loc.phone,
+        service_ids=loc.service_ids,
+        provenance=loc.provenance or {},
+    )

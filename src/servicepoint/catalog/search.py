@@ -23,17 +23,17 @@ _FOLD = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "é": "e"
 # Words that carry no meaning for finding a service (after folding). Kept short on purpose:
 # BM25's idf already discounts common words; these only stop them from being fuzzy-matched.
 STOPWORDS = frozenset(
-    """
-    der die das den dem des ein eine einen einem einer eines und oder aber ich du er sie es wir
-    ihr mein meine meinen meinem meiner dein deine sein seine ist sind bin war wird werden kann
-    koennen muss muessen will wollen soll sollen mit von fuer auf an in im am zu zum zur bei
-    nach vor aus wie was wo wer wann warum welche welcher welches ob nicht kein keine auch noch
-    schon mal bitte hallo hi danke man sich mir mich dir dich uns euch ihm ihn habe hast hat
-    haben gibt geht denn dann so ja nein gerne brauche brauchen
-    the a an and or of to in on at for with my your is are am be do does did i you we it me
-    can could how what where when which who why please hello hi thanks need get have has there
-    this that from by
-    """.split()
+    (
+        "der die das den dem des ein eine einen einem einer eines und oder aber ich du er sie es "
+        "wir ihr mein meine meinen meinem meiner dein deine sein seine ist sind bin war wird "
+        "werden kann koennen muss muessen will wollen soll sollen mit von fuer auf an in im am "
+        "zu zum zur bei nach vor aus wie was wo wer wann warum welche welcher welches ob nicht "
+        "kein keine auch noch schon mal bitte hallo hi danke man sich mir mich dir dich uns euch "
+        "ihm ihn habe hast hat haben gibt geht denn dann so ja nein gerne brauche brauchen "
+        "the a an and or of to in on at for with my your is are am be do does did i you we it "
+        "me can could how what where when which who why please hello thanks need get have has "
+        "there this that from by"
+    ).split()
 )
 
 
@@ -119,7 +119,7 @@ class SearchIndex:
 
     # -- query side -------------------------------------------------------------------------
     def expand(self, word: str) -> list[str]:
-        """Map one query word to index terms: itself, its lemma, compound parts or a near spelling."""
+        """Map a query word to index terms: itself, its lemma, compound parts or a near spelling."""
         folded = fold(word)
         if folded in self._cache:
             return self._cache[folded]

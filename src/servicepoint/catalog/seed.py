@@ -22,8 +22,9 @@ class SeedReport:
     locations_total: int = 0
 
 
-def seed_city(session: Session, *, folder: Path,
-              progress: Callable[[str], None] | None = None) -> SeedReport:
+def seed_city(
+    session: Session, *, folder: Path, progress: Callable[[str], None] | None = None
+) -> SeedReport:
     """Validate every file first, then write; a broken file changes nothing."""
     records = load_services(folder / "services")
     locations = location_service.load_seed_file(folder / "locations.yaml")
@@ -35,7 +36,8 @@ def seed_city(session: Session, *, folder: Path,
         if progress:
             progress(record.name.de)
     report.services_removed = catalog_service.remove_services_not_in(
-        session, keep_ids={r.id for r in records})
+        session, keep_ids={r.id for r in records}
+    )
     for seed in locations:
         report.locations_created += location_service.seed_location(session, seed=seed)
         if progress:
@@ -46,4 +48,5 @@ def seed_city(session: Session, *, folder: Path,
 
 def count_items(folder: Path) -> int:
     return len(list((folder / "services").glob("*.yaml"))) + len(
-        location_service.load_seed_file(folder / "locations.yaml"))
+        location_service.load_seed_file(folder / "locations.yaml")
+    )

@@ -12,6 +12,7 @@ from servicepoint.catalog.datafile import ServiceFile
 from servicepoint.catalog.errors import ServiceNotFound
 from servicepoint.catalog.models import Service, ServiceTerm
 from servicepoint.catalog.search import Hit, SearchDoc, SearchIndex, build_index
+from servicepoint.core.i18n import N_
 
 _INDEXES: dict[tuple[Any, ...], SearchIndex] = {}
 
@@ -31,8 +32,10 @@ def _seed_terms(svc: Service, record: ServiceFile) -> None:
             continue
         wanted.discard(key)
         kept.append(term)
-    kept += [ServiceTerm(lang=lang, kind=kind, text=text, origin="seed") for lang, kind, text in
-             sorted(wanted)]
+    kept += [
+        ServiceTerm(lang=lang, kind=kind, text=text, origin="seed")
+        for lang, kind, text in sorted(wanted)
+    ]
     svc.terms = kept
 
 
@@ -68,14 +71,14 @@ def list_services(session: Session) -> Sequence[Service]:
 def get_service(session: Session, *, service_id: str) -> Service:
     svc = session.get(Service, service_id)
     if svc is None:
-        raise ServiceNotFound("Diese Leistung gibt es nicht.")
+        raise ServiceNotFound(N_("Diese Leistung gibt es nicht."))
     return svc
 
 
 def get_service_by_slug(session: Session, *, slug: str) -> Service:
     svc = session.scalar(select(Service).where(Service.slug == slug))
     if svc is None:
-        raise ServiceNotFound("Diese Leistung gibt es nicht.")
+        raise ServiceNotFound(N_("Diese Leistung gibt es nicht."))
     return svc
 
 
@@ -88,9 +91,14 @@ def add_term(session: Session, *, service_id: str, lang: str, kind: str, text: s
     """An editor teaches the catalog a new citizen word or example question."""
     svc = get_service(session, service_id=service_id)
     text = " ".join(text.split())[:500]
-    existing = session.scalar(select(ServiceTerm).where(
-        ServiceTerm.service_id == svc.id, ServiceTerm.lang == lang, ServiceTerm.kind == kind,
-        ServiceTerm.text == text))
+    existing = session.scalar(
+        select(ServiceTerm).where(
+            ServiceTerm.service_id == svc.id,
+            ServiceTerm.lang == lang,
+            ServiceTerm.kind == kind,
+            ServiceTerm.text == text,
+        )
+    )
     if existing:
         return existing
     term = ServiceTerm(service_id=svc.id, lang=lang, kind=kind, text=text, origin="editor")
@@ -112,7 +120,7 @@ def _doc(svc: Service, terms: Sequence[ServiceTerm]) -> SearchDoc:
 def _fingerprint(session: Session) -> tuple[Any, ...]:
     svc_stats = session.execute(select(func.count(Service.id), func.max(Service.updated_at))).one()
     term_stats = session.execute(select(func.count(ServiceTerm.id), func.max(ServiceTerm.id))).one()
-    return (str(session.get_bind().url), *svc_stats, *term_stats)
+    return (str(session.get_bind().engine.url), *svc_stats, *term_stats)
 
 
 def search_index(session: Session) -> SearchIndex:

@@ -61,3 +61,8 @@ def pick(value: dict[str, str] | None, lang: str | None = None) -> str:
         return ""
     chosen = lang or current_lang.get()
     return value.get(chosen) or value.get("de") or ""
+
+
+def N_(message: str) -> str:
+    """Mark a German msgid for extraction; it is translated later, in the request's language."""
+    return message

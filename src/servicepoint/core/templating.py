@@ -57,8 +57,9 @@ def build_env() -> Environment:
     return env
 
 
-def render(request: Request, template: str, context: dict[str, Any] | None = None,
-           status_code: int = 200) -> HTMLResponse:
+def render(
+    request: Request, template: str, context: dict[str, Any] | None = None, status_code: int = 200
+) -> HTMLResponse:
     """Render a page in the request's language with the shared layout context."""
     lang: i18n.Lang = getattr(request.state, "lang", "de")
     i18n.current_lang.set(lang)

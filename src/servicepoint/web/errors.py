@@ -25,8 +25,10 @@ _HTTP_TEXT = {
 
 
 def _wants_json(request: Request) -> bool:
-    return request.url.path.startswith("/api") or "application/json" in request.headers.get(
-        "accept", "") and "text/html" not in request.headers.get("accept", "")
+    return request.url.path.startswith("/api") or (
+        "application/json" in request.headers.get("accept", "")
+        and "text/html" not in request.headers.get("accept", "")
+    )
 
 
 def _lang(request: Request) -> str:
@@ -36,8 +38,12 @@ def _lang(request: Request) -> str:
 def error_response(request: Request, status: int, code: str, detail: str) -> Response:
     if _wants_json(request):
         return JSONResponse({"error": code, "detail": detail}, status_code=status)
-    return render(request, "error.html", {"status": status, "code": code, "detail": detail},
-                  status_code=status)
+    return render(
+        request,
+        "error.html",
+        {"status": status, "code": code, "detail": detail},
+        status_code=status,
+    )
 
 
 def _field_name(loc: tuple[object, ...]) -> str:

@@ -22,23 +22,40 @@ def district_points(city_dir: Path) -> tuple[tuple[str, float, float], ...]:
     if not path.exists():
         return ()
     with path.open(encoding="utf-8") as fh:
-        return tuple((row["stadtbezirk"], float(row["lat"]), float(row["lon"]))
-                     for row in csv.DictReader(fh) if row.get("lat") and row.get("lon"))
+        return tuple(
+            (row["stadtbezirk"], float(row["lat"]), float(row["lon"]))
+            for row in csv.DictReader(fh)
+            if row.get("lat") and row.get("lon")
+        )
 
 
-def map_context(request: Request, locations: Sequence[Location], editable: bool = False
-                ) -> dict[str, Any]:
+def map_context(
+    request: Request, locations: Sequence[Location], editable: bool = False
+) -> dict[str, Any]:
     settings = request.app.state.settings
     facts = city_facts(settings.city_dir)
-    markers = [{"id": loc.id, "name": loc.name, "lat": loc.lat, "lon": loc.lon,
-                "url": f"/standorte/{loc.id}"} for loc in locations if loc.lat is not None]
+    markers = [
+        {
+            "id": loc.id,
+            "name": loc.name,
+            "lat": loc.lat,
+            "lon": loc.lon,
+            "url": f"/standorte/{loc.id}",
+        }
+        for loc in locations
+        if loc.lat is not None
+    ]
     data = {
         "center": facts.get("center") or [51.0, 10.0],
         "zoom": 12,
         "markers": markers,
-        "references": [{"name": n, "lat": la, "lon": lo}
-                       for n, la, lo in district_points(settings.city_dir)],
+        "references": [
+            {"name": n, "lat": la, "lon": lo} for n, la, lo in district_points(settings.city_dir)
+        ],
         "editable": editable,
     }
-    return {"json": json.dumps(data, ensure_ascii=False), "located": len(markers),
-            "total": len(locations)}
+    return {
+        "json": json.dumps(data, ensure_ascii=False),
+        "located": len(markers),
+        "total": len(locations),
+    }

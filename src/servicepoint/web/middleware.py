@@ -32,13 +32,15 @@ def _cookies(scope: Scope) -> dict[str, str]:
 
 def _lang(scope: Scope, cookies: dict[str, str], default: i18n.Lang) -> i18n.Lang:
     query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-    return (i18n.coerce_lang((query.get("lang") or [None])[0])
-            or i18n.coerce_lang(cookies.get(LANG_COOKIE)) or default)
+    return (
+        i18n.coerce_lang((query.get("lang") or [None])[0])
+        or i18n.coerce_lang(cookies.get(LANG_COOKIE))
+        or default
+    )
 
 
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, *, max_body: int, default_lang: i18n.Lang,
-                 csp: str) -> None:
+    def __init__(self, app: ASGIApp, *, max_body: int, default_lang: i18n.Lang, csp: str) -> None:
         self.app = app
         self.max_body = max_body
         self.default_lang = default_lang
@@ -68,9 +70,16 @@ class RequestContextMiddleware:
 
     async def _reject(self, send: Send, lang: str) -> None:
         body = json.dumps({"error": "payload_too_large", "detail": _TOO_LARGE[lang]}).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"content-length", str(len(body)).encode())]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
     def _limited(self, receive: Receive) -> Receive:

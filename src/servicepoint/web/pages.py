@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from servicepoint.catalog import service as catalog_service
-from servicepoint.core.db import get_session
-from servicepoint.core.i18n import coerce_lang
+from servicepoint.core.db import SessionDep
+from servicepoint.core.i18n import N_, coerce_lang
 from servicepoint.core.security import secure_cookie
 from servicepoint.core.templating import render
 from servicepoint.errors import NotFound
@@ -26,14 +26,14 @@ def safe_next(target: str | None) -> str:
 
 
 @router.get("/health", include_in_schema=True, tags=["health"])
-def health(session: Session = Depends(get_session)) -> dict[str, str]:
+def health(session: Session = SessionDep) -> dict[str, str]:
     """Liveness: 200 once the database answers."""
     session.execute(text("SELECT 1"))
     return {"status": "ok"}
 
 
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request, session: Session = Depends(get_session)) -> HTMLResponse:
+def home(request: Request, session: Session = SessionDep) -> HTMLResponse:
     """Home page: search, online services first, all services A–Z."""
     services = catalog_service.list_services(session)
     online = [svc for svc in services if "online" in svc.channels]
@@ -45,10 +45,16 @@ def switch_language(lang: str, request: Request, next: str | None = None) -> Red
     """Remember the chosen language in a cookie and go back to the page."""
     chosen = coerce_lang(lang)
     if chosen is None:
-        raise NotFound("Diese Sprache gibt es nicht.")
+        raise NotFound(N_("Diese Sprache gibt es nicht."))
     response = RedirectResponse(safe_next(next), status_code=303)
-    response.set_cookie(LANG_COOKIE, chosen, max_age=365 * 86400, samesite="lax",
-                        secure=secure_cookie(request), httponly=True)
+    response.set_cookie(
+        LANG_COOKIE,
+        chosen,
+        max_age=365 * 86400,
+        samesite="lax",
+        secure=secure_cookie(request),
+        httponly=True,
+    )
     return response
 
 

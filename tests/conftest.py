@@ -1,0 +1,136 @@
+"""Shared fixtures: a migrated, seeded database per backend; each test rolls back its own work.
+
+SQLite always runs. PostgreSQL runs when SERVICEPOINT_TEST_POSTGRES_URL is set (CI sets it);
+otherwise those cases skip with the reason.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from servicepoint.app import create_app
+from servicepoint.catalog.seed import seed_city
+from servicepoint.cli_support import upgrade
+from servicepoint.config import DATA_ROOT, Settings
+from servicepoint.core.db import make_engine
+
+POSTGRES_URL = os.environ.get("SERVICEPOINT_TEST_POSTGRES_URL")
+REDIS_URL = os.environ.get("SERVICEPOINT_TEST_REDIS_URL")
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+def _reset_postgres(url: str) -> None:
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+def _prepare(url: str) -> Engine:
+    """Migrate with Alembic (so the migrations are tested too) and seed the default city."""
+    upgrade(url)
+    engine = make_engine(url)
+    with Session(engine) as session:
+        seed_city(session, folder=DATA_ROOT / "hannover")
+        session.commit()
+    return engine
+
+
+@pytest.fixture(scope="session")
+def sqlite_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    engine = _prepare(url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_engine() -> Iterator[Engine]:
+    if not POSTGRES_URL:
+        pytest.skip("SERVICEPOINT_TEST_POSTGRES_URL not set: PostgreSQL tests skipped")
+    _reset_postgres(POSTGRES_URL)
+    engine = _prepare(POSTGRES_URL)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def engine(request: pytest.FixtureRequest) -> Engine:
+    name = "sqlite_engine" if request.param == "sqlite" else "postgres_engine"
+    return request.getfixturevalue(name)
+
+
+@pytest.fixture
+def connection(engine: Engine) -> Iterator[Connection]:
+    """An outer transaction that is rolled back after the test, whatever it committed."""
+    with engine.connect() as conn:
+        outer = conn.begin()
+        yield conn
+        if outer.is_active:
+            outer.rollback()
+
+
+@pytest.fixture
+def session_factory(connection: Connection) -> sessionmaker[Session]:
+    return sessionmaker(bind=connection, join_transaction_mode="create_savepoint",
+                        expire_on_commit=False)
+
+
+@pytest.fixture
+def session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
+    with session_factory() as s:
+        yield s
+
+
+@pytest.fixture
+def settings(engine: Engine) -> Settings:
+    return Settings(database_url=str(engine.url.render_as_string(hide_password=False)),
+                    secret_key="test-secret", bot_protection="on", redis_url=None)
+
+
+@pytest.fixture
+def app(settings: Settings, session_factory: sessionmaker[Session]) -> Iterator[FastAPI]:
+    application = create_app(settings)
+    application.state.sessionmaker = session_factory
+    yield application
+    application.state.engine.dispose()
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app, base_url="http://testserver") as c:
+        yield c
+
+
+def csrf_of(client: TestClient) -> str:
+    """Load a page so the CSRF cookie is set, and return its value for form posts."""
+    client.get("/mitarbeiter/login")
+    return client.cookies.get("sp_csrf") or ""
+
+
+def make_user(session: Session, username: str, role: str, password: str = "correct-horse-1"
+              ) -> None:
+    from servicepoint.account import service as account_service
+
+    account_service.create_user(session, username=username, password=password, role=role)
+    session.commit()
+
+
+def login(client: TestClient, username: str, password: str = "correct-horse-1") -> None:
+    token = csrf_of(client)
+    resp = client.post("/mitarbeiter/login", data={"username": username, "password": password,
+                                                   "csrf_token": token, "next": "/mitarbeiter"},
+                       follow_redirects=False)
+    assert resp.status_code == 303, resp.text
+
+
+DATA_DIR: Path = DATA_ROOT / "hannover"
