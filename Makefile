@@ -6,7 +6,7 @@ PORT ?= 8000
 HOST ?= 127.0.0.1
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench install migrate seed clean vendor
+.PHONY: run test lint bench install migrate seed clean vendor messages
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -47,3 +47,6 @@ vendor:
 clean:
 	rm -rf $(VENV) servicepoint.db*
 	cp /tmp/sp-vendor/node_modules/swagger-ui-dist/swagger-ui-bundle.js /tmp/sp-vendor/node_modules/swagger-ui-dist/swagger-ui.css src/servicepoint/web/static/vendor/swagger-ui/
+
+messages: install
+	$(BIN)/python scripts/update_messages.py

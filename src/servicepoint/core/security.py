@@ -7,6 +7,7 @@ import secrets
 
 from fastapi import Request
 
+from servicepoint.core.i18n import N_
 from servicepoint.errors import Forbidden
 
 CSRF_COOKIE = "sp_csrf"
@@ -28,8 +29,10 @@ async def csrf_protect(request: Request) -> None:
     sent = form.get(CSRF_FIELD) or request.headers.get("x-csrf-token", "")
     if not cookie or not isinstance(sent, str) or not hmac.compare_digest(cookie, sent):
         raise CsrfFailed(
-            "Das Formular ist abgelaufen oder ungültig. Bitte laden Sie die Seite neu und "
-            "versuchen Sie es noch einmal."
+            N_(
+                "Das Formular ist abgelaufen oder ungültig. Bitte laden Sie die Seite neu und "
+                "versuchen Sie es noch einmal."
+            )
         )
 
 

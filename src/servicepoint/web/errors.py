@@ -12,15 +12,16 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from servicepoint.account.errors import LoginRequired
 from servicepoint.core import i18n
+from servicepoint.core.i18n import N_
 from servicepoint.core.templating import render
 from servicepoint.errors import ServicePointError
 
 log = logging.getLogger("servicepoint")
 
 _HTTP_TEXT = {
-    404: "Diese Seite gibt es nicht.",
-    405: "Diese Aktion ist hier nicht erlaubt.",
-    413: "Die Anfrage ist zu groß.",
+    404: N_("Diese Seite gibt es nicht."),
+    405: N_("Diese Aktion ist hier nicht erlaubt."),
+    413: N_("Die Anfrage ist zu groß."),
 }
 
 
@@ -53,32 +54,32 @@ def _field_name(loc: tuple[object, ...]) -> str:
 
 # Pydantic speaks English; these German msgids (translated by the catalogs) cover common cases.
 _PYDANTIC_TEXT = {
-    "missing": "Angabe fehlt",
-    "string_too_short": "zu kurz",
-    "string_too_long": "zu lang",
-    "too_short": "zu wenige Einträge",
-    "too_long": "zu viele Einträge",
-    "string_type": "Text erwartet",
-    "int_parsing": "keine ganze Zahl",
-    "int_type": "keine ganze Zahl",
-    "float_parsing": "keine Zahl",
-    "bool_parsing": "kein Wahrheitswert",
-    "literal_error": "nicht erlaubter Wert",
-    "enum": "nicht erlaubter Wert",
-    "json_invalid": "kein gültiges JSON",
-    "model_attributes_type": "Objekt erwartet",
-    "dict_type": "Objekt erwartet",
-    "list_type": "Liste erwartet",
-    "date_parsing": "kein gültiges Datum",
-    "date_from_datetime_parsing": "kein gültiges Datum",
-    "datetime_parsing": "keine gültige Zeitangabe",
-    "datetime_from_date_parsing": "keine gültige Zeitangabe",
-    "string_pattern_mismatch": "ungültiges Format",
-    "greater_than_equal": "Wert zu klein",
-    "less_than_equal": "Wert zu groß",
-    "greater_than": "Wert zu klein",
-    "less_than": "Wert zu groß",
-    "extra_forbidden": "unbekanntes Feld",
+    "missing": N_("Angabe fehlt"),
+    "string_too_short": N_("zu kurz"),
+    "string_too_long": N_("zu lang"),
+    "too_short": N_("zu wenige Einträge"),
+    "too_long": N_("zu viele Einträge"),
+    "string_type": N_("Text erwartet"),
+    "int_parsing": N_("keine ganze Zahl"),
+    "int_type": N_("keine ganze Zahl"),
+    "float_parsing": N_("keine Zahl"),
+    "bool_parsing": N_("kein Wahrheitswert"),
+    "literal_error": N_("nicht erlaubter Wert"),
+    "enum": N_("nicht erlaubter Wert"),
+    "json_invalid": N_("kein gültiges JSON"),
+    "model_attributes_type": N_("Objekt erwartet"),
+    "dict_type": N_("Objekt erwartet"),
+    "list_type": N_("Liste erwartet"),
+    "date_parsing": N_("kein gültiges Datum"),
+    "date_from_datetime_parsing": N_("kein gültiges Datum"),
+    "datetime_parsing": N_("keine gültige Zeitangabe"),
+    "datetime_from_date_parsing": N_("keine gültige Zeitangabe"),
+    "string_pattern_mismatch": N_("ungültiges Format"),
+    "greater_than_equal": N_("Wert zu klein"),
+    "less_than_equal": N_("Wert zu groß"),
+    "greater_than": N_("Wert zu klein"),
+    "less_than": N_("Wert zu groß"),
+    "extra_forbidden": N_("unbekanntes Feld"),
 }
 
 
@@ -94,7 +95,7 @@ def validation_detail(request: Request, exc: RequestValidationError) -> str:
     items = []
     for err in exc.errors()[:10]:
         items.append(f"{_field_name(tuple(err.get('loc', ())))}: {_message(lang, err)}")
-    prefix = i18n.translate(lang, "Ungültige Eingabe")
+    prefix = i18n.translate(lang, N_("Ungültige Eingabe"))
     return f"{prefix} – " + "; ".join(items)
 
 
@@ -114,12 +115,12 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
-        text = _HTTP_TEXT.get(exc.status_code, "Die Anfrage konnte nicht bearbeitet werden.")
+        text = _HTTP_TEXT.get(exc.status_code, N_("Die Anfrage konnte nicht bearbeitet werden."))
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return error_response(request, exc.status_code, code, i18n.translate(_lang(request), text))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s", request.url.path)
-        text = i18n.translate(_lang(request), "Ein unerwarteter Fehler ist aufgetreten.")
+        text = i18n.translate(_lang(request), N_("Ein unerwarteter Fehler ist aufgetreten."))
         return error_response(request, 500, "internal_error", text)
