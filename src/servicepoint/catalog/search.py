@@ -107,6 +107,7 @@ class SearchIndex:
     _vocab: frozenset[str] = field(init=False, repr=False)
     _vocab_list: list[str] = field(init=False, repr=False)
     _phrases: list[list[str]] = field(init=False, repr=False)
+    _exact: list[frozenset[str]] = field(init=False, repr=False)
     _cache: dict[str, list[str]] = field(init=False, repr=False, default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -116,6 +117,7 @@ class SearchIndex:
         self._vocab = frozenset(t for toks in corpus for t in toks)
         self._vocab_list = sorted(self._vocab)
         self._phrases = [[p for p in doc.phrases() if " " in p] for doc in self.docs]
+        self._exact = [frozenset(doc.phrases()) for doc in self.docs]
 
     # -- query side -------------------------------------------------------------------------
     def expand(self, word: str) -> list[str]:
@@ -182,9 +184,13 @@ class SearchIndex:
         if not terms:
             return np.zeros(len(self.docs))
         scores = np.asarray(self._bm25.get_scores(terms), dtype=float)
-        folded = " " + " ".join(fold(w) for w in words(text)) + " "
-        for i, phrases in enumerate(self._phrases):
-            if any(f" {p} " in folded for p in phrases):
+        folded = " ".join(fold(w) for w in words(text))
+        padded = f" {folded} "
+        for i, (exact, phrases) in enumerate(zip(self._exact, self._phrases, strict=True)):
+            # A query that *is* one of a service's names or citizen words is the strongest hint.
+            if folded in exact:
+                scores[i] *= 1.6
+            elif any(f" {p} " in padded for p in phrases):
                 scores[i] *= 1.3
         return scores
 
