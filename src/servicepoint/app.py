@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from servicepoint.config import PACKAGE_DIR, Settings
+from servicepoint.core.broadcast import make_broadcaster
 from servicepoint.core.db import make_engine, make_sessionmaker
 from servicepoint.core.ratelimit import make_rate_limiter
 from servicepoint.core.templating import build_env
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.templates = build_env()
     app.state.rate_limiter = make_rate_limiter(settings.redis_url)
+    app.state.broadcaster = make_broadcaster(settings.redis_url)
     app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "web" / "static"), name="static")
     web_errors.install(app)
     _routers(app)

@@ -31,6 +31,20 @@ class Settings(BaseSettings):
     default_lang: Literal["de", "en"] = "de"
     site_name: str = "HannoverServicePoint"
     base_url: str = "http://127.0.0.1:8000"
+    # E-mail (confirmation and reminders). Without smtp_host, mails stay queued in the outbox.
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    smtp_timeout: float = 10.0
+    mail_from: str = "HannoverServicePoint <noreply@localhost>"
+    # Personal data in bookings is deleted this many days after the appointment.
+    booking_retention_days: int = Field(default=14, ge=0, le=365)
+    booking_rate_limit: int = 20  # bookings per IP and hour (bot protection)
+    api_rate_limit: int = 120  # write requests per IP and minute on the public API
+    pow_difficulty: int = Field(default=14, ge=0, le=24)  # leading zero bits of the challenge
+    worker_interval_seconds: float = 30.0
 
     @property
     def city_dir(self) -> Path:

@@ -1,7 +1,15 @@
 """Imports every domain's models so Alembic and tests see the whole schema."""
 
 from servicepoint.account import models as account_models
+from servicepoint.appointment import models as appointment_models
 from servicepoint.catalog import models as catalog_models
+from servicepoint.core import events as core_events
 from servicepoint.core.db import Base
 
-__all__ = ["Base", "account_models", "catalog_models"]
+__all__ = [
+    "Base",
+    "account_models",
+    "appointment_models",
+    "catalog_models",
+    "core_events",
+]

@@ -66,3 +66,11 @@ def pick(value: dict[str, str] | None, lang: str | None = None) -> str:
 def N_(message: str) -> str:
     """Mark a German msgid for extraction; it is translated later, in the request's language."""
     return message
+
+
+def error_text(exc: object, lang: str) -> str:
+    """A ServicePointError's message in `lang`, with its parameters filled in."""
+    message = str(getattr(exc, "message", exc))
+    params = getattr(exc, "params", None)
+    text = translate(lang, message)
+    return text % params if params else text

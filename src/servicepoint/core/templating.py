@@ -39,6 +39,22 @@ def datefmt(value: dt.date | dt.datetime | None, with_time: bool = False) -> str
     return value.strftime("%d.%m.%Y")
 
 
+_WEEKDAYS = {
+    "de": ("Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag"),
+    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+}
+
+
+def weekday(value: dt.date | dt.datetime) -> str:
+    if isinstance(value, dt.datetime):
+        value = local(value).date()
+    return _WEEKDAYS.get(i18n.current_lang.get(), _WEEKDAYS["de"])[value.weekday()]
+
+
+def timefmt(value: dt.datetime) -> str:
+    return local(value).strftime("%H:%M")
+
+
 def build_env() -> Environment:
     loaders = [FileSystemLoader(str(PACKAGE_DIR / "web" / "templates"))]
     loaders += [FileSystemLoader(str(p)) for p in sorted(PACKAGE_DIR.glob("*/templates"))]
@@ -52,6 +68,8 @@ def build_env() -> Environment:
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters["euro"] = euro
     env.filters["date"] = datefmt
+    env.filters["weekday"] = weekday
+    env.filters["time"] = timefmt
     env.filters["pick"] = i18n.pick
     env.globals["Markup"] = Markup
     return env

@@ -105,8 +105,7 @@ def install(app: FastAPI) -> None:
         if isinstance(exc, LoginRequired) and not _wants_json(request):
             target = quote(request.url.path)
             return RedirectResponse(f"/mitarbeiter/login?next={target}", status_code=303)
-        text = i18n.translate(_lang(request), exc.message)
-        detail = text % exc.params if exc.params else text
+        detail = i18n.error_text(exc, _lang(request))
         return error_response(request, exc.status_code, exc.code, detail)
 
     @app.exception_handler(RequestValidationError)

@@ -1,0 +1,22 @@
+"""`make bench`: every benchmark prints its figures beside a baseline measured in the same run."""
+
+from __future__ import annotations
+
+import sys
+
+from bench import booking_load, slot_search
+
+
+def main() -> int:
+    only = set(sys.argv[1:])
+    suites = {"slots": slot_search.run, "booking": booking_load.run}
+    failed = 0
+    for name, run in suites.items():
+        if only and name not in only:
+            continue
+        failed += 0 if run() else 1
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

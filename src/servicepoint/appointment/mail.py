@@ -1,0 +1,205 @@
+"""Booking e-mails: composed into an outbox at booking time, sent over SMTP by the worker."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import smtplib
+import ssl
+from collections.abc import Sequence
+from email.message import EmailMessage
+from email.utils import make_msgid
+
+from icalendar import Calendar, Event
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from servicepoint.appointment.models import Booking, OutboxMail
+from servicepoint.catalog import locations as location_service
+from servicepoint.catalog import present
+from servicepoint.catalog.models import Service
+from servicepoint.config import Settings
+from servicepoint.core.clock import BERLIN, utcnow
+from servicepoint.core.i18n import pick, translate
+
+MAX_ATTEMPTS = 5
+log = logging.getLogger("servicepoint.mail")
+
+
+def booking_links(booking: Booking, base_url: str) -> dict[str, str]:
+    base = base_url.rstrip("/")
+    return {
+        "page": f"{base}/termine/{booking.code}",
+        "cancel": f"{base}/termine/{booking.code}/absagen",
+        "move": f"{base}/termine/{booking.code}/verschieben",
+        "ics": f"{base}/api/appointments/{booking.code}/ics",
+    }
+
+
+def booking_ics(booking: Booking, *, services: Sequence[Service], location_name: str,
+                address: str | None, base_url: str, site_name: str) -> bytes:
+    """An RFC 5545 calendar with one event; times in UTC so every client shows them right."""
+    cal = Calendar()
+    cal.add("prodid", f"-//{site_name}//servicepoint//DE")
+    cal.add("version", "2.0")
+    cal.add("method", "PUBLISH")
+    event = Event()
+    event.add("uid", f"{booking.code}@servicepoint")
+    event.add("dtstamp", utcnow())
+    event.add("dtstart", booking.start.astimezone(dt.UTC))
+    event.add("dtend", booking.end.astimezone(dt.UTC))
+    event.add("summary", f"{site_name}: " + ", ".join(s.name_de for s in services))
+    event.add("location", ", ".join(p for p in (location_name, address) if p))
+    links = booking_links(booking, base_url)
+    event.add("description", f"Code: {booking.code}\n{links['page']}")
+    event.add("url", links["page"])
+    event.add("status", "CANCELLED" if booking.status == "cancelled" else "CONFIRMED")
+    cal.add_component(event)
+    return bytes(cal.to_ical())
+
+
+def _when(booking: Booking) -> str:
+    local = booking.start.astimezone(BERLIN)
+    return local.strftime("%d.%m.%Y, %H:%M")
+
+
+def _checklist(services: Sequence[Service], lang: str) -> list[str]:
+    items: list[str] = []
+    for svc in services:
+        for doc in svc.data.get("documents", []):
+            text = pick(doc["text"], lang)
+            cond = pick(doc.get("condition"), lang)
+            line = f"{text} ({cond})" if cond else text
+            if line not in items:
+                items.append(line)
+    return items
+
+
+def compose(booking: Booking, *, kind: str, services: Sequence[Service], location_name: str,
+            settings: Settings) -> tuple[str, str]:
+    """Subject and plain-text body in the booking's language."""
+    lang = booking.lang
+    t = lambda text: translate(lang, text)  # noqa: E731 - a local shorthand keeps this readable
+    links = booking_links(booking, settings.base_url)
+    subjects = {
+        "confirmation": t("Ihr Termin am %(when)s"),
+        "reminder": t("Erinnerung: Ihr Termin morgen, %(when)s"),
+        "cancellation": t("Ihr Termin am %(when)s wurde abgesagt"),
+    }
+    subject = subjects[kind] % {"when": _when(booking)}
+    names = ", ".join(s.name_de if lang == "de" else s.name_en for s in services)
+    lines = [t("Guten Tag %(name)s,") % {"name": booking.name or ""}, "",
+             f"{t('Leistung')}: {names}", f"{t('Wann')}: {_when(booking)}",
+             f"{t('Wo')}: {location_name}", f"{t('Buchungscode')}: {booking.code}", ""]
+    if kind != "cancellation":
+        checklist = _checklist(services, lang)
+        if checklist:
+            lines += [t("Bitte bringen Sie mit:"), *[f"- {item}" for item in checklist], ""]
+        lines += [f"{t('Termin ansehen, verschieben oder absagen')}: {links['page']}",
+                  f"{t('Kalenderdatei')}: {links['ics']}", ""]
+    lines.append(settings.site_name)
+    return subject, "\n".join(lines)
+
+
+def queue_mail(session: Session, *, booking: Booking, kind: str, services: Sequence[Service],
+               settings: Settings, send_after: dt.datetime | None = None) -> OutboxMail | None:
+    if not booking.email:
+        return None
+    location = location_service.get_location(session, location_id=booking.location_id)
+    subject, body = compose(booking, kind=kind, services=services, location_name=location.name,
+                            settings=settings)
+    ics = booking_ics(booking, services=services, location_name=location.name,
+                      address=present.address(location), base_url=settings.base_url,
+                      site_name=settings.site_name).decode()
+    mail = OutboxMail(booking_id=booking.id, kind=kind, recipient=booking.email, subject=subject,
+                      body=body, ics=ics, send_after=send_after or utcnow())
+    session.add(mail)
+    return mail
+
+
+def reminder_time(booking: Booking) -> dt.datetime:
+    """18:00 local on the day before; right away if that moment has already passed."""
+    day_before = booking.start.astimezone(BERLIN).date() - dt.timedelta(days=1)
+    return dt.datetime.combine(day_before, dt.time(18, 0), BERLIN).astimezone(dt.UTC)
+
+
+def queue_booking_mails(session: Session, *, booking: Booking, services: Sequence[Service],
+                        settings: Settings, now: dt.datetime | None = None) -> None:
+    now = now or utcnow()
+    queue_mail(session, booking=booking, kind="confirmation", services=services,
+               settings=settings, send_after=now)
+    remind = reminder_time(booking)
+    if remind > now:
+        queue_mail(session, booking=booking, kind="reminder", services=services,
+                   settings=settings, send_after=remind)
+
+
+def drop_pending(session: Session, *, booking: Booking, kinds: Sequence[str]) -> None:
+    """Unsent mails of a cancelled or moved booking must not go out."""
+    session.execute(delete(OutboxMail).where(OutboxMail.booking_id == booking.id,
+                                             OutboxMail.kind.in_(kinds),
+                                             OutboxMail.sent_at.is_(None)))
+
+
+def _message(mail: OutboxMail, settings: Settings) -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"] = settings.mail_from
+    msg["To"] = mail.recipient
+    msg["Subject"] = mail.subject
+    msg["Message-ID"] = make_msgid(domain="servicepoint")
+    msg.set_content(mail.body)
+    if mail.ics:
+        msg.add_attachment(mail.ics.encode(), maintype="text", subtype="calendar",
+                           filename="termin.ics")
+    return msg
+
+
+def _smtp(settings: Settings) -> smtplib.SMTP:
+    assert settings.smtp_host
+    client = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout)
+    if settings.smtp_starttls:
+        client.starttls(context=ssl.create_default_context())
+    if settings.smtp_user and settings.smtp_password:
+        client.login(settings.smtp_user, settings.smtp_password)
+    return client
+
+
+def due_mails(session: Session, *, now: dt.datetime, limit: int = 100) -> list[OutboxMail]:
+    stmt = select(OutboxMail).where(OutboxMail.sent_at.is_(None), OutboxMail.send_after <= now,
+                                    OutboxMail.attempts < MAX_ATTEMPTS)
+    return list(session.scalars(stmt.order_by(OutboxMail.send_after).limit(limit)))
+
+
+def send_due(session: Session, *, settings: Settings, now: dt.datetime | None = None) -> int:
+    """Send what is due; failures are counted and retried on the next run."""
+    now = now or utcnow()
+    mails = due_mails(session, now=now)
+    if not mails or not settings.smtp_host:
+        return 0
+    sent = 0
+    try:
+        with _smtp(settings) as client:
+            for mail in mails:
+                sent += _send_one(client, mail, settings, now)
+    except (OSError, smtplib.SMTPException) as exc:  # server away: everything unsent is retried
+        log.warning("SMTP unavailable: %s", exc)
+    return sent
+
+
+def _send_one(client: smtplib.SMTP, mail: OutboxMail, settings: Settings, now: dt.datetime
+              ) -> int:
+    mail.attempts += 1
+    try:
+        client.send_message(_message(mail, settings))
+    except smtplib.SMTPRecipientsRefused as exc:
+        mail.last_error = str(exc)[:500]
+        return 0
+    mail.sent_at = now
+    return 1
+
+
+def purge_sent(session: Session, *, before: dt.datetime) -> int:
+    """Sent mails hold names and addresses too: delete them with the booking's personal data."""
+    result = session.execute(delete(OutboxMail).where(OutboxMail.sent_at.is_not(None),
+                                                      OutboxMail.sent_at < before))
+    return int(getattr(result, "rowcount", 0) or 0)

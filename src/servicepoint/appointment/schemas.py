@@ -1,0 +1,93 @@
+"""API shapes of appointments and walk-in tickets (contract: ../shared/API.md)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, field_validator
+
+
+class SlotRead(BaseModel):
+    location_id: str
+    start: dt.datetime
+    end: dt.datetime
+    capacity_left: int
+
+
+class BookingCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    service_ids: list[str] = Field(min_length=1, max_length=5)
+    location_id: str = Field(min_length=1, max_length=64)
+    start: AwareDatetime
+    name: str = Field(min_length=2, max_length=120)
+    email: EmailStr = Field(max_length=254)
+    lang: str = Field(default="de", pattern="^(de|en)$")
+
+    @field_validator("name")
+    @classmethod
+    def _printable(cls, value: str) -> str:
+        if any(ord(ch) < 32 for ch in value):
+            raise ValueError("control characters are not allowed")
+        return value
+
+    @field_validator("service_ids")
+    @classmethod
+    def _ids(cls, value: list[str]) -> list[str]:
+        if any(not v or len(v) > 64 for v in value):
+            raise ValueError("invalid service id")
+        return value
+
+
+class BookingCreated(BaseModel):
+    id: int
+    code: str
+    location_id: str
+    start: dt.datetime
+    end: dt.datetime
+    cancel_url: str
+    ics_url: str
+
+
+class BookingRead(BookingCreated):
+    status: str
+    service_ids: list[str]
+    name: str | None
+    page_url: str
+
+
+class RescheduleRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    start: AwareDatetime
+    location_id: str | None = Field(default=None, max_length=64)
+
+
+class TicketCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    location_id: str = Field(min_length=1, max_length=64)
+    service_id: str | None = Field(default=None, max_length=64)
+
+
+class TicketRead(BaseModel):
+    token: str
+    label: str
+    location_id: str
+    kind: str
+    status: str
+    counter: int | None
+    issued_at: dt.datetime
+    position: int | None
+    estimate_low_minutes: int | None
+    estimate_high_minutes: int | None
+    url: str
+
+
+class WaitingRead(BaseModel):
+    location_id: str
+    open_now: bool
+    waiting: int
+    estimate_low_minutes: int | None
+    estimate_high_minutes: int | None
+    next_free_slot: dt.datetime | None

@@ -1,0 +1,53 @@
+"""`servicepoint worker`: sends due e-mails and deletes personal data on schedule."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from servicepoint.account import service as account_service
+from servicepoint.appointment import mail
+from servicepoint.appointment import service as appointment_service
+from servicepoint.config import Settings
+from servicepoint.core.clock import utcnow
+
+log = logging.getLogger("servicepoint.worker")
+
+
+@dataclass
+class WorkerReport:
+    mails_sent: int
+    bookings_purged: int
+    mails_purged: int
+    sessions_purged: int
+
+
+def run_once(session: Session, *, settings: Settings, now: dt.datetime | None = None
+             ) -> WorkerReport:
+    """One pass: what is due now. Safe to run from several places (idempotent)."""
+    now = now or utcnow()
+    sent = mail.send_due(session, settings=settings, now=now)
+    purged = appointment_service.purge_personal_data(
+        session, retention_days=settings.booking_retention_days, now=now)
+    cutoff = now - dt.timedelta(days=settings.booking_retention_days)
+    mails_purged = mail.purge_sent(session, before=cutoff)
+    sessions = account_service.purge_expired_sessions(session)
+    return WorkerReport(sent, purged, mails_purged, sessions)
+
+
+def run_forever(settings: Settings) -> None:
+    from servicepoint.cli_support import session_scope
+
+    while True:
+        try:
+            with session_scope(settings) as session:
+                report = run_once(session, settings=settings)
+            if any(vars(report).values()):
+                log.info("worker: %s", report)
+        except Exception:  # keep the worker alive; the next pass retries
+            log.exception("worker pass failed")
+        time.sleep(settings.worker_interval_seconds)
