@@ -22,7 +22,7 @@ class SeedReport:
     locations_total: int = 0
 
 
-def seed_city(
+def seed_catalog(
     session: Session, *, folder: Path, progress: Callable[[str], None] | None = None
 ) -> SeedReport:
     """Validate every file first, then write; a broken file changes nothing."""
