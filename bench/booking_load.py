@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-
 import time
 from typing import Any
 
@@ -47,21 +46,29 @@ async def _get_rate(base: str) -> float:
 
 async def _slots(http: httpx.AsyncClient, base: str, **params: Any) -> list[dict[str, Any]]:
     today = dt.date.today()
-    query = {"service": params.pop("service", SERVICE), "date_from": str(today),
-             "date_to": str(today + dt.timedelta(days=59)), **params}
+    query = {
+        "service": params.pop("service", SERVICE),
+        "date_from": str(today),
+        "date_to": str(today + dt.timedelta(days=59)),
+        **params,
+    }
     resp = await http.get(f"{base}/api/appointments/slots", params=query, timeout=60)
     resp.raise_for_status()
     return list(resp.json())
 
 
 def _payload(slot: dict[str, Any], n: int) -> dict[str, Any]:
-    return {"service_ids": [SERVICE], "location_id": slot["location_id"], "start": slot["start"],
-            "name": f"Bench {n}", "email": f"bench{n}@example.org"}
+    return {
+        "service_ids": [SERVICE],
+        "location_id": slot["location_id"],
+        "start": slot["start"],
+        "name": f"Bench {n}",
+        "email": f"bench{n}@example.org",
+    }
 
 
 async def _booking_rate(base: str) -> tuple[float, dict[int, int]]:
-    async with httpx.AsyncClient(limits=httpx.Limits(max_connections=CLIENTS),
-                                 timeout=30) as http:
+    async with httpx.AsyncClient(limits=httpx.Limits(max_connections=CLIENTS), timeout=30) as http:
         slots = await _slots(http, base)
         # One place per slot start, so clients never compete: this measures throughput.
         queue = iter(enumerate(slots))
@@ -85,8 +92,11 @@ def _prepare_race_location(url: str) -> str:
     """One location with one place per slot, far enough ahead to be untouched by the rest."""
     engine = make_engine(url)
     with engine.begin() as conn:
-        conn.execute(text("UPDATE capacity SET counters = 1, walkin_share = 0 "
-                          "WHERE location_id = 'sahlkamp'"))
+        conn.execute(
+            text(
+                "UPDATE capacity SET counters = 1, walkin_share = 0 WHERE location_id = 'sahlkamp'"
+            )
+        )
     engine.dispose()
     return "sahlkamp"
 
@@ -94,13 +104,15 @@ def _prepare_race_location(url: str) -> str:
 async def _race(base: str, location: str) -> dict[int, int]:
     limits = httpx.Limits(max_connections=RACE_CLIENTS)
     async with httpx.AsyncClient(limits=limits, timeout=60) as http:
-        slots = [s for s in await _slots(http, base, location=location)
-                 if s["capacity_left"] == 1]
+        slots = [s for s in await _slots(http, base, location=location) if s["capacity_left"] == 1]
         targets = slots[-RACE_PLACES:]  # the far end of the horizon: no other bookings there
         clients = [targets[i % RACE_PLACES] for i in range(RACE_CLIENTS)]
-        results = await asyncio.gather(*(http.post(f"{base}/api/appointments",
-                                                   json=_payload(slot, 10_000 + n))
-                                         for n, slot in enumerate(clients)))
+        results = await asyncio.gather(
+            *(
+                http.post(f"{base}/api/appointments", json=_payload(slot, 10_000 + n))
+                for n, slot in enumerate(clients)
+            )
+        )
     statuses: dict[int, int] = {}
     for resp in results:
         statuses[resp.status_code] = statuses.get(resp.status_code, 0) + 1
@@ -110,10 +122,12 @@ async def _race(base: str, location: str) -> dict[int, int]:
 def _db_check(url: str, location: str) -> tuple[int, int]:
     engine = make_engine(url)
     with engine.connect() as conn:
-        booked = conn.execute(select(func.count(Booking.id)).where(
-            Booking.location_id == location)).scalar_one()
-        over = conn.execute(select(func.count()).select_from(SlotUsage).where(
-            SlotUsage.used > SlotUsage.capacity)).scalar_one()
+        booked = conn.execute(
+            select(func.count(Booking.id)).where(Booking.location_id == location)
+        ).scalar_one()
+        over = conn.execute(
+            select(func.count()).select_from(SlotUsage).where(SlotUsage.used > SlotUsage.capacity)
+        ).scalar_one()
     engine.dispose()
     return int(booked), int(over)
 
@@ -131,10 +145,16 @@ def _run_on(kind: str, workers: int) -> bool:
     console.print(f"GET /health      {get_rate:8.1f} req/s  ({CLIENTS} clients, {SECONDS:.0f} s)")
     console.print(f"POST booking     {book_rate:8.1f} bookings/s  statuses {statuses}")
     console.print(f"ratio            {ratio:8.2f}  (target >= {TARGET_RATIO})")
-    console.print(f"race             {RACE_CLIENTS} clients for {RACE_PLACES} places: {race}; "
-                  f"bookings in DB {booked}; cells over capacity {over}")
-    race_ok = race.get(201) == RACE_PLACES and race.get(409) == RACE_CLIENTS - RACE_PLACES \
-        and booked == RACE_PLACES and over == 0
+    console.print(
+        f"race             {RACE_CLIENTS} clients for {RACE_PLACES} places: {race}; "
+        f"bookings in DB {booked}; cells over capacity {over}"
+    )
+    race_ok = (
+        race.get(201) == RACE_PLACES
+        and race.get(409) == RACE_CLIENTS - RACE_PLACES
+        and booked == RACE_PLACES
+        and over == 0
+    )
     ok = ratio >= TARGET_RATIO and race_ok and set(statuses) <= {201}
     console.print(f"result: {'[green]met' if ok else '[red]missed'}[/]")
     return ok
@@ -147,6 +167,3 @@ def run() -> bool:
     else:
         console.print("PostgreSQL: skipped (set SERVICEPOINT_BENCH_POSTGRES_URL)")
     return all(results)
-
-
-

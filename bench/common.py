@@ -38,13 +38,13 @@ def percentile(values: list[float], q: float) -> float:
 
 def summary_ms(samples: list[float]) -> str:
     ms = [s * 1000 for s in samples]
-    return (f"p50 {statistics.median(ms):.2f} ms · p95 {percentile(ms, 0.95):.2f} ms · "
-            f"n={len(ms)}")
+    return f"p50 {statistics.median(ms):.2f} ms · p95 {percentile(ms, 0.95):.2f} ms · n={len(ms)}"
 
 
 def postgres_url() -> str | None:
     return os.environ.get("SERVICEPOINT_BENCH_POSTGRES_URL") or os.environ.get(
-        "SERVICEPOINT_TEST_POSTGRES_URL")
+        "SERVICEPOINT_TEST_POSTGRES_URL"
+    )
 
 
 def fresh_database(kind: str) -> str:
@@ -77,11 +77,28 @@ def free_port() -> int:
 def live_server(url: str, workers: int = 1) -> Iterator[str]:
     """uvicorn in its own process(es) on loopback, bot protection off as for load tests."""
     port = free_port()
-    env = {**os.environ, "SERVICEPOINT_DATABASE_URL": url, "SERVICEPOINT_BOT_PROTECTION": "off",
-           "SERVICEPOINT_SECRET_KEY": "bench"}
-    cmd = [sys.executable, "-m", "uvicorn", "servicepoint.app:create_app", "--factory",
-           "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-           "--log-level", "warning", "--no-access-log"]
+    env = {
+        **os.environ,
+        "SERVICEPOINT_DATABASE_URL": url,
+        "SERVICEPOINT_BOT_PROTECTION": "off",
+        "SERVICEPOINT_SECRET_KEY": "bench",
+    }
+    cmd = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "servicepoint.app:create_app",
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
     proc = subprocess.Popen(cmd, env=env, cwd=ROOT)
     base = f"http://127.0.0.1:{port}"
     try:

@@ -28,15 +28,19 @@ def run() -> bool:
     timings: list[float] = []
     baseline: list[float] = []
     with Session(engine) as session:
-        services = [s for s in catalog_service.list_services(session)
-                    if "appointment" in s.channels]
+        services = [
+            s for s in catalog_service.list_services(session) if "appointment" in s.channels
+        ]
         today = utcnow().date()
         for _ in range(3):
             for svc in services:
                 t0 = time.perf_counter()
                 found = appointment_service.find_slots(
-                    session, service_ids=[svc.id], date_from=today,
-                    date_to=today + dt.timedelta(days=60))
+                    session,
+                    service_ids=[svc.id],
+                    date_from=today,
+                    date_to=today + dt.timedelta(days=60),
+                )
                 timings.append(time.perf_counter() - t0)
                 t0 = time.perf_counter()
                 session.execute(text("SELECT 1")).scalar()

@@ -26,11 +26,23 @@ CSP = (
 
 def _routers(app: FastAPI) -> None:
     from servicepoint.account import pages as account_pages
+    from servicepoint.appointment import api as appointment_api
+    from servicepoint.appointment import pages as appointment_pages
+    from servicepoint.appointment import queue_pages
     from servicepoint.catalog import api as catalog_api
     from servicepoint.catalog import pages as catalog_pages
     from servicepoint.web import pages as web_pages
 
-    for module in (web_pages, catalog_api, catalog_pages, account_pages):
+    modules = (
+        web_pages,
+        catalog_api,
+        catalog_pages,
+        account_pages,
+        appointment_api,
+        appointment_pages,
+        queue_pages,
+    )
+    for module in modules:
         app.include_router(module.router)
 
 

@@ -11,8 +11,9 @@ from servicepoint.appointment import service as appointment_service
 from servicepoint.catalog.seed import SeedReport, seed_catalog
 
 
-def seed_city(session: Session, *, folder: Path,
-              progress: Callable[[str], None] | None = None) -> SeedReport:
+def seed_city(
+    session: Session, *, folder: Path, progress: Callable[[str], None] | None = None
+) -> SeedReport:
     """Idempotent: running it again updates and never duplicates."""
     report = seed_catalog(session, folder=folder, progress=progress)
     appointment_service.seed_capacity(session, folder=folder)

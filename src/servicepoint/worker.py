@@ -26,13 +26,15 @@ class WorkerReport:
     sessions_purged: int
 
 
-def run_once(session: Session, *, settings: Settings, now: dt.datetime | None = None
-             ) -> WorkerReport:
+def run_once(
+    session: Session, *, settings: Settings, now: dt.datetime | None = None
+) -> WorkerReport:
     """One pass: what is due now. Safe to run from several places (idempotent)."""
     now = now or utcnow()
     sent = mail.send_due(session, settings=settings, now=now)
     purged = appointment_service.purge_personal_data(
-        session, retention_days=settings.booking_retention_days, now=now)
+        session, retention_days=settings.booking_retention_days, now=now
+    )
     cutoff = now - dt.timedelta(days=settings.booking_retention_days)
     mails_purged = mail.purge_sent(session, before=cutoff)
     sessions = account_service.purge_expired_sessions(session)

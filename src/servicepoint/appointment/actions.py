@@ -22,8 +22,9 @@ from servicepoint.catalog import locations as location_service
 from servicepoint.catalog import present
 from servicepoint.catalog import service as catalog_service
 from servicepoint.config import Settings
-from servicepoint.core.security import client_ip
+from servicepoint.core.clock import today_local
 from servicepoint.core.i18n import N_
+from servicepoint.core.security import client_ip
 
 
 def _settings(request: Request) -> Settings:
@@ -41,18 +42,26 @@ def links(booking: Booking, request: Request) -> dict[str, str]:
 
 def booking_view(booking: Booking, request: Request) -> dict[str, Any]:
     url = links(booking, request)
-    return {"id": booking.id, "code": booking.code, "location_id": booking.location_id,
-            "start": booking.start, "end": booking.end, "cancel_url": url["cancel"],
-            "ics_url": url["ics"]}
+    return {
+        "id": booking.id,
+        "code": booking.code,
+        "location_id": booking.location_id,
+        "start": booking.start,
+        "end": booking.end,
+        "cancel_url": url["cancel"],
+        "ics_url": url["ics"],
+    }
 
 
 def _limited(request: Request, key: str, limit: int, window: int) -> None:
     if not _settings(request).bot_protection_on:
         return
-    if not request.app.state.rate_limiter.hit(f"{key}:{client_ip(request)}", limit=limit,
-                                              window=window):
-        raise BookingRateLimited(N_("Zu viele Anfragen von Ihrem Anschluss. Bitte versuchen "
-                                    "Sie es später noch einmal."))
+    if not request.app.state.rate_limiter.hit(
+        f"{key}:{client_ip(request)}", limit=limit, window=window
+    ):
+        raise BookingRateLimited(
+            N_("Zu viele Anfragen von Ihrem Anschluss. Bitte versuchen Sie es später noch einmal.")
+        )
 
 
 def check_booking_rate(request: Request) -> None:
@@ -72,12 +81,19 @@ def _mail_settings(request: Request) -> Settings:
 
 
 def book(session: Session, request: Request, body: BookingCreate) -> Booking:
-    booking = appointment_service.book(session, service_ids=body.service_ids,
-                                       location_id=body.location_id, start=body.start,
-                                       name=body.name, email=str(body.email), lang=body.lang)
+    booking = appointment_service.book(
+        session,
+        service_ids=body.service_ids,
+        location_id=body.location_id,
+        start=body.start,
+        name=body.name,
+        email=str(body.email),
+        lang=body.lang,
+    )
     services = appointment_service.bookable_services(session, service_ids=booking.service_ids)
-    mail.queue_booking_mails(session, booking=booking, services=services,
-                             settings=_mail_settings(request))
+    mail.queue_booking_mails(
+        session, booking=booking, services=services, settings=_mail_settings(request)
+    )
     return booking
 
 
@@ -85,19 +101,27 @@ def cancel(session: Session, request: Request, code: str) -> Booking:
     booking = appointment_service.cancel(session, code=code)
     mail.drop_pending(session, booking=booking, kinds=("confirmation", "reminder"))
     services = list(catalog_service.services_by_ids(session, ids=booking.service_ids).values())
-    mail.queue_mail(session, booking=booking, kind="cancellation", services=services,
-                    settings=_mail_settings(request))
+    mail.queue_mail(
+        session,
+        booking=booking,
+        kind="cancellation",
+        services=services,
+        settings=_mail_settings(request),
+    )
     return booking
 
 
-def reschedule(session: Session, request: Request, code: str, start: dt.datetime,
-               location_id: str | None) -> Booking:
-    booking = appointment_service.reschedule(session, code=code, start=start,
-                                             location_id=location_id)
+def reschedule(
+    session: Session, request: Request, code: str, start: dt.datetime, location_id: str | None
+) -> Booking:
+    booking = appointment_service.reschedule(
+        session, code=code, start=start, location_id=location_id
+    )
     mail.drop_pending(session, booking=booking, kinds=("confirmation", "reminder"))
     services = appointment_service.bookable_services(session, service_ids=booking.service_ids)
-    mail.queue_booking_mails(session, booking=booking, services=services,
-                             settings=_mail_settings(request))
+    mail.queue_booking_mails(
+        session, booking=booking, services=services, settings=_mail_settings(request)
+    )
     return booking
 
 
@@ -106,9 +130,14 @@ def ics(session: Session, request: Request, code: str) -> bytes:
     loc = location_service.get_location(session, location_id=booking.location_id)
     services = list(catalog_service.services_by_ids(session, ids=booking.service_ids).values())
     settings = _settings(request)
-    return mail.booking_ics(booking, services=services, location_name=loc.name,
-                            address=present.address(loc), base_url=base_url(request),
-                            site_name=settings.site_name)
+    return mail.booking_ics(
+        booking,
+        services=services,
+        location_name=loc.name,
+        address=present.address(loc),
+        base_url=base_url(request),
+        site_name=settings.site_name,
+    )
 
 
 # -- queue ------------------------------------------------------------------------------------
@@ -116,33 +145,51 @@ def ticket_read(session: Session, request: Request, token: str) -> TicketRead:
     status = queue_service.ticket_status(session, token=token)
     t = status.ticket
     return TicketRead(
-        token=t.token, label=t.label, location_id=t.location_id, kind=t.kind, status=t.status,
-        counter=t.counter, issued_at=t.issued_at, position=status.position,
+        token=t.token,
+        label=t.label,
+        location_id=t.location_id,
+        kind=t.kind,
+        status=t.status,
+        counter=t.counter,
+        issued_at=t.issued_at,
+        position=status.position,
         estimate_low_minutes=status.estimate.low_minutes if status.estimate else None,
         estimate_high_minutes=status.estimate.high_minutes if status.estimate else None,
-        url=f"{base_url(request)}/wartenummer/{t.token}")
+        url=f"{base_url(request)}/wartenummer/{t.token}",
+    )
 
 
 def waiting_read(session: Session, location_id: str) -> WaitingRead:
     location_service.get_location(session, location_id=location_id)
     estimate = queue_service.estimate_now(session, location_id=location_id)
-    queue = queue_service.waiting_tickets(session, location_id=location_id,
-                                          day=queue_service._today(queue_service.utcnow()))
+    queue = queue_service.waiting_tickets(session, location_id=location_id, day=today_local())
     nxt = appointment_service.next_free_slot(session, location_id=location_id)
-    return WaitingRead(location_id=location_id, open_now=estimate is not None, waiting=len(queue),
-                       estimate_low_minutes=estimate.low_minutes if estimate else None,
-                       estimate_high_minutes=estimate.high_minutes if estimate else None,
-                       next_free_slot=nxt.slot.start if nxt else None)
+    return WaitingRead(
+        location_id=location_id,
+        open_now=estimate is not None,
+        waiting=len(queue),
+        estimate_low_minutes=estimate.low_minutes if estimate else None,
+        estimate_high_minutes=estimate.high_minutes if estimate else None,
+        next_free_slot=nxt.slot.start if nxt else None,
+    )
 
 
 def display_state(session: Session, location_id: str) -> dict[str, Any]:
     """What a call display shows: the latest calls and the queue length."""
     called = queue_service.called_today(session, location_id=location_id)
-    waiting = queue_service.waiting_tickets(session, location_id=location_id,
-                                            day=queue_service._today(queue_service.utcnow()))
-    return {"called": [{"label": t.label, "counter": t.counter, "status": t.status,
-                        "at": t.called_at.isoformat() if t.called_at else None} for t in called],
-            "waiting": len(waiting)}
+    waiting = queue_service.waiting_tickets(session, location_id=location_id, day=today_local())
+    return {
+        "called": [
+            {
+                "label": t.label,
+                "counter": t.counter,
+                "status": t.status,
+                "at": t.called_at.isoformat() if t.called_at else None,
+            }
+            for t in called
+        ],
+        "waiting": len(waiting),
+    }
 
 
 def notify_location(background: BackgroundTasks, request: Request, location_id: str) -> None:

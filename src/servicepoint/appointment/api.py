@@ -35,15 +35,29 @@ def slots(
     session: Session = SessionDep,
 ) -> list[SlotRead]:
     """Free slots for the chosen services, earliest first (14 days unless date_to is given)."""
-    found = appointment_service.find_slots(session, service_ids=service, location_id=location,
-                                           date_from=date_from, date_to=date_to, limit=limit)
-    return [SlotRead(location_id=ls.location_id, start=ls.slot.start, end=ls.slot.end,
-                     capacity_left=ls.slot.capacity_left) for ls in found]
+    found = appointment_service.find_slots(
+        session,
+        service_ids=service,
+        location_id=location,
+        date_from=date_from,
+        date_to=date_to,
+        limit=limit,
+    )
+    return [
+        SlotRead(
+            location_id=ls.location_id,
+            start=ls.slot.start,
+            end=ls.slot.end,
+            capacity_left=ls.slot.capacity_left,
+        )
+        for ls in found
+    ]
 
 
 @router.post("/appointments", response_model=BookingCreated, status_code=201)
-def create_booking(body: BookingCreate, request: Request,
-                   session: Session = SessionDep) -> BookingCreated:
+def create_booking(
+    body: BookingCreate, request: Request, session: Session = SessionDep
+) -> BookingCreated:
     """Book an appointment; 409 `slot_taken` when someone was faster."""
     actions.check_booking_rate(request)
     booking = actions.book(session, request, body)
@@ -54,9 +68,13 @@ def create_booking(body: BookingCreate, request: Request,
 def read_booking(code: str, request: Request, session: Session = SessionDep) -> BookingRead:
     """The booking behind a code."""
     booking = appointment_service.get_booking(session, code=code)
-    return BookingRead(**actions.booking_view(booking, request), status=booking.status,
-                       service_ids=booking.service_ids, name=booking.name,
-                       page_url=actions.links(booking, request)["page"])
+    return BookingRead(
+        **actions.booking_view(booking, request),
+        status=booking.status,
+        service_ids=booking.service_ids,
+        name=booking.name,
+        page_url=actions.links(booking, request)["page"],
+    )
 
 
 @router.delete("/appointments/{code}", status_code=204)
@@ -67,30 +85,40 @@ def delete_booking(code: str, request: Request, session: Session = SessionDep) -
 
 
 @router.post("/appointments/{code}/reschedule", response_model=BookingRead)
-def move_booking(code: str, body: RescheduleRequest, request: Request,
-                 session: Session = SessionDep) -> BookingRead:
+def move_booking(
+    code: str, body: RescheduleRequest, request: Request, session: Session = SessionDep
+) -> BookingRead:
     """Move a booking to another free start (and optionally another location)."""
     booking = actions.reschedule(session, request, code, body.start, body.location_id)
-    return BookingRead(**actions.booking_view(booking, request), status=booking.status,
-                       service_ids=booking.service_ids, name=booking.name,
-                       page_url=actions.links(booking, request)["page"])
+    return BookingRead(
+        **actions.booking_view(booking, request),
+        status=booking.status,
+        service_ids=booking.service_ids,
+        name=booking.name,
+        page_url=actions.links(booking, request)["page"],
+    )
 
 
 @router.get("/appointments/{code}/ics")
 def booking_ics(code: str, request: Request, session: Session = SessionDep) -> Response:
     """The booking as an RFC 5545 calendar file."""
     body = actions.ics(session, request, code)
-    return Response(body, media_type="text/calendar; charset=utf-8",
-                    headers={"Content-Disposition": 'attachment; filename="termin.ics"'})
+    return Response(
+        body,
+        media_type="text/calendar; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="termin.ics"'},
+    )
 
 
 @router.post("/tickets", response_model=TicketRead, status_code=201)
-def create_ticket(body: TicketCreate, request: Request, background: BackgroundTasks,
-                  session: Session = SessionDep) -> TicketRead:
+def create_ticket(
+    body: TicketCreate, request: Request, background: BackgroundTasks, session: Session = SessionDep
+) -> TicketRead:
     """Draw a walk-in waiting number (kiosks and phones)."""
     actions.check_ticket_rate(request)
-    ticket = queue_service.issue_ticket(session, location_id=body.location_id,
-                                        service_id=body.service_id)
+    ticket = queue_service.issue_ticket(
+        session, location_id=body.location_id, service_id=body.service_id
+    )
     actions.notify_location(background, request, ticket.location_id)
     return actions.ticket_read(session, request, ticket.token)
 

@@ -36,8 +36,15 @@ def booking_links(booking: Booking, base_url: str) -> dict[str, str]:
     }
 
 
-def booking_ics(booking: Booking, *, services: Sequence[Service], location_name: str,
-                address: str | None, base_url: str, site_name: str) -> bytes:
+def booking_ics(
+    booking: Booking,
+    *,
+    services: Sequence[Service],
+    location_name: str,
+    address: str | None,
+    base_url: str,
+    site_name: str,
+) -> bytes:
     """An RFC 5545 calendar with one event; times in UTC so every client shows them right."""
     cal = Calendar()
     cal.add("prodid", f"-//{site_name}//servicepoint//DE")
@@ -75,11 +82,20 @@ def _checklist(services: Sequence[Service], lang: str) -> list[str]:
     return items
 
 
-def compose(booking: Booking, *, kind: str, services: Sequence[Service], location_name: str,
-            settings: Settings) -> tuple[str, str]:
+def compose(
+    booking: Booking,
+    *,
+    kind: str,
+    services: Sequence[Service],
+    location_name: str,
+    settings: Settings,
+) -> tuple[str, str]:
     """Subject and plain-text body in the booking's language."""
     lang = booking.lang
-    t = lambda text: translate(lang, text)  # noqa: E731 - a local shorthand keeps this readable
+
+    def t(text: str) -> str:
+        return translate(lang, text)
+
     links = booking_links(booking, settings.base_url)
     subjects = {
         "confirmation": t("Ihr Termin am %(when)s"),
@@ -88,31 +104,60 @@ def compose(booking: Booking, *, kind: str, services: Sequence[Service], locatio
     }
     subject = subjects[kind] % {"when": _when(booking)}
     names = ", ".join(s.name_de if lang == "de" else s.name_en for s in services)
-    lines = [t("Guten Tag %(name)s,") % {"name": booking.name or ""}, "",
-             f"{t('Leistung')}: {names}", f"{t('Wann')}: {_when(booking)}",
-             f"{t('Wo')}: {location_name}", f"{t('Buchungscode')}: {booking.code}", ""]
+    lines = [
+        t("Guten Tag %(name)s,") % {"name": booking.name or ""},
+        "",
+        f"{t('Leistung')}: {names}",
+        f"{t('Wann')}: {_when(booking)}",
+        f"{t('Wo')}: {location_name}",
+        f"{t('Buchungscode')}: {booking.code}",
+        "",
+    ]
     if kind != "cancellation":
         checklist = _checklist(services, lang)
         if checklist:
             lines += [t("Bitte bringen Sie mit:"), *[f"- {item}" for item in checklist], ""]
-        lines += [f"{t('Termin ansehen, verschieben oder absagen')}: {links['page']}",
-                  f"{t('Kalenderdatei')}: {links['ics']}", ""]
+        lines += [
+            f"{t('Termin ansehen, verschieben oder absagen')}: {links['page']}",
+            f"{t('Kalenderdatei')}: {links['ics']}",
+            "",
+        ]
     lines.append(settings.site_name)
     return subject, "\n".join(lines)
 
 
-def queue_mail(session: Session, *, booking: Booking, kind: str, services: Sequence[Service],
-               settings: Settings, send_after: dt.datetime | None = None) -> OutboxMail | None:
+def queue_mail(
+    session: Session,
+    *,
+    booking: Booking,
+    kind: str,
+    services: Sequence[Service],
+    settings: Settings,
+    send_after: dt.datetime | None = None,
+) -> OutboxMail | None:
     if not booking.email:
         return None
     location = location_service.get_location(session, location_id=booking.location_id)
-    subject, body = compose(booking, kind=kind, services=services, location_name=location.name,
-                            settings=settings)
-    ics = booking_ics(booking, services=services, location_name=location.name,
-                      address=present.address(location), base_url=settings.base_url,
-                      site_name=settings.site_name).decode()
-    mail = OutboxMail(booking_id=booking.id, kind=kind, recipient=booking.email, subject=subject,
-                      body=body, ics=ics, send_after=send_after or utcnow())
+    subject, body = compose(
+        booking, kind=kind, services=services, location_name=location.name, settings=settings
+    )
+    ics = booking_ics(
+        booking,
+        services=services,
+        location_name=location.name,
+        address=present.address(location),
+        base_url=settings.base_url,
+        site_name=settings.site_name,
+    ).decode()
+    mail = OutboxMail(
+        booking_id=booking.id,
+        kind=kind,
+        recipient=booking.email,
+        subject=subject,
+        body=body,
+        ics=ics,
+        send_after=send_after or utcnow(),
+    )
     session.add(mail)
     return mail
 
@@ -123,22 +168,44 @@ def reminder_time(booking: Booking) -> dt.datetime:
     return dt.datetime.combine(day_before, dt.time(18, 0), BERLIN).astimezone(dt.UTC)
 
 
-def queue_booking_mails(session: Session, *, booking: Booking, services: Sequence[Service],
-                        settings: Settings, now: dt.datetime | None = None) -> None:
+def queue_booking_mails(
+    session: Session,
+    *,
+    booking: Booking,
+    services: Sequence[Service],
+    settings: Settings,
+    now: dt.datetime | None = None,
+) -> None:
     now = now or utcnow()
-    queue_mail(session, booking=booking, kind="confirmation", services=services,
-               settings=settings, send_after=now)
+    queue_mail(
+        session,
+        booking=booking,
+        kind="confirmation",
+        services=services,
+        settings=settings,
+        send_after=now,
+    )
     remind = reminder_time(booking)
     if remind > now:
-        queue_mail(session, booking=booking, kind="reminder", services=services,
-                   settings=settings, send_after=remind)
+        queue_mail(
+            session,
+            booking=booking,
+            kind="reminder",
+            services=services,
+            settings=settings,
+            send_after=remind,
+        )
 
 
 def drop_pending(session: Session, *, booking: Booking, kinds: Sequence[str]) -> None:
     """Unsent mails of a cancelled or moved booking must not go out."""
-    session.execute(delete(OutboxMail).where(OutboxMail.booking_id == booking.id,
-                                             OutboxMail.kind.in_(kinds),
-                                             OutboxMail.sent_at.is_(None)))
+    session.execute(
+        delete(OutboxMail).where(
+            OutboxMail.booking_id == booking.id,
+            OutboxMail.kind.in_(kinds),
+            OutboxMail.sent_at.is_(None),
+        )
+    )
 
 
 def _message(mail: OutboxMail, settings: Settings) -> EmailMessage:
@@ -149,8 +216,9 @@ def _message(mail: OutboxMail, settings: Settings) -> EmailMessage:
     msg["Message-ID"] = make_msgid(domain="servicepoint")
     msg.set_content(mail.body)
     if mail.ics:
-        msg.add_attachment(mail.ics.encode(), maintype="text", subtype="calendar",
-                           filename="termin.ics")
+        msg.add_attachment(
+            mail.ics.encode(), maintype="text", subtype="calendar", filename="termin.ics"
+        )
     return msg
 
 
@@ -165,8 +233,11 @@ def _smtp(settings: Settings) -> smtplib.SMTP:
 
 
 def due_mails(session: Session, *, now: dt.datetime, limit: int = 100) -> list[OutboxMail]:
-    stmt = select(OutboxMail).where(OutboxMail.sent_at.is_(None), OutboxMail.send_after <= now,
-                                    OutboxMail.attempts < MAX_ATTEMPTS)
+    stmt = select(OutboxMail).where(
+        OutboxMail.sent_at.is_(None),
+        OutboxMail.send_after <= now,
+        OutboxMail.attempts < MAX_ATTEMPTS,
+    )
     return list(session.scalars(stmt.order_by(OutboxMail.send_after).limit(limit)))
 
 
@@ -186,8 +257,7 @@ def send_due(session: Session, *, settings: Settings, now: dt.datetime | None = 
     return sent
 
 
-def _send_one(client: smtplib.SMTP, mail: OutboxMail, settings: Settings, now: dt.datetime
-              ) -> int:
+def _send_one(client: smtplib.SMTP, mail: OutboxMail, settings: Settings, now: dt.datetime) -> int:
     mail.attempts += 1
     try:
         client.send_message(_message(mail, settings))
@@ -200,6 +270,7 @@ def _send_one(client: smtplib.SMTP, mail: OutboxMail, settings: Settings, now: d
 
 def purge_sent(session: Session, *, before: dt.datetime) -> int:
     """Sent mails hold names and addresses too: delete them with the booking's personal data."""
-    result = session.execute(delete(OutboxMail).where(OutboxMail.sent_at.is_not(None),
-                                                      OutboxMail.sent_at < before))
+    result = session.execute(
+        delete(OutboxMail).where(OutboxMail.sent_at.is_not(None), OutboxMail.sent_at < before)
+    )
     return int(getattr(result, "rowcount", 0) or 0)

@@ -36,8 +36,10 @@ def _today(now: dt.datetime) -> dt.date:
 
 def walkin_counters(cap: Capacity) -> int:
     """Counters that serve walk-ins; at least one while any share is kept for them."""
-    return max(1 if cap.walkin_share > 0 else 0,
-               cap.counters - appointment_service.appointment_counters(cap))
+    return max(
+        1 if cap.walkin_share > 0 else 0,
+        cap.counters - appointment_service.appointment_counters(cap),
+    )
 
 
 def is_open_now(session: Session, cap: Capacity, now: dt.datetime) -> bool:
@@ -51,33 +53,41 @@ def is_open_now(session: Session, cap: Capacity, now: dt.datetime) -> bool:
 def mean_service_minutes(session: Session, *, location_id: str, now: dt.datetime) -> float:
     """Observed service times of the last 30 days, shrunk toward a default for few samples."""
     since = now - dt.timedelta(days=30)
-    samples = [float(e.data.get("minutes", 0)) for e in
-               events.events(session, kind="queue.served", location_id=location_id, since=since)]
+    samples = [
+        float(e.data.get("minutes", 0))
+        for e in events.events(session, kind="queue.served", location_id=location_id, since=since)
+    ]
     return observed_mean(samples, prior_mean=DEFAULT_SERVICE_MINUTES)
 
 
 def waiting_tickets(session: Session, *, location_id: str, day: dt.date) -> list[Ticket]:
-    stmt = select(Ticket).where(Ticket.location_id == location_id, Ticket.day == day,
-                                Ticket.status == "waiting")
+    stmt = select(Ticket).where(
+        Ticket.location_id == location_id, Ticket.day == day, Ticket.status == "waiting"
+    )
     return list(session.scalars(stmt.order_by(Ticket.due_at, Ticket.id)))
 
 
-def estimate_now(session: Session, *, location_id: str, now: dt.datetime | None = None
-                 ) -> WaitEstimate | None:
+def estimate_now(
+    session: Session, *, location_id: str, now: dt.datetime | None = None
+) -> WaitEstimate | None:
     """What someone who takes a number now should expect; None when walk-ins are not served."""
     now = now or utcnow()
     cap = session.get(Capacity, location_id)
     if cap is None or walkin_counters(cap) == 0 or not is_open_now(session, cap, now):
         return None
     queue = waiting_tickets(session, location_id=location_id, day=_today(now))
-    return estimate_for_position(len(queue), walkin_counters(cap),
-                                 mean_service_minutes(session, location_id=location_id, now=now))
+    return estimate_for_position(
+        len(queue),
+        walkin_counters(cap),
+        mean_service_minutes(session, location_id=location_id, now=now),
+    )
 
 
 # -- tickets ----------------------------------------------------------------------------------
 def _next_number(session: Session, location_id: str, day: dt.date) -> int:
-    stmt = select(func.max(Ticket.number)).where(Ticket.location_id == location_id,
-                                                 Ticket.day == day)
+    stmt = select(func.max(Ticket.number)).where(
+        Ticket.location_id == location_id, Ticket.day == day
+    )
     return int(session.scalar(stmt) or 0) + 1
 
 
@@ -87,62 +97,97 @@ def _insert_ticket(session: Session, **fields: object) -> Ticket:
     assert isinstance(location_id, str) and isinstance(day, dt.date)
     for _ in range(10):
         number = _next_number(session, location_id, day)
-        ticket = Ticket(number=number, label=f"{prefix}{number:03d}",
-                        token=secrets.token_urlsafe(16), **fields)
+        ticket = Ticket(
+            number=number, label=f"{prefix}{number:03d}", token=secrets.token_urlsafe(16), **fields
+        )
         try:
             with session.begin_nested():
                 session.add(ticket)
             return ticket
         except IntegrityError:
             continue
-    raise QueueConflict(N_("Die Wartenummer konnte nicht vergeben werden. Bitte erneut "
-                           "versuchen."))
+    raise QueueConflict(N_("Die Wartenummer konnte nicht vergeben werden. Bitte erneut versuchen."))
 
 
-def issue_ticket(session: Session, *, location_id: str, service_id: str | None = None,
-                 now: dt.datetime | None = None) -> Ticket:
+def issue_ticket(
+    session: Session,
+    *,
+    location_id: str,
+    service_id: str | None = None,
+    now: dt.datetime | None = None,
+) -> Ticket:
     """A walk-in takes a number; its promise is now plus the upper end of the estimate."""
     now = now or utcnow()
     cap = appointment_service.get_capacity(session, location_id=location_id)
     if walkin_counters(cap) == 0 or not is_open_now(session, cap, now):
-        raise InvalidBooking(N_("Wartenummern gibt es nur während der Öffnungszeiten."),
-                             code="closed_now")
+        raise InvalidBooking(
+            N_("Wartenummern gibt es nur während der Öffnungszeiten."), code="closed_now"
+        )
     if service_id is not None:
         appointment_service.bookable_services(session, service_ids=[service_id])
     estimate = estimate_now(session, location_id=location_id, now=now)
     promise = now + dt.timedelta(minutes=estimate.high_minutes if estimate else 0)
-    ticket = _insert_ticket(session, location_id=location_id, day=_today(now), prefix="W",
-                            kind="walkin", service_id=service_id, issued_at=now, due_at=promise,
-                            status="waiting")
-    events.record(session, kind="queue.ticket_issued", location_id=location_id,
-                  service_ids=[service_id] if service_id else (), at=now,
-                  estimate_low=estimate.low_minutes if estimate else 0,
-                  estimate_high=estimate.high_minutes if estimate else 0)
+    ticket = _insert_ticket(
+        session,
+        location_id=location_id,
+        day=_today(now),
+        prefix="W",
+        kind="walkin",
+        service_id=service_id,
+        issued_at=now,
+        due_at=promise,
+        status="waiting",
+    )
+    events.record(
+        session,
+        kind="queue.ticket_issued",
+        location_id=location_id,
+        service_ids=[service_id] if service_id else (),
+        at=now,
+        estimate_low=estimate.low_minutes if estimate else 0,
+        estimate_high=estimate.high_minutes if estimate else 0,
+    )
     return ticket
 
 
-def check_in(session: Session, *, code: str, location_id: str, now: dt.datetime | None = None
-             ) -> Ticket:
+def check_in(
+    session: Session, *, code: str, location_id: str, now: dt.datetime | None = None
+) -> Ticket:
     """An appointment citizen has arrived: they join the queue, due at their start time."""
     now = now or utcnow()
     booking = appointment_service.get_booking(session, code=code)
     if booking.location_id != location_id:
-        raise InvalidBooking(N_("Dieser Termin ist an einem anderen Standort."),
-                             code="other_location")
+        raise InvalidBooking(
+            N_("Dieser Termin ist an einem anderen Standort."), code="other_location"
+        )
     if booking.status != "booked" or booking.start.astimezone(BERLIN).date() != _today(now):
-        raise InvalidBooking(N_("Dieser Termin ist nicht heute oder nicht mehr gültig."),
-                             code="not_today")
+        raise InvalidBooking(
+            N_("Dieser Termin ist nicht heute oder nicht mehr gültig."), code="not_today"
+        )
     existing = session.scalar(select(Ticket).where(Ticket.booking_id == booking.id))
     if existing is not None:
         return existing
     booking.status = "arrived"
-    ticket = _insert_ticket(session, location_id=location_id, day=_today(now), prefix="T",
-                            kind="appointment", booking_id=booking.id,
-                            service_id=booking.service_ids[0], issued_at=now,
-                            due_at=booking.start, status="waiting")
-    events.record(session, kind="queue.checked_in", location_id=location_id,
-                  service_ids=booking.service_ids, at=now,
-                  early_minutes=round((booking.start - now).total_seconds() / 60))
+    ticket = _insert_ticket(
+        session,
+        location_id=location_id,
+        day=_today(now),
+        prefix="T",
+        kind="appointment",
+        booking_id=booking.id,
+        service_id=booking.service_ids[0],
+        issued_at=now,
+        due_at=booking.start,
+        status="waiting",
+    )
+    events.record(
+        session,
+        kind="queue.checked_in",
+        location_id=location_id,
+        service_ids=booking.service_ids,
+        at=now,
+        early_minutes=round((booking.start - now).total_seconds() / 60),
+    )
     return ticket
 
 
@@ -167,8 +212,7 @@ class TicketStatus:
     estimate: WaitEstimate | None
 
 
-def ticket_status(session: Session, *, token: str, now: dt.datetime | None = None
-                  ) -> TicketStatus:
+def ticket_status(session: Session, *, token: str, now: dt.datetime | None = None) -> TicketStatus:
     now = now or utcnow()
     ticket = get_ticket(session, token=token)
     if ticket.status != "waiting":
@@ -182,27 +226,42 @@ def ticket_status(session: Session, *, token: str, now: dt.datetime | None = Non
 
 
 # -- counter console --------------------------------------------------------------------------
-def call_next(session: Session, *, location_id: str, counter: int,
-              now: dt.datetime | None = None) -> Ticket | None:
+def call_next(
+    session: Session, *, location_id: str, counter: int, now: dt.datetime | None = None
+) -> Ticket | None:
     """Call the ticket with the earliest promise; a clerk racing us makes us take the next."""
     now = now or utcnow()
     for candidate in waiting_tickets(session, location_id=location_id, day=_today(now)):
         result = session.execute(
-            update(Ticket).where(Ticket.id == candidate.id, Ticket.status == "waiting")
+            update(Ticket)
+            .where(Ticket.id == candidate.id, Ticket.status == "waiting")
             .values(status="called", counter=counter, called_at=now)
-            .execution_options(synchronize_session=False))
+            .execution_options(synchronize_session=False)
+        )
         if getattr(result, "rowcount", 0) == 1:
             session.refresh(candidate)
             waited = (now - candidate.issued_at).total_seconds() / 60
-            events.record(session, kind="queue.called", location_id=location_id,
-                          service_ids=[candidate.service_id] if candidate.service_id else (),
-                          at=now, ticket_kind=candidate.kind, wait_minutes=round(waited, 1))
+            events.record(
+                session,
+                kind="queue.called",
+                location_id=location_id,
+                service_ids=[candidate.service_id] if candidate.service_id else (),
+                at=now,
+                ticket_kind=candidate.kind,
+                wait_minutes=round(waited, 1),
+            )
             return candidate
     return None
 
 
-def recall(session: Session, *, location_id: str, ticket_id: int, counter: int,
-           now: dt.datetime | None = None) -> Ticket:
+def recall(
+    session: Session,
+    *,
+    location_id: str,
+    ticket_id: int,
+    counter: int,
+    now: dt.datetime | None = None,
+) -> Ticket:
     """Call again, or send the citizen to another counter (transfer)."""
     ticket = _ticket_by_id(session, ticket_id, location_id)
     if ticket.status not in OPEN_STATES:
@@ -211,8 +270,14 @@ def recall(session: Session, *, location_id: str, ticket_id: int, counter: int,
     return ticket
 
 
-def finish(session: Session, *, location_id: str, ticket_id: int, outcome: str,
-           now: dt.datetime | None = None) -> Ticket:
+def finish(
+    session: Session,
+    *,
+    location_id: str,
+    ticket_id: int,
+    outcome: str,
+    now: dt.datetime | None = None,
+) -> Ticket:
     """Close a called ticket as served (`done`) or `no_show`; served times feed the estimate."""
     now = now or utcnow()
     if outcome not in ("done", "no_show"):
@@ -227,34 +292,51 @@ def finish(session: Session, *, location_id: str, ticket_id: int, outcome: str,
             booking.status = outcome
     minutes = (now - (ticket.called_at or now)).total_seconds() / 60
     kind = "queue.served" if outcome == "done" else "queue.no_show"
-    events.record(session, kind=kind, location_id=location_id,
-                  service_ids=[ticket.service_id] if ticket.service_id else (), at=now,
-                  ticket_kind=ticket.kind, minutes=round(minutes, 1))
+    events.record(
+        session,
+        kind=kind,
+        location_id=location_id,
+        service_ids=[ticket.service_id] if ticket.service_id else (),
+        at=now,
+        ticket_kind=ticket.kind,
+        minutes=round(minutes, 1),
+    )
     return ticket
 
 
-def booking_no_show(session: Session, *, location_id: str, code: str,
-                    now: dt.datetime | None = None) -> Booking:
+def booking_no_show(
+    session: Session, *, location_id: str, code: str, now: dt.datetime | None = None
+) -> Booking:
     """An appointment nobody came to (no ticket was ever drawn)."""
     booking = appointment_service.get_booking(session, code=code)
     if booking.location_id != location_id or booking.status != "booked":
         raise QueueConflict(N_("Dieser Termin kann nicht als nicht erschienen markiert werden."))
     booking.status = "no_show"
-    events.record(session, kind="appointment.no_show", location_id=location_id,
-                  service_ids=booking.service_ids, at=now or utcnow())
+    events.record(
+        session,
+        kind="appointment.no_show",
+        location_id=location_id,
+        service_ids=booking.service_ids,
+        at=now or utcnow(),
+    )
     return booking
 
 
-def called_today(session: Session, *, location_id: str, now: dt.datetime | None = None,
-                 limit: int = 8) -> list[Ticket]:
-    stmt = select(Ticket).where(Ticket.location_id == location_id,
-                                Ticket.day == _today(now or utcnow()),
-                                Ticket.called_at.is_not(None))
+def called_today(
+    session: Session, *, location_id: str, now: dt.datetime | None = None, limit: int = 8
+) -> list[Ticket]:
+    stmt = select(Ticket).where(
+        Ticket.location_id == location_id,
+        Ticket.day == _today(now or utcnow()),
+        Ticket.called_at.is_not(None),
+    )
     return list(session.scalars(stmt.order_by(Ticket.called_at.desc()).limit(limit)))
 
 
-def tickets_today(session: Session, *, location_id: str, now: dt.datetime | None = None
-                  ) -> Sequence[Ticket]:
-    stmt = select(Ticket).where(Ticket.location_id == location_id,
-                                Ticket.day == _today(now or utcnow()))
+def tickets_today(
+    session: Session, *, location_id: str, now: dt.datetime | None = None
+) -> Sequence[Ticket]:
+    stmt = select(Ticket).where(
+        Ticket.location_id == location_id, Ticket.day == _today(now or utcnow())
+    )
     return session.scalars(stmt.order_by(Ticket.id)).all()

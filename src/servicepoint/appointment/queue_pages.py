@@ -47,26 +47,36 @@ def kiosk(location_id: str, request: Request, session: Session = SessionDep) -> 
     loc = location_service.get_location(session, location_id=location_id)
     estimate = queue_service.estimate_now(session, location_id=location_id)
     services = [s for s in catalog_service.list_services(session) if "appointment" in s.channels]
-    return render(request, "appointment/kiosk.html",
-                  {"loc": loc, "estimate": estimate, "services": services})
+    return render(
+        request, "appointment/kiosk.html", {"loc": loc, "estimate": estimate, "services": services}
+    )
 
 
 @router.post("/standorte/{location_id}/kiosk", dependencies=[Depends(csrf_protect)])
-def draw_ticket(location_id: str, request: Request, background: BackgroundTasks,
-                service: str = Form(default="", max_length=64),
-                session: Session = SessionDep) -> RedirectResponse:
+def draw_ticket(
+    location_id: str,
+    request: Request,
+    background: BackgroundTasks,
+    service: str = Form(default="", max_length=64),
+    session: Session = SessionDep,
+) -> RedirectResponse:
     """Issue a walk-in number and show its page."""
     actions.check_ticket_rate(request)
-    ticket = queue_service.issue_ticket(session, location_id=location_id,
-                                        service_id=service or None)
+    ticket = queue_service.issue_ticket(
+        session, location_id=location_id, service_id=service or None
+    )
     actions.notify_location(background, request, location_id)
     return RedirectResponse(f"/wartenummer/{ticket.token}", status_code=303)
 
 
 @router.post("/standorte/{location_id}/kiosk/anmelden", dependencies=[Depends(csrf_protect)])
-def kiosk_check_in(location_id: str, request: Request, background: BackgroundTasks,
-                   code: str = Form(..., min_length=4, max_length=20),
-                   session: Session = SessionDep) -> RedirectResponse:
+def kiosk_check_in(
+    location_id: str,
+    request: Request,
+    background: BackgroundTasks,
+    code: str = Form(..., min_length=4, max_length=20),
+    session: Session = SessionDep,
+) -> RedirectResponse:
     """Check in with a booking code; the citizen gets a number due at their appointment."""
     actions.check_ticket_rate(request)
     ticket = queue_service.check_in(session, code=code, location_id=location_id)
@@ -75,20 +85,25 @@ def kiosk_check_in(location_id: str, request: Request, background: BackgroundTas
 
 
 @router.get("/wartenummer/{token}", response_class=HTMLResponse)
-def ticket_page(token: str, request: Request, partial: bool = False,
-                session: Session = SessionDep) -> HTMLResponse:
+def ticket_page(
+    token: str, request: Request, partial: bool = False, session: Session = SessionDep
+) -> HTMLResponse:
     """A waiting number with live position and estimated wait (a range)."""
     status = queue_service.ticket_status(session, token=token)
     loc = location_service.get_location(session, location_id=status.ticket.location_id)
     url = f"{actions.base_url(request)}/wartenummer/{token}"
     template = "appointment/_ticket_status.html" if partial else "appointment/ticket.html"
-    return render(request, template, {"status": status, "t": status.ticket, "loc": loc,
-                                      "qr": _qr_svg(url), "url": url})
+    return render(
+        request,
+        template,
+        {"status": status, "t": status.ticket, "loc": loc, "qr": _qr_svg(url), "url": url},
+    )
 
 
 @router.get("/standorte/{location_id}/aufruf", response_class=HTMLResponse)
-def call_display(location_id: str, request: Request, partial: bool = False,
-                 session: Session = SessionDep) -> HTMLResponse:
+def call_display(
+    location_id: str, request: Request, partial: bool = False, session: Session = SessionDep
+) -> HTMLResponse:
     """Call display for the waiting area: number → counter, updated live."""
     loc = location_service.get_location(session, location_id=location_id)
     state = actions.display_state(session, location_id)
@@ -121,68 +136,102 @@ async def _events(request: Request, channel: str) -> AsyncIterator[str]:
 def live(location_id: str, request: Request, session: Session = SessionDep) -> StreamingResponse:
     """Server-Sent Events for a location's display and ticket pages."""
     location_service.get_location(session, location_id=location_id)
-    return StreamingResponse(_events(request, f"location:{location_id}"),
-                             media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return StreamingResponse(
+        _events(request, f"location:{location_id}"),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
 
 
 # -- counter console --------------------------------------------------------------------------
 @router.get("/mitarbeiter/schalter", response_class=HTMLResponse)
-def console_choose(request: Request, user: User = Depends(require("staff")),
-                   session: Session = SessionDep) -> HTMLResponse:
+def console_choose(
+    request: Request, user: User = Depends(require("staff")), session: Session = SessionDep
+) -> HTMLResponse:
     """Pick location and counter."""
     caps = {c.location_id: c for c in appointment_service.all_capacities(session)}
-    return render(request, "appointment/console_choose.html",
-                  {"locations": location_service.list_locations(session), "caps": caps})
+    return render(
+        request,
+        "appointment/console_choose.html",
+        {"locations": location_service.list_locations(session), "caps": caps},
+    )
 
 
 def _console_context(session: Session, location_id: str, counter: int) -> dict[str, Any]:
     tickets = queue_service.tickets_today(session, location_id=location_id)
-    current = next((t for t in reversed(tickets) if t.counter == counter
-                    and t.status == "called"), None)
+    current = next(
+        (t for t in reversed(tickets) if t.counter == counter and t.status == "called"), None
+    )
     by_counter: dict[int, list[Any]] = {}
     for t in tickets:
         if t.counter is not None and t.status in ("done", "no_show", "called"):
             by_counter.setdefault(t.counter, []).append(t)
     cap = appointment_service.get_capacity(session, location_id=location_id)
-    return {"loc": location_service.get_location(session, location_id=location_id),
-            "counter": counter, "counters": range(1, max(cap.counters, counter) + 1),
-            "current": current, "by_counter": by_counter,
-            "waiting": queue_service.waiting_tickets(session, location_id=location_id,
-                                                     day=today_local()),
-            "bookings": appointment_service.bookings_on(session, location_id=location_id,
-                                                        day=today_local()),
-            "estimate": queue_service.estimate_now(session, location_id=location_id)}
+    return {
+        "loc": location_service.get_location(session, location_id=location_id),
+        "counter": counter,
+        "counters": range(1, max(cap.counters, counter) + 1),
+        "current": current,
+        "by_counter": by_counter,
+        "waiting": queue_service.waiting_tickets(
+            session, location_id=location_id, day=today_local()
+        ),
+        "bookings": appointment_service.bookings_on(
+            session, location_id=location_id, day=today_local()
+        ),
+        "estimate": queue_service.estimate_now(session, location_id=location_id),
+    }
 
 
 @router.get("/mitarbeiter/schalter/{location_id}/{counter}", response_class=HTMLResponse)
-def console(location_id: str, counter: int, request: Request,
-            user: User = Depends(require("staff")), session: Session = SessionDep
-            ) -> HTMLResponse:
+def console(
+    location_id: str,
+    counter: int,
+    request: Request,
+    user: User = Depends(require("staff")),
+    session: Session = SessionDep,
+) -> HTMLResponse:
     """Counter console: call next, present, done, no-show, transfer; today's schedule."""
-    return render(request, "appointment/console.html",
-                  _console_context(session, location_id, counter))
+    return render(
+        request, "appointment/console.html", _console_context(session, location_id, counter)
+    )
 
 
-@router.post("/mitarbeiter/schalter/{location_id}/{counter}",
-             dependencies=[Depends(csrf_protect)])
-def console_action(location_id: str, counter: int, request: Request,
-                   background: BackgroundTasks, action: str = Form(..., max_length=20),
-                   ticket_id: int | None = Form(default=None),
-                   target_counter: int | None = Form(default=None, ge=1, le=99),
-                   code: str = Form(default="", max_length=20),
-                   user: User = Depends(require("staff")),
-                   session: Session = SessionDep) -> RedirectResponse:
+@router.post("/mitarbeiter/schalter/{location_id}/{counter}", dependencies=[Depends(csrf_protect)])
+def console_action(
+    location_id: str,
+    counter: int,
+    request: Request,
+    background: BackgroundTasks,
+    action: str = Form(..., max_length=20),
+    ticket_id: int | None = Form(default=None),
+    target_counter: int | None = Form(default=None, ge=1, le=99),
+    code: str = Form(default="", max_length=20),
+    user: User = Depends(require("staff")),
+    session: Session = SessionDep,
+) -> RedirectResponse:
     """Run one console action, then show the console again."""
     _run_action(session, location_id, counter, action, ticket_id, target_counter, code)
-    account_service.audit(session, username=user.username, action=f"queue.{action}",
-                          target=location_id, detail={"counter": counter, "ticket": ticket_id})
+    account_service.audit(
+        session,
+        username=user.username,
+        action=f"queue.{action}",
+        target=location_id,
+        detail={"counter": counter, "ticket": ticket_id},
+    )
     actions.notify_location(background, request, location_id)
     return RedirectResponse(f"/mitarbeiter/schalter/{location_id}/{counter}", status_code=303)
 
 
-def _run_action(session: Session, location_id: str, counter: int, action: str,
-                ticket_id: int | None, target: int | None, code: str) -> None:
+def _run_action(
+    session: Session,
+    location_id: str,
+    counter: int,
+    action: str,
+    ticket_id: int | None,
+    target: int | None,
+    code: str,
+) -> None:
     if action == "next":
         queue_service.call_next(session, location_id=location_id, counter=counter)
     elif action == "present" and code:
@@ -190,63 +239,101 @@ def _run_action(session: Session, location_id: str, counter: int, action: str,
     elif action == "no_show_booking" and code:
         queue_service.booking_no_show(session, location_id=location_id, code=code)
     elif action in ("done", "no_show") and ticket_id:
-        queue_service.finish(session, location_id=location_id, ticket_id=ticket_id,
-                             outcome=action)
+        queue_service.finish(session, location_id=location_id, ticket_id=ticket_id, outcome=action)
     elif action in ("recall", "transfer") and ticket_id:
-        queue_service.recall(session, location_id=location_id, ticket_id=ticket_id,
-                             counter=target if action == "transfer" and target else counter)
+        queue_service.recall(
+            session,
+            location_id=location_id,
+            ticket_id=ticket_id,
+            counter=target if action == "transfer" and target else counter,
+        )
     else:
         raise InvalidBooking(N_("Unbekannte Aktion."), code="invalid_action")
 
 
 # -- capacity ---------------------------------------------------------------------------------
 @router.get("/verwaltung/kapazitaet/{location_id}", response_class=HTMLResponse)
-def capacity_form(location_id: str, request: Request, user: User = Depends(require("admin")),
-                  session: Session = SessionDep) -> HTMLResponse:
+def capacity_form(
+    location_id: str,
+    request: Request,
+    user: User = Depends(require("admin")),
+    session: Session = SessionDep,
+) -> HTMLResponse:
     """Hours, counters, walk-in share, offered services and closures of a location."""
-    return render(request, "appointment/capacity.html",
-                  _capacity_context(session, location_id, errors=[]))
+    return render(
+        request, "appointment/capacity.html", _capacity_context(session, location_id, errors=[])
+    )
 
 
-def _capacity_context(session: Session, location_id: str, *, errors: list[str],
-                      form: dict[str, Any] | None = None) -> dict[str, Any]:
+def _capacity_context(
+    session: Session, location_id: str, *, errors: list[str], form: dict[str, Any] | None = None
+) -> dict[str, Any]:
     cap = appointment_service.get_capacity(session, location_id=location_id)
-    return {"loc": location_service.get_location(session, location_id=location_id),
-            "cap": cap, "hours": format_hours(cap.hours), "errors": errors, "form": form or {},
-            "services": [s for s in catalog_service.list_services(session)
-                         if "appointment" in s.channels],
-            "appointment_counters": appointment_service.appointment_counters(cap),
-            "closures": appointment_service.closures(session, location_id=location_id,
-                                                     since=today_local())}
+    return {
+        "loc": location_service.get_location(session, location_id=location_id),
+        "cap": cap,
+        "hours": format_hours(cap.hours),
+        "errors": errors,
+        "form": form or {},
+        "services": [
+            s for s in catalog_service.list_services(session) if "appointment" in s.channels
+        ],
+        "appointment_counters": appointment_service.appointment_counters(cap),
+        "closures": appointment_service.closures(
+            session, location_id=location_id, since=today_local()
+        ),
+    }
 
 
-@router.post("/verwaltung/kapazitaet/{location_id}", response_model=None,
-             dependencies=[Depends(csrf_protect)])
-async def capacity_save(location_id: str, request: Request,
-                        user: User = Depends(require("admin")), session: Session = SessionDep
-                        ) -> HTMLResponse | RedirectResponse:
+@router.post(
+    "/verwaltung/kapazitaet/{location_id}",
+    response_model=None,
+    dependencies=[Depends(csrf_protect)],
+)
+async def capacity_save(
+    location_id: str,
+    request: Request,
+    user: User = Depends(require("admin")),
+    session: Session = SessionDep,
+) -> HTMLResponse | RedirectResponse:
     """Save capacity settings; invalid values are shown and nothing changes."""
     raw = await request.form()
     form = {k: str(v) for k, v in raw.items() if isinstance(v, str)}
     chosen = [str(v) for v in raw.getlist("service")]
     try:
         change = appointment_service.CapacityChange(
-            hours=form.get("hours", ""), counters=form.get("counters", ""),
+            hours=form.get("hours", ""),
+            counters=form.get("counters", ""),
             walkin_share=_percent(form.get("walkin_percent", "")),
             grid_minutes=form.get("grid_minutes", ""),
-            service_ids=None if form.get("all_services") else chosen)
+            service_ids=None if form.get("all_services") else chosen,
+        )
     except (ValidationError, ValueError) as exc:
-        errors = ([f"{e['loc'][0]}: {e['msg']}" for e in exc.errors()]
-                  if isinstance(exc, ValidationError) else [str(exc)])
-        return render(request, "appointment/capacity.html",
-                      _capacity_context(session, location_id, errors=errors, form=form),
-                      status_code=400)
-    appointment_service.update_capacity(session, location_id=location_id, change=change,
-                                        source=f"{user.username} ({dt.date.today():%d.%m.%Y})")
-    account_service.audit(session, username=user.username, action="capacity.update",
-                          target=location_id, detail=change.model_dump())
-    return RedirectResponse(f"/verwaltung/kapazitaet/{location_id}?gespeichert=1",
-                            status_code=303)
+        errors = (
+            [f"{e['loc'][0]}: {e['msg']}" for e in exc.errors()]
+            if isinstance(exc, ValidationError)
+            else [str(exc)]
+        )
+        return render(
+            request,
+            "appointment/capacity.html",
+            _capacity_context(session, location_id, errors=errors, form=form),
+            status_code=400,
+        )
+    appointment_service.update_capacity(
+        session,
+        location_id=location_id,
+        change=change,
+        source=f"{user.username} ({dt.date.today():%d.%m.%Y})",
+    )
+    account_service.audit(
+        session,
+        username=user.username,
+        action="capacity.update",
+        target=location_id,
+        detail=change.model_dump(),
+    )
+    return RedirectResponse(f"/verwaltung/kapazitaet/{location_id}?gespeichert=1", status_code=303)
 
 
 def _percent(value: str) -> float:
@@ -256,25 +343,45 @@ def _percent(value: str) -> float:
         raise ValueError("walkin_percent: keine Zahl / not a number") from None
 
 
-@router.post("/verwaltung/kapazitaet/{location_id}/schliessung",
-             dependencies=[Depends(csrf_protect)])
-def closure_add(location_id: str, day: dt.date = Form(...),
-                reason: str = Form(..., min_length=2, max_length=200),
-                user: User = Depends(require("admin")),
-                session: Session = SessionDep) -> RedirectResponse:
+@router.post(
+    "/verwaltung/kapazitaet/{location_id}/schliessung", dependencies=[Depends(csrf_protect)]
+)
+def closure_add(
+    location_id: str,
+    day: dt.date = Form(...),
+    reason: str = Form(..., min_length=2, max_length=200),
+    user: User = Depends(require("admin")),
+    session: Session = SessionDep,
+) -> RedirectResponse:
     """Close the location on a day (e.g. staff training); holidays need no entry."""
     appointment_service.add_closure(session, location_id=location_id, day=day, reason=reason)
-    account_service.audit(session, username=user.username, action="closure.add",
-                          target=location_id, detail={"day": day.isoformat(), "reason": reason})
+    account_service.audit(
+        session,
+        username=user.username,
+        action="closure.add",
+        target=location_id,
+        detail={"day": day.isoformat(), "reason": reason},
+    )
     return RedirectResponse(f"/verwaltung/kapazitaet/{location_id}", status_code=303)
 
 
-@router.post("/verwaltung/kapazitaet/{location_id}/schliessung/{closure_id}/loeschen",
-             dependencies=[Depends(csrf_protect)])
-def closure_remove(location_id: str, closure_id: int, user: User = Depends(require("admin")),
-                   session: Session = SessionDep) -> RedirectResponse:
+@router.post(
+    "/verwaltung/kapazitaet/{location_id}/schliessung/{closure_id}/loeschen",
+    dependencies=[Depends(csrf_protect)],
+)
+def closure_remove(
+    location_id: str,
+    closure_id: int,
+    user: User = Depends(require("admin")),
+    session: Session = SessionDep,
+) -> RedirectResponse:
     """Reopen a closed day."""
     appointment_service.remove_closure(session, location_id=location_id, closure_id=closure_id)
-    account_service.audit(session, username=user.username, action="closure.remove",
-                          target=location_id, detail={"closure": closure_id})
+    account_service.audit(
+        session,
+        username=user.username,
+        action="closure.remove",
+        target=location_id,
+        detail={"closure": closure_id},
+    )
     return RedirectResponse(f"/verwaltung/kapazitaet/{location_id}", status_code=303)

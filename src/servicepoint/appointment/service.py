@@ -49,7 +49,7 @@ def new_code() -> str:
 
 def normalise_code(code: str) -> str:
     cleaned = code.strip().upper().replace("-", "").replace(" ", "")
-    return cleaned.translate(str.maketrans({"O": "0", "I": "1", "L": "1"}))
+    return cleaned.translate(str.maketrans("OIL", "011"))
 
 
 def format_code(code: str) -> str:
@@ -102,8 +102,9 @@ def get_capacity(session: Session, *, location_id: str) -> Capacity:
     location_service.get_location(session, location_id=location_id)
     cap = session.get(Capacity, location_id)
     if cap is None:
-        raise InvalidBooking(N_("An diesem Standort werden keine Termine vergeben."),
-                             code="no_appointments_here")
+        raise InvalidBooking(
+            N_("An diesem Standort werden keine Termine vergeben."), code="no_appointments_here"
+        )
     return cap
 
 
@@ -118,13 +119,15 @@ def closures(session: Session, *, location_id: str, since: dt.date) -> list[Clos
 
 def schedule_for(session: Session, cap: Capacity, *, since: dt.date) -> Schedule:
     closed = frozenset(c.day for c in closures(session, location_id=cap.location_id, since=since))
-    return Schedule.from_hours(cap.hours, grid=cap.grid_minutes,
-                               capacity=appointment_counters(cap), closed=closed)
+    return Schedule.from_hours(
+        cap.hours, grid=cap.grid_minutes, capacity=appointment_counters(cap), closed=closed
+    )
 
 
 def offers(cap: Capacity, service: Service) -> bool:
     return "appointment" in service.channels and (
-        cap.service_ids is None or service.id in cap.service_ids)
+        cap.service_ids is None or service.id in cap.service_ids
+    )
 
 
 # -- services and duration --------------------------------------------------------------------
@@ -132,8 +135,7 @@ def bookable_services(session: Session, *, service_ids: Sequence[str]) -> list[S
     """The chosen services, each bookable; unknown or non-bookable ones are a clear 422."""
     ids = list(dict.fromkeys(service_ids))
     if not ids:
-        raise InvalidBooking(N_("Bitte wählen Sie mindestens eine Leistung."),
-                             code="no_service")
+        raise InvalidBooking(N_("Bitte wählen Sie mindestens eine Leistung."), code="no_service")
     if len(ids) > MAX_SERVICES:
         raise InvalidBooking(N_("Höchstens fünf Leistungen pro Termin."), code="too_many_services")
     found = catalog_service.services_by_ids(session, ids=ids)
@@ -141,8 +143,11 @@ def bookable_services(session: Session, *, service_ids: Sequence[str]) -> list[S
         if sid not in found:
             raise InvalidBooking(N_("Unbekannte Leistung: %(id)s"), code="unknown_service", id=sid)
         if "appointment" not in found[sid].channels:
-            raise InvalidBooking(N_("Für „%(name)s“ gibt es keine Termine."),
-                                 code="service_not_bookable", name=found[sid].name_de)
+            raise InvalidBooking(
+                N_("Für „%(name)s“ gibt es keine Termine."),
+                code="service_not_bookable",
+                name=found[sid].name_de,
+            )
     return [found[sid] for sid in ids]
 
 
@@ -157,11 +162,15 @@ class LocatedSlot:
     slot: Slot
 
 
-def _usage(session: Session, *, location_ids: Sequence[str], start: dt.datetime,
-           end: dt.datetime) -> dict[str, dict[dt.datetime, int]]:
+def _usage(
+    session: Session, *, location_ids: Sequence[str], start: dt.datetime, end: dt.datetime
+) -> dict[str, dict[dt.datetime, int]]:
     stmt = select(SlotUsage.location_id, SlotUsage.start, SlotUsage.used).where(
-        SlotUsage.location_id.in_(location_ids), SlotUsage.start >= start,
-        SlotUsage.start < end, SlotUsage.used > 0)
+        SlotUsage.location_id.in_(location_ids),
+        SlotUsage.start >= start,
+        SlotUsage.start < end,
+        SlotUsage.used > 0,
+    )
     usage: dict[str, dict[dt.datetime, int]] = defaultdict(dict)
     for loc_id, cell, used in session.execute(stmt):
         usage[loc_id][cell] = used
@@ -172,38 +181,55 @@ def _window(cap: Capacity, now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
     return now + dt.timedelta(minutes=cap.lead_minutes), now + dt.timedelta(days=cap.horizon_days)
 
 
-def find_slots(session: Session, *, service_ids: Sequence[str], location_id: str | None = None,
-               date_from: dt.date | None = None, date_to: dt.date | None = None,
-               now: dt.datetime | None = None, limit: int | None = None) -> list[LocatedSlot]:
+def find_slots(
+    session: Session,
+    *,
+    service_ids: Sequence[str],
+    location_id: str | None = None,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    now: dt.datetime | None = None,
+    limit: int | None = None,
+) -> list[LocatedSlot]:
     """Free slots for the chosen services across locations, earliest first."""
     now = now or utcnow()
     services = bookable_services(session, service_ids=service_ids)
     duration = duration_of(services)
     today = now.astimezone(BERLIN).date()
     first = max(date_from or today, today)
-    caps = [get_capacity(session, location_id=location_id)] if location_id else \
-        all_capacities(session)
+    caps = (
+        [get_capacity(session, location_id=location_id)] if location_id else all_capacities(session)
+    )
     caps = [c for c in caps if all(offers(c, s) for s in services)]
     if not caps:
         return []
     last_possible = max(_window(c, now)[1] for c in caps).astimezone(BERLIN).date()
     last = min(date_to or first + dt.timedelta(days=13), last_possible)
-    usage = _usage(session, location_ids=[c.location_id for c in caps],
-                   start=dt.datetime.combine(first, dt.time(), BERLIN),
-                   end=dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), BERLIN))
+    usage = _usage(
+        session,
+        location_ids=[c.location_id for c in caps],
+        start=dt.datetime.combine(first, dt.time(), BERLIN),
+        end=dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), BERLIN),
+    )
     found: list[LocatedSlot] = []
     for cap in caps:
         not_before, latest = _window(cap, now)
-        slots = free_slots(schedule_for(session, cap, since=first), date_from=first,
-                           date_to=min(last, latest.astimezone(BERLIN).date()), duration=duration,
-                           usage=usage.get(cap.location_id, {}), not_before=not_before)
+        slots = free_slots(
+            schedule_for(session, cap, since=first),
+            date_from=first,
+            date_to=min(last, latest.astimezone(BERLIN).date()),
+            duration=duration,
+            usage=usage.get(cap.location_id, {}),
+            not_before=not_before,
+        )
         found.extend(LocatedSlot(cap.location_id, s) for s in slots)
     found.sort(key=lambda ls: (ls.slot.start, ls.location_id))
     return found[:limit] if limit else found
 
 
-def next_free_slot(session: Session, *, location_id: str, now: dt.datetime | None = None
-                   ) -> LocatedSlot | None:
+def next_free_slot(
+    session: Session, *, location_id: str, now: dt.datetime | None = None
+) -> LocatedSlot | None:
     """The earliest bookable slot of a location for its shortest bookable service."""
     cap = session.get(Capacity, location_id)
     if cap is None:
@@ -212,48 +238,66 @@ def next_free_slot(session: Session, *, location_id: str, now: dt.datetime | Non
     if not services:
         return None
     shortest = min(services, key=lambda s: int(s.data.get("appointment_minutes") or 15))
-    slots = find_slots(session, service_ids=[shortest.id], location_id=location_id, now=now,
-                       date_to=(now or utcnow()).date() + dt.timedelta(days=cap.horizon_days),
-                       limit=1)
+    slots = find_slots(
+        session,
+        service_ids=[shortest.id],
+        location_id=location_id,
+        now=now,
+        date_to=(now or utcnow()).date() + dt.timedelta(days=cap.horizon_days),
+        limit=1,
+    )
     return slots[0] if slots else None
 
 
 # -- claiming cells ---------------------------------------------------------------------------
-def _ensure_cells(session: Session, *, location_id: str, cells: Sequence[dt.datetime],
-                  capacity: int) -> None:
-    rows = [{"location_id": location_id, "start": c, "used": 0, "capacity": capacity}
-            for c in cells]
+def _ensure_cells(
+    session: Session, *, location_id: str, cells: Sequence[dt.datetime], capacity: int
+) -> None:
+    rows = [
+        {"location_id": location_id, "start": c, "used": 0, "capacity": capacity} for c in cells
+    ]
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = insert(SlotUsage).values(rows).on_conflict_do_nothing(
-        index_elements=["location_id", "start"])
+    stmt = (
+        insert(SlotUsage)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["location_id", "start"])
+    )
     session.execute(stmt)
 
 
-def _claim(session: Session, *, location_id: str, cells: Sequence[dt.datetime],
-           capacity: int) -> None:
+def _claim(
+    session: Session, *, location_id: str, cells: Sequence[dt.datetime], capacity: int
+) -> None:
     """Take one place in every cell, in ascending order (no deadlocks); all or nothing."""
     _ensure_cells(session, location_id=location_id, cells=cells, capacity=capacity)
     for cell in sorted(cells):
         result = session.execute(
             update(SlotUsage)
-            .where(SlotUsage.location_id == location_id, SlotUsage.start == cell,
-                   SlotUsage.used < SlotUsage.capacity)
+            .where(
+                SlotUsage.location_id == location_id,
+                SlotUsage.start == cell,
+                SlotUsage.used < SlotUsage.capacity,
+            )
             .values(used=SlotUsage.used + 1)
-            .execution_options(synchronize_session=False))
+            .execution_options(synchronize_session=False)
+        )
         if getattr(result, "rowcount", 0) != 1:
-            raise SlotTaken(N_("Dieser Termin ist gerade vergeben worden. Bitte wählen Sie "
-                               "einen anderen."))
+            raise SlotTaken(
+                N_("Dieser Termin ist gerade vergeben worden. Bitte wählen Sie einen anderen.")
+            )
 
 
 def _release(session: Session, *, location_id: str, cells: Sequence[dt.datetime]) -> None:
     for cell in sorted(cells):
         session.execute(
             update(SlotUsage)
-            .where(SlotUsage.location_id == location_id, SlotUsage.start == cell,
-                   SlotUsage.used > 0)
+            .where(
+                SlotUsage.location_id == location_id, SlotUsage.start == cell, SlotUsage.used > 0
+            )
             .values(used=SlotUsage.used - 1)
-            .execution_options(synchronize_session=False))
+            .execution_options(synchronize_session=False)
+        )
 
 
 def _cells_of(booking: Booking, grid: int) -> list[dt.datetime]:
@@ -265,40 +309,66 @@ def _cells_of(booking: Booking, grid: int) -> list[dt.datetime]:
     return cells
 
 
-def _checked_cells(session: Session, cap: Capacity, start: dt.datetime, duration: int,
-                   now: dt.datetime) -> tuple[dt.datetime, ...]:
+def _checked_cells(
+    session: Session, cap: Capacity, start: dt.datetime, duration: int, now: dt.datetime
+) -> tuple[dt.datetime, ...]:
     not_before, latest = _window(cap, now)
     schedule = schedule_for(session, cap, since=now.astimezone(BERLIN).date())
     try:
-        return check_start(schedule, start, duration=duration, not_before=not_before,
-                           latest=latest)
+        return check_start(schedule, start, duration=duration, not_before=not_before, latest=latest)
     except SlotProblem as exc:
         raise InvalidBooking(str(exc), code=exc.code) from exc
 
 
 # -- bookings ---------------------------------------------------------------------------------
-def book(session: Session, *, service_ids: Sequence[str], location_id: str, start: dt.datetime,
-         name: str, email: str, lang: str = "de", now: dt.datetime | None = None) -> Booking:
+def book(
+    session: Session,
+    *,
+    service_ids: Sequence[str],
+    location_id: str,
+    start: dt.datetime,
+    name: str,
+    email: str,
+    lang: str = "de",
+    now: dt.datetime | None = None,
+) -> Booking:
     """Validate, claim the cells and store the booking (the caller's transaction commits)."""
     now = now or utcnow()
     services = bookable_services(session, service_ids=service_ids)
     cap = get_capacity(session, location_id=location_id)
     for svc in services:
         if not offers(cap, svc):
-            raise InvalidBooking(N_("„%(name)s“ wird an diesem Standort nicht angeboten."),
-                                 code="service_not_offered", name=svc.name_de)
+            raise InvalidBooking(
+                N_("„%(name)s“ wird an diesem Standort nicht angeboten."),
+                code="service_not_offered",
+                name=svc.name_de,
+            )
     duration = duration_of(services)
     cells = _checked_cells(session, cap, start, duration, now)
     _claim(session, location_id=location_id, cells=cells, capacity=appointment_counters(cap))
-    booking = Booking(code=new_code(), location_id=location_id, start=cells[0],
-                      end=cells[0] + dt.timedelta(minutes=duration),
-                      service_ids=[s.id for s in services], name=name.strip(),
-                      email=email.strip(), lang=lang, status="booked", created_at=now)
+    booking = Booking(
+        code=new_code(),
+        location_id=location_id,
+        start=cells[0],
+        end=cells[0] + dt.timedelta(minutes=duration),
+        service_ids=[s.id for s in services],
+        name=name.strip(),
+        email=email.strip(),
+        lang=lang,
+        status="booked",
+        created_at=now,
+    )
     session.add(booking)
     session.flush()
-    events.record(session, kind="appointment.booked", location_id=location_id,
-                  service_ids=booking.service_ids, at=now, minutes=duration,
-                  lead_days=(booking.start - now).days)
+    events.record(
+        session,
+        kind="appointment.booked",
+        location_id=location_id,
+        service_ids=booking.service_ids,
+        at=now,
+        minutes=duration,
+        lead_days=(booking.start - now).days,
+    )
     return booking
 
 
@@ -314,8 +384,10 @@ def _active(session: Session, code: str) -> Booking:
     if booking.status == "cancelled":
         raise BookingCancelled(N_("Dieser Termin wurde bereits abgesagt."))
     if booking.status != "booked":
-        raise BookingCancelled(N_("Dieser Termin ist schon vorbei und kann nicht mehr geändert "
-                                  "werden."), code="booking_closed")
+        raise BookingCancelled(
+            N_("Dieser Termin ist schon vorbei und kann nicht mehr geändert werden."),
+            code="booking_closed",
+        )
     return booking
 
 
@@ -327,13 +399,24 @@ def cancel(session: Session, *, code: str, now: dt.datetime | None = None) -> Bo
     _release(session, location_id=booking.location_id, cells=_cells_of(booking, cap.grid_minutes))
     booking.status = "cancelled"
     booking.cancelled_at = now
-    events.record(session, kind="appointment.cancelled", location_id=booking.location_id,
-                  service_ids=booking.service_ids, at=now)
+    events.record(
+        session,
+        kind="appointment.cancelled",
+        location_id=booking.location_id,
+        service_ids=booking.service_ids,
+        at=now,
+    )
     return booking
 
 
-def reschedule(session: Session, *, code: str, start: dt.datetime,
-               location_id: str | None = None, now: dt.datetime | None = None) -> Booking:
+def reschedule(
+    session: Session,
+    *,
+    code: str,
+    start: dt.datetime,
+    location_id: str | None = None,
+    now: dt.datetime | None = None,
+) -> Booking:
     """Move a booking in one transaction: if the new cells cannot be claimed, nothing changes."""
     now = now or utcnow()
     booking = _active(session, code)
@@ -342,8 +425,11 @@ def reschedule(session: Session, *, code: str, start: dt.datetime,
     new_cap = get_capacity(session, location_id=target)
     for svc in services:
         if not offers(new_cap, svc):
-            raise InvalidBooking(N_("„%(name)s“ wird an diesem Standort nicht angeboten."),
-                                 code="service_not_offered", name=svc.name_de)
+            raise InvalidBooking(
+                N_("„%(name)s“ wird an diesem Standort nicht angeboten."),
+                code="service_not_offered",
+                name=svc.name_de,
+            )
     duration = duration_of(services)
     old_cap = get_capacity(session, location_id=booking.location_id)
     old_cells = _cells_of(booking, old_cap.grid_minutes)
@@ -352,21 +438,30 @@ def reschedule(session: Session, *, code: str, start: dt.datetime,
     _claim(session, location_id=target, cells=cells, capacity=appointment_counters(new_cap))
     booking.location_id, booking.start = target, cells[0]
     booking.end = cells[0] + dt.timedelta(minutes=duration)
-    events.record(session, kind="appointment.rescheduled", location_id=target,
-                  service_ids=booking.service_ids, at=now)
+    events.record(
+        session,
+        kind="appointment.rescheduled",
+        location_id=target,
+        service_ids=booking.service_ids,
+        at=now,
+    )
     return booking
 
 
 def bookings_on(session: Session, *, location_id: str, day: dt.date) -> list[Booking]:
     start = dt.datetime.combine(day, dt.time(), BERLIN)
     stmt = select(Booking).where(
-        Booking.location_id == location_id, Booking.start >= start,
-        Booking.start < start + dt.timedelta(days=1), Booking.status != "cancelled")
+        Booking.location_id == location_id,
+        Booking.start >= start,
+        Booking.start < start + dt.timedelta(days=1),
+        Booking.status != "cancelled",
+    )
     return list(session.scalars(stmt.order_by(Booking.start)))
 
 
-def purge_personal_data(session: Session, *, retention_days: int,
-                        now: dt.datetime | None = None) -> int:
+def purge_personal_data(
+    session: Session, *, retention_days: int, now: dt.datetime | None = None
+) -> int:
     """Remove names and e-mail addresses `retention_days` after the appointment."""
     cutoff = (now or utcnow()) - dt.timedelta(days=retention_days)
     stmt = select(Booking).where(Booking.end < cutoff, Booking.purged_at.is_(None))
@@ -400,25 +495,38 @@ class CapacityChange(BaseModel):
 
 
 def _future_bookings(session: Session, location_id: str, now: dt.datetime) -> int:
-    stmt = select(func.count(Booking.id)).where(Booking.location_id == location_id,
-                                               Booking.end > now, Booking.status == "booked")
+    stmt = select(func.count(Booking.id)).where(
+        Booking.location_id == location_id, Booking.end > now, Booking.status == "booked"
+    )
     return int(session.scalar(stmt) or 0)
 
 
-def update_capacity(session: Session, *, location_id: str, change: CapacityChange,
-                    source: str, now: dt.datetime | None = None) -> Capacity:
+def update_capacity(
+    session: Session,
+    *,
+    location_id: str,
+    change: CapacityChange,
+    source: str,
+    now: dt.datetime | None = None,
+) -> Capacity:
     """Apply staff's settings; existing bookings always keep their place."""
     now = now or utcnow()
     cap = get_capacity(session, location_id=location_id)
     if change.grid_minutes != cap.grid_minutes and _future_bookings(session, location_id, now):
-        raise InvalidBooking(N_("Das Zeitraster lässt sich nur ändern, solange keine künftigen "
-                                "Termine gebucht sind."), code="grid_locked")
+        raise InvalidBooking(
+            N_(
+                "Das Zeitraster lässt sich nur ändern, solange keine künftigen "
+                "Termine gebucht sind."
+            ),
+            code="grid_locked",
+        )
     if change.service_ids is not None:
         catalog_ids = {s.id for s in catalog_service.list_services(session)}
         unknown = sorted(set(change.service_ids) - catalog_ids)
         if unknown:
-            raise InvalidBooking(N_("Unbekannte Leistung: %(id)s"), code="unknown_service",
-                                 id=", ".join(unknown))
+            raise InvalidBooking(
+                N_("Unbekannte Leistung: %(id)s"), code="unknown_service", id=", ".join(unknown)
+            )
     cap.hours = parse_hours(change.hours)
     cap.hours_source = source
     cap.counters, cap.walkin_share = change.counters, change.walkin_share
@@ -426,18 +534,20 @@ def update_capacity(session: Session, *, location_id: str, change: CapacityChang
     new_capacity = appointment_counters(cap)
     # Cells already claimed keep at least their bookings (the CHECK would refuse less).
     session.execute(
-        update(SlotUsage).where(SlotUsage.location_id == location_id, SlotUsage.start >= now)
-        .values(capacity=case((SlotUsage.used > new_capacity, SlotUsage.used),
-                              else_=new_capacity))
-        .execution_options(synchronize_session=False))
+        update(SlotUsage)
+        .where(SlotUsage.location_id == location_id, SlotUsage.start >= now)
+        .values(capacity=case((SlotUsage.used > new_capacity, SlotUsage.used), else_=new_capacity))
+        .execution_options(synchronize_session=False)
+    )
     return cap
 
 
 def add_closure(session: Session, *, location_id: str, day: dt.date, reason: str) -> Closure:
     """Close a location for a day; bookings already made that day stay and are listed to staff."""
     get_capacity(session, location_id=location_id)
-    existing = session.scalar(select(Closure).where(Closure.location_id == location_id,
-                                                    Closure.day == day))
+    existing = session.scalar(
+        select(Closure).where(Closure.location_id == location_id, Closure.day == day)
+    )
     if existing:
         existing.reason = reason
         return existing

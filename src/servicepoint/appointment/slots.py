@@ -38,10 +38,18 @@ class Schedule:
     subdivision: str = "NI"  # Lower Saxony public holidays
 
     @classmethod
-    def from_hours(cls, hours: Mapping[str, list[list[str]]], *, grid: int, capacity: int,
-                   closed: frozenset[dt.date] = frozenset()) -> Schedule:
-        spans = {day: tuple((_minutes(a), _minutes(b)) for a, b in hours.get(day, []))
-                 for day in DAY_KEYS}
+    def from_hours(
+        cls,
+        hours: Mapping[str, list[list[str]]],
+        *,
+        grid: int,
+        capacity: int,
+        closed: frozenset[dt.date] = frozenset(),
+    ) -> Schedule:
+        spans = {
+            day: tuple((_minutes(a), _minutes(b)) for a, b in hours.get(day, []))
+            for day in DAY_KEYS
+        }
         return cls(hours=spans, grid=grid, capacity=capacity, closed=closed)
 
     def is_open(self, day: dt.date) -> bool:
@@ -82,25 +90,42 @@ def _starts(span: tuple[int, int], grid: int, n_cells: int) -> range:
     return range(first, close - n_cells * grid + 1, grid)
 
 
-def day_slots(schedule: Schedule, day: dt.date, *, duration: int, usage: Mapping[dt.datetime, int],
-              not_before: dt.datetime) -> Iterator[Slot]:
+def day_slots(
+    schedule: Schedule,
+    day: dt.date,
+    *,
+    duration: int,
+    usage: Mapping[dt.datetime, int],
+    not_before: dt.datetime,
+) -> Iterator[Slot]:
     """Free slots of one day: every cell of the span below capacity, none before `not_before`."""
     n = cells_needed(duration, schedule.grid)
     for span in schedule.spans(day):
         cells = [to_utc(day, m) for m in range(span[0], span[1], schedule.grid)]
         left = [schedule.capacity - usage.get(c, 0) for c in cells]
-        for i, minute in enumerate(_starts(span, schedule.grid, n)):
+        for i in range(len(_starts(span, schedule.grid, n))):
             start = cells[i]
             if start < not_before:
                 continue
             free = min(left[i : i + n])
             if free > 0:
-                yield Slot(start=start, end=start + dt.timedelta(minutes=duration),
-                           capacity_left=free, cells=tuple(cells[i : i + n]))
+                yield Slot(
+                    start=start,
+                    end=start + dt.timedelta(minutes=duration),
+                    capacity_left=free,
+                    cells=tuple(cells[i : i + n]),
+                )
 
 
-def free_slots(schedule: Schedule, *, date_from: dt.date, date_to: dt.date, duration: int,
-               usage: Mapping[dt.datetime, int], not_before: dt.datetime) -> list[Slot]:
+def free_slots(
+    schedule: Schedule,
+    *,
+    date_from: dt.date,
+    date_to: dt.date,
+    duration: int,
+    usage: Mapping[dt.datetime, int],
+    not_before: dt.datetime,
+) -> list[Slot]:
     """All free slots between two local dates (inclusive), earliest first."""
     out: list[Slot] = []
     day = date_from
@@ -118,8 +143,14 @@ class SlotProblem(ValueError):
         self.code = code
 
 
-def check_start(schedule: Schedule, start: dt.datetime, *, duration: int,
-                not_before: dt.datetime, latest: dt.datetime) -> tuple[dt.datetime, ...]:
+def check_start(
+    schedule: Schedule,
+    start: dt.datetime,
+    *,
+    duration: int,
+    not_before: dt.datetime,
+    latest: dt.datetime,
+) -> tuple[dt.datetime, ...]:
     """Validate a requested start and return the cells it needs; raises SlotProblem."""
     if start.tzinfo is None:
         raise SlotProblem("naive_time", N_("Die Uhrzeit braucht eine Zeitzone."))
@@ -139,6 +170,11 @@ def check_start(schedule: Schedule, start: dt.datetime, *, duration: int,
             if local.second or local.microsecond or (minute - span[0]) % schedule.grid:
                 raise SlotProblem("not_on_grid", N_("Termine beginnen nur im festen Zeitraster."))
             if minute + n * schedule.grid > span[1]:
-                raise SlotProblem("outside_opening_hours", N_("Der Termin würde über das Ende der Öffnungszeit gehen."))
+                raise SlotProblem(
+                    "outside_opening_hours",
+                    N_("Der Termin würde über das Ende der Öffnungszeit gehen."),
+                )
             return tuple(to_utc(local.date(), minute + k * schedule.grid) for k in range(n))
-    raise SlotProblem("outside_opening_hours", N_("Zu dieser Uhrzeit werden keine Termine angeboten."))
+    raise SlotProblem(
+        "outside_opening_hours", N_("Zu dieser Uhrzeit werden keine Termine angeboten.")
+    )

@@ -11,9 +11,9 @@ from rich.progress import Progress
 from servicepoint.catalog import locations as location_service
 from servicepoint.catalog.datafile import CatalogFileError
 from servicepoint.catalog.seed import count_items
-from servicepoint.seeding import seed_city
 from servicepoint.cli_support import city_dir, session_scope
 from servicepoint.errors import ServicePointError
+from servicepoint.seeding import seed_city
 
 console = Console()
 locations_app = typer.Typer(help="ServicePoint locations.", no_args_is_help=True)

@@ -62,6 +62,20 @@ class LocationPatch(BaseModel):
                 raise ValueError(str(exc)) from exc
         return value
 
+    @field_validator("lat", "lon", mode="before")
+    @classmethod
+    def _blank_coordinate(cls, value: Any) -> Any:
+        # The edit form sends unknown coordinates as "": that clears them like any other field.
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("*")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        # PostgreSQL text cannot hold NUL; refuse it here instead of failing on commit.
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("NUL character not allowed")
+        return value
+
 
 class LocationSeed(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -152,13 +166,25 @@ def update_location(
 
 
 # -- import of official files -----------------------------------------------------------------
+_REJECTED = N_("Import abgelehnt, fehlerhafte Zeilen: %(rows)s")
+
+
 def _rows_from_csv(text: str) -> list[dict[str, Any]]:
+    # The header decides the delimiter: values such as opening hours contain ";" themselves.
+    header = text.split("\n", 1)[0]
     reader = csv.DictReader(
-        io.StringIO(text), delimiter=";" if text.count(";") > text.count(",") else ","
+        io.StringIO(text), delimiter=";" if header.count(";") > header.count(",") else ","
     )
-    return [
-        {(k or "").strip().lower(): (v or "").strip() for k, v in row.items()} for row in reader
-    ]
+    try:
+        rows = list(reader)
+    except csv.Error as exc:  # e.g. a cell beyond the csv module's field size limit
+        raise InvalidLocationData(_REJECTED, rows=f"{reader.line_num}: {exc}") from exc
+    surplus = [str(n) for n, row in enumerate(rows, start=1) if None in row]
+    if surplus:  # DictReader files cells beyond the header under the key None
+        raise InvalidLocationData(
+            _REJECTED, rows="; ".join(f"{n}: zu viele Spalten" for n in surplus)
+        )
+    return [{(k or "").strip().lower(): (v or "").strip() for k, v in row.items()} for row in rows]
 
 
 def _rows_from_geojson(text: str) -> list[dict[str, Any]]:
@@ -168,20 +194,29 @@ def _rows_from_geojson(text: str) -> list[dict[str, Any]]:
         raise InvalidLocationData(N_("Die Datei ist kein gültiges GeoJSON.")) from exc
     if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
         raise InvalidLocationData(N_("GeoJSON muss eine FeatureCollection sein."))
+    features = doc.get("features")
+    if not isinstance(features, list):
+        raise InvalidLocationData(N_("GeoJSON muss eine FeatureCollection sein."))
     rows = []
-    for feature in doc.get("features") or []:
-        props = dict(feature.get("properties") or {}) if isinstance(feature, dict) else {}
-        geom = feature.get("geometry") if isinstance(feature, dict) else None
+    for feature in features:
+        feature = feature if isinstance(feature, dict) else {}
+        raw_props = feature.get("properties")
+        props = dict(raw_props) if isinstance(raw_props, dict) else {}
+        geom = feature.get("geometry")
         if isinstance(geom, dict) and geom.get("type") == "Point":
-            coords = geom.get("coordinates") or []
-            if len(coords) >= 2:
-                props["lon"], props["lat"] = coords[0], coords[1]
+            coords = geom.get("coordinates")
+            if not isinstance(coords, list) or len(coords) < 2:
+                raise InvalidLocationData(N_("Die Datei ist kein gültiges GeoJSON."))
+            props["lon"], props["lat"] = coords[0], coords[1]
         rows.append({str(k).lower(): v for k, v in props.items()})
     return rows
 
 
 def parse_import(text: str, *, filename: str) -> list[dict[str, Any]]:
     """Rows of an official CSV or GeoJSON file as plain dicts (not yet validated)."""
+    if "\x00" in text:  # PostgreSQL cannot store it; say where it is
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise InvalidLocationData(_REJECTED, rows=f"{line}: NUL")
     looks_json = filename.lower().endswith((".geojson", ".json")) or text.lstrip().startswith("{")
     rows = _rows_from_geojson(text) if looks_json else _rows_from_csv(text)
     if not rows:
@@ -216,7 +251,5 @@ def import_locations(
             fields = ", ".join(str(e["loc"][0]) for e in exc.errors())
             problems.append(f"{number}: {fields}")
     if problems:
-        raise InvalidLocationData(
-            N_("Import abgelehnt, fehlerhafte Zeilen: %(rows)s"), rows="; ".join(problems[:20])
-        )
+        raise InvalidLocationData(_REJECTED, rows="; ".join(problems[:20]))
     return {loc.id: apply_patch(loc, patch, source=source, by=by) for loc, patch in planned}

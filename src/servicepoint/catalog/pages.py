@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from servicepoint.account import service as account_service
 from servicepoint.account.deps import optional_user, require
 from servicepoint.account.models import User
+from servicepoint.appointment import actions as appointment_actions
 from servicepoint.catalog import locations as location_service
 from servicepoint.catalog import present
 from servicepoint.catalog import service as catalog_service
@@ -117,6 +118,7 @@ def location_page(
         )
         or (loc.service_ids is not None and s.id in loc.service_ids)
     ]
+    waiting = appointment_actions.waiting_read(session, loc.id)
     return render(
         request,
         "catalog/location.html",
@@ -127,11 +129,63 @@ def location_page(
             "days": DAYS,
             "day_names": DAY_NAMES[request.state.lang],
             "address": present.address(loc),
+            "waiting": waiting,
         },
     )
 
 
 # -- admin ------------------------------------------------------------------------------------
+# The fixed path /verwaltung/standorte/import is registered before /{location_id}, which
+# would otherwise catch it.
+@router.get("/verwaltung/standorte", response_class=HTMLResponse)
+def import_form(
+    request: Request, user: User = Depends(require("admin")), session: Session = SessionDep
+) -> HTMLResponse:
+    """Admin overview of locations with the import of official files."""
+    return render(
+        request,
+        "catalog/admin_import.html",
+        {"locations": location_service.list_locations(session), "result": None},
+    )
+
+
+@router.post(
+    "/verwaltung/standorte/import",
+    response_class=HTMLResponse,
+    dependencies=[Depends(csrf_protect)],
+)
+async def import_file(
+    request: Request,
+    file: UploadFile = File(...),
+    source: str = Form(..., min_length=3, max_length=300),
+    user: User = Depends(require("admin")),
+    session: Session = SessionDep,
+) -> HTMLResponse:
+    """Import the city's official CSV/GeoJSON; one bad row rejects the whole file."""
+    raw = await file.read(MAX_IMPORT_BYTES + 1)
+    if len(raw) > MAX_IMPORT_BYTES:
+        raise InvalidLocationData(N_("Die Datei ist zu groß (höchstens 2 MB)."))
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidLocationData(N_("Die Datei muss UTF-8-kodiert sein.")) from exc
+    result = location_service.import_locations(
+        session, text=text, filename=file.filename or "", source=source, by=user.username
+    )
+    account_service.audit(
+        session,
+        username=user.username,
+        action="location.import",
+        target=file.filename,
+        detail={"changed": result, "source": source},
+    )
+    return render(
+        request,
+        "catalog/admin_import.html",
+        {"locations": location_service.list_locations(session), "result": result},
+    )
+
+
 @router.get("/verwaltung/standorte/{location_id}", response_class=HTMLResponse)
 def edit_location_form(
     location_id: str,
@@ -200,52 +254,3 @@ async def edit_location(
         detail={"fields": changed, "source": source},
     )
     return RedirectResponse(f"/standorte/{loc.id}?gespeichert=1", status_code=303)
-
-
-@router.get("/verwaltung/standorte", response_class=HTMLResponse)
-def import_form(
-    request: Request, user: User = Depends(require("admin")), session: Session = SessionDep
-) -> HTMLResponse:
-    """Admin overview of locations with the import of official files."""
-    return render(
-        request,
-        "catalog/admin_import.html",
-        {"locations": location_service.list_locations(session), "result": None},
-    )
-
-
-@router.post(
-    "/verwaltung/standorte/import",
-    response_class=HTMLResponse,
-    dependencies=[Depends(csrf_protect)],
-)
-async def import_file(
-    request: Request,
-    file: UploadFile = File(...),
-    source: str = Form(..., min_length=3, max_length=300),
-    user: User = Depends(require("admin")),
-    session: Session = SessionDep,
-) -> HTMLResponse:
-    """Import the city's official CSV/GeoJSON; one bad row rejects the whole file."""
-    raw = await file.read(MAX_IMPORT_BYTES + 1)
-    if len(raw) > MAX_IMPORT_BYTES:
-        raise InvalidLocationData(N_("Die Datei ist zu groß (höchstens 2 MB)."))
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InvalidLocationData(N_("Die Datei muss UTF-8-kodiert sein.")) from exc
-    result = location_service.import_locations(
-        session, text=text, filename=file.filename or "", source=source, by=user.username
-    )
-    account_service.audit(
-        session,
-        username=user.username,
-        action="location.import",
-        target=file.filename,
-        detail={"changed": result, "source": source},
-    )
-    return render(
-        request,
-        "catalog/admin_import.html",
-        {"locations": location_service.list_locations(session), "result": result},
-    )

@@ -30,7 +30,8 @@ class Broadcaster(Protocol):
 class MemoryBroadcaster:
     def __init__(self) -> None:
         self._queues: dict[str, set[tuple[asyncio.AbstractEventLoop, asyncio.Queue[str]]]] = (
-            defaultdict(set))
+            defaultdict(set)
+        )
         self._lock = threading.Lock()
 
     def publish(self, channel: str, message: str) -> None:
@@ -71,7 +72,7 @@ class RedisBroadcaster:
                     yield data.decode() if isinstance(data, bytes) else str(data)
         finally:
             await pubsub.unsubscribe(PREFIX + channel)
-            await pubsub.aclose()
+            await pubsub.aclose()  # type: ignore[no-untyped-call]
             await client.aclose()
 
 

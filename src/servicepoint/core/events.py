@@ -30,21 +30,34 @@ class Event(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
-def record(session: Session, *, kind: str, location_id: str | None = None,
-           service_ids: Sequence[str] = (), at: dt.datetime | None = None,
-           **data: Any) -> None:
+def record(
+    session: Session,
+    *,
+    kind: str,
+    location_id: str | None = None,
+    service_ids: Sequence[str] = (),
+    at: dt.datetime | None = None,
+    **data: Any,
+) -> None:
     """Write one event per service (so counts per service add up), or one without a service."""
     bad = FORBIDDEN_KEYS.intersection(data)
     if bad:
         raise ValueError(f"events must stay anonymous; refused keys: {sorted(bad)}")
     when = at or utcnow()
-    for service_id in list(service_ids) or [None]:
-        session.add(Event(at=when, kind=kind, location_id=location_id, service_id=service_id,
-                          data=data))
+    targets: list[str | None] = list(service_ids) or [None]
+    for service_id in targets:
+        session.add(
+            Event(at=when, kind=kind, location_id=location_id, service_id=service_id, data=data)
+        )
 
 
-def events(session: Session, *, kind: str | None = None, location_id: str | None = None,
-           since: dt.datetime | None = None) -> Sequence[Event]:
+def events(
+    session: Session,
+    *,
+    kind: str | None = None,
+    location_id: str | None = None,
+    since: dt.datetime | None = None,
+) -> Sequence[Event]:
     stmt = select(Event).order_by(Event.at)
     if kind:
         stmt = stmt.where(Event.kind == kind)
