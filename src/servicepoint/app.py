@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -52,6 +53,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Everything loaded at start-up lives as long as the process: keep it out of the
+        # garbage collector's full passes, which otherwise stall requests for tens of ms.
+        gc.collect()
+        gc.freeze()
         yield
         engine.dispose()
 

@@ -170,7 +170,7 @@ def waiting_read(session: Session, location_id: str) -> WaitingRead:
         waiting=len(queue),
         estimate_low_minutes=estimate.low_minutes if estimate else None,
         estimate_high_minutes=estimate.high_minutes if estimate else None,
-        next_free_slot=nxt.slot.start if nxt else None,
+        next_free_slot=nxt.start if nxt else None,
     )
 
 

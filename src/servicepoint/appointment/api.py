@@ -46,9 +46,9 @@ def slots(
     return [
         SlotRead(
             location_id=ls.location_id,
-            start=ls.slot.start,
-            end=ls.slot.end,
-            capacity_left=ls.slot.capacity_left,
+            start=ls.start,
+            end=ls.end,
+            capacity_left=ls.capacity_left,
         )
         for ls in found
     ]

@@ -87,7 +87,7 @@ def _slot_rows(
         date_from=date_from,
         date_to=(date_from or dt.date.today()) + dt.timedelta(days=20),
     )
-    slots = [s for s in slots if _in_daypart(s.slot.start, daypart)]
+    slots = [s for s in slots if _in_daypart(s.start, daypart)]
     locations = {loc.id: loc for loc in location_service.list_locations(session)}
     dist = _distances(request, list(locations.values()), district)
     if sort == "entfernung":
@@ -95,12 +95,12 @@ def _slot_rows(
             key=lambda s: (
                 dist.get(s.location_id) is None,
                 dist.get(s.location_id) or 0,
-                s.slot.start,
+                s.start,
             )
         )
     by_day: dict[dt.date, list[Any]] = defaultdict(list)
     for ls in slots[:PAGE_SLOTS]:
-        by_day[ls.slot.start.astimezone(BERLIN).date()].append(ls)
+        by_day[ls.start.astimezone(BERLIN).date()].append(ls)
     return {"by_day": dict(by_day), "total": len(slots), "locations": locations, "distances": dist}
 
 

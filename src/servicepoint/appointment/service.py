@@ -11,7 +11,7 @@ import datetime as dt
 import secrets
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,14 @@ from servicepoint.appointment.errors import (
     SlotTaken,
 )
 from servicepoint.appointment.models import Booking, Capacity, Closure, SlotUsage
-from servicepoint.appointment.slots import Schedule, Slot, SlotProblem, check_start, free_slots
+from servicepoint.appointment.slots import (
+    Schedule,
+    Slot,
+    SlotProblem,
+    check_start,
+    epoch,
+    free_slots,
+)
 from servicepoint.catalog import locations as location_service
 from servicepoint.catalog import service as catalog_service
 from servicepoint.catalog.hours import HoursError, parse_hours
@@ -117,8 +124,24 @@ def closures(session: Session, *, location_id: str, since: dt.date) -> list[Clos
     return list(session.scalars(stmt.order_by(Closure.day)))
 
 
-def schedule_for(session: Session, cap: Capacity, *, since: dt.date) -> Schedule:
-    closed = frozenset(c.day for c in closures(session, location_id=cap.location_id, since=since))
+def closed_days(
+    session: Session, *, location_ids: Sequence[str], since: dt.date
+) -> dict[str, frozenset[dt.date]]:
+    """Ad-hoc closures of several locations in one query."""
+    stmt = select(Closure.location_id, Closure.day).where(
+        Closure.location_id.in_(location_ids), Closure.day >= since
+    )
+    days: dict[str, set[dt.date]] = defaultdict(set)
+    for loc_id, day in session.execute(stmt):
+        days[loc_id].add(day)
+    return {loc_id: frozenset(days.get(loc_id, ())) for loc_id in location_ids}
+
+
+def schedule_for(
+    session: Session, cap: Capacity, *, since: dt.date, closed: frozenset[dt.date] | None = None
+) -> Schedule:
+    if closed is None:
+        closed = closed_days(session, location_ids=[cap.location_id], since=since)[cap.location_id]
     return Schedule.from_hours(
         cap.hours, grid=cap.grid_minutes, capacity=appointment_counters(cap), closed=closed
     )
@@ -156,25 +179,24 @@ def duration_of(services: Sequence[Service]) -> int:
 
 
 # -- slot search ------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class LocatedSlot:
-    location_id: str
-    slot: Slot
 
 
 def _usage(
     session: Session, *, location_ids: Sequence[str], start: dt.datetime, end: dt.datetime
-) -> dict[str, dict[dt.datetime, int]]:
+) -> dict[str, dict[int, int]]:
     stmt = select(SlotUsage.location_id, SlotUsage.start, SlotUsage.used).where(
         SlotUsage.location_id.in_(location_ids),
         SlotUsage.start >= start,
         SlotUsage.start < end,
         SlotUsage.used > 0,
     )
-    usage: dict[str, dict[dt.datetime, int]] = defaultdict(dict)
+    usage: dict[str, dict[int, int]] = defaultdict(dict)
     for loc_id, cell, used in session.execute(stmt):
-        usage[loc_id][cell] = used
+        usage[loc_id][epoch(cell)] = used
     return usage
+
+
+_slot_order = itemgetter(0, 3)  # (start, location_id)
 
 
 def _window(cap: Capacity, now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
@@ -190,7 +212,7 @@ def find_slots(
     date_to: dt.date | None = None,
     now: dt.datetime | None = None,
     limit: int | None = None,
-) -> list[LocatedSlot]:
+) -> list[Slot]:
     """Free slots for the chosen services across locations, earliest first."""
     now = now or utcnow()
     services = bookable_services(session, service_ids=service_ids)
@@ -211,25 +233,28 @@ def find_slots(
         start=dt.datetime.combine(first, dt.time(), BERLIN),
         end=dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), BERLIN),
     )
-    found: list[LocatedSlot] = []
+    closed = closed_days(session, location_ids=[c.location_id for c in caps], since=first)
+    found: list[Slot] = []
     for cap in caps:
         not_before, latest = _window(cap, now)
         slots = free_slots(
-            schedule_for(session, cap, since=first),
+            schedule_for(session, cap, since=first, closed=closed[cap.location_id]),
             date_from=first,
             date_to=min(last, latest.astimezone(BERLIN).date()),
             duration=duration,
             usage=usage.get(cap.location_id, {}),
             not_before=not_before,
+            location_id=cap.location_id,
         )
-        found.extend(LocatedSlot(cap.location_id, s) for s in slots)
-    found.sort(key=lambda ls: (ls.slot.start, ls.location_id))
+        found.extend(slots)
+    # Concatenated runs already in time order: timsort merges them in linear time.
+    found.sort(key=_slot_order)
     return found[:limit] if limit else found
 
 
 def next_free_slot(
     session: Session, *, location_id: str, now: dt.datetime | None = None
-) -> LocatedSlot | None:
+) -> Slot | None:
     """The earliest bookable slot of a location for its shortest bookable service."""
     cap = session.get(Capacity, location_id)
     if cap is None:

@@ -7,11 +7,14 @@ minutes takes ceil(D / grid) consecutive cells of one opening span; every cell h
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from operator import itemgetter
+from typing import NamedTuple
 
 import holidays
 
@@ -77,17 +80,43 @@ def to_utc(day: dt.date, minute: int) -> dt.datetime:
     return local.astimezone(UTC)
 
 
-@dataclass(frozen=True)
-class Slot:
-    start: dt.datetime  # UTC
+class Slot(NamedTuple):
+    """A free start (UTC). A tuple, not a dataclass: a 60-day search makes tens of thousands."""
+
+    start: dt.datetime
     end: dt.datetime
     capacity_left: int
-    cells: tuple[dt.datetime, ...]
+    location_id: str = ""
 
 
-def _starts(span: tuple[int, int], grid: int, n_cells: int) -> range:
-    first, close = span
-    return range(first, close - n_cells * grid + 1, grid)
+def epoch(value: dt.datetime) -> int:
+    """Usage maps are keyed by epoch seconds: hashing ints is much cheaper than aware datetimes."""
+    return int(value.timestamp())
+
+
+@lru_cache(maxsize=8192)
+def _span_cells(day: dt.date, span: tuple[int, int], grid: int) -> tuple[dt.datetime, ...]:
+    """Cell starts of one opening span; one zone lookup per span unless DST shifts inside it.
+    Cached: every location with the same hours shares the same calendar."""
+    count = (span[1] - span[0]) // grid
+    if count <= 0:
+        return ()
+    first = to_utc(day, span[0])
+    step = dt.timedelta(minutes=grid)
+    if to_utc(day, span[0] + (count - 1) * grid) - first == step * (count - 1):
+        return tuple(first + step * k for k in range(count))
+    return tuple(to_utc(day, span[0] + k * grid) for k in range(count))
+
+
+@lru_cache(maxsize=8192)
+def _span_starts(
+    day: dt.date, span: tuple[int, int], grid: int, duration: int
+) -> tuple[tuple[dt.datetime, dt.datetime], ...]:
+    """(start, end) of every start that fits into the span, for one duration."""
+    cells = _span_cells(day, span, grid)
+    length = dt.timedelta(minutes=duration)
+    fitting = len(cells) - cells_needed(duration, grid) + 1
+    return tuple((cells[i], cells[i] + length) for i in range(max(fitting, 0)))
 
 
 def day_slots(
@@ -95,26 +124,28 @@ def day_slots(
     day: dt.date,
     *,
     duration: int,
-    usage: Mapping[dt.datetime, int],
+    usage: Mapping[int, int],
     not_before: dt.datetime,
-) -> Iterator[Slot]:
+    location_id: str = "",
+) -> list[Slot]:
     """Free slots of one day: every cell of the span below capacity, none before `not_before`."""
     n = cells_needed(duration, schedule.grid)
+    capacity = schedule.capacity
+    out: list[Slot] = []
     for span in schedule.spans(day):
-        cells = [to_utc(day, m) for m in range(span[0], span[1], schedule.grid)]
-        left = [schedule.capacity - usage.get(c, 0) for c in cells]
-        for i in range(len(_starts(span, schedule.grid, n))):
-            start = cells[i]
-            if start < not_before:
-                continue
-            free = min(left[i : i + n])
+        starts = _span_starts(day, span, schedule.grid, duration)
+        first = bisect.bisect_left(starts, not_before, key=itemgetter(0))
+        if not usage:
+            if capacity > 0:
+                out.extend(Slot(a, b, capacity, location_id) for a, b in starts[first:])
+            continue
+        cells = _span_cells(day, span, schedule.grid)
+        left = [capacity - usage.get(epoch(c), 0) for c in cells]
+        for i in range(first, len(starts)):
+            free = left[i] if n == 1 else min(left[i : i + n])
             if free > 0:
-                yield Slot(
-                    start=start,
-                    end=start + dt.timedelta(minutes=duration),
-                    capacity_left=free,
-                    cells=tuple(cells[i : i + n]),
-                )
+                out.append(Slot(starts[i][0], starts[i][1], free, location_id))
+    return out
 
 
 def free_slots(
@@ -123,14 +154,24 @@ def free_slots(
     date_from: dt.date,
     date_to: dt.date,
     duration: int,
-    usage: Mapping[dt.datetime, int],
+    usage: Mapping[int, int],
     not_before: dt.datetime,
+    location_id: str = "",
 ) -> list[Slot]:
     """All free slots between two local dates (inclusive), earliest first."""
     out: list[Slot] = []
     day = date_from
     while day <= date_to:
-        out.extend(day_slots(schedule, day, duration=duration, usage=usage, not_before=not_before))
+        out.extend(
+            day_slots(
+                schedule,
+                day,
+                duration=duration,
+                usage=usage,
+                not_before=not_before,
+                location_id=location_id,
+            )
+        )
         day += dt.timedelta(days=1)
     return out
 
