@@ -15,10 +15,14 @@ TDIR = ROOT / "src" / "servicepoint" / "translations"
 BIN = Path(sys.executable).parent
 
 
+def _translated(value: object) -> bool:
+    return all(value) if isinstance(value, tuple | list) else bool(value)
+
+
 def main() -> int:
     pot = TDIR / "messages.pot"
     subprocess.run([BIN / "pybabel", "extract", "-F", "babel.cfg", "-k", "N_", "-k",
-                    "translate:2", "-o", str(pot), "--no-location", "--omit-header",
+                    "translate:2", "-k", "t", "-o", str(pot), "--no-location", "--omit-header",
                     "--sort-output", "."], cwd=ROOT, check=True, capture_output=True)
     po = TDIR / "en" / "LC_MESSAGES" / "messages.po"
     if po.exists():
@@ -30,7 +34,7 @@ def main() -> int:
     from babel.messages.pofile import read_po
 
     with po.open("rb") as fh:
-        missing = [m.id for m in read_po(fh) if m.id and not m.string]
+        missing = [m.id for m in read_po(fh) if m.id and not _translated(m.string)]
     for msgid in missing:
         print(f"untranslated: {msgid}")
     return 1 if missing else 0
