@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from servicepoint.app import create_app
-from servicepoint.catalog.seed import seed_city
+from servicepoint.seeding import seed_city
 from servicepoint.cli_support import upgrade
 from servicepoint.config import DATA_ROOT, Settings
 from servicepoint.core.db import make_engine

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from servicepoint.assistant import actions as assistant_actions
 from servicepoint.config import PACKAGE_DIR, Settings
 from servicepoint.core.broadcast import make_broadcaster
 from servicepoint.core.db import make_engine, make_sessionmaker
@@ -30,6 +31,8 @@ def _routers(app: FastAPI) -> None:
     from servicepoint.appointment import api as appointment_api
     from servicepoint.appointment import pages as appointment_pages
     from servicepoint.appointment import queue_pages
+    from servicepoint.assistant import api as assistant_api
+    from servicepoint.assistant import pages as assistant_pages
     from servicepoint.catalog import api as catalog_api
     from servicepoint.catalog import pages as catalog_pages
     from servicepoint.web import pages as web_pages
@@ -42,6 +45,8 @@ def _routers(app: FastAPI) -> None:
         appointment_api,
         appointment_pages,
         queue_pages,
+        assistant_api,
+        assistant_pages,
     )
     for module in modules:
         app.include_router(module.router)
@@ -69,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.templates = build_env()
     app.state.rate_limiter = make_rate_limiter(settings.redis_url)
     app.state.broadcaster = make_broadcaster(settings.redis_url)
+    app.state.rephraser = assistant_actions.rephraser(settings)
     app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "web" / "static"), name="static")
     web_errors.install(app)
     _routers(app)

@@ -7,6 +7,7 @@ import uvicorn
 from rich.console import Console
 
 from servicepoint.account.cli import app as user_app
+from servicepoint.assistant.cli import ask as ask_command
 from servicepoint.catalog.cli import locations_app
 from servicepoint.catalog.cli import seed as seed_command
 from servicepoint.cli_support import upgrade
@@ -53,6 +54,7 @@ def worker(once: bool = typer.Option(False, "--once", help="one pass, then exit 
     console.print(f"[green]done[/] {report}")
 
 
+app.command("ask")(ask_command)
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(locations_app, name="locations")

@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     api_rate_limit: int = 120  # write requests per IP and minute on the public API
     pow_difficulty: int = Field(default=14, ge=0, le=24)  # leading zero bits of the challenge
     worker_interval_seconds: float = 30.0
+    # Optional OpenAI-compatible endpoint that only rephrases grounded answers.
+    assistant_llm_url: str | None = None
+    assistant_llm_model: str = "default"
+    assistant_llm_api_key: str | None = None
+    assistant_llm_timeout: float = 3.0
 
     @property
     def city_dir(self) -> Path:

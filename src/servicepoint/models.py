@@ -2,6 +2,7 @@
 
 from servicepoint.account import models as account_models
 from servicepoint.appointment import models as appointment_models
+from servicepoint.assistant import models as assistant_models
 from servicepoint.catalog import models as catalog_models
 from servicepoint.core import events as core_events
 from servicepoint.core.db import Base
@@ -10,6 +11,7 @@ __all__ = [
     "Base",
     "account_models",
     "appointment_models",
+    "assistant_models",
     "catalog_models",
     "core_events",
 ]

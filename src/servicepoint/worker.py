@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from servicepoint.account import service as account_service
 from servicepoint.appointment import mail
 from servicepoint.appointment import service as appointment_service
+from servicepoint.assistant import service as assistant_service
 from servicepoint.config import Settings
 from servicepoint.core.clock import utcnow
 
@@ -38,6 +39,7 @@ def run_once(
     cutoff = now - dt.timedelta(days=settings.booking_retention_days)
     mails_purged = mail.purge_sent(session, before=cutoff)
     sessions = account_service.purge_expired_sessions(session)
+    assistant_service.purge_conversations(session, now=now)
     return WorkerReport(sent, purged, mails_purged, sessions)
 
 

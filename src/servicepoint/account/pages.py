@@ -28,14 +28,29 @@ def login_form(
     return render(request, "account/login.html", {"next": safe_next(next), "error": None})
 
 
+def _rate_keys(request: Request, username: str) -> tuple[str, str]:
+    return f"login:ip:{client_ip(request)}", f"login:user:{username.strip().lower()}"
+
+
 def _check_rate(request: Request, username: str) -> None:
+    """Only failed attempts count, so an office behind one address doesn't lock itself out."""
     settings = request.app.state.settings
+    if not settings.bot_protection_on:  # API.md: BOT_PROTECTION=off turns rate limits off
+        return
     limiter = request.app.state.rate_limiter
-    for key in (f"login:ip:{client_ip(request)}", f"login:user:{username.lower()}"):
-        if not limiter.hit(
+    for key in _rate_keys(request, username):
+        if limiter.exceeded(
             key, limit=settings.login_max_attempts, window=settings.login_window_seconds
         ):
             raise TooManyLogins(N_("Zu viele Anmeldeversuche. Bitte warten Sie einige Minuten."))
+
+
+def _count_failure(request: Request, username: str) -> None:
+    settings = request.app.state.settings
+    for key in _rate_keys(request, username):
+        request.app.state.rate_limiter.hit(
+            key, limit=settings.login_max_attempts, window=settings.login_window_seconds
+        )
 
 
 @router.post("/mitarbeiter/login", response_model=None, dependencies=[Depends(csrf_protect)])
@@ -51,6 +66,7 @@ def login(
     try:
         user = service.authenticate(session, username=username, password=password)
     except InvalidCredentials as exc:
+        _count_failure(request, username)
         service.audit(session, username=None, action="login.failed", target=username[:64])
         error = i18n.translate(request.state.lang, exc.message)
         return render(
@@ -60,6 +76,7 @@ def login(
             status_code=401,
         )
     settings = request.app.state.settings
+    request.app.state.rate_limiter.reset(_rate_keys(request, username)[1])
     token = service.start_session(session, user=user, hours=settings.session_hours)
     response = RedirectResponse(safe_next(next), status_code=303)
     response.set_cookie(

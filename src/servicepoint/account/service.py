@@ -48,7 +48,9 @@ def create_user(session: Session, *, username: str, password: str, role: str) ->
 
 
 def authenticate(session: Session, *, username: str, password: str) -> User:
-    user = session.scalar(select(User).where(User.username == username.strip().lower()))
+    name = username.strip().lower()
+    # No username holds a NUL, and PostgreSQL rejects it in a query: treat it as unknown.
+    user = None if "\x00" in name else session.scalar(select(User).where(User.username == name))
     try:
         _HASHER.verify(user.password_hash if user else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
@@ -101,6 +103,8 @@ def audit(
     target: str | None = None,
     detail: dict[str, Any] | None = None,
 ) -> None:
+    if target is not None:
+        target = target.replace("\x00", "")  # e.g. a typed login name; PostgreSQL refuses NUL
     session.add(AuditEntry(username=username, action=action, target=target, detail=detail or {}))
 
 

@@ -153,7 +153,8 @@ def list_locations(session: Session) -> Sequence[Location]:
 
 
 def get_location(session: Session, *, location_id: str) -> Location:
-    loc = session.get(Location, location_id)
+    # A NUL can never be an id, and PostgreSQL rejects it in a query: answer "not found".
+    loc = None if "\x00" in location_id else session.get(Location, location_id)
     if loc is None:
         raise LocationNotFound(N_("Diesen Standort gibt es nicht."))
     return loc

@@ -7,6 +7,7 @@ BM25 (bm25s) then ranks the services over their names, citizen terms, examples a
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -108,44 +109,66 @@ class SearchIndex:
     _vocab_list: list[str] = field(init=False, repr=False)
     _phrases: list[list[str]] = field(init=False, repr=False)
     _exact: list[frozenset[str]] = field(init=False, repr=False)
-    _cache: dict[str, list[str]] = field(init=False, repr=False, default_factory=dict)
+    _cache: dict[str, tuple[list[str], str]] = field(init=False, repr=False, default_factory=dict)
+    _idf: dict[str, float] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         corpus = [doc.tokens() or ["_"] for doc in self.docs]
+        df: dict[str, int] = {}
+        for toks in corpus:
+            for tok in set(toks):
+                df[tok] = df.get(tok, 0) + 1
+        n = max(len(corpus), 1)
+        self._idf = {tok: math.log((n + 1) / (count + 0.5)) for tok, count in df.items()}
         self._bm25 = bm25s.BM25(k1=1.2, b=0.5)
         self._bm25.index(corpus, show_progress=False)
         self._vocab = frozenset(t for toks in corpus for t in toks)
         self._vocab_list = sorted(self._vocab)
+        self._by_initial: dict[str, list[str]] = {}
+        for term in self._vocab_list:
+            self._by_initial.setdefault(term[0], []).append(term)
         self._phrases = [[p for p in doc.phrases() if " " in p] for doc in self.docs]
         self._exact = [frozenset(doc.phrases()) for doc in self.docs]
 
     # -- query side -------------------------------------------------------------------------
     def expand(self, word: str) -> list[str]:
         """Map a query word to index terms: itself, its lemma, compound parts or a near spelling."""
+        return self.expand_kind(word)[0]
+
+    def expand_kind(self, word: str) -> tuple[list[str], str]:
+        """Like `expand`, also saying how the word matched: exact, compound, fuzzy, none, stop."""
         folded = fold(word)
-        if folded in self._cache:
-            return self._cache[folded]
+        cached = self._cache.get(folded)
+        if cached is not None:
+            return cached
         result = self._expand_uncached(word, folded)
         if len(self._cache) < 50_000:
             self._cache[folded] = result
         return result
 
-    def _expand_uncached(self, word: str, folded: str) -> list[str]:
+    def _expand_uncached(self, word: str, folded: str) -> tuple[list[str], str]:
         if len(folded) < 2 or folded in STOPWORDS:
-            return []
+            return [], "stop"
         terms = [t for t in dict.fromkeys((folded, lemma(word))) if t in self._vocab]
         if terms:
-            return terms
+            return terms, "exact"
         parts = self._split_compound(folded)
         if parts:
-            return parts
-        return self._fuzzy(folded)
+            return parts, "compound"
+        near = self._fuzzy(folded)
+        return near, "fuzzy" if near else "none"
+
+    def idf(self, term: str) -> float:
+        """How specific a term is to few services (0 for unknown terms)."""
+        return self._idf.get(term, 0.0)
 
     def _fuzzy(self, folded: str) -> list[str]:
         if len(folded) < 4:
             return []
-        cutoff = 80 if len(folded) < 8 else 75
-        match = process.extractOne(folded, self._vocab_list, scorer=fuzz.ratio, score_cutoff=cutoff)
+        cutoff = 86 if len(folded) < 8 else 78
+        # Typos rarely hit the first letter; requiring it keeps "wetter" from becoming "letter".
+        pool = self._by_initial.get(folded[0], [])
+        match = process.extractOne(folded, pool, scorer=fuzz.ratio, score_cutoff=cutoff)
         if match:
             return [match[0]]
         # Typed-ahead or clipped words ("perso", "meldebesch") complete to the longest known term.
@@ -178,9 +201,9 @@ class SearchIndex:
         return terms
 
     # -- ranking ----------------------------------------------------------------------------
-    def scores(self, text: str) -> np.ndarray:
+    def scores(self, text: str, terms: list[str] | None = None) -> np.ndarray:
         """BM25 score per document (index order) plus a bonus for whole multi-word phrases."""
-        terms = self.query_terms(text)
+        terms = self.query_terms(text) if terms is None else terms
         if not terms:
             return np.zeros(len(self.docs))
         scores = np.asarray(self._bm25.get_scores(terms), dtype=float)

@@ -69,14 +69,15 @@ def list_services(session: Session) -> Sequence[Service]:
 
 
 def get_service(session: Session, *, service_id: str) -> Service:
-    svc = session.get(Service, service_id)
+    # A NUL can never be an id, and PostgreSQL rejects it in a query: answer "not found".
+    svc = None if "\x00" in service_id else session.get(Service, service_id)
     if svc is None:
         raise ServiceNotFound(N_("Diese Leistung gibt es nicht."))
     return svc
 
 
 def get_service_by_slug(session: Session, *, slug: str) -> Service:
-    svc = session.scalar(select(Service).where(Service.slug == slug))
+    svc = None if "\x00" in slug else session.scalar(select(Service).where(Service.slug == slug))
     if svc is None:
         raise ServiceNotFound(N_("Diese Leistung gibt es nicht."))
     return svc
@@ -119,7 +120,11 @@ def _doc(svc: Service, terms: Sequence[ServiceTerm]) -> SearchDoc:
 
 def _fingerprint(session: Session) -> tuple[Any, ...]:
     svc_stats = session.execute(select(func.count(Service.id), func.max(Service.updated_at))).one()
-    term_stats = session.execute(select(func.count(ServiceTerm.id), func.max(ServiceTerm.id))).one()
+    # created_at too: after a rollback, SQLite hands the same id to a different term.
+    terms = select(
+        func.count(ServiceTerm.id), func.max(ServiceTerm.id), func.max(ServiceTerm.created_at)
+    )
+    term_stats = session.execute(terms).one()
     return (str(session.get_bind().engine.url), *svc_stats, *term_stats)
 
 

@@ -15,6 +15,9 @@ class RateLimiter(Protocol):
 
     def reset(self, key: str) -> None: ...
 
+    def exceeded(self, key: str, *, limit: int, window: int) -> bool:
+        """True when `limit` events already fall into the window (nothing is counted)."""
+
 
 class MemoryRateLimiter:
     def __init__(self) -> None:
@@ -36,6 +39,11 @@ class MemoryRateLimiter:
         with self._lock:
             self._counts.pop(key, None)
 
+    def exceeded(self, key: str, *, limit: int, window: int) -> bool:
+        with self._lock:
+            count, start = self._counts.get(key, (0, 0.0))
+        return time.monotonic() - start < window and count >= limit
+
 
 class RedisRateLimiter:
     def __init__(self, client: redis.Redis) -> None:
@@ -51,6 +59,10 @@ class RedisRateLimiter:
 
     def reset(self, key: str) -> None:
         self._redis.delete(f"sp:rl:{key}")
+
+    def exceeded(self, key: str, *, limit: int, window: int) -> bool:
+        value = self._redis.get(f"sp:rl:{key}")
+        return value is not None and int(value) >= limit
 
 
 def make_rate_limiter(redis_url: str | None) -> RateLimiter:

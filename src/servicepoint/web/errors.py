@@ -103,7 +103,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ServicePointError)
     async def _domain(request: Request, exc: ServicePointError) -> Response:
         if isinstance(exc, LoginRequired) and not _wants_json(request):
-            target = quote(request.url.path)
+            query = f"?{request.url.query}" if request.url.query else ""
+            target = quote(request.url.path + query)
             return RedirectResponse(f"/mitarbeiter/login?next={target}", status_code=303)
         detail = i18n.error_text(exc, _lang(request))
         return error_response(request, exc.status_code, exc.code, detail)

@@ -29,6 +29,12 @@ def district_points(city_dir: Path) -> tuple[tuple[str, float, float], ...]:
         )
 
 
+def script_json(data: object) -> str:
+    """JSON that is safe inside <script>: no '</script>' or HTML can break out of it."""
+    text = json.dumps(data, ensure_ascii=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
 def map_context(
     request: Request, locations: Sequence[Location], editable: bool = False
 ) -> dict[str, Any]:

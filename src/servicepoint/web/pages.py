@@ -25,6 +25,13 @@ def safe_next(target: str | None) -> str:
     return target
 
 
+def _without_lang(target: str) -> str:
+    """Drop a ?lang= from the return address, or it would override the new choice."""
+    path, _, query = target.partition("?")
+    kept = [p for p in query.split("&") if p and not p.startswith("lang=")]
+    return path + ("?" + "&".join(kept) if kept else "")
+
+
 @router.get("/health", include_in_schema=True, tags=["health"])
 def health(session: Session = SessionDep) -> dict[str, str]:
     """Liveness: 200 once the database answers."""

@@ -1,0 +1,72 @@
+"""Wiring the assistant to a request: base URL, city phone, optional rephrasing, the schema."""
+
+from __future__ import annotations
+
+from fastapi import Request
+from sqlalchemy.orm import Session
+
+from servicepoint.assistant import service
+from servicepoint.assistant.rephrase import Rephraser
+from servicepoint.assistant.schemas import (
+    ActionRead,
+    AskRequest,
+    AskResponse,
+    FeedbackRequest,
+    ServiceRef,
+)
+from servicepoint.catalog import present
+from servicepoint.config import Settings
+from servicepoint.core.city import city_facts
+
+
+def rephraser(settings: Settings) -> Rephraser | None:
+    if not settings.assistant_llm_url:
+        return None
+    return Rephraser(
+        settings.assistant_llm_url,
+        settings.assistant_llm_model,
+        settings.assistant_llm_api_key,
+        settings.assistant_llm_timeout,
+    )
+
+
+def to_response(reply: service.Reply) -> AskResponse:
+    svc = reply.service
+    ref = (
+        ServiceRef(id=svc.id, name=svc.name_de, url=reply.base + present.service_path(svc))
+        if svc
+        else None
+    )
+    return AskResponse(
+        conversation_id=reply.conversation_id,
+        lang=reply.lang,
+        reply=reply.reply,
+        confidence=reply.confidence,
+        service=ref,
+        actions=[ActionRead(type=a.type, label=a.label, url=a.url) for a in reply.actions],
+        message_id=reply.message_id,
+        kind=reply.kind,
+    )
+
+
+def ask(session: Session, request: Request, body: AskRequest) -> AskResponse:
+    settings: Settings = request.app.state.settings
+    reply = service.ask(
+        session,
+        message=body.message,
+        conversation_id=body.conversation_id,
+        lang=body.lang,
+        base=str(request.base_url).rstrip("/"),
+        phone=city_facts(settings.city_dir).get("service_phone"),
+        rephrase=request.app.state.rephraser,
+    )
+    return to_response(reply)
+
+
+def feedback(session: Session, body: FeedbackRequest) -> None:
+    service.feedback(
+        session,
+        conversation_id=body.conversation_id,
+        message_id=body.message_id,
+        helpful=body.helpful,
+    )

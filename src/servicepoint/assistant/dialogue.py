@@ -1,0 +1,148 @@
+"""Dialogue decisions: answer, follow up, ask back, or say honestly that we cannot help.
+
+Pure: takes the match, the message and the conversation state, returns a Decision.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from servicepoint.assistant import nlp
+from servicepoint.assistant.matcher import CALIBRATION_FILE, Match, close_rivals
+from servicepoint.catalog.search import STOPWORDS, SearchIndex, fold, words
+
+_DEFAULT_POLICY = {"answer_threshold": 0.5, "clarify_ratio": 0.97, "followup_threshold": 0.8}
+_CHOICE_WORDS = {
+    "1": 0,
+    "eins": 0,
+    "erste": 0,
+    "ersten": 0,
+    "first": 0,
+    "one": 0,
+    "2": 1,
+    "zwei": 1,
+    "zweite": 1,
+    "zweiten": 1,
+    "second": 1,
+    "two": 1,
+    "3": 2,
+    "drei": 2,
+    "dritte": 2,
+    "third": 2,
+    "three": 2,
+}
+
+
+@cache
+def policy(path: Path = CALIBRATION_FILE) -> dict[str, float]:
+    data: dict[str, Any] = {}
+    if path.exists():
+        data = json.loads(path.read_text(encoding="utf-8")).get("policy", {})
+    return {k: float(data.get(k, v)) for k, v in _DEFAULT_POLICY.items()}
+
+
+@dataclass
+class State:
+    """What a conversation remembers: its language, topic, last sub-questions, open question."""
+
+    lang: str | None = None
+    service_id: str | None = None
+    aspects: list[str] = field(default_factory=list)
+    options: list[str] = field(default_factory=list)
+    last: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, data: dict[str, Any] | None) -> State:
+        data = data or {}
+        return cls(
+            lang=data.get("lang"),
+            service_id=data.get("service_id"),
+            aspects=list(data.get("aspects", [])),
+            options=list(data.get("options", [])),
+            last=dict(data.get("last", {})),
+        )
+
+    def dump(self) -> dict[str, Any]:
+        return {
+            "lang": self.lang,
+            "service_id": self.service_id,
+            "aspects": self.aspects,
+            "options": self.options,
+            "last": self.last,
+        }
+
+
+@dataclass(frozen=True)
+class Decision:
+    kind: str  # answer | clarify | out_of_scope | greeting
+    service_id: str | None
+    aspects: list[str]
+    confidence: float
+    options: list[str] = field(default_factory=list)
+    followup: bool = False
+
+
+def _picked_option(text: str, state: State, m: Match) -> str | None:
+    """After 'Meinen Sie A oder B?': '1', 'den zweiten', or a message matching one option."""
+    if not state.options:
+        return None
+    for word in words(text):
+        idx = _CHOICE_WORDS.get(fold(word))
+        if idx is not None and idx < len(state.options):
+            return state.options[idx]
+    if m.best and m.best.service_id in state.options:
+        return m.best.service_id
+    return None
+
+
+def _unexplained(index: SearchIndex, text: str) -> int:
+    """Content words the catalog does not know (or only guesses): signs of a new topic."""
+    content = nlp.content_words(text, STOPWORDS)
+    weak = 0
+    for word in content:
+        if nlp.mentions_children(word):
+            continue
+        _, kind = index.expand_kind(word)
+        if kind in ("none", "fuzzy"):
+            weak += 1
+    return weak
+
+
+def _is_followup(index: SearchIndex, text: str, state: State, m: Match, limit: float) -> bool:
+    if not state.service_id or not nlp.is_followup(text):
+        return False
+    if m.best and m.best.service_id == state.service_id:
+        return True
+    new_topic = m.confidence >= limit and m.content_words > 0
+    return not new_topic and _unexplained(index, text) == 0
+
+
+def decide(index: SearchIndex, text: str, state: State, m: Match) -> Decision:
+    """The dialogue policy; thresholds come from the calibration on the development set."""
+    p = policy()
+    asked = nlp.aspects(text)
+    picked = _picked_option(text, state, m)
+    if picked:
+        return Decision("answer", picked, asked or state.aspects, max(m.confidence, 0.9))
+    if _is_followup(index, text, state, m, p["followup_threshold"]):
+        return Decision(
+            "answer",
+            state.service_id,
+            asked or state.aspects,
+            max(m.confidence, 0.8),
+            followup=True,
+        )
+    if m.confidence >= p["answer_threshold"] and m.best:
+        rivals = close_rivals(m, p["clarify_ratio"])
+        if len(rivals) >= 2 and not asked:
+            return Decision(
+                "clarify", None, asked, m.confidence, options=[c.service_id for c in rivals[:3]]
+            )
+        return Decision("answer", m.best.service_id, asked, m.confidence)
+    if nlp.is_greeting(text):
+        return Decision("greeting", None, [], 0.95)
+    return Decision("out_of_scope", None, asked, 1.0 - m.confidence)

@@ -1,0 +1,168 @@
+"""Which service a message is about, with a calibrated confidence (pure: no DB, no web).
+
+Signals: BM25 over the catalog (names, citizen words, examples, summaries), how much of the
+message the catalog vocabulary explains (exact, compound, fuzzy), how specific the matched words
+are, and the margin to the runner-up. A logistic model fitted on the labelled development set
+(`servicepoint assistant calibrate`) turns them into a probability of being right.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+from servicepoint.assistant import nlp
+from servicepoint.catalog.search import STOPWORDS, SearchIndex, analyse, fold, words
+
+CALIBRATION_FILE = Path(__file__).resolve().parent / "calibration.json"
+FEATURES = ("log_top", "margin", "coverage", "specificity", "phrase", "n_content", "bias")
+_KIND_WEIGHT = {"exact": 1.0, "compound": 0.9, "fuzzy": 0.6}
+# Used until a calibration file exists; fitted values replace them.
+_DEFAULT_WEIGHTS = {
+    "log_top": 1.5,
+    "margin": 2.0,
+    "coverage": 3.0,
+    "specificity": 0.6,
+    "phrase": 1.0,
+    "n_content": -0.05,
+    "bias": -4.0,
+}
+
+
+@dataclass(frozen=True)
+class Candidate:
+    index: int
+    service_id: str
+    score: float
+
+
+@dataclass(frozen=True)
+class Match:
+    candidates: list[Candidate]  # best first, at most 5
+    features: dict[str, float]
+    confidence: float
+    content_words: int
+
+    @property
+    def best(self) -> Candidate | None:
+        return self.candidates[0] if self.candidates else None
+
+
+@cache
+def _weights(path: Path = CALIBRATION_FILE) -> dict[str, float]:
+    if path.exists():
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return {k: float(v) for k, v in data["weights"].items()}
+    return dict(_DEFAULT_WEIGHTS)
+
+
+def reload_weights() -> None:
+    _weights.cache_clear()
+
+
+def _sigmoid(x: float) -> float:
+    return 1 / (1 + math.exp(-max(min(x, 30), -30)))
+
+
+def confidence_of(features: dict[str, float], weights: dict[str, float] | None = None) -> float:
+    w = weights or _weights()
+    return _sigmoid(sum(w.get(k, 0.0) * features.get(k, 0.0) for k in FEATURES))
+
+
+def _analyse(index: SearchIndex, text: str) -> tuple[list[str], float, float, int]:
+    """Terms for ranking, coverage of the content words, best specificity, content count."""
+    content = nlp.content_words(text, STOPWORDS)
+    terms: list[str] = []
+    covered = 0.0
+    specificity = 0.0
+    for word in content:
+        expanded, kind = index.expand_kind(word)
+        if not expanded:
+            continue
+        terms += expanded
+        covered += _KIND_WEIGHT.get(kind, 0.0)
+        specificity = max(
+            specificity, max(index.idf(t) for t in expanded) * _KIND_WEIGHT.get(kind, 0.0)
+        )
+    coverage = covered / len(content) if content else 0.0
+    return terms, coverage, specificity, len(content)
+
+
+@cache
+def _name_tokens(name: str) -> frozenset[str]:
+    return frozenset(t for t in analyse(name) if t not in nlp.ASPECT_WORDS)
+
+
+def _name_coverage(index: SearchIndex, doc: int, terms: set[str]) -> float:
+    best = 0.0
+    for name in index.docs[doc].names:
+        tokens = _name_tokens(name)
+        if tokens:
+            best = max(best, len(tokens & terms) / len(tokens))
+    return best
+
+
+def _break_ties(index: SearchIndex, ranked: list[Candidate], terms: set[str]) -> list[Candidate]:
+    """Among near-ties, a service whose name the message spells out completely wins over one
+    whose name says more ("passport" → "Reisepass", not "vorläufiger Reisepass")."""
+    if len(ranked) < 2:
+        return ranked
+    top = ranked[0].score
+    tied = [c for c in ranked if c.score >= top * 0.95]
+    if len(tied) < 2:
+        return ranked
+    rest = ranked[len(tied) :]
+    adjusted = [
+        Candidate(
+            c.index, c.service_id, c.score * (0.75 + 0.25 * _name_coverage(index, c.index, terms))
+        )
+        for c in tied
+    ]
+    return sorted(adjusted, key=lambda c: -c.score) + rest
+
+
+def match(index: SearchIndex, text: str) -> Match:
+    """Rank services for a message and say how sure we are about the best one."""
+    terms, coverage, specificity, n_content = _analyse(index, text)
+    if not terms:
+        return Match([], {}, 0.0, n_content)
+    scores = index.scores(text, terms)
+    order = np.argsort(-scores, kind="stable")[:5]
+    candidates = _break_ties(
+        index,
+        [
+            Candidate(int(i), index.docs[int(i)].id, float(scores[i]))
+            for i in order
+            if scores[i] > 0
+        ],
+        set(terms),
+    )
+    if not candidates:
+        return Match([], {}, 0.0, n_content)
+    top = candidates[0].score
+    second = candidates[1].score if len(candidates) > 1 else 0.0
+    folded = f" {' '.join(fold(w) for w in words(text))} "
+    phrases = index.docs[candidates[0].index].phrases()
+    features = {
+        "log_top": math.log1p(top),
+        "margin": (top - second) / top if top > 0 else 0.0,
+        "coverage": coverage,
+        "specificity": specificity,
+        "phrase": 1.0 if any(f" {p} " in folded for p in phrases if len(p) > 3) else 0.0,
+        "n_content": float(n_content),
+        "bias": 1.0,
+    }
+    return Match(candidates, features, confidence_of(features), n_content)
+
+
+def close_rivals(m: Match, ratio: float = 0.9) -> list[Candidate]:
+    """Candidates scoring almost as high as the best: a reason to ask back, not to guess."""
+    if not m.candidates:
+        return []
+    top = m.candidates[0].score
+    return [c for c in m.candidates if c.score >= top * ratio]

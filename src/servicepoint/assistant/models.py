@@ -1,0 +1,39 @@
+"""Assistant tables: short-lived conversation state and the editors' list of questions."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, Float, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from servicepoint.core.clock import utcnow
+from servicepoint.core.db import Base
+
+
+class Conversation(Base):
+    """Context for follow-ups; deleted by the worker a day after the last message."""
+
+    __tablename__ = "assistant_conversation"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+
+
+class LoggedQuestion(Base):
+    """A question answered with low confidence or rated unhelpful, without personal data."""
+
+    __tablename__ = "assistant_question"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    lang: Mapped[str] = mapped_column(String(2))
+    text: Mapped[str] = mapped_column(Text)
+    group_key: Mapped[str] = mapped_column(String(300), index=True)
+    reason: Mapped[str] = mapped_column(String(24))  # low_confidence | out_of_scope | unhelpful
+    guess_service_id: Mapped[str | None] = mapped_column(String(64))
+    confidence: Mapped[float] = mapped_column(Float, default=0.0)
+    handled_at: Mapped[dt.datetime | None]
+    handled_service_id: Mapped[str | None] = mapped_column(String(64))

@@ -1,0 +1,402 @@
+"""The service assistant: answers grounded in the catalog, steering people online first."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from servicepoint.appointment import service as appointment_service
+from servicepoint.assistant import compose, matcher, nlp
+from servicepoint.assistant.dialogue import Decision, State, decide
+from servicepoint.assistant.errors import ConversationNotFound, QuestionNotFound
+from servicepoint.assistant.models import Conversation, LoggedQuestion
+from servicepoint.catalog import locations as location_service
+from servicepoint.catalog import present
+from servicepoint.catalog import service as catalog_service
+from servicepoint.catalog.models import Service
+from servicepoint.catalog.search import fold, lemma, words
+from servicepoint.core import events
+from servicepoint.core.clock import utcnow
+from servicepoint.core.i18n import N_
+
+LOG_BELOW = 0.6  # answers less sure than this go to the editors' list
+CONVERSATION_HOURS = 24
+
+
+@dataclass
+class Reply:
+    conversation_id: str
+    lang: str
+    reply: str
+    confidence: float
+    service: Service | None
+    actions: list[compose.Action]
+    message_id: str
+    kind: str
+    base: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+# -- conversation state -----------------------------------------------------------------------
+def _conversation(session: Session, conversation_id: str | None) -> Conversation:
+    conv = session.get(Conversation, conversation_id) if conversation_id else None
+    if conv is None:
+        conv = Conversation(id=conversation_id or secrets.token_urlsafe(18), state={})
+        session.add(conv)
+    return conv
+
+
+def purge_conversations(session: Session, *, now: dt.datetime | None = None) -> int:
+    cutoff = (now or utcnow()) - dt.timedelta(hours=CONVERSATION_HOURS)
+    result = session.execute(delete(Conversation).where(Conversation.updated_at < cutoff))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+# -- context for composing --------------------------------------------------------------------
+def _next_slot(
+    session: Session, service: Service, now: dt.datetime
+) -> tuple[dt.datetime | None, str | None]:
+    """Earliest free appointment, searched in widening windows so the common case is cheap."""
+    if "appointment" not in service.channels:
+        return None, None
+    today = now.date()
+    for days in (3, 14, 60):
+        slots = appointment_service.find_slots(
+            session,
+            service_ids=[service.id],
+            now=now,
+            date_to=today + dt.timedelta(days=days),
+            limit=1,
+        )
+        if slots:
+            loc = location_service.get_location(session, location_id=slots[0].location_id)
+            return slots[0].start, loc.name
+    return None, None
+
+
+def _context(
+    session: Session, service: Service, lang: str, base: str, phone: str | None, now: dt.datetime
+) -> compose.Context:
+    slot, place = _next_slot(session, service, now)
+    offices = [
+        loc.name
+        for loc in location_service.list_locations(session)
+        if loc.service_ids is None or service.id in loc.service_ids
+    ]
+    return compose.Context(
+        lang=lang,
+        service_url=base + present.service_path(service),
+        tutorial_url=base + present.tutorial_path(service)
+        if service.data.get("tutorial")
+        else None,
+        booking_url=f"{base}/termine?service={service.id}",
+        next_slot=slot,
+        next_slot_place=place,
+        offices=offices,
+        locations_url=f"{base}/standorte",
+        service_phone=phone,
+    )
+
+
+# -- replies for the other kinds --------------------------------------------------------------
+def _t(lang: str, de: str, en: str) -> str:
+    return en if lang == "en" else de
+
+
+def _handover(lang: str, base: str, phone: str | None) -> list[compose.Action]:
+    out = []
+    if phone:
+        out.append(
+            compose.Action(
+                "handover",
+                _t(lang, f"Servicetelefon {phone}", f"Service phone {phone}"),
+                "tel:" + "".join(ch for ch in phone if ch.isdigit() or ch == "+"),
+            )
+        )
+    out.append(
+        compose.Action(
+            "handover",
+            _t(lang, "Alle Leistungen durchsuchen", "Browse all services"),
+            f"{base}/leistungen",
+        )
+    )
+    return out
+
+
+def _out_of_scope(lang: str, base: str, phone: str | None) -> tuple[str, list[compose.Action]]:
+    text = _t(
+        lang,
+        "Dazu kann ich leider nichts sagen: Ich kenne nur die Leistungen unserer "
+        "Bürgerämter. Gern hilft Ihnen das Servicetelefon weiter.",
+        "I'm sorry, I can't help with that: I only know the services of our citizens' "
+        "offices. The service phone is happy to help.",
+    )
+    return text, _handover(lang, base, phone)
+
+
+def _clarify(
+    session: Session, options: list[str], lang: str, base: str
+) -> tuple[str, list[compose.Action]]:
+    found = catalog_service.services_by_ids(session, ids=options)
+    names = [found[o] for o in options if o in found]
+    label = [s.name_de if lang == "de" else s.name_en for s in names]
+    text = _t(
+        lang,
+        "Meinen Sie " + " oder ".join(f"„{n}“" for n in label) + "?",
+        "Do you mean " + " or ".join(f"“{n}”" for n in label) + "?",
+    )
+    acts = [
+        compose.Action("clarify", lab, base + present.service_path(s))
+        for lab, s in zip(label, names, strict=True)
+    ]
+    return text, acts
+
+
+def _greeting(lang: str) -> str:
+    return _t(
+        lang,
+        "Hallo! Fragen Sie mich zu Leistungen der Bürgerämter, z. B. „Was kostet "
+        "ein Reisepass?“ oder „Wie melde ich mich um?“",
+        "Hello! Ask me about the services of our citizens' offices, e.g. “How much is "
+        "a passport?” or “How do I register my new address?”",
+    )
+
+
+# -- the editors' loop ------------------------------------------------------------------------
+def group_key(text: str) -> str:
+    """Questions that differ only in form, order or spelling land in one group."""
+    toks = sorted({lemma(w) for w in words(text) if len(fold(w)) > 2})
+    return " ".join(toks)[:300] or fold(text)[:300]
+
+
+def log_question(
+    session: Session, *, text: str, lang: str, reason: str, guess: str | None, confidence: float
+) -> None:
+    clean = nlp.scrub(text)[:1000]
+    session.add(
+        LoggedQuestion(
+            lang=lang,
+            text=clean,
+            group_key=group_key(clean),
+            reason=reason,
+            guess_service_id=guess,
+            confidence=round(confidence, 3),
+        )
+    )
+
+
+@dataclass(frozen=True)
+class QuestionGroup:
+    key: str
+    count: int
+    example: str
+    reasons: list[str]
+    guess_service_id: str | None
+    last_at: dt.datetime
+    ids: list[int]
+
+
+def open_groups(session: Session, *, limit: int = 200) -> list[QuestionGroup]:
+    rows = session.scalars(
+        select(LoggedQuestion)
+        .where(LoggedQuestion.handled_at.is_(None))
+        .order_by(LoggedQuestion.created_at.desc())
+        .limit(2000)
+    ).all()
+    groups: dict[str, list[LoggedQuestion]] = {}
+    for row in rows:
+        groups.setdefault(row.group_key, []).append(row)
+    out = [
+        QuestionGroup(
+            k,
+            len(v),
+            v[0].text,
+            sorted({r.reason for r in v}),
+            v[0].guess_service_id,
+            v[0].created_at,
+            [r.id for r in v],
+        )
+        for k, v in groups.items()
+    ]
+    out.sort(key=lambda g: (-g.count, -g.last_at.timestamp()))
+    return out[:limit]
+
+
+def teach(
+    session: Session, *, question_id: int, service_id: str, kind: str, text: str | None = None
+) -> None:
+    """Attach a logged question (or an edited form of it) to a service as a citizen word or
+    example; the whole group counts as handled. The search index is rebuilt on next use."""
+    row = session.get(LoggedQuestion, question_id)
+    if row is None:
+        raise QuestionNotFound(N_("Diese Frage gibt es nicht."))
+    term = nlp.scrub((text or row.text).strip())
+    catalog_service.add_term(
+        session,
+        service_id=service_id,
+        lang=row.lang,
+        kind="example" if kind == "example" else "keyword",
+        text=term,
+    )
+    now = utcnow()
+    for other in session.scalars(
+        select(LoggedQuestion).where(
+            LoggedQuestion.group_key == row.group_key, LoggedQuestion.handled_at.is_(None)
+        )
+    ):
+        other.handled_at, other.handled_service_id = now, service_id
+
+
+def dismiss(session: Session, *, question_id: int) -> None:
+    row = session.get(LoggedQuestion, question_id)
+    if row is None:
+        raise QuestionNotFound(N_("Diese Frage gibt es nicht."))
+    for other in session.scalars(
+        select(LoggedQuestion).where(
+            LoggedQuestion.group_key == row.group_key, LoggedQuestion.handled_at.is_(None)
+        )
+    ):
+        other.handled_at = utcnow()
+
+
+def open_count(session: Session) -> int:
+    stmt = select(func.count(LoggedQuestion.id)).where(LoggedQuestion.handled_at.is_(None))
+    return int(session.scalar(stmt) or 0)
+
+
+# -- asking -----------------------------------------------------------------------------------
+def _answer(
+    session: Session,
+    decision: Decision,
+    lang: str,
+    text: str,
+    base: str,
+    phone: str | None,
+    now: dt.datetime,
+) -> tuple[str, list[compose.Action], Service]:
+    svc = catalog_service.get_service(session, service_id=str(decision.service_id))
+    detail = present.service_detail(svc, base=base, lang=lang)
+    ctx = _context(session, svc, lang, base, phone, now)
+    reply = compose.compose(detail, decision.aspects, ctx, children=nlp.mentions_children(text))
+    return reply, compose.actions(detail, ctx), svc
+
+
+def ask(
+    session: Session,
+    *,
+    message: str,
+    conversation_id: str | None = None,
+    lang: str | None = None,
+    base: str = "",
+    phone: str | None = None,
+    now: dt.datetime | None = None,
+    rephrase: Callable[[str, str], str] | None = None,
+) -> Reply:
+    """Answer one message; follow-ups use the conversation's topic."""
+    now = now or utcnow()
+    text = message.strip()[:2000]
+    conv = _conversation(session, conversation_id)
+    state = State.load(conv.state)
+    reply_lang = lang or nlp.detect_lang(text, default=state.lang or "de")
+    index = catalog_service.search_index(session)
+    m = matcher.match(index, text)
+    decision = decide(index, text, state, m)
+    service: Service | None = None
+    if decision.kind == "answer":
+        reply, acts, service = _answer(session, decision, reply_lang, text, base, phone, now)
+        if rephrase:
+            reply = rephrase(reply, reply_lang)
+    elif decision.kind == "clarify":
+        reply, acts = _clarify(session, decision.options, reply_lang, base)
+    elif decision.kind == "greeting":
+        reply, acts = _greeting(reply_lang), []
+    else:
+        reply, acts = _out_of_scope(reply_lang, base, phone)
+    message_id = secrets.token_urlsafe(9)
+    _remember(conv, state, decision, reply_lang, text, message_id, now)
+    _record(session, decision, m, text, reply_lang)
+    return Reply(
+        conv.id,
+        reply_lang,
+        reply,
+        round(decision.confidence, 3),
+        service,
+        acts,
+        message_id,
+        decision.kind,
+        base,
+    )
+
+
+def _remember(
+    conv: Conversation,
+    state: State,
+    decision: Decision,
+    lang: str,
+    text: str,
+    message_id: str,
+    now: dt.datetime,
+) -> None:
+    state.lang = lang
+    if decision.kind == "answer":
+        state.service_id, state.aspects, state.options = decision.service_id, decision.aspects, []
+    elif decision.kind == "clarify":
+        state.options, state.aspects = decision.options, decision.aspects
+    state.last = {
+        "message_id": message_id,
+        "question": nlp.scrub(text)[:1000],
+        "service_id": decision.service_id,
+        "confidence": decision.confidence,
+    }
+    conv.state = state.dump()
+    conv.updated_at = now
+
+
+def _record(session: Session, decision: Decision, m: matcher.Match, text: str, lang: str) -> None:
+    events.record(
+        session,
+        kind=f"assistant.{decision.kind}",
+        service_ids=[decision.service_id] if decision.service_id else (),
+        lang=lang,
+        confidence=round(decision.confidence, 2),
+        followup=decision.followup,
+    )
+    if decision.kind in ("out_of_scope", "clarify") or decision.confidence < LOG_BELOW:
+        reason = "out_of_scope" if decision.kind == "out_of_scope" else "low_confidence"
+        log_question(
+            session,
+            text=text,
+            lang=lang,
+            reason=reason,
+            guess=m.best.service_id if m.best else None,
+            confidence=m.confidence,
+        )
+
+
+def feedback(session: Session, *, conversation_id: str, message_id: str, helpful: bool) -> None:
+    """Thumbs up/down on a reply; unhelpful ones go to the editors' list."""
+    conv = session.get(Conversation, conversation_id)
+    last = (conv.state or {}).get("last", {}) if conv else {}
+    if conv is None or last.get("message_id") != message_id:
+        raise ConversationNotFound(N_("Zu dieser Antwort gibt es kein Gespräch mehr."))
+    events.record(
+        session,
+        kind="assistant.rated",
+        service_ids=[last["service_id"]] if last.get("service_id") else (),
+        helpful=helpful,
+    )
+    if not helpful:
+        log_question(
+            session,
+            text=str(last.get("question", "")),
+            lang=str((conv.state or {}).get("lang") or "de"),
+            reason="unhelpful",
+            guess=last.get("service_id"),
+            confidence=float(last.get("confidence", 0)),
+        )

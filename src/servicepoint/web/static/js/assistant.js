@@ -1,0 +1,78 @@
+// Chat widget: opens a panel, sends questions to /api/assistant/ask, shows the answer with its
+// links and thumbs up/down. Answers land in a live region so screen readers announce them.
+(function () {
+  var root = document.querySelector(".chat-widget");
+  if (!root) return;
+  var toggle = root.querySelector(".chat-toggle");
+  var panel = root.querySelector(".chat-panel");
+  var log = root.querySelector(".chat-log");
+  var form = root.querySelector(".chat-form");
+  var input = root.querySelector("#chat-input");
+  var close = root.querySelector(".chat-close");
+  var lang = root.getAttribute("data-lang") || "de";
+  var conversation = sessionStorage.getItem("sp-chat") || null;
+  function open(show) {
+    panel.hidden = !show;
+    toggle.setAttribute("aria-expanded", show ? "true" : "false");
+    if (show) input.focus(); else toggle.focus();
+  }
+  toggle.addEventListener("click", function (e) { e.preventDefault(); open(panel.hidden); });
+  close.addEventListener("click", function () { open(false); });
+  root.addEventListener("keydown", function (e) { if (e.key === "Escape" && !panel.hidden) open(false); });
+  function el(tag, cls, text) {
+    var n = document.createElement(tag);
+    if (cls) n.className = cls;
+    if (text) n.textContent = text;
+    return n;
+  }
+  function rate(data, helpful, box) {
+    fetch("/api/assistant/feedback", { method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ conversation_id: data.conversation_id, message_id: data.message_id, helpful: helpful }) })
+      .then(function () { box.textContent = form.getAttribute("data-thanks"); });
+  }
+  function show(data) {
+    var wrap = el("div", "chat-answer");
+    wrap.appendChild(el("p", "", data.reply));
+    if (data.actions.length) {
+      var list = el("ul", "chat-actions");
+      data.actions.forEach(function (a) {
+        var li = el("li"); var link = el("a", "button", a.label);
+        link.href = a.url; link.setAttribute("data-type", a.type);
+        if (a.type === "clarify") link.addEventListener("click", function (e) { e.preventDefault(); send(a.label); });
+        li.appendChild(link); list.appendChild(li);
+      });
+      wrap.appendChild(list);
+    }
+    if (data.service) {
+      var src = el("p", "chat-source", form.getAttribute("data-source") + " ");
+      var a = el("a", "", data.service.name); a.href = data.service.url; src.appendChild(a);
+      wrap.appendChild(src);
+    }
+    var votes = el("p", "chat-votes");
+    [[true, "data-helpful", "👍"], [false, "data-unhelpful", "👎"]].forEach(function (v) {
+      var b = el("button", "chat-vote", v[2]); b.type = "button";
+      b.setAttribute("aria-label", form.getAttribute(v[1]));
+      b.addEventListener("click", function () { rate(data, v[0], votes); });
+      votes.appendChild(b);
+    });
+    wrap.appendChild(votes);
+    log.appendChild(wrap);
+    log.scrollTop = log.scrollHeight;
+  }
+  function send(text) {
+    var q = el("p", "chat-question", text);
+    log.appendChild(q);
+    fetch("/api/assistant/ask", { method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ message: text, conversation_id: conversation, lang: lang }) })
+      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
+      .then(function (data) { conversation = data.conversation_id; sessionStorage.setItem("sp-chat", conversation); show(data); })
+      .catch(function () { log.appendChild(el("p", "chat-error", form.getAttribute("data-error"))); });
+  }
+  form.addEventListener("submit", function (e) {
+    e.preventDefault();
+    var text = input.value.trim();
+    if (!text) return;
+    input.value = "";
+    send(text);
+  });
+})();
