@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import sys
 
-from bench import booking_load, slot_search
+from bench import assistant, booking_load, slot_search
 
 
 def main() -> int:
     only = set(sys.argv[1:])
-    suites = {"slots": slot_search.run, "booking": booking_load.run}
+    suites = {"assistant": assistant.run, "slots": slot_search.run, "booking": booking_load.run}
+
     failed = 0
     for name, run in suites.items():
         if only and name not in only:

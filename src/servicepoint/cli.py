@@ -8,6 +8,7 @@ from rich.console import Console
 
 from servicepoint.account.cli import app as user_app
 from servicepoint.assistant.cli import ask as ask_command
+from servicepoint.assistant.cli import assistant_app
 from servicepoint.catalog.cli import locations_app
 from servicepoint.catalog.cli import seed as seed_command
 from servicepoint.cli_support import upgrade
@@ -56,6 +57,8 @@ def worker(once: bool = typer.Option(False, "--once", help="one pass, then exit 
 
 app.command("ask")(ask_command)
 app.add_typer(db_app, name="db")
+app.add_typer(assistant_app, name="assistant")
+
 app.add_typer(user_app, name="user")
 app.add_typer(locations_app, name="locations")
 app.command("seed")(seed_command)

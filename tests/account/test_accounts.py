@@ -27,37 +27,49 @@ from tests.conftest import csrf_of, login, make_user
 PASSWORD = "correct-horse-1"
 
 
-def post_login(client: TestClient, username: str, password: str = PASSWORD,
-               next_url: str = "/mitarbeiter") -> Response:
-    return client.post("/mitarbeiter/login",
-                       data={"username": username, "password": password,
-                             "csrf_token": csrf_of(client), "next": next_url},
-                       follow_redirects=False)
+def post_login(
+    client: TestClient, username: str, password: str = PASSWORD, next_url: str = "/mitarbeiter"
+) -> Response:
+    resp: Response = client.post(
+        "/mitarbeiter/login",
+        data={
+            "username": username,
+            "password": password,
+            "csrf_token": csrf_of(client),
+            "next": next_url,
+        },
+        follow_redirects=False,
+    )
+    return resp
 
 
 def audit(session: Session, action: str) -> list[AuditEntry]:
     session.expire_all()
-    return list(session.scalars(select(AuditEntry).where(AuditEntry.action == action)
-                                .order_by(AuditEntry.id)))
+    return list(
+        session.scalars(
+            select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)
+        )
+    )
 
 
 # -- create_user ----------------------------------------------------------------------------------
 @pytest.mark.parametrize("role", ["staff", "planner", "admin"])
 def test_create_user_with_each_role(session: Session, role: str) -> None:
-    user = account_service.create_user(session, username=f"Person-{role}", password=PASSWORD,
-                                       role=role)
+    user = account_service.create_user(
+        session, username=f"Person-{role}", password=PASSWORD, role=role
+    )
     assert user.id is not None
     assert user.username == f"person-{role}"  # stored lower-case
     assert user.role == role and user.active
 
 
 def test_password_is_stored_as_argon2_hash(session: Session) -> None:
-    user = account_service.create_user(session, username="hashme", password=PASSWORD,
-                                       role="staff")
+    user = account_service.create_user(session, username="hashme", password=PASSWORD, role="staff")
     assert PASSWORD not in user.password_hash
     assert user.password_hash.startswith("$argon2id$")
-    other = account_service.create_user(session, username="hashme2", password=PASSWORD,
-                                        role="staff")
+    other = account_service.create_user(
+        session, username="hashme2", password=PASSWORD, role="staff"
+    )
     assert other.password_hash != user.password_hash  # salted
 
 
@@ -105,8 +117,10 @@ def test_create_user_is_audited_without_the_password(session: Session) -> None:
 
 def test_authenticate(session: Session) -> None:
     make_user(session, "anna", "staff")
-    assert account_service.authenticate(session, username="Anna ", password=PASSWORD).username \
+    assert (
+        account_service.authenticate(session, username="Anna ", password=PASSWORD).username
         == "anna"
+    )
     with pytest.raises(InvalidCredentials):
         account_service.authenticate(session, username="anna", password="wrong-password")
     with pytest.raises(InvalidCredentials):
@@ -123,11 +137,19 @@ def test_inactive_user_cannot_log_in(session: Session) -> None:
         account_service.authenticate(session, username="gone", password=PASSWORD)
 
 
-@pytest.mark.parametrize(("role", "page_role", "allowed"), [
-    ("staff", "staff", True), ("staff", "planner", False), ("staff", "admin", False),
-    ("planner", "planner", True), ("planner", "admin", False),
-    ("admin", "staff", True), ("admin", "planner", True), ("admin", "admin", True),
-])
+@pytest.mark.parametrize(
+    ("role", "page_role", "allowed"),
+    [
+        ("staff", "staff", True),
+        ("staff", "planner", False),
+        ("staff", "admin", False),
+        ("planner", "planner", True),
+        ("planner", "admin", False),
+        ("admin", "staff", True),
+        ("admin", "planner", True),
+        ("admin", "admin", True),
+    ],
+)
 def test_role_grants(role: str, page_role: str, allowed: bool) -> None:
     user = User(username="u", password_hash="x", role=role)
     if allowed:
@@ -138,14 +160,14 @@ def test_role_grants(role: str, page_role: str, allowed: bool) -> None:
 
 
 # -- login and sessions ---------------------------------------------------------------------------
-def test_login_sets_an_httponly_samesite_session_cookie(client: TestClient,
-                                                        session: Session) -> None:
+def test_login_sets_an_httponly_samesite_session_cookie(
+    client: TestClient, session: Session
+) -> None:
     make_user(session, "berta", "staff")
     resp = post_login(client, "berta")
     assert resp.status_code == 303
     assert resp.headers["location"] == "/mitarbeiter"
-    cookie = next(c for c in resp.headers.get_list("set-cookie")
-                  if c.startswith("sp_session="))
+    cookie = next(c for c in resp.headers.get_list("set-cookie") if c.startswith("sp_session="))
     attrs = cookie.lower()
     assert "httponly" in attrs
     assert "samesite=lax" in attrs or "samesite=strict" in attrs
@@ -170,8 +192,7 @@ def test_session_cookie_is_secure_behind_tls(app: FastAPI, session: Session) -> 
     make_user(session, "dora", "staff")
     with TestClient(app, base_url="https://testserver") as tls:
         resp = post_login(tls, "dora")
-        cookie = next(c for c in resp.headers.get_list("set-cookie")
-                      if c.startswith("sp_session="))
+        cookie = next(c for c in resp.headers.get_list("set-cookie") if c.startswith("sp_session="))
         assert "secure" in cookie.lower()
 
 
@@ -203,8 +224,11 @@ def test_wrong_password_message_in_english(client: TestClient, session: Session)
 def test_login_without_csrf_token_is_refused(client: TestClient, session: Session) -> None:
     make_user(session, "fritz", "staff")
     client.get("/mitarbeiter/login")
-    resp = client.post("/mitarbeiter/login", data={"username": "fritz", "password": PASSWORD},
-                       follow_redirects=False)
+    resp = client.post(
+        "/mitarbeiter/login",
+        data={"username": "fritz", "password": PASSWORD},
+        follow_redirects=False,
+    )
     assert resp.status_code == 403
     assert "sp_session" not in resp.headers.get("set-cookie", "")
 
@@ -223,7 +247,8 @@ def test_login_rate_limit(client: TestClient, session: Session, settings: Settin
 
 
 def test_login_rate_limit_follows_the_username_across_addresses(
-        app: FastAPI, session: Session, settings: Settings) -> None:
+    app: FastAPI, session: Session, settings: Settings
+) -> None:
     make_user(session, "hans", "staff")
     with TestClient(app, client=("192.0.2.1", 5000)) as first:
         for i in range(settings.login_max_attempts):
@@ -233,7 +258,8 @@ def test_login_rate_limit_follows_the_username_across_addresses(
 
 
 def test_login_rate_limit_follows_the_address_across_usernames(
-        app: FastAPI, session: Session, settings: Settings) -> None:
+    app: FastAPI, session: Session, settings: Settings
+) -> None:
     make_user(session, "ines", "staff")
     with TestClient(app, client=("192.0.2.3", 5000)) as sprayer:
         for i in range(settings.login_max_attempts):
@@ -244,8 +270,9 @@ def test_login_rate_limit_follows_the_address_across_usernames(
 
 
 @pytest.fixture
-def unprotected_client(settings: Settings, session_factory: sessionmaker[Session]
-                       ) -> Iterator[TestClient]:
+def unprotected_client(
+    settings: Settings, session_factory: sessionmaker[Session]
+) -> Iterator[TestClient]:
     """An app with SERVICEPOINT_BOT_PROTECTION=off, as load and acceptance tests run it."""
     application = create_app(settings.model_copy(update={"bot_protection": "off"}))
     application.state.sessionmaker = session_factory
@@ -254,9 +281,9 @@ def unprotected_client(settings: Settings, session_factory: sessionmaker[Session
     application.state.engine.dispose()
 
 
-def test_bot_protection_off_turns_the_login_rate_limit_off(unprotected_client: TestClient,
-                                                           session: Session,
-                                                           settings: Settings) -> None:
+def test_bot_protection_off_turns_the_login_rate_limit_off(
+    unprotected_client: TestClient, session: Session, settings: Settings
+) -> None:
     make_user(session, "ida", "staff")
     for _ in range(settings.login_max_attempts + 3):
         assert post_login(unprotected_client, "ida", "wrong-password").status_code == 401
@@ -268,11 +295,13 @@ def test_logout_invalidates_the_server_side_session(client: TestClient, session:
     login(client, "jana")
     old_cookie = client.cookies.get("sp_session")
     assert old_cookie and client.get("/mitarbeiter").status_code == 200
-    resp = client.post("/mitarbeiter/logout", data={"csrf_token": csrf_of(client)},
-                       follow_redirects=False)
+    resp = client.post(
+        "/mitarbeiter/logout", data={"csrf_token": csrf_of(client)}, follow_redirects=False
+    )
     assert resp.status_code == 303
-    assert 'sp_session=""' in resp.headers["set-cookie"] or "Max-Age=0" in resp.headers[
-        "set-cookie"]
+    assert (
+        'sp_session=""' in resp.headers["set-cookie"] or "Max-Age=0" in resp.headers["set-cookie"]
+    )
     # Someone who kept the old cookie value gets nothing.
     client.cookies.set("sp_session", old_cookie)
     resp = client.get("/mitarbeiter", follow_redirects=False)
@@ -324,8 +353,12 @@ def test_overlong_login_fields_are_a_422(client: TestClient) -> None:
 
 
 # -- roles on staff pages -------------------------------------------------------------------------
-STAFF_PAGES = [("/mitarbeiter", "staff"), ("/verwaltung/protokoll", "admin"),
-               ("/verwaltung/standorte", "admin"), ("/verwaltung/standorte/aegi", "admin")]
+STAFF_PAGES = [
+    ("/mitarbeiter", "staff"),
+    ("/verwaltung/protokoll", "admin"),
+    ("/verwaltung/standorte", "admin"),
+    ("/verwaltung/standorte/aegi", "admin"),
+]
 
 
 @pytest.mark.parametrize(("path", "_role"), STAFF_PAGES)
@@ -342,8 +375,9 @@ def test_login_returns_to_the_page_asked_for(client: TestClient, session: Sessio
 
 
 @pytest.mark.parametrize(("path", "_role"), [p for p in STAFF_PAGES if p[1] == "admin"])
-def test_staff_role_cannot_open_admin_pages(client: TestClient, session: Session, path: str,
-                                            _role: str) -> None:
+def test_staff_role_cannot_open_admin_pages(
+    client: TestClient, session: Session, path: str, _role: str
+) -> None:
     make_user(session, "nina", "staff")
     login(client, "nina")
     resp = client.get(path)
@@ -358,8 +392,7 @@ def test_admin_opens_every_staff_page(client: TestClient, session: Session, path
     assert client.get(path).status_code == 200
 
 
-def test_staff_home_offers_admin_tools_only_to_admins(client: TestClient,
-                                                      session: Session) -> None:
+def test_staff_home_offers_admin_tools_only_to_admins(client: TestClient, session: Session) -> None:
     make_user(session, "paul", "staff")
     login(client, "paul")
     page = client.get("/mitarbeiter").text
@@ -368,9 +401,18 @@ def test_staff_home_offers_admin_tools_only_to_admins(client: TestClient,
 
 
 # -- open redirects -------------------------------------------------------------------------------
-@pytest.mark.parametrize("target", ["//evil.example", "//evil.example/mitarbeiter",
-                                    "https://evil.example", "http:/evil.example",
-                                    "/\\evil.example", "evil.example", "javascript:alert(1)"])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "//evil.example",
+        "//evil.example/mitarbeiter",
+        "https://evil.example",
+        "http:/evil.example",
+        "/\\evil.example",
+        "evil.example",
+        "javascript:alert(1)",
+    ],
+)
 def test_login_refuses_an_open_redirect(client: TestClient, session: Session, target: str) -> None:
     make_user(session, "quinn", "staff")
     resp = post_login(client, "quinn", next_url=target)
@@ -386,8 +428,7 @@ def test_login_form_does_not_carry_a_foreign_next(client: TestClient) -> None:
 
 
 # -- audit log ------------------------------------------------------------------------------------
-def test_audit_log_records_logins_and_failed_attempts(client: TestClient,
-                                                      session: Session) -> None:
+def test_audit_log_records_logins_and_failed_attempts(client: TestClient, session: Session) -> None:
     make_user(session, "rita", "admin")
     post_login(client, "rita", "wrong-password")
     login(client, "rita")
@@ -398,13 +439,20 @@ def test_audit_log_records_logins_and_failed_attempts(client: TestClient,
     assert logins[0].at is not None and logins[0].at.tzinfo is not None
 
 
-def test_audit_log_records_changes_and_admins_can_read_it(client: TestClient,
-                                                          session: Session) -> None:
+def test_audit_log_records_changes_and_admins_can_read_it(
+    client: TestClient, session: Session
+) -> None:
     make_user(session, "sven", "admin")
     login(client, "sven")
-    resp = client.post("/verwaltung/standorte/sahlkamp",
-                       data={"csrf_token": csrf_of(client), "source": "Telefonat 25.11.2026",
-                             "phone": "0511 168-12345"}, follow_redirects=False)
+    resp = client.post(
+        "/verwaltung/standorte/sahlkamp",
+        data={
+            "csrf_token": csrf_of(client),
+            "source": "Telefonat 25.11.2026",
+            "phone": "0511 168-12345",
+        },
+        follow_redirects=False,
+    )
     assert resp.status_code == 303
     entry = audit(session, "location.update")[-1]
     assert (entry.username, entry.target) == ("sven", "sahlkamp")
@@ -456,29 +504,36 @@ def test_cli_creates_a_user_who_can_log_in(cli_db: str) -> None:
     engine = make_engine(cli_db)
     try:
         with Session(engine) as s:
-            assert account_service.authenticate(s, username="tanja", password=PASSWORD).id == \
-                user.id
+            assert (
+                account_service.authenticate(s, username="tanja", password=PASSWORD).id == user.id
+            )
     finally:
         engine.dispose()
 
 
 def test_cli_asks_for_the_password_when_not_in_the_environment(cli_db: str) -> None:
-    result = CliRunner().invoke(cli_app, ["user", "create", "ulf", "--role", "staff"],
-                                env={"SERVICEPOINT_DATABASE_URL": cli_db,
-                                     "SERVICEPOINT_NEW_USER_PASSWORD": None},
-                                input=f"{PASSWORD}\n{PASSWORD}\n")
+    result = CliRunner().invoke(
+        cli_app,
+        ["user", "create", "ulf", "--role", "staff"],
+        env={"SERVICEPOINT_DATABASE_URL": cli_db, "SERVICEPOINT_NEW_USER_PASSWORD": None},
+        input=f"{PASSWORD}\n{PASSWORD}\n",
+    )
     assert result.exit_code == 0, result.output
     assert PASSWORD not in result.output  # hidden input
     assert "ulf" in cli_users(cli_db)
 
 
-@pytest.mark.parametrize(("args", "password", "message"), [
-    (["vera", "--role", "root"], PASSWORD, "Unbekannte Rolle"),
-    (["vera", "--role", "staff"], "kurz", "mindestens 10 Zeichen"),
-    (["v", "--role", "staff"], PASSWORD, "Benutzernamen"),
-])
-def test_cli_rejects_invalid_users(cli_db: str, args: list[str], password: str,
-                                   message: str) -> None:
+@pytest.mark.parametrize(
+    ("args", "password", "message"),
+    [
+        (["vera", "--role", "root"], PASSWORD, "Unbekannte Rolle"),
+        (["vera", "--role", "staff"], "kurz", "mindestens 10 Zeichen"),
+        (["v", "--role", "staff"], PASSWORD, "Benutzernamen"),
+    ],
+)
+def test_cli_rejects_invalid_users(
+    cli_db: str, args: list[str], password: str, message: str
+) -> None:
     code, output = run_cli(cli_db, *args, password=password)
     assert code == 2
     assert message in output

@@ -340,14 +340,14 @@ def simulate_mmc(
     return float(steady.mean()), float(np.mean(steady > 0))
 
 
-# Tolerances come from the spread of the relative error over 12 seeds, measured once at 200,000
-# customers (mean wait σ ≈ 1.5 %, 2.4 %, 4.7 % at ρ = .5, .7, .9; waiting fraction σ <= 0.7 %)
-# and scaled by 1/sqrt(customers). Near saturation the queue forgets its past slowly, so its
-# mean needs many more customers for the same precision. Every bound is >= 3.4σ of its case;
+# Tolerances come from the spread of the relative error over other seeds (9 to 25 per case,
+# measured once): mean wait σ ≈ 1.2 % (ρ .5), 1.6 % (ρ .7), 4 % (ρ .9, 400,000 customers);
+# waiting fraction σ <= 0.6 %. Near saturation the queue forgets its past slowly (relaxation
+# time ~ 1/(1-ρ)²), so its mean stays noisy even with many customers. Every bound is >= 3.5σ;
 # the seed was fixed beforehand, not searched for.
 @pytest.mark.parametrize(
     ("servers", "rho", "customers", "wait_tol", "fraction_tol"),
-    [(1, 0.5, 200_000, 0.05, 0.02), (2, 0.7, 300_000, 0.07, 0.025), (3, 0.9, 400_000, 0.12, 0.025)],
+    [(1, 0.5, 200_000, 0.05, 0.02), (2, 0.7, 300_000, 0.07, 0.025), (3, 0.9, 400_000, 0.15, 0.025)],
 )
 def test_simulated_office_agrees_with_erlang_c(
     servers: int, rho: float, customers: int, wait_tol: float, fraction_tol: float

@@ -65,15 +65,23 @@ _TUTORIAL: dict[str, Any] = {
     "duration_minutes": 10,
     "prerequisites": [{"de": "Online-Ausweis mit PIN", "en": "Online ID with PIN"}],
     "steps": [
-        {"title": {"de": "Portal öffnen", "en": "Open the portal"},
-         "text": {"de": "Öffnen Sie das Portal der Stadt.", "en": "Open the city portal."}},
-        {"title": {"de": "Ausweisen", "en": "Identify yourself"},
-         "text": {"de": "Halten Sie den Ausweis ans Handy.", "en": "Hold your ID to the phone."}},
-        {"title": {"de": "Absenden", "en": "Submit"},
-         "text": {"de": "Prüfen und absenden.", "en": "Check and submit."}},
+        {
+            "title": {"de": "Portal öffnen", "en": "Open the portal"},
+            "text": {"de": "Öffnen Sie das Portal der Stadt.", "en": "Open the city portal."},
+        },
+        {
+            "title": {"de": "Ausweisen", "en": "Identify yourself"},
+            "text": {"de": "Halten Sie den Ausweis ans Handy.", "en": "Hold your ID to the phone."},
+        },
+        {
+            "title": {"de": "Absenden", "en": "Submit"},
+            "text": {"de": "Prüfen und absenden.", "en": "Check and submit."},
+        },
     ],
-    "afterwards": {"de": "Sie erhalten den Bescheid per Post.",
-                   "en": "You receive the decision by post."},
+    "afterwards": {
+        "de": "Sie erhalten den Bescheid per Post.",
+        "en": "You receive the decision by post.",
+    },
 }
 
 
@@ -90,12 +98,18 @@ def make_service_dict(**overrides: Any) -> dict[str, Any]:
         data["tutorial"] = copy.deepcopy(_TUTORIAL)
     if overrides.pop("fees", False):
         data["fees"] = [
-            {"label": {"de": "Gebühr", "en": "Fee"}, "amount_cents": 4600,
-             "condition": {"de": "ab 24 Jahren", "en": "aged 24 or older"},
-             "source": "https://example.org/gebuehren"},
-            {"label": {"de": "Gebühr", "en": "Fee"}, "amount_cents": 2760,
-             "condition": {"de": "unter 24 Jahren", "en": "under 24"},
-             "source": "https://example.org/gebuehren"},
+            {
+                "label": {"de": "Gebühr", "en": "Fee"},
+                "amount_cents": 4600,
+                "condition": {"de": "ab 24 Jahren", "en": "aged 24 or older"},
+                "source": "https://example.org/gebuehren",
+            },
+            {
+                "label": {"de": "Gebühr", "en": "Fee"},
+                "amount_cents": 2760,
+                "condition": {"de": "unter 24 Jahren", "en": "under 24"},
+                "source": "https://example.org/gebuehren",
+            },
         ]
         data["fees_as_of"] = "2026-02-07"
     data.update(overrides)

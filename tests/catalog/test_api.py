@@ -91,14 +91,18 @@ def test_search_puts_the_best_match_first(client: TestClient) -> None:
     assert scores == sorted(scores, reverse=True)
 
 
-@pytest.mark.parametrize(("query", "expected"), [
-    ("Reisepas", "reisepass"),
-    ("ummelden", "wohnsitz-anmelden"),
-    ("passport", "reisepass"),
-    ("criminal record certificate", "fuehrungszeugnis"),
-])
-def test_search_with_typos_colloquial_and_english(client: TestClient, query: str,
-                                                  expected: str) -> None:
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("Reisepas", "reisepass"),
+        ("ummelden", "wohnsitz-anmelden"),
+        ("passport", "reisepass"),
+        ("criminal record certificate", "fuehrungszeugnis"),
+    ],
+)
+def test_search_with_typos_colloquial_and_english(
+    client: TestClient, query: str, expected: str
+) -> None:
     assert client.get("/api/services", params={"q": query}).json()[0]["id"] == expected
 
 
@@ -134,8 +138,16 @@ def test_detail_has_documents_fees_and_responsibility(client: TestClient) -> Non
     assert resp.status_code == 200
     body = resp.json()
     assert set(body) >= ITEM_KEYS
-    for key in ("documents", "fees", "processing_time", "legal_basis", "responsible",
-                "tutorial", "appointment_minutes", "fees_as_of"):
+    for key in (
+        "documents",
+        "fees",
+        "processing_time",
+        "legal_basis",
+        "responsible",
+        "tutorial",
+        "appointment_minutes",
+        "fees_as_of",
+    ):
         assert key in body, key
     assert body["name"] == "Personalausweis beantragen"
     assert body["lang"] == "de"
@@ -244,7 +256,8 @@ def test_the_nine_buergeraemter_of_the_public_list(client: TestClient) -> None:
 
 
 def test_unknown_location_facts_are_null_never_invented(
-        client: TestClient, seed_locations: dict[str, dict[str, Any]]) -> None:
+    client: TestClient, seed_locations: dict[str, dict[str, Any]]
+) -> None:
     for loc in client.get("/api/locations").json():
         seed = seed_locations[loc["id"]]
         for field in ("lat", "lon", "street", "house_number", "building", "postcode", "phone"):
@@ -252,16 +265,28 @@ def test_unknown_location_facts_are_null_never_invented(
         if seed.get("opening_hours") is None:
             assert loc["opening_hours"] is None, loc["id"]
         # Every value we show has a recorded source.
-        for field in ("street", "house_number", "building", "postcode", "lat", "lon",
-                      "opening_hours", "phone"):
+        for field in (
+            "street",
+            "house_number",
+            "building",
+            "postcode",
+            "lat",
+            "lon",
+            "opening_hours",
+            "phone",
+        ):
             if loc[field] is not None:
                 assert loc["provenance"][field]["source"], f"{loc['id']}.{field}"
 
 
 def test_location_without_any_address_fact_has_null_address(
-        client: TestClient, seed_locations: dict[str, dict[str, Any]]) -> None:
-    bare = [i for i, s in seed_locations.items()
-            if not any(s.get(f) for f in ("street", "house_number", "building", "postcode"))]
+    client: TestClient, seed_locations: dict[str, dict[str, Any]]
+) -> None:
+    bare = [
+        i
+        for i, s in seed_locations.items()
+        if not any(s.get(f) for f in ("street", "house_number", "building", "postcode"))
+    ]
     assert bare, "expected at least one office without a known address (e.g. Bemerode)"
     by_id = {loc["id"]: loc for loc in client.get("/api/locations").json()}
     for loc_id in bare:
@@ -310,8 +335,9 @@ def test_unsupported_language_is_a_422(client: TestClient) -> None:
 
 
 def test_huge_body_is_a_413(client: TestClient) -> None:
-    body = _is_error(client.post("/api/services", content=b"x" * 1_000_001), 413,
-                     "payload_too_large")
+    body = _is_error(
+        client.post("/api/services", content=b"x" * 1_000_001), 413, "payload_too_large"
+    )
     assert body["detail"] == "Die Anfrage ist zu groß."
 
 
@@ -326,26 +352,35 @@ def test_huge_chunked_body_without_length_is_a_413(client: TestClient) -> None:
             yield b"a" * 100_000
 
     token = client.get("/mitarbeiter/login").cookies.get("sp_csrf") or ""
-    resp = client.post("/mitarbeiter/login", content=chunks(),
-                       headers={"content-type": "application/x-www-form-urlencoded",
-                                "x-csrf-token": token, "accept": "application/json"})
+    resp = client.post(
+        "/mitarbeiter/login",
+        content=chunks(),
+        headers={
+            "content-type": "application/x-www-form-urlencoded",
+            "x-csrf-token": token,
+            "accept": "application/json",
+        },
+    )
     assert resp.status_code == 413, resp.text
 
 
-@pytest.mark.parametrize("path", [
-    "/api/services/%00",
-    "/api/services/" + "x" * 2000,
-    "/api/services/%F0%9F%90%B6",
-    "/api/services/..%2F..%2Fetc%2Fpasswd",
-    "/api/services?q=%00",
-    "/api/services?q=%F0%9F%90%B6%F0%9F%90%B6",
-    "/api/services?q=%25%25%25",
-    "/api/services?q=" + "%C3%A4" * 250,
-    "/api/services?q=a&q=b",
-    "/api/services?lang=",
-    "/api/locations/%00",
-    "/api/locations/" + "y" * 2000,
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/services/%00",
+        "/api/services/" + "x" * 2000,
+        "/api/services/%F0%9F%90%B6",
+        "/api/services/..%2F..%2Fetc%2Fpasswd",
+        "/api/services?q=%00",
+        "/api/services?q=%F0%9F%90%B6%F0%9F%90%B6",
+        "/api/services?q=%25%25%25",
+        "/api/services?q=" + "%C3%A4" * 250,
+        "/api/services?q=a&q=b",
+        "/api/services?lang=",
+        "/api/locations/%00",
+        "/api/locations/" + "y" * 2000,
+    ],
+)
 def test_odd_input_is_never_a_500(client: TestClient, path: str) -> None:
     resp = client.get(path)
     assert resp.status_code < 500, resp.text

@@ -98,8 +98,9 @@ def test_file_that_is_not_a_mapping_is_rejected(tmp_path: Path) -> None:
     assert "liste.yaml" in _error_of(path)
 
 
-def test_wrong_field_type_names_file_entry_and_nested_field(tmp_path: Path,
-                                                             service_dict: ServiceDict) -> None:
+def test_wrong_field_type_names_file_entry_and_nested_field(
+    tmp_path: Path, service_dict: ServiceDict
+) -> None:
     data = service_dict(fees=True)
     data["fees"][1]["amount_cents"] = "viel"
     message = _error_of(write_service(tmp_path, data, name="gebuehr-kaputt"))
@@ -140,19 +141,25 @@ def test_empty_channel_list_is_rejected(tmp_path: Path, service_dict: ServiceDic
     assert "'channels'" in _error_of(write_service(tmp_path, service_dict(channels=[])))
 
 
-@pytest.mark.parametrize(("field", "value"), [
-    ("id", "Mit Leerzeichen"),
-    ("slug", "Großbuchstaben"),
-    ("leika", "123"),
-])
-def test_malformed_identifiers_are_rejected(tmp_path: Path, service_dict: ServiceDict,
-                                            field: str, value: str) -> None:
-    assert f"'{field}'" in _error_of(write_service(tmp_path, service_dict(**{field: value}),
-                                                   name="x"))
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("id", "Mit Leerzeichen"),
+        ("slug", "Großbuchstaben"),
+        ("leika", "123"),
+    ],
+)
+def test_malformed_identifiers_are_rejected(
+    tmp_path: Path, service_dict: ServiceDict, field: str, value: str
+) -> None:
+    assert f"'{field}'" in _error_of(
+        write_service(tmp_path, service_dict(**{field: value}), name="x")
+    )
 
 
-def test_entry_falls_back_to_the_file_name_without_id(tmp_path: Path,
-                                                      service_dict: ServiceDict) -> None:
+def test_entry_falls_back_to_the_file_name_without_id(
+    tmp_path: Path, service_dict: ServiceDict
+) -> None:
     data = service_dict()
     del data["id"]
     del data["slug"]
@@ -199,8 +206,9 @@ def test_negative_fee_is_rejected(tmp_path: Path, service_dict: ServiceDict) -> 
     assert "'fees.0.amount_cents'" in _error_of(write_service(tmp_path, data))
 
 
-def test_appointment_without_duration_is_rejected(tmp_path: Path,
-                                                  service_dict: ServiceDict) -> None:
+def test_appointment_without_duration_is_rejected(
+    tmp_path: Path, service_dict: ServiceDict
+) -> None:
     data = service_dict()
     del data["appointment_minutes"]
     assert "appointment_minutes" in _error_of(write_service(tmp_path, data))
@@ -212,24 +220,25 @@ def test_several_problems_are_all_reported(tmp_path: Path, service_dict: Service
     assert "'summary.en'" in message and "'appointment_minutes'" in message
 
 
-def test_duplicate_ids_across_files_are_rejected(tmp_path: Path,
-                                                 service_dict: ServiceDict) -> None:
+def test_duplicate_ids_across_files_are_rejected(tmp_path: Path, service_dict: ServiceDict) -> None:
     write_service(tmp_path, service_dict())
     write_service(tmp_path, service_dict(slug="anderer-slug"))
     with pytest.raises(CatalogFileError, match=r"id 'testleistung' used twice"):
         load_services(tmp_path)
 
 
-def test_duplicate_slugs_across_files_are_rejected(tmp_path: Path,
-                                                   service_dict: ServiceDict) -> None:
+def test_duplicate_slugs_across_files_are_rejected(
+    tmp_path: Path, service_dict: ServiceDict
+) -> None:
     write_service(tmp_path, service_dict(), name="a")
     write_service(tmp_path, service_dict(id="andere-id"), name="b")
     with pytest.raises(CatalogFileError, match=r"slug 'testleistung-beantragen' used twice"):
         load_services(tmp_path)
 
 
-def test_one_broken_file_fails_the_whole_folder_naming_it(tmp_path: Path,
-                                                          service_dict: ServiceDict) -> None:
+def test_one_broken_file_fails_the_whole_folder_naming_it(
+    tmp_path: Path, service_dict: ServiceDict
+) -> None:
     write_service(tmp_path, service_dict(), name="gut")
     bad = service_dict(id="zweite", slug="zweite")
     bad["name"] = {"de": "Nur deutsch"}
@@ -284,7 +293,8 @@ def test_online_services_have_https_url_and_tutorial(hannover: list[ServiceFile]
 
 
 def test_external_services_say_who_is_responsible_and_how_to_reach_them(
-        hannover: list[ServiceFile]) -> None:
+    hannover: list[ServiceFile],
+) -> None:
     for svc in (s for s in hannover if "external" in s.channels):
         resp = svc.responsible
         assert resp.name.de and resp.name.en, svc.id
@@ -323,14 +333,18 @@ def test_identity_card_fees_are_the_ones_in_force(hannover: list[ServiceFile]) -
     assert str(fees[over].valid_from) == "2026-02-07"
 
 
-@pytest.mark.parametrize(("service_id", "item", "condition"), [
-    ("reisepass", "Reisepass (32 Seiten)", "applicant aged 24 or older"),
-    ("reisepass", "Reisepass (32 Seiten)", "applicant under 24"),
-    ("vorlaeufiger-personalausweis", "Vorläufiger Personalausweis", ""),
-    ("vorlaeufiger-reisepass", "Vorläufiger Reisepass", ""),
-])
-def test_other_federal_id_fees_match_the_fee_table(hannover: list[ServiceFile], service_id: str,
-                                                   item: str, condition: str) -> None:
+@pytest.mark.parametrize(
+    ("service_id", "item", "condition"),
+    [
+        ("reisepass", "Reisepass (32 Seiten)", "applicant aged 24 or older"),
+        ("reisepass", "Reisepass (32 Seiten)", "applicant under 24"),
+        ("vorlaeufiger-personalausweis", "Vorläufiger Personalausweis", ""),
+        ("vorlaeufiger-reisepass", "Vorläufiger Reisepass", ""),
+    ],
+)
+def test_other_federal_id_fees_match_the_fee_table(
+    hannover: list[ServiceFile], service_id: str, item: str, condition: str
+) -> None:
     assert _federal_fee(item, condition) in _fees(hannover, service_id)
 
 
@@ -348,9 +362,11 @@ def test_leika_keys_are_unique_where_given(hannover: list[ServiceFile]) -> None:
 
 # -- seeding is idempotent -----------------------------------------------------------------------
 def _counts(session: Session) -> tuple[int, int, int]:
-    return (session.scalar(select(func.count()).select_from(Service)) or 0,
-            session.scalar(select(func.count()).select_from(ServiceTerm)) or 0,
-            session.scalar(select(func.count()).select_from(Location)) or 0)
+    return (
+        session.scalar(select(func.count()).select_from(Service)) or 0,
+        session.scalar(select(func.count()).select_from(ServiceTerm)) or 0,
+        session.scalar(select(func.count()).select_from(Location)) or 0,
+    )
 
 
 def test_seeding_again_updates_and_never_duplicates(session: Session) -> None:
@@ -370,7 +386,8 @@ def test_seeding_again_updates_and_never_duplicates(session: Session) -> None:
     dupes = session.execute(
         select(ServiceTerm.service_id, ServiceTerm.lang, ServiceTerm.kind, ServiceTerm.text)
         .group_by(ServiceTerm.service_id, ServiceTerm.lang, ServiceTerm.kind, ServiceTerm.text)
-        .having(func.count() > 1)).all()
+        .having(func.count() > 1)
+    ).all()
     assert dupes == []
 
 
@@ -384,15 +401,23 @@ def test_reseed_keeps_location_provenance_unchanged(session: Session) -> None:
 
 
 def test_editor_terms_survive_a_reseed(session: Session) -> None:
-    catalog_service.add_term(session, service_id="personalausweis", lang="de", kind="keyword",
-                             text="Bürgerkärtchen")
-    catalog_service.add_term(session, service_id="reisepass", lang="en", kind="example",
-                             text="need a travel document for Peru")
+    catalog_service.add_term(
+        session, service_id="personalausweis", lang="de", kind="keyword", text="Bürgerkärtchen"
+    )
+    catalog_service.add_term(
+        session,
+        service_id="reisepass",
+        lang="en",
+        kind="example",
+        text="need a travel document for Peru",
+    )
     seed_city(session, folder=DATA_DIR)
     session.flush()
     session.expire_all()
-    terms = {(t.service_id, t.lang, t.kind, t.text, t.origin)
-             for t in session.scalars(select(ServiceTerm).where(ServiceTerm.origin == "editor"))}
+    terms = {
+        (t.service_id, t.lang, t.kind, t.text, t.origin)
+        for t in session.scalars(select(ServiceTerm).where(ServiceTerm.origin == "editor"))
+    }
     assert ("personalausweis", "de", "keyword", "Bürgerkärtchen", "editor") in terms
     assert ("reisepass", "en", "example", "need a travel document for Peru", "editor") in terms
     found = catalog_service.search_services(session, query="Bürgerkärtchen")
@@ -400,10 +425,12 @@ def test_editor_terms_survive_a_reseed(session: Session) -> None:
 
 
 def test_add_term_is_idempotent_and_normalises_spaces(session: Session) -> None:
-    first = catalog_service.add_term(session, service_id="personalausweis", lang="de",
-                                     kind="keyword", text="  Neuer   Perso  ")
-    again = catalog_service.add_term(session, service_id="personalausweis", lang="de",
-                                     kind="keyword", text="Neuer Perso")
+    first = catalog_service.add_term(
+        session, service_id="personalausweis", lang="de", kind="keyword", text="  Neuer   Perso  "
+    )
+    again = catalog_service.add_term(
+        session, service_id="personalausweis", lang="de", kind="keyword", text="Neuer Perso"
+    )
     assert first.id == again.id
     assert first.text == "Neuer Perso"
 
@@ -440,8 +467,9 @@ def test_changed_file_updates_in_place(session: Session, city_copy: Path) -> Non
     assert "Ausweiskärtchen" in {t.text for t in svc.terms}
 
 
-def test_keyword_dropped_from_the_file_is_dropped_on_reseed(session: Session,
-                                                            city_copy: Path) -> None:
+def test_keyword_dropped_from_the_file_is_dropped_on_reseed(
+    session: Session, city_copy: Path
+) -> None:
     path = city_copy / "services" / "personalausweis-beantragen.yaml"
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     data["keywords"]["de"] = [k for k in data["keywords"]["de"] if k != "Perso"]
@@ -465,10 +493,13 @@ def test_removed_file_removes_the_service(session: Session, city_copy: Path) -> 
     assert session.get(Service, "sperrmuell") is None
 
 
-def test_broken_file_changes_nothing(session: Session, city_copy: Path,
-                                     service_dict: ServiceDict) -> None:
-    _edit(city_copy / "services" / "personalausweis-beantragen.yaml",
-          summary={"de": "Neu", "en": "New"})
+def test_broken_file_changes_nothing(
+    session: Session, city_copy: Path, service_dict: ServiceDict
+) -> None:
+    _edit(
+        city_copy / "services" / "personalausweis-beantragen.yaml",
+        summary={"de": "Neu", "en": "New"},
+    )
     bad = service_dict(id="kaputt", slug="kaputt")
     bad["fees"] = [{"label": {"de": "x", "en": "x"}, "amount_cents": 100, "source": "s"}]
     write_service(city_copy / "services", bad)  # fees without fees_as_of
@@ -499,8 +530,9 @@ def test_seed_never_overwrites_a_value_an_admin_set(session: Session) -> None:
 
 
 # -- `servicepoint seed` on a fresh database ------------------------------------------------------
-def test_seed_command_twice_gives_the_same_database(tmp_path: Path,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_seed_command_twice_gives_the_same_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     upgrade(url)
     monkeypatch.setenv("SERVICEPOINT_DATABASE_URL", url)
@@ -524,8 +556,8 @@ def test_seed_command_twice_gives_the_same_database(tmp_path: Path,
 
 
 def test_seed_command_reports_a_broken_folder_and_changes_nothing(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, city_copy: Path,
-        service_dict: ServiceDict) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, city_copy: Path, service_dict: ServiceDict
+) -> None:
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     upgrade(url)
     monkeypatch.setenv("SERVICEPOINT_DATABASE_URL", url)

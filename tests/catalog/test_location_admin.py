@@ -17,8 +17,10 @@ from servicepoint.catalog.errors import InvalidLocationData, LocationNotFound
 from tests.conftest import DATA_DIR, csrf_of, login, make_user
 
 EDIT = "/verwaltung/standorte/bemerode"
-SEED_NOTES = {e["id"]: e.get("notes") for e in yaml.safe_load(
-    (DATA_DIR / "locations.yaml").read_text(encoding="utf-8"))}
+SEED_NOTES = {
+    e["id"]: e.get("notes")
+    for e in yaml.safe_load((DATA_DIR / "locations.yaml").read_text(encoding="utf-8"))
+}
 IMPORT = "/verwaltung/standorte/import"
 
 
@@ -43,8 +45,11 @@ def all_locations(client: TestClient) -> list[dict[str, Any]]:
 
 def audit_entries(session: Session, action: str) -> list[AuditEntry]:
     session.expire_all()
-    return list(session.scalars(select(AuditEntry).where(AuditEntry.action == action)
-                                .order_by(AuditEntry.id)))
+    return list(
+        session.scalars(
+            select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)
+        )
+    )
 
 
 def form(client: TestClient, **values: str) -> dict[str, str]:
@@ -53,8 +58,17 @@ def form(client: TestClient, **values: str) -> dict[str, str]:
 
 def full_form(client: TestClient, loc: dict[str, Any], **changes: str) -> dict[str, str]:
     """What the browser sends: every field of the edit form, unknown ones as empty strings."""
-    fields = ("name", "building", "street", "house_number", "postcode", "city", "phone",
-              "lat", "lon")
+    fields = (
+        "name",
+        "building",
+        "street",
+        "house_number",
+        "postcode",
+        "city",
+        "phone",
+        "lat",
+        "lon",
+    )
     values = {f: "" if loc[f] is None else str(loc[f]) for f in fields}
     values["opening_hours"] = ""
     values["notes"] = SEED_NOTES.get(loc["id"]) or ""  # not in the API; the seed's text
@@ -72,10 +86,19 @@ def test_admin_sees_the_edit_form(admin: TestClient) -> None:
 
 
 def test_edit_changes_values_and_records_provenance(admin: TestClient, session: Session) -> None:
-    resp = admin.post(EDIT, data=form(admin, street="Bemeroder Rathausplatz", house_number="1",
-                                      postcode="30539", lat="52.3449", lon="9.8129",
-                                      opening_hours="Mo-Fr 08:00-12:00; Do 14:00-18:00"),
-                      follow_redirects=False)
+    resp = admin.post(
+        EDIT,
+        data=form(
+            admin,
+            street="Bemeroder Rathausplatz",
+            house_number="1",
+            postcode="30539",
+            lat="52.3449",
+            lon="9.8129",
+            opening_hours="Mo-Fr 08:00-12:00; Do 14:00-18:00",
+        ),
+        follow_redirects=False,
+    )
     assert resp.status_code == 303, resp.text
     assert resp.headers["location"] == "/standorte/bemerode?gespeichert=1"
     loc = location(admin)
@@ -113,8 +136,9 @@ def test_saved_page_confirms_and_shows_the_new_value(admin: TestClient) -> None:
 def test_full_form_with_empty_coordinates_saves_the_one_new_value(admin: TestClient) -> None:
     before = location(admin)
     assert before["lat"] is None
-    resp = admin.post(EDIT, data=full_form(admin, before, house_number="12"),
-                      follow_redirects=False)
+    resp = admin.post(
+        EDIT, data=full_form(admin, before, house_number="12"), follow_redirects=False
+    )
     assert resp.status_code == 303, resp.text
     after = location(admin)
     assert after["house_number"] == "12"
@@ -124,42 +148,50 @@ def test_full_form_with_empty_coordinates_saves_the_one_new_value(admin: TestCli
 
 def test_unchanged_submit_changes_nothing(admin: TestClient, session: Session) -> None:
     before = location(admin, "aegi")
-    resp = admin.post("/verwaltung/standorte/aegi", data=full_form(admin, before),
-                      follow_redirects=False)
+    resp = admin.post(
+        "/verwaltung/standorte/aegi", data=full_form(admin, before), follow_redirects=False
+    )
     assert resp.status_code == 303, resp.text
     assert location(admin, "aegi") == before
     assert audit_entries(session, "location.update")[0].detail["fields"] == []
 
 
 def test_empty_value_clears_a_field_and_records_who_cleared_it(admin: TestClient) -> None:
-    resp = admin.post("/verwaltung/standorte/aegi", data=form(admin, house_number=""),
-                      follow_redirects=False)
+    resp = admin.post(
+        "/verwaltung/standorte/aegi", data=form(admin, house_number=""), follow_redirects=False
+    )
     assert resp.status_code == 303
     loc = location(admin, "aegi")
     assert loc["house_number"] is None
     assert loc["provenance"]["house_number"]["by"] == "admin1"
 
 
-@pytest.mark.parametrize(("field", "value"), [
-    ("lat", "200"),
-    ("lat", "-91"),
-    ("lon", "181"),
-    ("lat", "nördlich"),
-    ("lat", "nan"),
-    ("postcode", "12"),
-    ("postcode", "3016A"),
-    ("opening_hours", "Mo-Fr 12:00-08:00"),
-    ("opening_hours", "immer offen"),
-    ("opening_hours", "Mo 08:00-12:00, 11:00-13:00"),
-    ("name", "X"),
-    ("house_number", "1" * 21),
-])
-def test_invalid_value_is_a_400_and_nothing_changes(admin: TestClient, session: Session,
-                                                    field: str, value: str) -> None:
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("lat", "200"),
+        ("lat", "-91"),
+        ("lon", "181"),
+        ("lat", "nördlich"),
+        ("lat", "nan"),
+        ("postcode", "12"),
+        ("postcode", "3016A"),
+        ("opening_hours", "Mo-Fr 12:00-08:00"),
+        ("opening_hours", "immer offen"),
+        ("opening_hours", "Mo 08:00-12:00, 11:00-13:00"),
+        ("name", "X"),
+        ("house_number", "1" * 21),
+    ],
+)
+def test_invalid_value_is_a_400_and_nothing_changes(
+    admin: TestClient, session: Session, field: str, value: str
+) -> None:
     before = location(admin)
-    resp = admin.post(EDIT, data=form(admin, street="Soll nicht gespeichert werden",
-                                      **{field: value}),
-                      follow_redirects=False)
+    resp = admin.post(
+        EDIT,
+        data=form(admin, street="Soll nicht gespeichert werden", **{field: value}),
+        follow_redirects=False,
+    )
     assert resp.status_code == 400, resp.text
     assert "Bitte korrigieren Sie" in resp.text
     assert field in resp.text  # the error names the field
@@ -196,8 +228,11 @@ def test_missing_csrf_token_is_a_403(admin: TestClient) -> None:
 
 def test_wrong_csrf_token_is_a_403(admin: TestClient) -> None:
     before = location(admin)
-    resp = admin.post(EDIT, data=form(admin, street="Falscher Token") | {"csrf_token": "nope"},
-                      follow_redirects=False)
+    resp = admin.post(
+        EDIT,
+        data=form(admin, street="Falscher Token") | {"csrf_token": "nope"},
+        follow_redirects=False,
+    )
     assert resp.status_code == 403
     assert location(admin) == before
 
@@ -237,8 +272,9 @@ def test_editing_an_unknown_location_is_a_404(admin: TestClient) -> None:
 
 def test_location_name_cannot_break_out_of_the_map_data(admin: TestClient) -> None:
     evil = "Amt</script><script>alert(1)</script>"
-    resp = admin.post(EDIT, data=form(admin, name=evil, lat="52.3", lon="9.8"),
-                      follow_redirects=False)
+    resp = admin.post(
+        EDIT, data=form(admin, name=evil, lat="52.3", lon="9.8"), follow_redirects=False
+    )
     assert resp.status_code == 303
     for page in ("/standorte", "/standorte/bemerode"):
         html = admin.get(page).text
@@ -246,8 +282,13 @@ def test_location_name_cannot_break_out_of_the_map_data(admin: TestClient) -> No
 
 
 # -- import through the admin page ----------------------------------------------------------------
-def upload(client: TestClient, name: str, content: bytes, source: str = "Amtliche Liste 2026",
-           token: str | None = None) -> Any:
+def upload(
+    client: TestClient,
+    name: str,
+    content: bytes,
+    source: str = "Amtliche Liste 2026",
+    token: str | None = None,
+) -> Any:
     data = {"csrf_token": csrf_of(client) if token is None else token, "source": source}
     return client.post(IMPORT, data=data, files={"file": (name, content, "text/plain")})
 
@@ -259,28 +300,32 @@ GOOD_CSV = (
 ).encode()
 
 
-def test_csv_import_updates_locations_with_their_source(admin: TestClient,
-                                                        session: Session) -> None:
+def test_csv_import_updates_locations_with_their_source(
+    admin: TestClient, session: Session
+) -> None:
     resp = upload(admin, "buergeraemter.csv", GOOD_CSV)
     assert resp.status_code == 200, resp.text
     assert "Import abgeschlossen." in resp.text
     bemerode, doehren = location(admin, "bemerode"), location(admin, "doehren")
     assert bemerode["street"] == "Bemeroder Rathausplatz"
     assert bemerode["lat"] == pytest.approx(52.3449)
-    assert bemerode["opening_hours"] == {d: [["08:00", "12:00"]]
-                                         for d in ("mo", "tu", "we", "th", "fr")}
+    assert bemerode["opening_hours"] == {
+        d: [["08:00", "12:00"]] for d in ("mo", "tu", "we", "th", "fr")
+    }
     assert doehren["house_number"] == "3" and doehren["postcode"] == "30519"
     assert doehren["opening_hours"] is None  # empty cell: still unknown
-    assert bemerode["provenance"]["lat"] == {**bemerode["provenance"]["lat"],
-                                             "source": "Amtliche Liste 2026", "by": "admin1"}
+    assert bemerode["provenance"]["lat"] == {
+        **bemerode["provenance"]["lat"],
+        "source": "Amtliche Liste 2026",
+        "by": "admin1",
+    }
     entry = audit_entries(session, "location.import")[0]
     assert entry.username == "admin1" and entry.target == "buergeraemter.csv"
     assert set(entry.detail["changed"]) == {"bemerode", "doehren"}
 
 
 def test_semicolon_csv_with_bom_and_name_column(admin: TestClient) -> None:
-    content = ("\ufeffname;postcode;phone\n"
-               "Bürgeramt Linden;30449;0511 168-0\n").encode()
+    content = ("\ufeffname;postcode;phone\nBürgeramt Linden;30449;0511 168-0\n").encode()
     resp = upload(admin, "linden.csv", content)
     assert resp.status_code == 200, resp.text
     loc = location(admin, "linden")
@@ -288,21 +333,31 @@ def test_semicolon_csv_with_bom_and_name_column(admin: TestClient) -> None:
 
 
 def test_comma_csv_whose_hours_contain_semicolons(admin: TestClient) -> None:
-    content = (b"id,opening_hours\n"
-               b'linden,"Mo 08:00-12:00; Di 08:00-12:00; Mi 08:00-12:00; Do 14:00-18:00"\n'
-               )
+    content = (
+        b"id,opening_hours\n"
+        b'linden,"Mo 08:00-12:00; Di 08:00-12:00; Mi 08:00-12:00; Do 14:00-18:00"\n'
+    )
     resp = upload(admin, "linden.csv", content)
     assert resp.status_code == 200, resp.text
     assert location(admin, "linden")["opening_hours"]["th"] == [["14:00", "18:00"]]
 
 
 def test_geojson_import_places_locations(admin: TestClient) -> None:
-    doc = {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [9.8129, 52.3449]},
-         "properties": {"id": "bemerode", "street": "Bemeroder Rathausplatz"}},
-        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [9.7386, 52.3745]},
-         "properties": {"name": "Bürgeramt Aegi"}},
-    ]}
+    doc = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [9.8129, 52.3449]},
+                "properties": {"id": "bemerode", "street": "Bemeroder Rathausplatz"},
+            },
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [9.7386, 52.3745]},
+                "properties": {"name": "Bürgeramt Aegi"},
+            },
+        ],
+    }
     resp = upload(admin, "standorte.geojson", json.dumps(doc).encode())
     assert resp.status_code == 200, resp.text
     bemerode, aegi = location(admin, "bemerode"), location(admin, "aegi")
@@ -344,10 +399,13 @@ def test_non_utf8_file_is_rejected(admin: TestClient) -> None:
     _unchanged(admin, before)
 
 
-@pytest.mark.parametrize("content", [
-    b'{"type": "FeatureCollection", "features": [',
-    b"{not json}",
-])
+@pytest.mark.parametrize(
+    "content",
+    [
+        b'{"type": "FeatureCollection", "features": [',
+        b"{not json}",
+    ],
+)
 def test_invalid_json_is_rejected(admin: TestClient, content: bytes) -> None:
     before = all_locations(admin)
     resp = upload(admin, "standorte.geojson", content)
@@ -356,20 +414,39 @@ def test_invalid_json_is_rejected(admin: TestClient, content: bytes) -> None:
     _unchanged(admin, before)
 
 
-@pytest.mark.parametrize("doc", [
-    {"type": "Feature", "properties": {"id": "aegi"}},
-    [1, 2, 3],
-    {"type": "FeatureCollection", "features": []},
-    {"type": "FeatureCollection", "features": 5},
-    {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": [1, 2],
-                                                "geometry": None}]},
-    {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"id": "aegi"},
-         "geometry": {"type": "Point", "coordinates": 5}}]},
-    {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"id": "aegi"},
-         "geometry": {"type": "Point", "coordinates": [200, 100]}}]},
-])
+@pytest.mark.parametrize(
+    "doc",
+    [
+        {"type": "Feature", "properties": {"id": "aegi"}},
+        [1, 2, 3],
+        {"type": "FeatureCollection", "features": []},
+        {"type": "FeatureCollection", "features": 5},
+        {
+            "type": "FeatureCollection",
+            "features": [{"type": "Feature", "properties": [1, 2], "geometry": None}],
+        },
+        {
+            "type": "FeatureCollection",
+            "features": [
+                {
+                    "type": "Feature",
+                    "properties": {"id": "aegi"},
+                    "geometry": {"type": "Point", "coordinates": 5},
+                }
+            ],
+        },
+        {
+            "type": "FeatureCollection",
+            "features": [
+                {
+                    "type": "Feature",
+                    "properties": {"id": "aegi"},
+                    "geometry": {"type": "Point", "coordinates": [200, 100]},
+                }
+            ],
+        },
+    ],
+)
 def test_malformed_geojson_is_a_400_not_a_500(admin: TestClient, doc: Any) -> None:
     before = all_locations(admin)
     resp = upload(admin, "standorte.json", json.dumps(doc).encode())
@@ -377,12 +454,15 @@ def test_malformed_geojson_is_a_400_not_a_500(admin: TestClient, doc: Any) -> No
     _unchanged(admin, before)
 
 
-@pytest.mark.parametrize("content", [
-    b"",
-    b"id,street\n",
-    b"id,street\naegi,Aegidientorplatz,zu viele Spalten\n",
-    b"id,street\naegi,\"" + b"x" * 200_000 + b"\"\n",
-])
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"",
+        b"id,street\n",
+        b"id,street\naegi,Aegidientorplatz,zu viele Spalten\n",
+        b'id,street\naegi,"' + b"x" * 200_000 + b'"\n',
+    ],
+)
 def test_malformed_csv_is_a_400_not_a_500(admin: TestClient, content: bytes) -> None:
     before = all_locations(admin)
     resp = upload(admin, "liste.csv", content)
@@ -416,9 +496,12 @@ def test_import_refuses_non_admins(client: TestClient, session: Session) -> None
 
 
 def test_import_refuses_anonymous(client: TestClient) -> None:
-    resp = client.post(IMPORT, data={"csrf_token": csrf_of(client), "source": "x" * 5},
-                       files={"file": ("liste.csv", GOOD_CSV, "text/csv")},
-                       follow_redirects=False)
+    resp = client.post(
+        IMPORT,
+        data={"csrf_token": csrf_of(client), "source": "x" * 5},
+        files={"file": ("liste.csv", GOOD_CSV, "text/csv")},
+        follow_redirects=False,
+    )
     assert resp.status_code == 303
     assert resp.headers["location"].startswith("/mitarbeiter/login")
 
@@ -433,10 +516,12 @@ def test_admin_overview_lists_missing_facts(admin: TestClient) -> None:
 # -- import_locations directly --------------------------------------------------------------------
 def test_import_locations_function_applies_all_rows(session: Session) -> None:
     changed = location_service.import_locations(
-        session, text=GOOD_CSV.decode(), filename="liste.csv", source="Stadt", by="cli")
-    assert changed == {"bemerode": ["house_number", "lat", "lon", "opening_hours", "postcode",
-                                    "street"],
-                       "doehren": ["house_number", "lat", "lon", "postcode"]}  # street known
+        session, text=GOOD_CSV.decode(), filename="liste.csv", source="Stadt", by="cli"
+    )
+    assert changed == {
+        "bemerode": ["house_number", "lat", "lon", "opening_hours", "postcode", "street"],
+        "doehren": ["house_number", "lat", "lon", "postcode"],
+    }  # street known
     loc = location_service.get_location(session, location_id="doehren")
     assert loc.provenance["postcode"]["by"] == "cli"
     assert loc.provenance["postcode"]["source"] == "Stadt"
@@ -444,18 +529,21 @@ def test_import_locations_function_applies_all_rows(session: Session) -> None:
 
 
 def test_import_locations_again_changes_nothing(session: Session) -> None:
-    location_service.import_locations(session, text=GOOD_CSV.decode(), filename="l.csv",
-                                      source="Stadt", by="cli")
-    again = location_service.import_locations(session, text=GOOD_CSV.decode(), filename="l.csv",
-                                              source="Stadt", by="cli")
+    location_service.import_locations(
+        session, text=GOOD_CSV.decode(), filename="l.csv", source="Stadt", by="cli"
+    )
+    again = location_service.import_locations(
+        session, text=GOOD_CSV.decode(), filename="l.csv", source="Stadt", by="cli"
+    )
     assert again == {"bemerode": [], "doehren": []}
 
 
 def test_import_locations_rejects_a_bad_row_atomically(session: Session) -> None:
     text = GOOD_CSV.decode() + "sahlkamp,,,,95,,\n"
     with pytest.raises(InvalidLocationData) as info:
-        location_service.import_locations(session, text=text, filename="l.csv", source="Stadt",
-                                          by="cli")
+        location_service.import_locations(
+            session, text=text, filename="l.csv", source="Stadt", by="cli"
+        )
     assert info.value.params["rows"] == "3: lat"
     assert location_service.get_location(session, location_id="bemerode").street is None
 
@@ -463,13 +551,18 @@ def test_import_locations_rejects_a_bad_row_atomically(session: Session) -> None
 def test_import_locations_lists_every_bad_row(session: Session) -> None:
     text = "id,postcode\natlantis,30159\naegi,1\nlinden,30449\n"
     with pytest.raises(InvalidLocationData) as info:
-        location_service.import_locations(session, text=text, filename="l.csv", source="Stadt",
-                                          by="cli")
+        location_service.import_locations(
+            session, text=text, filename="l.csv", source="Stadt", by="cli"
+        )
     assert info.value.params["rows"] == "1: unbekannter Standort (atlantis); 2: postcode"
 
 
 def test_update_of_unknown_location_raises_not_found(session: Session) -> None:
     with pytest.raises(LocationNotFound):
-        location_service.update_location(session, location_id="atlantis",
-                                         patch=location_service.LocationPatch(street="x"),
-                                         source="s", by="b")
+        location_service.update_location(
+            session,
+            location_id="atlantis",
+            patch=location_service.LocationPatch(street="x"),
+            source="s",
+            by="b",
+        )

@@ -18,15 +18,25 @@ from servicepoint.catalog.search import (
 from tests.conftest import DATA_DIR
 
 DOCS = [
-    SearchDoc("pa", ("Personalausweis beantragen", "Apply for an identity card"),
-              keywords=["Perso", "Verlängerung"], examples=["Mein Perso läuft ab"],
-              summaries=("Ein neuer Ausweis", "A new ID card")),
+    SearchDoc(
+        "pa",
+        ("Personalausweis beantragen", "Apply for an identity card"),
+        keywords=["Perso", "Verlängerung"],
+        examples=["Mein Perso läuft ab"],
+        summaries=("Ein neuer Ausweis", "A new ID card"),
+    ),
     SearchDoc("rp", ("Reisepass beantragen", "Apply for a passport"), keywords=["Pass"]),
     SearchDoc("hund", ("Hund anmelden", "Register a dog"), keywords=["Hundesteuer", "dog tax"]),
-    SearchDoc("fz", ("Führungszeugnis beantragen", "Certificate of good conduct"),
-              keywords=["criminal record certificate", "polizeiliches Führungszeugnis"]),
-    SearchDoc("wa", ("Wohnsitz anmelden", "Register your address"),
-              keywords=["Ummeldung", "Meldezettel", "Umzug"]),
+    SearchDoc(
+        "fz",
+        ("Führungszeugnis beantragen", "Certificate of good conduct"),
+        keywords=["criminal record certificate", "polizeiliches Führungszeugnis"],
+    ),
+    SearchDoc(
+        "wa",
+        ("Wohnsitz anmelden", "Register your address"),
+        keywords=["Ummeldung", "Meldezettel", "Umzug"],
+    ),
 ]
 
 
@@ -41,13 +51,16 @@ def top(index: SearchIndex, query: str) -> str | None:
 
 
 # -- fold, lemma, tokens --------------------------------------------------------------------------
-@pytest.mark.parametrize(("raw", "folded"), [
-    ("Reisepaß", "reisepass"),
-    ("Führungszeugnis", "fuehrungszeugnis"),
-    ("ÄÖÜäöüß", "aeoeueaeoeuess"),
-    ("Café", "cafe"),
-    ("PERSO", "perso"),
-])
+@pytest.mark.parametrize(
+    ("raw", "folded"),
+    [
+        ("Reisepaß", "reisepass"),
+        ("Führungszeugnis", "fuehrungszeugnis"),
+        ("ÄÖÜäöüß", "aeoeueaeoeuess"),
+        ("Café", "cafe"),
+        ("PERSO", "perso"),
+    ],
+)
 def test_fold_lowercases_and_spells_out_umlauts(raw: str, folded: str) -> None:
     assert fold(raw) == folded
 
@@ -57,20 +70,28 @@ def test_fold_makes_both_spellings_meet() -> None:
     assert fold("Personalausweiß") == fold("personalausweiss")
 
 
-@pytest.mark.parametrize(("word", "expected"), [
-    ("Ausweise", "ausweis"),          # German plural noun (tried capitalised)
-    ("Anmeldungen", "anmeldung"),
-    ("Hunde", "hund"),
-    ("passports", "passport"),        # English plural
-    ("Führungszeugnisse", "fuehrungszeugnis"),  # lemma comes out folded
-])
+@pytest.mark.parametrize(
+    ("word", "expected"),
+    [
+        ("Ausweise", "ausweis"),  # German plural noun (tried capitalised)
+        ("Anmeldungen", "anmeldung"),
+        ("Hunde", "hund"),
+        ("passports", "passport"),  # English plural
+        ("Führungszeugnisse", "fuehrungszeugnis"),  # lemma comes out folded
+    ],
+)
 def test_lemma_reduces_inflected_forms_and_folds(word: str, expected: str) -> None:
     assert lemma(word) == expected
 
 
 def test_words_splits_on_punctuation_but_keeps_umlauts() -> None:
     assert words("Perso? Führungs-zeugnis, bitte_jetzt!") == [
-        "Perso", "Führungs", "zeugnis", "bitte", "jetzt"]
+        "Perso",
+        "Führungs",
+        "zeugnis",
+        "bitte",
+        "jetzt",
+    ]
 
 
 def test_analyse_drops_stopwords_and_short_words_and_adds_lemmas() -> None:
@@ -113,15 +134,19 @@ def test_compound_with_linking_s_is_split(index: SearchIndex) -> None:
     assert index.expand("Reisepassverlängerung") == ["reisepass", "verlaengerung"]
 
 
-@pytest.mark.parametrize(("typo", "meant"), [
-    ("Reisepas", "reisepass"),
-    ("Reisepaß", "reisepass"),
-    ("Persnalausweis", "personalausweis"),
-    ("Fürungszeugnis", "fuehrungszeugnis"),
-    ("Hundesteur", "hundesteuer"),
-])
-def test_typos_are_matched_to_a_near_known_spelling(index: SearchIndex, typo: str,
-                                                    meant: str) -> None:
+@pytest.mark.parametrize(
+    ("typo", "meant"),
+    [
+        ("Reisepas", "reisepass"),
+        ("Reisepaß", "reisepass"),
+        ("Persnalausweis", "personalausweis"),
+        ("Fürungszeugnis", "fuehrungszeugnis"),
+        ("Hundesteur", "hundesteuer"),
+    ],
+)
+def test_typos_are_matched_to_a_near_known_spelling(
+    index: SearchIndex, typo: str, meant: str
+) -> None:
     assert index.expand(typo) == [meant]
 
 
@@ -147,23 +172,27 @@ def test_expansion_cache_gives_the_same_answer(index: SearchIndex) -> None:
 
 
 # -- ranking on the small index -------------------------------------------------------------------
-@pytest.mark.parametrize(("query", "expected"), [
-    ("perso", "pa"),
-    ("Personalausweiß", "pa"),
-    ("Personalausweisverlängerung", "pa"),
-    ("Reisepas", "rp"),
-    ("Reisepaß", "rp"),
-    ("passport", "rp"),
-    ("passports", "rp"),
-    ("dog tax", "hund"),
-    ("Hundesteuer", "hund"),
-    ("criminal record certificate", "fz"),
-    ("Meldezettel", "wa"),
-    ("Ummeldung nach Umzug", "wa"),
-    ("Mein Perso läuft ab", "pa"),
-])
-def test_small_index_ranks_the_right_doc_first(index: SearchIndex, query: str,
-                                               expected: str) -> None:
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("perso", "pa"),
+        ("Personalausweiß", "pa"),
+        ("Personalausweisverlängerung", "pa"),
+        ("Reisepas", "rp"),
+        ("Reisepaß", "rp"),
+        ("passport", "rp"),
+        ("passports", "rp"),
+        ("dog tax", "hund"),
+        ("Hundesteuer", "hund"),
+        ("criminal record certificate", "fz"),
+        ("Meldezettel", "wa"),
+        ("Ummeldung nach Umzug", "wa"),
+        ("Mein Perso läuft ab", "pa"),
+    ],
+)
+def test_small_index_ranks_the_right_doc_first(
+    index: SearchIndex, query: str, expected: str
+) -> None:
     assert top(index, query) == expected
 
 
@@ -219,93 +248,103 @@ def _has(slug_fragment: str) -> bool:
 
 
 def top_names(session: Session, query: str, n: int = 1) -> list[str]:
-    return [svc.name_de for svc, _ in
-            catalog_service.search_services(session, query=query, limit=max(n, 3))][:n]
+    return [
+        svc.name_de
+        for svc, _ in catalog_service.search_services(session, query=query, limit=max(n, 3))
+    ][:n]
 
 
-@pytest.mark.parametrize(("query", "expected"), [
-    ("perso", "Personalausweis beantragen"),
-    ("Perso verlängern", "Personalausweis beantragen"),
-    ("Personalausweiß", "Personalausweis beantragen"),
-    ("Personalausweisverlängerung", "Personalausweis beantragen"),
-    ("Reisepas", "Reisepass beantragen"),
-    ("Reisepaß", "Reisepass beantragen"),
-    ("ummelden", "Wohnsitz anmelden (Zuzug oder Umzug)"),
-    ("Meldezettel", "Wohnsitz anmelden (Zuzug oder Umzug)"),
-    ("Umzug innerhalb Hannover", "Wohnsitz anmelden (Zuzug oder Umzug)"),
-    ("Führungszeugnis", "Führungszeugnis beantragen"),
-    ("Fürungszeugnis", "Führungszeugnis beantragen"),
-    ("Hundesteuer", "Hund anmelden oder abmelden (Hundesteuer)"),
-    ("Briefwahl", "Briefwahl beantragen"),
-    ("Ausweis verloren", "Verlust oder Diebstahl eines Ausweisdokuments melden"),
-    ("Perso weg", "Verlust oder Diebstahl eines Ausweisdokuments melden"),
-    ("Pass abgelaufen", "Reisepass beantragen"),
-    ("Kinderreisepass", "Reisepass beantragen"),
-    ("vorläufiger Personalausweis", "Vorläufigen Personalausweis beantragen"),
-    ("Ersatzausweis", "Vorläufigen Personalausweis beantragen"),
-    ("eID PIN vergessen", "Online-Ausweisfunktion: PIN zurücksetzen oder aktivieren"),
-    ("Abmeldung", "Wohnsitz abmelden"),
-    ("wegziehen ins Ausland", "Wohnsitz abmelden"),
-    ("Zweitwohnsitz", "Nebenwohnung an- oder abmelden"),
-    ("Meldebescheinigung", "Meldebescheinigung beantragen"),
-    ("Melderegisterauskunft", "Einfache Melderegisterauskunft beantragen"),
-    ("Auskunftssperre", "Auskunftssperre im Melderegister beantragen"),
-    ("Widerspruch Datenweitergabe Bundeswehr", "Übermittlungssperren einrichten"),
-    ("Gewerbezentralregister", "Auskunft aus dem Gewerbezentralregister beantragen"),
-    ("Urkunde beglaubigen", "Amtliche Beglaubigung von Dokumenten und Unterschriften"),
-    ("Lebensbescheinigung Rente", "Lebensbescheinigung ausstellen lassen"),
-    ("Parkausweis", "Bewohnerparkausweis beantragen"),
-    ("Wahlschein", "Briefwahl beantragen"),
-    ("Fundbüro", "Fundsache melden oder abholen"),
-    ("Hund anmelden", "Hund anmelden oder abmelden (Hundesteuer)"),
-    ("Gewerbeschein", "Gewerbe anmelden, ummelden oder abmelden"),
-    ("Geburtsurkunde", "Geburtsurkunde beantragen"),
-    ("Heiraten", "Eheschließung anmelden"),
-    ("Sterbeurkunde", "Sterbefall beurkunden und Sterbeurkunde beantragen"),
-    ("Austritt Kirche", "Kirchenaustritt erklären"),
-    ("Auto anmelden", "Fahrzeug zulassen, ummelden oder abmelden"),
-    ("Führerschein umtauschen", "Führerschein beantragen, umtauschen oder ersetzen"),
-    ("Aufenthaltserlaubnis", "Aufenthaltstitel beantragen oder verlängern"),
-    ("Wohngeld", "Wohngeld beantragen"),
-    ("Einbürgerung", "Einbürgerung beantragen"),
-    ("Schwerbehindertenausweis", "Schwerbehindertenausweis beantragen"),
-    ("Sperrmüll", "Sperrmüll anmelden"),
-])
-def test_german_queries_rank_the_right_service_first(session: Session, query: str,
-                                                     expected: str) -> None:
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("perso", "Personalausweis beantragen"),
+        ("Perso verlängern", "Personalausweis beantragen"),
+        ("Personalausweiß", "Personalausweis beantragen"),
+        ("Personalausweisverlängerung", "Personalausweis beantragen"),
+        ("Reisepas", "Reisepass beantragen"),
+        ("Reisepaß", "Reisepass beantragen"),
+        ("ummelden", "Wohnsitz anmelden (Zuzug oder Umzug)"),
+        ("Meldezettel", "Wohnsitz anmelden (Zuzug oder Umzug)"),
+        ("Umzug innerhalb Hannover", "Wohnsitz anmelden (Zuzug oder Umzug)"),
+        ("Führungszeugnis", "Führungszeugnis beantragen"),
+        ("Fürungszeugnis", "Führungszeugnis beantragen"),
+        ("Hundesteuer", "Hund anmelden oder abmelden (Hundesteuer)"),
+        ("Briefwahl", "Briefwahl beantragen"),
+        ("Ausweis verloren", "Verlust oder Diebstahl eines Ausweisdokuments melden"),
+        ("Perso weg", "Verlust oder Diebstahl eines Ausweisdokuments melden"),
+        ("Pass abgelaufen", "Reisepass beantragen"),
+        ("Kinderreisepass", "Reisepass beantragen"),
+        ("vorläufiger Personalausweis", "Vorläufigen Personalausweis beantragen"),
+        ("Ersatzausweis", "Vorläufigen Personalausweis beantragen"),
+        ("eID PIN vergessen", "Online-Ausweisfunktion: PIN zurücksetzen oder aktivieren"),
+        ("Abmeldung", "Wohnsitz abmelden"),
+        ("wegziehen ins Ausland", "Wohnsitz abmelden"),
+        ("Zweitwohnsitz", "Nebenwohnung an- oder abmelden"),
+        ("Meldebescheinigung", "Meldebescheinigung beantragen"),
+        ("Melderegisterauskunft", "Einfache Melderegisterauskunft beantragen"),
+        ("Auskunftssperre", "Auskunftssperre im Melderegister beantragen"),
+        ("Widerspruch Datenweitergabe Bundeswehr", "Übermittlungssperren einrichten"),
+        ("Gewerbezentralregister", "Auskunft aus dem Gewerbezentralregister beantragen"),
+        ("Urkunde beglaubigen", "Amtliche Beglaubigung von Dokumenten und Unterschriften"),
+        ("Lebensbescheinigung Rente", "Lebensbescheinigung ausstellen lassen"),
+        ("Parkausweis", "Bewohnerparkausweis beantragen"),
+        ("Wahlschein", "Briefwahl beantragen"),
+        ("Fundbüro", "Fundsache melden oder abholen"),
+        ("Hund anmelden", "Hund anmelden oder abmelden (Hundesteuer)"),
+        ("Gewerbeschein", "Gewerbe anmelden, ummelden oder abmelden"),
+        ("Geburtsurkunde", "Geburtsurkunde beantragen"),
+        ("Heiraten", "Eheschließung anmelden"),
+        ("Sterbeurkunde", "Sterbefall beurkunden und Sterbeurkunde beantragen"),
+        ("Austritt Kirche", "Kirchenaustritt erklären"),
+        ("Auto anmelden", "Fahrzeug zulassen, ummelden oder abmelden"),
+        ("Führerschein umtauschen", "Führerschein beantragen, umtauschen oder ersetzen"),
+        ("Aufenthaltserlaubnis", "Aufenthaltstitel beantragen oder verlängern"),
+        ("Wohngeld", "Wohngeld beantragen"),
+        ("Einbürgerung", "Einbürgerung beantragen"),
+        ("Schwerbehindertenausweis", "Schwerbehindertenausweis beantragen"),
+        ("Sperrmüll", "Sperrmüll anmelden"),
+    ],
+)
+def test_german_queries_rank_the_right_service_first(
+    session: Session, query: str, expected: str
+) -> None:
     assert top_names(session, query) == [expected]
 
 
-@pytest.mark.parametrize(("query", "expected"), [
-    ("passport", "Reisepass beantragen"),
-    ("criminal record certificate", "Führungszeugnis beantragen"),
-    ("certificate of good conduct", "Führungszeugnis beantragen"),
-    ("identity card", "Personalausweis beantragen"),
-    ("dog tax", "Hund anmelden oder abmelden (Hundesteuer)"),
-    ("postal vote", "Briefwahl beantragen"),
-    ("I lost my ID card", "Verlust oder Diebstahl eines Ausweisdokuments melden"),
-    ("temporary passport", "Vorläufigen Reisepass beantragen"),
-    ("reset PIN", "Online-Ausweisfunktion: PIN zurücksetzen oder aktivieren"),
-    ("I moved house", "Wohnsitz anmelden (Zuzug oder Umzug)"),
-    ("register my address", "Wohnsitz anmelden (Zuzug oder Umzug)"),
-    ("change of address", "Wohnsitz anmelden (Zuzug oder Umzug)"),
-    ("second home", "Nebenwohnung an- oder abmelden"),
-    ("parking permit", "Bewohnerparkausweis beantragen"),
-    ("certify a copy", "Amtliche Beglaubigung von Dokumenten und Unterschriften"),
-    ("life certificate", "Lebensbescheinigung ausstellen lassen"),
-    ("lost property", "Fundsache melden oder abholen"),
-    ("register a business", "Gewerbe anmelden, ummelden oder abmelden"),
-    ("birth certificate", "Geburtsurkunde beantragen"),
-    ("leave the church", "Kirchenaustritt erklären"),
-    ("car registration", "Fahrzeug zulassen, ummelden oder abmelden"),
-    ("driving licence", "Führerschein beantragen, umtauschen oder ersetzen"),
-    ("residence permit", "Aufenthaltstitel beantragen oder verlängern"),
-    ("housing benefit", "Wohngeld beantragen"),
-    ("naturalisation", "Einbürgerung beantragen"),
-    ("bulky waste", "Sperrmüll anmelden"),
-])
-def test_english_queries_rank_the_right_service_first(session: Session, query: str,
-                                                      expected: str) -> None:
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("passport", "Reisepass beantragen"),
+        ("criminal record certificate", "Führungszeugnis beantragen"),
+        ("certificate of good conduct", "Führungszeugnis beantragen"),
+        ("identity card", "Personalausweis beantragen"),
+        ("dog tax", "Hund anmelden oder abmelden (Hundesteuer)"),
+        ("postal vote", "Briefwahl beantragen"),
+        ("I lost my ID card", "Verlust oder Diebstahl eines Ausweisdokuments melden"),
+        ("temporary passport", "Vorläufigen Reisepass beantragen"),
+        ("reset PIN", "Online-Ausweisfunktion: PIN zurücksetzen oder aktivieren"),
+        ("I moved house", "Wohnsitz anmelden (Zuzug oder Umzug)"),
+        ("register my address", "Wohnsitz anmelden (Zuzug oder Umzug)"),
+        ("change of address", "Wohnsitz anmelden (Zuzug oder Umzug)"),
+        ("second home", "Nebenwohnung an- oder abmelden"),
+        ("parking permit", "Bewohnerparkausweis beantragen"),
+        ("certify a copy", "Amtliche Beglaubigung von Dokumenten und Unterschriften"),
+        ("life certificate", "Lebensbescheinigung ausstellen lassen"),
+        ("lost property", "Fundsache melden oder abholen"),
+        ("register a business", "Gewerbe anmelden, ummelden oder abmelden"),
+        ("birth certificate", "Geburtsurkunde beantragen"),
+        ("leave the church", "Kirchenaustritt erklären"),
+        ("car registration", "Fahrzeug zulassen, ummelden oder abmelden"),
+        ("driving licence", "Führerschein beantragen, umtauschen oder ersetzen"),
+        ("residence permit", "Aufenthaltstitel beantragen oder verlängern"),
+        ("housing benefit", "Wohngeld beantragen"),
+        ("naturalisation", "Einbürgerung beantragen"),
+        ("bulky waste", "Sperrmüll anmelden"),
+    ],
+)
+def test_english_queries_rank_the_right_service_first(
+    session: Session, query: str, expected: str
+) -> None:
     assert top_names(session, query) == [expected]
 
 
@@ -334,10 +373,13 @@ def test_nonsense_finds_nothing(session: Session) -> None:
 
 def test_editor_term_is_found_after_it_is_added(session: Session) -> None:
     query = "Bürgerpapierdings"
-    assert all(svc.id != "personalausweis" for svc, _ in
-               catalog_service.search_services(session, query=query))
-    catalog_service.add_term(session, service_id="personalausweis", lang="de", kind="keyword",
-                             text=query)
+    assert all(
+        svc.id != "personalausweis"
+        for svc, _ in catalog_service.search_services(session, query=query)
+    )
+    catalog_service.add_term(
+        session, service_id="personalausweis", lang="de", kind="keyword", text=query
+    )
     session.flush()
     assert top_names(session, query) == ["Personalausweis beantragen"]
 
@@ -346,11 +388,13 @@ def test_index_is_rebuilt_after_a_rolled_back_term_is_replaced(session: Session)
     # A term added and rolled back, then another added in its place, can get the same id and
     # leaves the same count: the cached index must still notice the change.
     nested = session.begin_nested()
-    catalog_service.add_term(session, service_id="reisepass", lang="de", kind="keyword",
-                             text="Zwischenwortalpha")
+    catalog_service.add_term(
+        session, service_id="reisepass", lang="de", kind="keyword", text="Zwischenwortalpha"
+    )
     assert top_names(session, "Zwischenwortalpha") == ["Reisepass beantragen"]
     nested.rollback()
-    catalog_service.add_term(session, service_id="briefwahl", lang="de", kind="keyword",
-                             text="Zwischenwortbeta")
+    catalog_service.add_term(
+        session, service_id="briefwahl", lang="de", kind="keyword", text="Zwischenwortbeta"
+    )
     session.flush()
     assert top_names(session, "Zwischenwortbeta") == ["Briefwahl beantragen"]

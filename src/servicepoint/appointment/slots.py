@@ -105,7 +105,9 @@ def _span_cells(day: dt.date, span: tuple[int, int], grid: int) -> tuple[dt.date
     step = dt.timedelta(minutes=grid)
     if to_utc(day, span[0] + (count - 1) * grid) - first == step * (count - 1):
         return tuple(first + step * k for k in range(count))
-    return tuple(to_utc(day, span[0] + k * grid) for k in range(count))
+    # Wall times in the spring-forward gap do not exist and map onto the hour after it: keep
+    # each instant once, or the same cells would be offered twice.
+    return tuple(dict.fromkeys(to_utc(day, span[0] + k * grid) for k in range(count)))
 
 
 @lru_cache(maxsize=8192)
@@ -215,7 +217,10 @@ def check_start(
                     "outside_opening_hours",
                     N_("Der Termin würde über das Ende der Öffnungszeit gehen."),
                 )
-            return tuple(to_utc(local.date(), minute + k * schedule.grid) for k in range(n))
+            cells = tuple(to_utc(local.date(), minute + k * schedule.grid) for k in range(n))
+            if cells[0] != start:  # the repeated hour of autumn: the grid holds its first pass
+                break
+            return cells
     raise SlotProblem(
         "outside_opening_hours", N_("Zu dieser Uhrzeit werden keine Termine angeboten.")
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -46,3 +47,24 @@ def ask(
     console.print(
         f"[dim]confidence {data['confidence']:.2f} · conversation {data['conversation_id']}[/]"
     )
+
+
+assistant_app = typer.Typer(help="Service assistant maintenance.", no_args_is_help=True)
+
+
+@assistant_app.command("calibrate")
+def calibrate_command(
+    devset: Path = typer.Option(
+        Path("tests/assistant/devset.yaml"),
+        exists=True,
+        help="labelled questions (only the dev split is used)",
+    ),
+) -> None:
+    """Fit confidence and thresholds on the dev split; writes assistant/calibration.json."""
+    from servicepoint.assistant.calibrate import calibrate
+    from servicepoint.assistant.evaluation import load
+
+    items, _ = load(devset)
+    with session_scope() as session:
+        report = calibrate(session, items)
+    console.print_json(data=report)

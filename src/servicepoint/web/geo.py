@@ -61,7 +61,7 @@ def map_context(
         "editable": editable,
     }
     return {
-        "json": json.dumps(data, ensure_ascii=False),
+        "json": script_json(data),
         "located": len(markers),
         "total": len(locations),
     }

@@ -53,7 +53,7 @@ def switch_language(lang: str, request: Request, next: str | None = None) -> Red
     chosen = coerce_lang(lang)
     if chosen is None:
         raise NotFound(N_("Diese Sprache gibt es nicht."))
-    response = RedirectResponse(safe_next(next), status_code=303)
+    response = RedirectResponse(_without_lang(safe_next(next)), status_code=303)
     response.set_cookie(
         LANG_COOKIE,
         chosen,

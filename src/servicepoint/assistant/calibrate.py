@@ -1,0 +1,99 @@
+"""Fit the matcher's confidence and the dialogue thresholds on the development split only.
+
+`servicepoint assistant calibrate` writes assistant/calibration.json. The held-out split is
+never read here, so the figures reported for it stay honest.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy.orm import Session
+
+from servicepoint.assistant import dialogue, matcher
+from servicepoint.assistant.evaluation import (
+    Item,
+    Outcome,
+    correct,
+    expected_calibration_error,
+    fit_logistic,
+)
+from servicepoint.catalog import service as catalog_service
+
+
+def _names(session: Session) -> dict[str, str]:
+    return {s.id: s.name_de for s in catalog_service.list_services(session)}
+
+
+def _dataset(session: Session, items: Sequence[Item]) -> tuple[np.ndarray, np.ndarray]:
+    """Features of the best match per question; label 1 when that match is right."""
+    index = catalog_service.search_index(session)
+    names = _names(session)
+    rows, labels = [], []
+    for item in items:
+        m = matcher.match(index, item.q)
+        if not m.candidates:
+            continue
+        best = names.get(m.candidates[0].service_id)
+        expected = item.expected
+        ok = best in expected if isinstance(expected, tuple) else best == expected
+        rows.append([m.features[f] for f in matcher.FEATURES])
+        labels.append(1.0 if ok and expected is not None else 0.0)
+    return np.array(rows, dtype=float), np.array(labels, dtype=float)
+
+
+def _policy_score(session: Session, items: Sequence[Item], policy: dict[str, float]) -> float:
+    """Balanced accuracy (in-scope top-1 and out-of-scope rejection) under a policy."""
+    index = catalog_service.search_index(session)
+    names = _names(session)
+    hits = {True: [0, 0], False: [0, 0]}
+    for item in items:
+        m = matcher.match(index, item.q)
+        d = dialogue.decide(index, item.q, dialogue.State(), m, policy)
+        got = Outcome(
+            d.kind, names.get(d.service_id or ""), tuple(names.get(o, "") for o in d.options)
+        )
+        bucket = hits[item.expected is not None]
+        bucket[0] += correct(item, got)
+        bucket[1] += 1
+    rates = [h / n for h, n in hits.values() if n]
+    return float(np.mean(rates)) if rates else 0.0
+
+
+def calibrate(
+    session: Session, items: Sequence[Item], out: Path = matcher.CALIBRATION_FILE
+) -> dict[str, Any]:
+    """Fit on the dev split, choose thresholds on it, write the calibration file."""
+    dev = [i for i in items if i.split == "dev"]
+    x, y = _dataset(session, dev)
+    weights = fit_logistic(x, y)
+    p = 1 / (1 + np.exp(-x @ weights))
+    fitted = {f: round(float(w), 4) for f, w in zip(matcher.FEATURES, weights, strict=True)}
+    out.write_text(json.dumps({"weights": fitted}, indent=2), encoding="utf-8")
+    matcher.reload_weights()
+    best: tuple[float, dict[str, float]] = (-1.0, {})
+    for threshold in np.arange(0.2, 0.9, 0.05):
+        for ratio in (0.9, 0.93, 0.95, 0.97, 0.99, 1.01):
+            policy = {
+                "answer_threshold": float(threshold),
+                "clarify_ratio": ratio,
+                "followup_threshold": 0.8,
+            }
+            score = _policy_score(session, dev, policy)
+            if score > best[0]:
+                best = (score, policy)
+    report = {
+        "weights": fitted,
+        "policy": {k: round(v, 3) for k, v in best[1].items()},
+        "dev_questions": len(dev),
+        "dev_balanced_accuracy": round(best[0], 4),
+        "dev_ece": round(expected_calibration_error(p, y), 4),
+    }
+    out.write_text(json.dumps(report, indent=2), encoding="utf-8")
+    matcher.reload_weights()
+    dialogue.policy.cache_clear()
+    return report
