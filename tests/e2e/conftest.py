@@ -41,7 +41,7 @@ def _free_port() -> int:
 
 def _prepare_database(url: str) -> None:
     from servicepoint.account import service as account_service
-    from servicepoint.catalog.seed import seed_city
+    from servicepoint.seeding import seed_city
     from servicepoint.cli_support import upgrade
     from servicepoint.config import DATA_ROOT
     from servicepoint.core.db import make_engine

@@ -113,12 +113,15 @@ def _unexplained(index: SearchIndex, text: str) -> int:
 
 
 def _is_followup(index: SearchIndex, text: str, state: State, m: Match, limit: float) -> bool:
+    """A short message that asks a sub-question or points back ('das', 'it'), without a
+    strong topic of its own and without words the catalog does not know."""
     if not state.service_id or not nlp.is_followup(text):
         return False
     if m.best and m.best.service_id == state.service_id:
         return True
-    new_topic = m.confidence >= limit and m.content_words > 0
-    return not new_topic and _unexplained(index, text) == 0
+    if m.confidence >= limit and m.content_words > 0:
+        return False
+    return bool(nlp.aspects(text)) or _unexplained(index, text) == 0
 
 
 def decide(

@@ -20,7 +20,16 @@ from servicepoint.assistant import nlp
 from servicepoint.catalog.search import STOPWORDS, SearchIndex, analyse, fold, words
 
 CALIBRATION_FILE = Path(__file__).resolve().parent / "calibration.json"
-FEATURES = ("log_top", "margin", "coverage", "specificity", "phrase", "n_content", "bias")
+FEATURES = (
+    "log_top",
+    "margin",
+    "coverage",
+    "cohesion",
+    "specificity",
+    "phrase",
+    "n_content",
+    "bias",
+)
 _KIND_WEIGHT = {"exact": 1.0, "compound": 0.9, "fuzzy": 0.6}
 # Used until a calibration file exists; fitted values replace them.
 _DEFAULT_WEIGHTS = {
@@ -74,10 +83,20 @@ def confidence_of(features: dict[str, float], weights: dict[str, float] | None =
     return _sigmoid(sum(w.get(k, 0.0) * features.get(k, 0.0) for k in FEATURES))
 
 
-def _analyse(index: SearchIndex, text: str) -> tuple[list[str], float, float, int]:
+@dataclass(frozen=True)
+class _Analysis:
+    terms: list[str]
+    words: list[tuple[list[str], str]]  # per content word: its index terms and match kind
+    coverage: float
+    specificity: float
+    n_content: int
+
+
+def _analyse(index: SearchIndex, text: str) -> _Analysis:
     """Terms for ranking, coverage of the content words, best specificity, content count."""
     content = nlp.content_words(text, STOPWORDS)
     terms: list[str] = []
+    matched: list[tuple[list[str], str]] = []
     covered = 0.0
     specificity = 0.0
     for word in content:
@@ -85,12 +104,29 @@ def _analyse(index: SearchIndex, text: str) -> tuple[list[str], float, float, in
         if not expanded:
             continue
         terms += expanded
+        matched.append((expanded, kind))
         covered += _KIND_WEIGHT.get(kind, 0.0)
         specificity = max(
             specificity, max(index.idf(t) for t in expanded) * _KIND_WEIGHT.get(kind, 0.0)
         )
     coverage = covered / len(content) if content else 0.0
-    return terms, coverage, specificity, len(content)
+    return _Analysis(terms, matched, coverage, specificity, len(content))
+
+
+def _cohesion(index: SearchIndex, a: _Analysis, doc: int) -> float:
+    """Share of the content words the best service explains on its own. Words of an
+    off-topic message scatter over many services; a compound must match as a whole."""
+    if not a.n_content:
+        return 0.0
+    vocab = index.doc_terms[doc]
+    hits = sum(
+        _KIND_WEIGHT.get(kind, 0.0)
+        for terms, kind in a.words
+        if (
+            all(t in vocab for t in terms) if kind == "compound" else any(t in vocab for t in terms)
+        )
+    )
+    return hits / a.n_content
 
 
 @cache
@@ -128,7 +164,8 @@ def _break_ties(index: SearchIndex, ranked: list[Candidate], terms: set[str]) ->
 
 def match(index: SearchIndex, text: str) -> Match:
     """Rank services for a message and say how sure we are about the best one."""
-    terms, coverage, specificity, n_content = _analyse(index, text)
+    a = _analyse(index, text)
+    terms, coverage, specificity, n_content = a.terms, a.coverage, a.specificity, a.n_content
     if not terms:
         return Match([], {}, 0.0, n_content)
     scores = index.scores(text, terms)
@@ -152,6 +189,7 @@ def match(index: SearchIndex, text: str) -> Match:
         "log_top": math.log1p(top),
         "margin": (top - second) / top if top > 0 else 0.0,
         "coverage": coverage,
+        "cohesion": _cohesion(index, a, candidates[0].index),
         "specificity": specificity,
         "phrase": 1.0 if any(f" {p} " in folded for p in phrases if len(p) > 3) else 0.0,
         "n_content": float(n_content),

@@ -85,7 +85,7 @@ class SearchDoc:
         for text in self.names:
             toks += analyse(text) * 3
         for text in self.keywords:
-            toks += analyse(text) * 2
+            toks += analyse(text) * 3
         for text in (*self.examples, *self.summaries):
             toks += analyse(text)
         return toks
@@ -111,6 +111,7 @@ class SearchIndex:
     _exact: list[frozenset[str]] = field(init=False, repr=False)
     _cache: dict[str, tuple[list[str], str]] = field(init=False, repr=False, default_factory=dict)
     _idf: dict[str, float] = field(init=False, repr=False)
+    doc_terms: list[frozenset[str]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         corpus = [doc.tokens() or ["_"] for doc in self.docs]
@@ -123,6 +124,7 @@ class SearchIndex:
         self._bm25 = bm25s.BM25(k1=1.2, b=0.5)
         self._bm25.index(corpus, show_progress=False)
         self._vocab = frozenset(t for toks in corpus for t in toks)
+        self.doc_terms = [frozenset(toks) for toks in corpus]
         self._vocab_list = sorted(self._vocab)
         self._by_initial: dict[str, list[str]] = {}
         for term in self._vocab_list:
