@@ -11,16 +11,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from servicepoint.account import service as account_service
 from servicepoint.app import create_app
-from servicepoint.seeding import seed_city
 from servicepoint.cli_support import upgrade
 from servicepoint.config import DATA_ROOT, Settings
 from servicepoint.core.db import make_engine
+from servicepoint.seeding import seed_city
 
 POSTGRES_URL = os.environ.get("SERVICEPOINT_TEST_POSTGRES_URL")
 REDIS_URL = os.environ.get("SERVICEPOINT_TEST_REDIS_URL")
@@ -69,11 +71,29 @@ def engine(request: pytest.FixtureRequest) -> Engine:
     return request.getfixturevalue(name)
 
 
+# Production argon2 cost (~0.25 s per hash or check) would make login tests slow; they need the
+# same algorithm and code path, not the same cost (tests/account checks the real cost).
+_FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(account_service, "_HASHER", _FAST_HASHER)
+    monkeypatch.setattr(account_service, "_DUMMY_HASH", _FAST_HASHER.hash("not-a-real-password"))
+
+
 @pytest.fixture
 def connection(engine: Engine) -> Iterator[Connection]:
-    """An outer transaction that is rolled back after the test, whatever it committed."""
+    """An outer transaction that is rolled back after the test, whatever it committed.
+
+    pysqlite opens no transaction for `conn.begin()`, so the session's first SAVEPOINT would be
+    the outermost one and every `session.commit()` would COMMIT to the shared test database. An
+    explicit BEGIN keeps the work inside the rolled-back transaction.
+    """
     with engine.connect() as conn:
         outer = conn.begin()
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("BEGIN")
         yield conn
         if outer.is_active:
             outer.rollback()
@@ -81,8 +101,9 @@ def connection(engine: Engine) -> Iterator[Connection]:
 
 @pytest.fixture
 def session_factory(connection: Connection) -> sessionmaker[Session]:
-    return sessionmaker(bind=connection, join_transaction_mode="create_savepoint",
-                        expire_on_commit=False)
+    return sessionmaker(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
 
 
 @pytest.fixture
@@ -93,8 +114,12 @@ def session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
 
 @pytest.fixture
 def settings(engine: Engine) -> Settings:
-    return Settings(database_url=str(engine.url.render_as_string(hide_password=False)),
-                    secret_key="test-secret", bot_protection="on", redis_url=None)
+    return Settings(
+        database_url=str(engine.url.render_as_string(hide_password=False)),
+        secret_key="test-secret",
+        bot_protection="on",
+        redis_url=None,
+    )
 
 
 @pytest.fixture
@@ -117,8 +142,9 @@ def csrf_of(client: TestClient) -> str:
     return client.cookies.get("sp_csrf") or ""
 
 
-def make_user(session: Session, username: str, role: str, password: str = "correct-horse-1"
-              ) -> None:
+def make_user(
+    session: Session, username: str, role: str, password: str = "correct-horse-1"
+) -> None:
     from servicepoint.account import service as account_service
 
     account_service.create_user(session, username=username, password=password, role=role)
@@ -127,9 +153,16 @@ def make_user(session: Session, username: str, role: str, password: str = "corre
 
 def login(client: TestClient, username: str, password: str = "correct-horse-1") -> None:
     token = csrf_of(client)
-    resp = client.post("/mitarbeiter/login", data={"username": username, "password": password,
-                                                   "csrf_token": token, "next": "/mitarbeiter"},
-                       follow_redirects=False)
+    resp = client.post(
+        "/mitarbeiter/login",
+        data={
+            "username": username,
+            "password": password,
+            "csrf_token": token,
+            "next": "/mitarbeiter",
+        },
+        follow_redirects=False,
+    )
     assert resp.status_code == 303, resp.text
 
 

@@ -16,7 +16,7 @@ from servicepoint.core.db import make_engine, make_sessionmaker
 from servicepoint.core.ratelimit import make_rate_limiter
 from servicepoint.core.templating import build_env
 from servicepoint.web import errors as web_errors
-from servicepoint.web.middleware import RequestContextMiddleware
+from servicepoint.web.middleware import InFlightLimitMiddleware, RequestContextMiddleware
 
 # Only our own origin: vendored JS/CSS, no third-party requests. Leaflet sets inline styles.
 CSP = (
@@ -48,6 +48,7 @@ def _routers(app: FastAPI) -> None:
         assistant_api,
         assistant_pages,
     )
+    app.include_router(web_pages.health_router)
     for module in modules:
         app.include_router(module.router)
 
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         gc.collect()
         gc.freeze()
         yield
+
         engine.dispose()
 
     app = FastAPI(
@@ -78,6 +80,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "web" / "static"), name="static")
     web_errors.install(app)
     _routers(app)
+    if engine.dialect.name == "sqlite":
+        app.add_middleware(InFlightLimitMiddleware, limit=settings.sqlite_in_flight)
     app.add_middleware(
         RequestContextMiddleware,
         max_body=settings.max_body_bytes,

@@ -91,6 +91,7 @@ def connection(engine: Engine) -> Iterator[Connection]:
 
 def fresh(session: Session) -> Session:
     """Forget what the test's session cached, to read what requests committed since."""
+    session.flush()
     session.expire_all()
     return session
 

@@ -3,49 +3,20 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from argon2 import PasswordHasher
-from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 
-from servicepoint.account import service as account_service
 from servicepoint.catalog import service as catalog_service
 from servicepoint.catalog.datafile import ServiceFile
 from servicepoint.catalog.models import Service
 
 ServiceDict = Callable[..., dict[str, Any]]
 
-# Production argon2 cost (~0.25 s per hash or check) would make admin tests slow; they need the
-# same algorithm and code path, not the same cost (tests/account checks the real cost).
-_FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(account_service, "_HASHER", _FAST_HASHER)
-    monkeypatch.setattr(account_service, "_DUMMY_HASH", _FAST_HASHER.hash("not-a-real-password"))
-
-
-@pytest.fixture
-def connection(engine: Engine) -> Iterator[Connection]:
-    """Like the root fixture, but with a real BEGIN on SQLite.
-
-    pysqlite opens no transaction for `conn.begin()`, so the session's first SAVEPOINT is the
-    outermost one and releasing it (every `session.commit()` in a test or request) COMMITS to the
-    shared test database. An explicit BEGIN keeps the work inside the rolled-back transaction.
-    """
-    with engine.connect() as conn:
-        outer = conn.begin()
-        if conn.dialect.name == "sqlite":
-            conn.exec_driver_sql("BEGIN")
-        yield conn
-        if outer.is_active:
-            outer.rollback()
 
 
 _BASE: dict[str, Any] = {

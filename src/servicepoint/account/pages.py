@@ -100,7 +100,7 @@ def logout(request: Request, session: Session = SessionDep) -> RedirectResponse:
 
 
 @router.get("/mitarbeiter", response_class=HTMLResponse)
-def staff_home(request: Request, user: User = Depends(require("staff"))) -> HTMLResponse:
+def staff_home(request: Request, user: User = Depends(require("any"))) -> HTMLResponse:
     """The staff start page with the tools this role may use."""
     return render(request, "account/home.html")
 

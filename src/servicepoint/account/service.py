@@ -21,7 +21,12 @@ _HASHER = PasswordHasher()
 # Verifying against a dummy hash for unknown users keeps the timing the same for both cases.
 _DUMMY_HASH = _HASHER.hash("not-a-real-password")
 # Who may open pages of which role: admins may do everything.
-ROLE_GRANTS = {"staff": {"staff", "admin"}, "planner": {"planner", "admin"}, "admin": {"admin"}}
+ROLE_GRANTS = {
+    "any": {"staff", "planner", "admin"},
+    "staff": {"staff", "admin"},
+    "planner": {"planner", "admin"},
+    "admin": {"admin"},
+}
 
 
 def _token_hash(token: str) -> str:

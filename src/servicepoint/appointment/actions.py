@@ -81,7 +81,8 @@ def _mail_settings(request: Request) -> Settings:
 
 
 def book(session: Session, request: Request, body: BookingCreate) -> Booking:
-    booking = appointment_service.book(
+    settings = _mail_settings(request)
+    return appointment_service.book(
         session,
         service_ids=body.service_ids,
         location_id=body.location_id,
@@ -89,12 +90,10 @@ def book(session: Session, request: Request, body: BookingCreate) -> Booking:
         name=body.name,
         email=str(body.email),
         lang=body.lang,
+        extras=lambda booking, services: mail.booking_mails(
+            session, booking=booking, services=services, settings=settings
+        ),
     )
-    services = appointment_service.bookable_services(session, service_ids=booking.service_ids)
-    mail.queue_booking_mails(
-        session, booking=booking, services=services, settings=_mail_settings(request)
-    )
-    return booking
 
 
 def cancel(session: Session, request: Request, code: str) -> Booking:

@@ -11,7 +11,7 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 
 from icalendar import Calendar, Event
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.orm import Session
 
 from servicepoint.appointment.models import Booking, OutboxMail
@@ -135,6 +135,29 @@ def queue_mail(
     settings: Settings,
     send_after: dt.datetime | None = None,
 ) -> OutboxMail | None:
+    mail = build_mail(
+        session,
+        booking=booking,
+        kind=kind,
+        services=services,
+        settings=settings,
+        send_after=send_after,
+    )
+    if mail is not None:
+        session.add(mail)
+    return mail
+
+
+def build_mail(
+    session: Session,
+    *,
+    booking: Booking,
+    kind: str,
+    services: Sequence[Service],
+    settings: Settings,
+    send_after: dt.datetime | None = None,
+) -> OutboxMail | None:
+    """The mail as a row, not yet added: it can be prepared before the booking is stored."""
     if not booking.email:
         return None
     location = location_service.get_location(session, location_id=booking.location_id)
@@ -149,8 +172,8 @@ def queue_mail(
         base_url=settings.base_url,
         site_name=settings.site_name,
     ).decode()
-    mail = OutboxMail(
-        booking_id=booking.id,
+    return OutboxMail(
+        booking=booking,
         kind=kind,
         recipient=booking.email,
         subject=subject,
@@ -158,14 +181,39 @@ def queue_mail(
         ics=ics,
         send_after=send_after or utcnow(),
     )
-    session.add(mail)
-    return mail
 
 
 def reminder_time(booking: Booking) -> dt.datetime:
     """18:00 local on the day before; right away if that moment has already passed."""
     day_before = booking.start.astimezone(BERLIN).date() - dt.timedelta(days=1)
     return dt.datetime.combine(day_before, dt.time(18, 0), BERLIN).astimezone(dt.UTC)
+
+
+def booking_mails(
+    session: Session,
+    *,
+    booking: Booking,
+    services: Sequence[Service],
+    settings: Settings,
+    now: dt.datetime | None = None,
+) -> list[OutboxMail]:
+    """Confirmation now, reminder at 18:00 the day before (if that is still ahead)."""
+    now = now or utcnow()
+    plan = [("confirmation", now)]
+    if reminder_time(booking) > now:
+        plan.append(("reminder", reminder_time(booking)))
+    mails = [
+        build_mail(
+            session,
+            booking=booking,
+            kind=kind,
+            services=services,
+            settings=settings,
+            send_after=when,
+        )
+        for kind, when in plan
+    ]
+    return [m for m in mails if m is not None]
 
 
 def queue_booking_mails(
@@ -176,25 +224,9 @@ def queue_booking_mails(
     settings: Settings,
     now: dt.datetime | None = None,
 ) -> None:
-    now = now or utcnow()
-    queue_mail(
-        session,
-        booking=booking,
-        kind="confirmation",
-        services=services,
-        settings=settings,
-        send_after=now,
+    session.add_all(
+        booking_mails(session, booking=booking, services=services, settings=settings, now=now)
     )
-    remind = reminder_time(booking)
-    if remind > now:
-        queue_mail(
-            session,
-            booking=booking,
-            kind="reminder",
-            services=services,
-            settings=settings,
-            send_after=remind,
-        )
 
 
 def drop_pending(session: Session, *, booking: Booking, kinds: Sequence[str]) -> None:
@@ -269,8 +301,14 @@ def _send_one(client: smtplib.SMTP, mail: OutboxMail, settings: Settings, now: d
 
 
 def purge_sent(session: Session, *, before: dt.datetime) -> int:
-    """Sent mails hold names and addresses too: delete them with the booking's personal data."""
+    """Mails hold names and addresses too: delete them with the booking's personal data, sent
+    ones and those that never could be (refused, or the server away all along) alike."""
     result = session.execute(
-        delete(OutboxMail).where(OutboxMail.sent_at.is_not(None), OutboxMail.sent_at < before)
+        delete(OutboxMail).where(
+            or_(
+                OutboxMail.sent_at < before,
+                and_(OutboxMail.sent_at.is_(None), OutboxMail.send_after < before),
+            )
+        )
     )
     return int(getattr(result, "rowcount", 0) or 0)

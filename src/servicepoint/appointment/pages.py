@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import defaultdict
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from pydantic import ValidationError
+from pydantic import BeforeValidator, ValidationError
 from sqlalchemy.orm import Session
 
 from servicepoint.appointment import actions
@@ -20,7 +20,7 @@ from servicepoint.catalog import locations as location_service
 from servicepoint.catalog import service as catalog_service
 from servicepoint.catalog.models import Location, Service
 from servicepoint.core import challenge
-from servicepoint.core.clock import BERLIN
+from servicepoint.core.clock import BERLIN, today_local
 from servicepoint.core.db import SessionDep
 from servicepoint.core.i18n import N_, error_text
 from servicepoint.core.security import csrf_protect
@@ -30,6 +30,8 @@ from servicepoint.web.geo import district_points
 router = APIRouter(include_in_schema=False)
 PAGE_SLOTS = 40
 DAYPARTS = {"vormittag": (0, 12 * 60), "nachmittag": (12 * 60, 24 * 60)}
+# A GET form sends its empty date field as `date_from=`: that means "no date", not bad input.
+OptionalDate = Annotated[dt.date | None, BeforeValidator(lambda v: v or None)]
 
 
 def _bookable(session: Session) -> list[Service]:
@@ -85,7 +87,7 @@ def _slot_rows(
         service_ids=service_ids,
         location_id=location or None,
         date_from=date_from,
-        date_to=(date_from or dt.date.today()) + dt.timedelta(days=20),
+        date_to=(date_from or today_local()) + dt.timedelta(days=20),
     )
     slots = [s for s in slots if _in_daypart(s.start, daypart)]
     locations = {loc.id: loc for loc in location_service.list_locations(session)}
@@ -109,7 +111,7 @@ def find(
     request: Request,
     service: list[str] = Query(default=[], max_length=5),
     location: str | None = Query(default=None, max_length=64),
-    date_from: dt.date | None = None,
+    date_from: OptionalDate = None,
     daypart: str | None = Query(default=None, max_length=20),
     district: str | None = Query(default=None, max_length=80),
     sort: str = Query(default="zeit", pattern="^(zeit|entfernung)$"),
@@ -277,7 +279,7 @@ def move_form(
     code: str,
     request: Request,
     location: str | None = Query(default=None, max_length=64),
-    date_from: dt.date | None = None,
+    date_from: OptionalDate = None,
     session: Session = SessionDep,
 ) -> HTMLResponse:
     """Free times for the same services, to move the booking."""

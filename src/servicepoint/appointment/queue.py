@@ -160,13 +160,14 @@ def check_in(
         raise InvalidBooking(
             N_("Dieser Termin ist an einem anderen Standort."), code="other_location"
         )
+    if booking.status == "arrived":  # checked in twice (kiosk, then counter): same ticket
+        existing = session.scalar(select(Ticket).where(Ticket.booking_id == booking.id))
+        if existing is not None:
+            return existing
     if booking.status != "booked" or booking.start.astimezone(BERLIN).date() != _today(now):
         raise InvalidBooking(
             N_("Dieser Termin ist nicht heute oder nicht mehr gültig."), code="not_today"
         )
-    existing = session.scalar(select(Ticket).where(Ticket.booking_id == booking.id))
-    if existing is not None:
-        return existing
     booking.status = "arrived"
     ticket = _insert_ticket(
         session,

@@ -4,6 +4,7 @@ and the capacity settings of a location."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 from collections.abc import AsyncIterator
 from typing import Any
@@ -122,13 +123,17 @@ async def _events(request: Request, channel: str) -> AsyncIterator[str]:
             pending = pending or asyncio.ensure_future(subscription.__anext__())
             done, _ = await asyncio.wait({pending}, timeout=KEEPALIVE_SECONDS)
             if done:
-                pending = None
+                finished, pending = pending, None
+                if finished.exception() is not None:  # e.g. Redis went away: the browser
+                    break  # reconnects after `retry` instead of being flooded with events
                 yield "event: changed\ndata: changed\n\n"
             else:
                 yield ": keepalive\n\n"
     finally:
-        if pending:
-            pending.cancel()
+        if pending:  # a read is still waiting inside the subscription: end it first, or
+            pending.cancel()  # aclose() fails with "generator already running"
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await pending
         await subscription.aclose()
 
 

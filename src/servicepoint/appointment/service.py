@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
@@ -325,6 +325,24 @@ def _release(session: Session, *, location_id: str, cells: Sequence[dt.datetime]
         )
 
 
+def _move(
+    session: Session,
+    *,
+    old: tuple[str, Sequence[dt.datetime]],
+    new: tuple[str, Sequence[dt.datetime]],
+    capacity: int,
+) -> None:
+    """Free the old cells and take the new ones in one ascending pass: two bookings moving
+    into each other's times would otherwise each hold a cell the other waits for (deadlock)."""
+    freed = {(old[0], cell) for cell in old[1]}
+    taken = {(new[0], cell) for cell in new[1]}
+    for location_id, cell in sorted(freed ^ taken):  # cells in both keep their place
+        if (location_id, cell) in taken:
+            _claim(session, location_id=location_id, cells=[cell], capacity=capacity)
+        else:
+            _release(session, location_id=location_id, cells=[cell])
+
+
 def _cells_of(booking: Booking, grid: int) -> list[dt.datetime]:
     cells = []
     cell = booking.start
@@ -356,8 +374,10 @@ def book(
     email: str,
     lang: str = "de",
     now: dt.datetime | None = None,
+    extras: Callable[[Booking, list[Service]], Sequence[object]] | None = None,
 ) -> Booking:
-    """Validate, claim the cells and store the booking (the caller's transaction commits)."""
+    """Validate, claim the cells and store the booking with `extras` (e.g. its e-mails);
+    the caller's transaction commits."""
     now = now or utcnow()
     services = bookable_services(session, service_ids=service_ids)
     cap = get_capacity(session, location_id=location_id)
@@ -370,7 +390,6 @@ def book(
             )
     duration = duration_of(services)
     cells = _checked_cells(session, cap, start, duration, now)
-    _claim(session, location_id=location_id, cells=cells, capacity=appointment_counters(cap))
     booking = Booking(
         code=new_code(),
         location_id=location_id,
@@ -383,6 +402,11 @@ def book(
         status="booked",
         created_at=now,
     )
+    # Everything slow (e-mails, calendar files) is prepared before the claim, so the write
+    # lock the claim takes is held only for the few inserts that follow it.
+    related = list(extras(booking, services)) if extras else []
+    _claim(session, location_id=location_id, cells=cells, capacity=appointment_counters(cap))
+    session.add_all([booking, *related])
     session.add(booking)
     session.flush()
     events.record(
@@ -406,6 +430,16 @@ def get_booking(session: Session, *, code: str) -> Booking:
 
 def _active(session: Session, code: str) -> Booking:
     booking = get_booking(session, code=code)
+    # Take the booking's row (PostgreSQL) or the write lock (SQLite) before its places change,
+    # then read it again: a concurrent cancel or move of the same booking has either committed
+    # (and we see it) or waits for us, so no place is ever released twice.
+    session.execute(
+        update(Booking)
+        .where(Booking.id == booking.id)
+        .values(status=Booking.status)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(booking)
     if booking.status == "cancelled":
         raise BookingCancelled(N_("Dieser Termin wurde bereits abgesagt."))
     if booking.status != "booked":
@@ -459,8 +493,12 @@ def reschedule(
     old_cap = get_capacity(session, location_id=booking.location_id)
     old_cells = _cells_of(booking, old_cap.grid_minutes)
     cells = _checked_cells(session, new_cap, start, duration, now)
-    _release(session, location_id=booking.location_id, cells=old_cells)
-    _claim(session, location_id=target, cells=cells, capacity=appointment_counters(new_cap))
+    _move(
+        session,
+        old=(booking.location_id, old_cells),
+        new=(target, cells),
+        capacity=appointment_counters(new_cap),
+    )
     booking.location_id, booking.start = target, cells[0]
     booking.end = cells[0] + dt.timedelta(minutes=duration)
     events.record(

@@ -59,6 +59,7 @@ def ask(session: Session, request: Request, body: AskRequest) -> AskResponse:
         base=str(request.base_url).rstrip("/"),
         phone=city_facts(settings.city_dir).get("service_phone"),
         rephrase=request.app.state.rephraser,
+        default_lang=getattr(request.state, "lang", None),
     )
     return to_response(reply)
 

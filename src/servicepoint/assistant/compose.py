@@ -53,6 +53,12 @@ def _when(value: dt.datetime, lang: str) -> str:
     return local.strftime("%d.%m.%Y, %H:%M") + ("" if lang == "en" else " Uhr")
 
 
+def _sentence(text: str) -> str:
+    """End with one full stop, however the catalog text ends ("… schneller." → no "..")."""
+    text = text.rstrip()
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
 def _child_only(lines: list[tuple[str, str | None]]) -> list[tuple[str, str | None]]:
     picked: list[tuple[str, str | None]] = [
         (t, c) for t, c in lines if c and any(h in c.lower() for h in _CHILD_HINTS)
@@ -73,7 +79,7 @@ def fees_text(d: ServiceDetail, lang: str, children: bool = False) -> str:
     lines = [f"{text} ({cond})" if cond else text for text, cond in items]
     stand = d.fees_as_of.strftime("%d.%m.%Y") if d.fees_as_of else ""
     head = _t(lang, "Gebühren", "Fees")
-    tail = _t(lang, f"Stand: {stand}", f"as of {stand}") if stand else ""
+    tail = _t(lang, f"Stand: {stand}", f"As of {stand}") if stand else ""
     return f"{head}: " + "; ".join(lines) + (f". {tail}." if tail else ".")
 
 
@@ -88,15 +94,17 @@ def documents_text(d: ServiceDetail, lang: str, children: bool = False) -> str:
     if children:
         items = _child_only(items)
     lines = [f"{text} ({cond})" if cond else text for text, cond in items]
-    return _t(lang, "Bitte mitbringen: ", "Please bring: ") + "; ".join(lines) + "."
+    return _sentence(_t(lang, "Bitte mitbringen: ", "Please bring: ") + "; ".join(lines))
 
 
 def duration_text(d: ServiceDetail, lang: str) -> str:
     if d.processing_time:
-        return _t(
-            lang,
-            f"Bearbeitungsdauer: {d.processing_time}.",
-            f"Processing time: {d.processing_time}.",
+        return _sentence(
+            _t(
+                lang,
+                f"Bearbeitungsdauer: {d.processing_time}",
+                f"Processing time: {d.processing_time}",
+            )
         )
     return _t(
         lang,

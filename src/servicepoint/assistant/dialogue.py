@@ -54,6 +54,8 @@ class State:
     aspects: list[str] = field(default_factory=list)
     options: list[str] = field(default_factory=list)
     last: dict[str, Any] = field(default_factory=dict)
+    # The last few replies (as `last`), so each of them can still be rated.
+    recent: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
     def load(cls, data: dict[str, Any] | None) -> State:
@@ -64,6 +66,7 @@ class State:
             aspects=list(data.get("aspects", [])),
             options=list(data.get("options", [])),
             last=dict(data.get("last", {})),
+            recent=[dict(r) for r in data.get("recent", [])],
         )
 
     def dump(self) -> dict[str, Any]:
@@ -73,6 +76,7 @@ class State:
             "aspects": self.aspects,
             "options": self.options,
             "last": self.last,
+            "recent": self.recent,
         }
 
 
@@ -99,12 +103,24 @@ def _picked_option(text: str, state: State, m: Match) -> str | None:
     return None
 
 
-def _unexplained(index: SearchIndex, text: str) -> int:
-    """Content words the catalog does not know (or only guesses): signs of a new topic."""
+def _names_of(index: SearchIndex, service_id: str | None) -> str:
+    for doc in index.docs:
+        if doc.id == service_id:
+            return " ".join(fold(w) for text in (*doc.names, *doc.keywords) for w in words(text))
+    return ""
+
+
+def _unexplained(index: SearchIndex, text: str, topic: str | None = None) -> int:
+    """Content words the catalog does not know (or only guesses): signs of a new topic. Words
+    that only shorten the current topic's name ("der Schein" for the Fischereischein), fillers
+    and misspelt sub-question words ("Gebüren") are no new topic."""
     content = nlp.content_words(text, STOPWORDS)
+    names = _names_of(index, topic) if topic else ""
     weak = 0
     for word in content:
-        if nlp.mentions_children(word):
+        if nlp.mentions_children(word) or nlp.is_filler(word):
+            continue
+        if len(word) >= 4 and fold(word) in names:
             continue
         _, kind = index.expand_kind(word)
         if kind in ("none", "fuzzy"):
@@ -119,9 +135,17 @@ def _is_followup(index: SearchIndex, text: str, state: State, m: Match, limit: f
         return False
     if m.best and m.best.service_id == state.service_id:
         return True
-    if m.confidence >= limit and m.content_words > 0:
+    # "and for children?" names no new topic, however well "children" matches a service.
+    topical = [
+        w
+        for w in nlp.content_words(text, STOPWORDS)
+        if not nlp.mentions_children(w) and not nlp.is_filler(w)
+    ]
+    if m.confidence >= limit and topical:
         return False
-    return bool(nlp.aspects(text)) or _unexplained(index, text) == 0
+    # "Was kostet eine Pizza?" asks a sub-question, but about something the catalog does not
+    # know: answering with the last service's fees would be pretending.
+    return _unexplained(index, text, state.service_id) == 0
 
 
 def decide(

@@ -11,3 +11,7 @@ class ConversationNotFound(NotFound):
 
 class QuestionNotFound(NotFound):
     code = "question_not_found"
+
+
+class ServiceMissing(Unprocessable):
+    code = "service_missing"

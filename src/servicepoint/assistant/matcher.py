@@ -164,6 +164,7 @@ def _break_ties(index: SearchIndex, ranked: list[Candidate], terms: set[str]) ->
 
 def match(index: SearchIndex, text: str) -> Match:
     """Rank services for a message and say how sure we are about the best one."""
+    text = nlp.join_separable(text)
     a = _analyse(index, text)
     terms, coverage, specificity, n_content = a.terms, a.coverage, a.specificity, a.n_content
     if not terms:

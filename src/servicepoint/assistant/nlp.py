@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 
 import simplemma
+from rapidfuzz import fuzz, process
 
-from servicepoint.catalog.search import fold, words
+from servicepoint.catalog.search import fold, lemma, words
 
 ASPECTS = ("cost", "documents", "duration", "online", "where", "hours", "responsible", "booking")
 
-# Folded word stems per aspect (German and English). A word matches when it starts with a stem.
+# Folded word stems per aspect (German and English). A word matches when it starts with a stem;
+# a stem with a space ("app ", "how much time") must match whole words.
 _ASPECT_STEMS: dict[str, tuple[str, ...]] = {
     "cost": (
         "kost",
@@ -25,9 +28,10 @@ _ASPECT_STEMS: dict[str, tuple[str, ...]] = {
         "zahlen",
         "teuer",
         "guenstig",
-        "euro",
+        "euro ",
         "cost",
-        "fee",
+        "fee ",
+        "fees ",
         "price",
         "pay",
         "expensive",
@@ -67,6 +71,9 @@ _ASPECT_STEMS: dict[str, tuple[str, ...]] = {
         "processing",
         "takes",
         "ready",
+        "how much time",
+        "wie viel zeit",
+        "wieviel zeit",
     ),
     "online": (
         "online",
@@ -76,7 +83,7 @@ _ASPECT_STEMS: dict[str, tuple[str, ...]] = {
         "webseite",
         "portal",
         "elektronisch",
-        "app",
+        "app ",
         "von zuhause",
         "from home",
     ),
@@ -85,7 +92,7 @@ _ASPECT_STEMS: dict[str, tuple[str, ...]] = {
         "wohin",
         "standort",
         "buergeramt",
-        "amt",
+        "amt ",
         "adresse",
         "filiale",
         "where",
@@ -106,7 +113,7 @@ _ASPECT_STEMS: dict[str, tuple[str, ...]] = {
         "contact",
         "phone",
         "call",
-        "who",
+        "who ",
     ),
     "booking": (
         "termin",
@@ -143,6 +150,14 @@ _DEICTIC = frozenset(
     "das dafuer damit dazu davon es dies diese dieser dort da it that this there same one "
     "those them und and auch also noch".split()
 )
+# Modal verbs and fillers: in a short follow-up they name no new topic ("what should I bring?",
+# "wie lange dauert das ungefähr?").
+_FILLER = frozenset(
+    "ungefaehr etwa circa ca eigentlich halt eben gerade genau wirklich ueberhaupt vielleicht "
+    "jetzt nun dafuer denn doch ganz normalerweise meistens "
+    "should would could shall will might must may roughly about approximately actually really "
+    "just exactly usually normally typically still then now".split()
+)
 _CHILD = (
     "kind",
     "kinder",
@@ -166,19 +181,50 @@ _GREETING = frozenset(
 )
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
-_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4}){3,7}\b", re.I)
+# Country code, check digits, then groups of four with a shorter last group (a German IBAN has
+# 22 characters: DE + 2 + 18), written with or without spaces. The groups are upper case so the
+# pattern cannot swallow the next word.
+_IBAN = re.compile(r"\b(?i:[a-z]{2})\d{2}(?:\s?[A-Z0-9]{4}){2,7}(?:\s?[A-Z0-9]{1,3})?\b")
 _PHONE = re.compile(r"(?<!\w)(?:\+|00)?\d[\d\s/().-]{5,}\d(?!\w)")
 _ID_LIKE = re.compile(r"\b(?=[A-Z0-9]*\d)(?=[A-Z0-9]*[A-Z])[A-Z0-9]{8,12}\b", re.I)
-_DATE = re.compile(r"\b\d{1,2}[./-]\d{1,2}[./-]\d{2,4}\b")
+_MONTHS = (
+    "januar|jänner|februar|märz|maerz|april|mai|juni|juli|august|september|oktober|november|"
+    "dezember|january|february|march|may|june|july|october|december|"
+    "jan|feb|mär|mar|apr|jun|jul|aug|sep|sept|okt|oct|nov|dez|dec"
+)
+_DATE = re.compile(
+    r"\b(?:\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|\d{4}-\d{1,2}-\d{1,2}"
+    rf"|\d{{1,2}}\.?\s*(?:{_MONTHS})\.?\s*\d{{4}})\b",
+    re.I,
+)
 
 
 def scrub(text: str) -> str:
     """Remove e-mail addresses, phone numbers, IBANs, ID-like numbers and dates before storing."""
+    text = text.replace("\x00", "")  # never storable (PostgreSQL refuses NUL in text)
     text = _EMAIL.sub("[E-Mail]", text)
     text = _IBAN.sub("[IBAN]", text)
     text = _DATE.sub("[Datum]", text)
     text = _PHONE.sub("[Nummer]", text)
     return _ID_LIKE.sub("[Nummer]", text)
+
+
+_PLACEHOLDER = re.compile(r"\[(?:E-Mail|IBAN|Datum|Nummer)\]")
+# Words that only introduce the personal data after them ("geboren am …", "Rückruf unter …").
+_INTRODUCER = re.compile(
+    r"\b(?:geboren|geb|geburtsdatum|born|birthday|date of birth|dob|tel|telefon\w*|handy\w*|"
+    r"mobil\w*|phone|r(?:ü|ue)ckruf|e-?mail|mail|iban|kontonummer)\b[\s.:,]*"
+    r"(?:(?:am|on|den|unter|an|at|ist|is)\s+)?(?=\[(?:E-Mail|IBAN|Datum|Nummer)\])",
+    re.I,
+)
+
+
+def without_personal_data(text: str) -> str:
+    """The message with e-mail addresses, numbers and dates (and the words introducing them)
+    left out, for matching: contact details say nothing about the service and must neither
+    make a clear question look vague nor point elsewhere ("geboren" → birth certificate)."""
+    clean = _INTRODUCER.sub(" ", scrub(text))
+    return " ".join(_PLACEHOLDER.sub(" ", clean).split())
 
 
 def detect_lang(text: str, default: str = "de") -> str:
@@ -192,25 +238,82 @@ def detect_lang(text: str, default: str = "de") -> str:
     return default
 
 
+# Particles German splits off its verbs and puts at the end of the clause.
+_PARTICLES = frozenset("ab an auf aus ein mit nach um vor zu zurueck weg".split())
+_CLAUSE = re.compile(r"([^.,;:!?]*)([.,;:!?]*)")
+
+
+def join_separable(text: str) -> str:
+    """Rejoin German separable verbs, so the catalog's words match: 'Wie melde ich mich um?'
+    → 'Wie ummelden ich mich?', 'Wann hole ich ihn ab?' → 'Wann abholen ich ihn?'.
+
+    The particle closes a main clause whose finite verb stands first or second."""
+    out = []
+    for clause, punct in _CLAUSE.findall(text):
+        toks = clause.split()
+        particle = fold(toks[-1]) if len(toks) >= 3 else ""
+        if particle in _PARTICLES:
+            for i, tok in enumerate(toks[:2]):
+                verb = lemma(tok)
+                if len(verb) >= 4 and verb.endswith("n") and verb != fold(tok).rstrip("?!"):
+                    toks = [*toks[:i], particle + verb, *toks[i + 1 : -1]]
+                    break
+        out.append(" ".join(toks) + punct)
+    return " ".join(part for part in out if part)
+
+
 def _folded_text(text: str) -> str:
     return " " + " ".join(fold(w) for w in words(text)) + " "
 
 
-def aspects(text: str) -> list[str]:
-    """Which sub-questions a message asks, in a stable order; empty = a general question."""
-    folded = _folded_text(text)
-    tokens = folded.split()
-    found = []
+def _stem_aspect(token: str) -> str | None:
     for aspect in ASPECTS:
         for stem in _ASPECT_STEMS[aspect]:
-            hit = (
-                (f" {stem}" in folded)
-                if " " in stem.strip() or stem.endswith(" ")
-                else any(tok.startswith(stem) for tok in tokens)
-            )
-            if hit:
-                found.append(aspect)
-                break
+            if " " not in stem and token.startswith(stem):
+                return aspect
+    return None
+
+
+# Whole aspect words (and long stems) by first letter, for typo tolerance: "Gebüren",
+# "kosstet", "Ofnungszeiten", "zustendig", "documnets".
+_FUZZY_POOL: dict[str, dict[str, str]] = {}
+for _word in sorted(
+    ASPECT_WORDS | {s for stems in _ASPECT_STEMS.values() for s in stems if " " not in s}
+):
+    _aspect = _stem_aspect(_word)
+    if _aspect and len(_word) >= 6:
+        _FUZZY_POOL.setdefault(_word[0], {})[_word] = _aspect
+# "how much …", "wie viel kostet …" ask for the price, unless it is "how much time".
+_COST_PHRASE = re.compile(r" (?:how much|wie ?viel) (?!(?:zeit|time) )")
+
+
+@lru_cache(maxsize=65536)  # bounded: the tokens come from anyone's messages
+def fuzzy_aspect(token: str) -> str | None:
+    """The aspect a folded word names, allowing for a typo; None for other words."""
+    exact = _stem_aspect(token)
+    # Short words and function words are too close to too much ("dafür" ~ "dauer").
+    if exact or len(token) < 6 or token in _DEICTIC or token in _GREETING or token in _FILLER:
+        return exact
+    pool = _FUZZY_POOL.get(token[0], {})
+    hit = process.extractOne(token, list(pool), scorer=fuzz.ratio, score_cutoff=88)
+    return pool[hit[0]] if hit else None
+
+
+def aspects(text: str) -> list[str]:
+    """Which sub-questions a message asks, in a stable order; empty = a general question."""
+    folded = _folded_text(join_separable(text))
+    tokens = folded.split()
+    named = {fuzzy_aspect(tok) for tok in tokens}
+    if _COST_PHRASE.search(folded):
+        named.add("cost")
+    found = []
+    for aspect in ASPECTS:
+        if aspect in named or any(
+            f" {stem}" in folded
+            for stem in _ASPECT_STEMS[aspect]
+            if " " in stem.strip() or stem.endswith(" ")
+        ):
+            found.append(aspect)
     return found
 
 
@@ -231,6 +334,12 @@ def content_words(text: str, stopwords: Iterable[str]) -> list[str]:
         and fold(w) not in _DEICTIC
         and fold(w) not in _GREETING
     ]
+
+
+def is_filler(word: str) -> bool:
+    """A word that carries no topic in a follow-up: a filler, or a (misspelt) sub-question word."""
+    folded = fold(word)
+    return folded in _FILLER or fuzzy_aspect(folded) is not None
 
 
 def is_followup(text: str) -> bool:

@@ -10,9 +10,11 @@ from servicepoint.account import service as account_service
 from servicepoint.account.deps import require
 from servicepoint.account.models import User
 from servicepoint.assistant import actions, service
+from servicepoint.assistant.errors import ServiceMissing
 from servicepoint.assistant.schemas import MAX_MESSAGE, AskRequest
 from servicepoint.catalog import service as catalog_service
 from servicepoint.core.db import SessionDep
+from servicepoint.core.i18n import N_
 from servicepoint.core.security import csrf_protect
 from servicepoint.core.templating import render
 
@@ -33,9 +35,8 @@ def ask(
     session: Session = SessionDep,
 ) -> HTMLResponse:
     """Ask without JavaScript: the answer is rendered into the page."""
-    body = AskRequest(
-        message=message, conversation_id=conversation_id or None, lang=request.state.lang
-    )
+    # No forced language: the answer follows the question's, the page's only where unclear.
+    body = AskRequest(message=message, conversation_id=conversation_id or None)
     answer = actions.ask(session, request, body)
     return render(
         request,
@@ -71,7 +72,10 @@ def teach(
     session: Session = SessionDep,
 ) -> RedirectResponse:
     """Attach a question to a service as a citizen word or example, or dismiss it."""
-    if action == "teach" and service_id:
+    if action == "teach" and not service_id:
+        # Without a service, "Zuordnen" must not quietly discard the question.
+        raise ServiceMissing(N_("Bitte wählen Sie die Leistung aus, zu der die Frage gehört."))
+    if action == "teach":
         service.teach(
             session, question_id=question_id, service_id=service_id, kind=kind, text=text or None
         )

@@ -19,7 +19,7 @@ class AskRequest(BaseModel):
     @field_validator("message")
     @classmethod
     def _not_blank(cls, value: str) -> str:
-        if not value.strip():
+        if not value.replace("\x00", "").strip():
             raise ValueError("message is empty")
         return value
 

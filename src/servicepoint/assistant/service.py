@@ -20,13 +20,14 @@ from servicepoint.catalog import locations as location_service
 from servicepoint.catalog import present
 from servicepoint.catalog import service as catalog_service
 from servicepoint.catalog.models import Service
-from servicepoint.catalog.search import fold, lemma, words
+from servicepoint.catalog.search import STOPWORDS, fold, lemma, words
 from servicepoint.core import events
 from servicepoint.core.clock import utcnow
 from servicepoint.core.i18n import N_
 
 LOG_BELOW = 0.6  # answers less sure than this go to the editors' list
 CONVERSATION_HOURS = 24
+RATEABLE = 10  # how many of a conversation's latest replies can still be rated
 
 
 @dataclass
@@ -44,7 +45,13 @@ class Reply:
 
 
 # -- conversation state -----------------------------------------------------------------------
+def _usable_id(conversation_id: str | None) -> str | None:
+    # A NUL can never be an id we handed out, and PostgreSQL rejects it in a query.
+    return conversation_id if conversation_id and "\x00" not in conversation_id else None
+
+
 def _conversation(session: Session, conversation_id: str | None) -> Conversation:
+    conversation_id = _usable_id(conversation_id)
     conv = session.get(Conversation, conversation_id) if conversation_id else None
     if conv is None:
         conv = Conversation(id=conversation_id or secrets.token_urlsafe(18), state={})
@@ -237,13 +244,17 @@ def teach(
     if row is None:
         raise QuestionNotFound(N_("Diese Frage gibt es nicht."))
     term = nlp.scrub((text or row.text).strip())
-    catalog_service.add_term(
-        session,
-        service_id=service_id,
-        lang=row.lang,
-        kind="example" if kind == "example" else "keyword",
-        text=term,
-    )
+    kind = "example" if kind == "example" else "keyword"
+    # Words of an example the catalog does not know at all ("Flitzerschein") carry the
+    # question; as citizen words they also find the service when asked differently.
+    if kind == "example":
+        index = catalog_service.search_index(session)
+        for word in nlp.content_words(nlp.without_personal_data(term), STOPWORDS):
+            if len(word) >= 5 and index.expand_kind(word)[1] == "none":
+                catalog_service.add_term(
+                    session, service_id=service_id, lang=row.lang, kind="keyword", text=word
+                )
+    catalog_service.add_term(session, service_id=service_id, lang=row.lang, kind=kind, text=term)
     now = utcnow()
     for other in session.scalars(
         select(LoggedQuestion).where(
@@ -297,16 +308,21 @@ def ask(
     phone: str | None = None,
     now: dt.datetime | None = None,
     rephrase: Callable[[str, str], str] | None = None,
+    default_lang: str | None = None,
 ) -> Reply:
-    """Answer one message; follow-ups use the conversation's topic."""
+    """Answer one message; follow-ups use the conversation's topic.
+
+    `lang` forces the reply's language; otherwise it is the question's, and where that is
+    unclear the conversation's, then `default_lang` (e.g. the language of the page)."""
     now = now or utcnow()
     text = message.strip()[:2000]
     conv = _conversation(session, conversation_id)
     state = State.load(conv.state)
-    reply_lang = lang or nlp.detect_lang(text, default=state.lang or "de")
+    reply_lang = lang or nlp.detect_lang(text, default=state.lang or default_lang or "de")
     index = catalog_service.search_index(session)
-    m = matcher.match(index, text)
-    decision = decide(index, text, state, m)
+    query = nlp.without_personal_data(text)
+    m = matcher.match(index, query)
+    decision = decide(index, query, state, m)
     service: Service | None = None
     if decision.kind == "answer":
         reply, acts, service = _answer(session, decision, reply_lang, text, base, phone, now)
@@ -354,6 +370,7 @@ def _remember(
         "service_id": decision.service_id,
         "confidence": decision.confidence,
     }
+    state.recent = [*state.recent, state.last][-RATEABLE:]
     conv.state = state.dump()
     conv.updated_at = now
 
@@ -380,11 +397,14 @@ def _record(session: Session, decision: Decision, m: matcher.Match, text: str, l
 
 
 def feedback(session: Session, *, conversation_id: str, message_id: str, helpful: bool) -> None:
-    """Thumbs up/down on a reply; unhelpful ones go to the editors' list."""
-    conv = session.get(Conversation, conversation_id)
-    last = (conv.state or {}).get("last", {}) if conv else {}
-    if conv is None or last.get("message_id") != message_id:
+    """Thumbs up/down on one of the latest replies; unhelpful ones go to the editors' list."""
+    usable = _usable_id(conversation_id)
+    conv = session.get(Conversation, usable) if usable else None
+    state = State.load(conv.state if conv else None)
+    rated = [r for r in (*state.recent, state.last) if r.get("message_id") == message_id]
+    if conv is None or not rated:
         raise ConversationNotFound(N_("Zu dieser Antwort gibt es kein Gespräch mehr."))
+    last = rated[-1]
     events.record(
         session,
         kind="assistant.rated",

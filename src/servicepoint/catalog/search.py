@@ -38,6 +38,11 @@ STOPWORDS = frozenset(
 )
 
 
+def _core(folded: str) -> str:
+    """A folded phrase without stop words, so 'register my address' meets 'register address'."""
+    return " ".join(w for w in folded.split() if w not in STOPWORDS)
+
+
 def fold(text: str) -> str:
     """Lower-case and spell umlauts/ß out, so 'Reisepaß' and 'Reisepass' meet."""
     return text.lower().translate(_FOLD)
@@ -129,8 +134,8 @@ class SearchIndex:
         self._by_initial: dict[str, list[str]] = {}
         for term in self._vocab_list:
             self._by_initial.setdefault(term[0], []).append(term)
-        self._phrases = [[p for p in doc.phrases() if " " in p] for doc in self.docs]
-        self._exact = [frozenset(doc.phrases()) for doc in self.docs]
+        self._phrases = [[c for p in doc.phrases() if " " in (c := _core(p))] for doc in self.docs]
+        self._exact = [frozenset(_core(p) for p in doc.phrases()) for doc in self.docs]
 
     # -- query side -------------------------------------------------------------------------
     def expand(self, word: str) -> list[str]:
@@ -209,7 +214,7 @@ class SearchIndex:
         if not terms:
             return np.zeros(len(self.docs))
         scores = np.asarray(self._bm25.get_scores(terms), dtype=float)
-        folded = " ".join(fold(w) for w in words(text))
+        folded = _core(" ".join(fold(w) for w in words(text)))
         padded = f" {folded} "
         for i, (exact, phrases) in enumerate(zip(self._exact, self._phrases, strict=True)):
             # A query that *is* one of a service's names or citizen words is the strongest hint.

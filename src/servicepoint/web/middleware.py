@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import parse_qs
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from servicepoint.core import i18n
@@ -92,9 +94,9 @@ class RequestContextMiddleware:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_body:
-                    from servicepoint.errors import PayloadTooLarge
+                    # An HTTPException survives FastAPI's body parsing as 413; others become 400.
+                    raise HTTPException(status_code=413)
 
-                    raise PayloadTooLarge("Die Anfrage ist zu groß.")
             return message
 
         return wrapped
@@ -116,3 +118,28 @@ class RequestContextMiddleware:
             await send(message)
 
         return wrapped
+
+
+class InFlightLimitMiddleware:
+    """At most `limit` requests at once (SQLite only); the rest wait in the event loop.
+
+    A request that holds SQLite's single write lock commits only after its response has been
+    serialised, which needs a worker thread. If every thread is taken by requests waiting for
+    that lock, nobody can finish until the busy timeout. Admitting fewer requests than there
+    are threads guarantees the lock holder a thread. Event streams hold no thread and pass.
+    """
+
+    def __init__(self, app: ASGIApp, *, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+        self._semaphore: asyncio.Semaphore | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or path.startswith(("/live/", "/static/")):
+            await self.app(scope, receive, send)
+            return
+        if self._semaphore is None:
+            self._semaphore = asyncio.Semaphore(self.limit)
+        async with self._semaphore:
+            await self.app(scope, receive, send)

@@ -16,6 +16,15 @@ from servicepoint.errors import NotFound
 from servicepoint.web.middleware import LANG_COOKIE
 
 router = APIRouter(include_in_schema=False)
+# Health is part of the public contract, so it is documented in OpenAPI (the pages are not).
+health_router = APIRouter()
+
+
+@health_router.get("/health", tags=["health"])
+def health(session: Session = SessionDep) -> dict[str, str]:
+    """Liveness: 200 once the database answers."""
+    session.execute(text("SELECT 1"))
+    return {"status": "ok"}
 
 
 def safe_next(target: str | None) -> str:
@@ -30,13 +39,6 @@ def _without_lang(target: str) -> str:
     path, _, query = target.partition("?")
     kept = [p for p in query.split("&") if p and not p.startswith("lang=")]
     return path + ("?" + "&".join(kept) if kept else "")
-
-
-@router.get("/health", include_in_schema=True, tags=["health"])
-def health(session: Session = SessionDep) -> dict[str, str]:
-    """Liveness: 200 once the database answers."""
-    session.execute(text("SELECT 1"))
-    return {"status": "ok"}
 
 
 @router.get("/", response_class=HTMLResponse)

@@ -28,7 +28,8 @@
   function rate(data, helpful, box) {
     fetch("/api/assistant/feedback", { method: "POST", headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ conversation_id: data.conversation_id, message_id: data.message_id, helpful: helpful }) })
-      .then(function () { box.textContent = form.getAttribute("data-thanks"); });
+      .then(function (r) { box.textContent = form.getAttribute(r.ok ? "data-thanks" : "data-error"); })
+      .catch(function () { box.textContent = form.getAttribute("data-error"); });
   }
   function show(data) {
     var wrap = el("div", "chat-answer");
@@ -62,8 +63,11 @@
   function send(text) {
     var q = el("p", "chat-question", text);
     log.appendChild(q);
-    fetch("/api/assistant/ask", { method: "POST", headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ message: text, conversation_id: conversation, lang: lang }) })
+    // The answer follows the language of the question; the page's language (?lang) is only the
+    // fallback for messages too short to tell.
+    fetch("/api/assistant/ask?lang=" + encodeURIComponent(lang), { method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ message: text, conversation_id: conversation }) })
       .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
       .then(function (data) { conversation = data.conversation_id; sessionStorage.setItem("sp-chat", conversation); show(data); })
       .catch(function () { log.appendChild(el("p", "chat-error", form.getAttribute("data-error"))); });

@@ -1,0 +1,251 @@
+"""Booking e-mails over real SMTP on loopback (aiosmtpd): confirmation, reminder, cancellation,
+and an SMTP server that is away."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import socket
+from collections.abc import Iterator
+from email.message import EmailMessage
+from email.policy import default as default_policy
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from fastapi.testclient import TestClient
+from icalendar import Calendar
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from servicepoint.appointment.mail import MAX_ATTEMPTS
+from servicepoint.appointment.models import OutboxMail
+from servicepoint.config import Settings
+from servicepoint.worker import run_once
+from tests.appointment.conftest import NOW, Clock, berlin, book_via_api, fresh
+
+pytestmark = pytest.mark.usefixtures("clock")
+
+WEDNESDAY_9 = berlin(2026, 12, 16, 9, 0)
+REMINDER_AT = berlin(2026, 12, 15, 18, 0)  # 18:00 the day before
+
+
+class Collector:
+    """An aiosmtpd handler that keeps every envelope; `refuse` makes it reject recipients."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[list[str], EmailMessage]] = []
+        self.refuse = False
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
+                          rcpt_options: list[str]) -> str:
+        if self.refuse:
+            return "550 no such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        message = email.message_from_bytes(envelope.content, policy=default_policy)
+        assert isinstance(message, EmailMessage)
+        self.messages.append((list(envelope.rcpt_tos), message))
+        return "250 Message accepted for delivery"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def smtp_server() -> Iterator[tuple[Collector, int]]:
+    handler = Collector()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield handler, port
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def smtp(smtp_server: tuple[Collector, int]) -> Iterator[Collector]:
+    handler, _ = smtp_server
+    handler.messages.clear()
+    handler.refuse = False
+    yield handler
+
+
+@pytest.fixture
+def mail_settings(smtp_server: tuple[Collector, int]) -> Settings:
+    return Settings(smtp_host="127.0.0.1", smtp_port=smtp_server[1], smtp_timeout=5,
+                    secret_key="test-secret", redis_url=None)
+
+
+def run(session: Session, settings: Settings, now: dt.datetime) -> int:
+    report = run_once(fresh(session), settings=settings, now=now.astimezone(dt.UTC))
+    session.commit()
+    return report.mails_sent
+
+
+def outbox(session: Session) -> list[OutboxMail]:
+    return list(fresh(session).scalars(select(OutboxMail).order_by(OutboxMail.id)))
+
+
+def text_of(message: EmailMessage) -> str:
+    body = message.get_body(preferencelist=("plain",))
+    assert body is not None
+    content: str = body.get_content()
+    return content
+
+
+def calendar_of(message: EmailMessage) -> Calendar:
+    attachments = [part for part in message.iter_attachments()
+                   if part.get_content_type() == "text/calendar"]
+    assert len(attachments) == 1
+    assert attachments[0].get_filename() == "termin.ics"
+    payload = attachments[0].get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    return Calendar.from_ical(payload)
+
+
+def test_the_confirmation_is_sent_with_code_checklist_and_calendar(
+        client: TestClient, session: Session, smtp: Collector, mail_settings: Settings) -> None:
+    code = book_via_api(client, start=WEDNESDAY_9.isoformat())["code"]
+    assert run(session, mail_settings, NOW + dt.timedelta(minutes=1)) == 1
+    assert len(smtp.messages) == 1
+    recipients, message = smtp.messages[0]
+    assert recipients == ["erika@example.org"]
+    assert message["To"] == "erika@example.org"
+    assert "HannoverServicePoint" in message["From"]
+    assert message["Subject"] == "Ihr Termin am 16.12.2026, 09:00"
+    body = text_of(message)
+    assert "Guten Tag Erika Mustermann," in body
+    assert code in body
+    assert "Bitte bringen Sie mit:" in body
+    assert "- Bisheriger Personalausweis oder Reisepass (falls vorhanden)" in body
+    assert f"http://testserver/termine/{code}" in body  # the address the citizen used
+    event = next(c for c in calendar_of(message).walk() if c.name == "VEVENT")
+    assert event.decoded("dtstart") == WEDNESDAY_9
+    assert code in str(event["uid"])
+    # sent once: the next pass has nothing to do
+    assert run(session, mail_settings, NOW + dt.timedelta(minutes=2)) == 0
+    assert len(smtp.messages) == 1
+
+
+def test_english_bookings_get_english_mail(client: TestClient, session: Session,
+                                           smtp: Collector, mail_settings: Settings) -> None:
+    resp = client.post("/api/appointments", json={
+        "service_ids": ["personalausweis"], "location_id": "aegi",
+        "start": WEDNESDAY_9.isoformat(), "name": "Jane Doe", "email": "jane@example.org",
+        "lang": "en"})
+    assert resp.status_code == 201
+    run(session, mail_settings, NOW + dt.timedelta(minutes=1))
+    _, message = smtp.messages[0]
+    assert "16.12.2026, 09:00" in message["Subject"]
+    assert message["Subject"] != "Ihr Termin am 16.12.2026, 09:00"
+    assert "Your current identity card or passport" in text_of(message)
+
+
+def test_the_reminder_goes_out_at_six_pm_the_day_before(
+        client: TestClient, session: Session, smtp: Collector, mail_settings: Settings) -> None:
+    code = book_via_api(client, start=WEDNESDAY_9.isoformat())["code"]
+    assert run(session, mail_settings, NOW + dt.timedelta(minutes=1)) == 1  # confirmation
+    assert run(session, mail_settings, REMINDER_AT - dt.timedelta(minutes=1)) == 0
+    assert run(session, mail_settings, REMINDER_AT) == 1
+    _, reminder = smtp.messages[-1]
+    assert reminder["Subject"] == "Erinnerung: Ihr Termin morgen, 16.12.2026, 09:00"
+    assert code in text_of(reminder)
+    assert "Bitte bringen Sie mit:" in text_of(reminder)
+    assert run(session, mail_settings, REMINDER_AT + dt.timedelta(hours=1)) == 0
+    assert [m["Subject"].split(":")[0] for _, m in smtp.messages] == [
+        "Ihr Termin am 16.12.2026, 09", "Erinnerung"]
+
+
+def test_a_booking_made_after_six_the_day_before_gets_no_reminder(
+        client: TestClient, session: Session, clock: Clock, smtp: Collector,
+        mail_settings: Settings) -> None:
+    clock.set(berlin(2026, 12, 15, 19, 0))
+    book_via_api(client, start=WEDNESDAY_9.isoformat())
+    assert [m.kind for m in outbox(session)] == ["confirmation"]
+    assert run(session, mail_settings, berlin(2026, 12, 15, 19, 1)) == 1
+
+
+def test_a_cancelled_booking_gets_a_cancellation_and_no_reminder(
+        client: TestClient, session: Session, smtp: Collector, mail_settings: Settings) -> None:
+    code = book_via_api(client, start=WEDNESDAY_9.isoformat())["code"]
+    assert run(session, mail_settings, NOW + dt.timedelta(minutes=1)) == 1
+    assert client.delete(f"/api/appointments/{code}").status_code == 204
+    assert run(session, mail_settings, REMINDER_AT + dt.timedelta(minutes=5)) == 1
+    assert run(session, mail_settings, WEDNESDAY_9) == 0
+    subjects = [m["Subject"] for _, m in smtp.messages]
+    assert subjects == ["Ihr Termin am 16.12.2026, 09:00",
+                        "Ihr Termin am 16.12.2026, 09:00 wurde abgesagt"]
+    cancellation = smtp.messages[-1][1]
+    assert code in text_of(cancellation)
+    assert "Bitte bringen Sie mit:" not in text_of(cancellation)
+    event = next(c for c in calendar_of(cancellation).walk() if c.name == "VEVENT")
+    assert str(event["status"]) == "CANCELLED"
+    assert "reminder" not in [m.kind for m in outbox(session)]
+
+
+def test_cancelling_before_the_confirmation_went_out_sends_only_the_cancellation(
+        client: TestClient, session: Session, smtp: Collector, mail_settings: Settings) -> None:
+    code = book_via_api(client, start=WEDNESDAY_9.isoformat())["code"]
+    client.delete(f"/api/appointments/{code}")
+    assert run(session, mail_settings, WEDNESDAY_9) == 1
+    assert [m["Subject"] for _, m in smtp.messages] == [
+        "Ihr Termin am 16.12.2026, 09:00 wurde abgesagt"]
+
+
+def test_a_moved_booking_is_confirmed_and_reminded_for_the_new_time(
+        client: TestClient, session: Session, smtp: Collector, mail_settings: Settings) -> None:
+    code = book_via_api(client, start=WEDNESDAY_9.isoformat())["code"]
+    run(session, mail_settings, NOW + dt.timedelta(minutes=1))
+    new = berlin(2026, 12, 18, 10, 0)
+    assert client.post(f"/api/appointments/{code}/reschedule",
+                       json={"start": new.isoformat()}).status_code == 200
+    run(session, mail_settings, REMINDER_AT + dt.timedelta(minutes=1))  # old reminder: gone
+    run(session, mail_settings, berlin(2026, 12, 17, 18, 0))
+    assert [m["Subject"] for _, m in smtp.messages] == [
+        "Ihr Termin am 16.12.2026, 09:00",
+        "Ihr Termin am 18.12.2026, 10:00",
+        "Erinnerung: Ihr Termin morgen, 18.12.2026, 10:00",
+    ]
+
+
+def test_an_unreachable_smtp_server_leaves_mails_queued(
+        client: TestClient, session: Session, smtp: Collector, mail_settings: Settings) -> None:
+    book_via_api(client, start=WEDNESDAY_9.isoformat())
+    away = mail_settings.model_copy(update={"smtp_port": free_port(), "smtp_timeout": 2})
+    assert run(session, away, NOW + dt.timedelta(minutes=1)) == 0  # no exception
+    queued = [m for m in outbox(session) if m.kind == "confirmation"]
+    assert len(queued) == 1 and queued[0].sent_at is None
+    # once the server is back, the next pass delivers it
+    assert run(session, mail_settings, NOW + dt.timedelta(minutes=2)) == 1
+    assert len(smtp.messages) == 1
+    assert all(m.sent_at is not None for m in outbox(session) if m.kind == "confirmation")
+
+
+def test_without_an_smtp_host_mails_wait_in_the_outbox(
+        client: TestClient, session: Session, smtp: Collector) -> None:
+    book_via_api(client, start=WEDNESDAY_9.isoformat())
+    assert run(session, Settings(smtp_host=None, secret_key="x"), WEDNESDAY_9) == 0
+    assert {m.kind for m in outbox(session)} == {"confirmation", "reminder"}
+    assert all(m.sent_at is None for m in outbox(session))
+    assert smtp.messages == []
+
+
+def test_a_refused_recipient_is_retried_a_few_times_then_left(
+        client: TestClient, session: Session, smtp: Collector, mail_settings: Settings) -> None:
+    book_via_api(client, start=WEDNESDAY_9.isoformat())
+    smtp.refuse = True
+    for minute in range(1, MAX_ATTEMPTS + 3):
+        assert run(session, mail_settings, NOW + dt.timedelta(minutes=minute)) == 0
+    confirmation = next(m for m in outbox(session) if m.kind == "confirmation")
+    assert confirmation.sent_at is None
+    assert confirmation.attempts == MAX_ATTEMPTS
+    assert confirmation.last_error and "550" in confirmation.last_error
+    assert smtp.messages == []

@@ -1,0 +1,181 @@
+"""Dialogue decisions with a conversation State: follow-ups, topic switches, asking back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from servicepoint.assistant import matcher
+from servicepoint.assistant.dialogue import Decision, State, decide, policy
+from servicepoint.assistant.matcher import Candidate, Match
+from servicepoint.catalog.search import SearchIndex
+
+
+def turn(index: SearchIndex, text: str, state: State) -> Decision:
+    return decide(index, text, state, matcher.match(index, text))
+
+
+def talking_about(service_id: str, aspects: list[str] | None = None) -> State:
+    return State(lang="de", service_id=service_id, aspects=aspects or [])
+
+
+# -- follow-ups keep the topic ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "aspects"),
+    [
+        ("Was kostet das?", ["cost"]),
+        ("Geht das auch online?", ["online"]),
+        ("Und wie lange dauert das?", ["duration"]),
+        ("Was muss ich dafür mitbringen?", ["documents"]),
+        ("Wo geht das?", ["where"]),
+        ("Brauche ich dafür einen Termin?", ["booking"]),
+        ("Gebüren?", ["cost"]),  # misspelt
+        ("how much is it?", ["cost"]),
+        ("what should I bring?", ["documents"]),
+    ],
+)
+def test_followup_keeps_the_topic(index: SearchIndex, text: str, aspects: list[str]) -> None:
+    d = turn(index, text, talking_about("reisepass", ["cost"]))
+    assert d.kind == "answer"
+    assert d.service_id == "reisepass"
+    assert d.followup
+    assert d.aspects == aspects
+
+
+@pytest.mark.parametrize("text", ["und für Kinder?", "and for children?", "Und für mein Baby?"])
+def test_followup_for_children_keeps_topic_and_question(index: SearchIndex, text: str) -> None:
+    d = turn(index, text, talking_about("personalausweis", ["cost"]))
+    assert (d.kind, d.service_id) == ("answer", "personalausweis")
+    assert d.aspects == ["cost"]  # the sub-question carries over
+
+
+def test_followup_naming_the_topic_by_a_part_of_its_name(index: SearchIndex) -> None:
+    d = turn(index, "und was kostet der Schein?", talking_about("fischereischein"))
+    assert (d.kind, d.service_id, d.aspects) == ("answer", "fischereischein", ["cost"])
+
+
+@pytest.mark.parametrize(
+    ("text", "service_id"),
+    [
+        ("Und was kostet ein Führungszeugnis?", "fuehrungszeugnis"),
+        ("Ich brauche auch einen Angelschein", "fischereischein"),
+        ("How do I register my dog?", "hundesteuer"),
+    ],
+)
+def test_a_new_explicit_service_switches_the_topic(
+    index: SearchIndex, text: str, service_id: str
+) -> None:
+    d = turn(index, text, talking_about("reisepass", ["cost"]))
+    assert d.kind == "answer"
+    assert d.service_id == service_id
+    assert not d.followup
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Was kostet eine Pizza?",
+        "Wie lange dauert ein Marathon?",
+        "und wie wird das Wetter morgen?",
+        "How much is a beer?",
+    ],
+)
+def test_a_sub_question_about_something_else_is_no_followup(index: SearchIndex, text: str) -> None:
+    """Answering with the passport's fees here would be pretending."""
+    d = turn(index, text, talking_about("reisepass", ["cost"]))
+    assert d.kind == "out_of_scope"
+    assert d.service_id is None
+
+
+def test_followup_without_a_topic_is_out_of_scope(index: SearchIndex) -> None:
+    d = turn(index, "Was kostet das?", State())
+    assert d.kind == "out_of_scope"
+    assert d.service_id is None
+
+
+# -- asking back and picking an option -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "picked"),
+    [
+        ("1", "personalausweis"),
+        ("2", "reisepass"),
+        ("den ersten", "personalausweis"),
+        ("die zweite bitte", "reisepass"),
+        ("the second one", "reisepass"),
+        ("Reisepass", "reisepass"),
+    ],
+)
+def test_picking_a_clarify_option(index: SearchIndex, text: str, picked: str) -> None:
+    state = State(lang="de", options=["personalausweis", "reisepass"])
+    d = turn(index, text, state)
+    assert (d.kind, d.service_id) == ("answer", picked)
+    assert d.confidence >= 0.9
+
+
+def test_an_option_number_out_of_range_picks_nothing(index: SearchIndex) -> None:
+    state = State(lang="de", options=["personalausweis", "reisepass"])
+    d = turn(index, "3", state)
+    assert d.service_id not in ("personalausweis", "reisepass") or d.kind != "answer"
+
+
+def test_two_equally_likely_services_are_asked_back() -> None:
+    """With a near tie and no sub-question, it asks instead of guessing."""
+    from servicepoint.catalog.search import SearchDoc, build_index
+
+    index = build_index([SearchDoc("a", ("Alpha",)), SearchDoc("b", ("Beta",))])
+    tie = Match(
+        candidates=[Candidate(0, "a", 10.0), Candidate(1, "b", 9.9)],
+        features={},
+        confidence=0.95,
+        content_words=1,
+    )
+    d = decide(index, "neues Ding", State(), tie)
+    assert d.kind == "clarify"
+    assert d.options == ["a", "b"]
+    assert d.service_id is None
+
+    clear = Match([Candidate(0, "a", 10.0), Candidate(1, "b", 2.0)], {}, 0.95, 1)
+    assert decide(index, "neues Ding", State(), clear).service_id == "a"
+
+
+def test_greeting(index: SearchIndex) -> None:
+    for text in ("Hallo!", "Guten Morgen", "thanks"):
+        d = turn(index, text, State())
+        assert d.kind == "greeting"
+        assert d.service_id is None
+
+
+def test_thresholds_can_be_passed_in(index: SearchIndex) -> None:
+    text = "Was kostet ein Reisepass?"
+    m = matcher.match(index, text)
+    strict = {**policy(), "answer_threshold": 1.01}
+    assert decide(index, text, State(), m).kind == "answer"
+    assert decide(index, text, State(), m, strict).kind == "out_of_scope"
+
+
+# -- the state itself ------------------------------------------------------------------------
+
+
+def test_state_round_trips() -> None:
+    state = State(
+        lang="en",
+        service_id="reisepass",
+        aspects=["cost"],
+        options=["a", "b"],
+        last={"message_id": "m1"},
+        recent=[{"message_id": "m0"}, {"message_id": "m1"}],
+    )
+    assert State.load(state.dump()) == state
+
+
+def test_state_loads_from_nothing() -> None:
+    nothing: list[dict[str, Any] | None] = [None, {}]
+    for raw in nothing:
+        state = State.load(raw)
+        assert state == State()
+        assert state.service_id is None and state.recent == []

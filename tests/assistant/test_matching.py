@@ -1,0 +1,231 @@
+"""Matching on the real seeded catalog: which service a message is about, and how sure we are."""
+
+from __future__ import annotations
+
+import pytest
+
+from servicepoint.assistant import matcher
+from servicepoint.assistant.dialogue import State, decide, policy
+from servicepoint.catalog.search import SearchIndex
+
+PERSONALAUSWEIS = "Personalausweis beantragen"
+REISEPASS = "Reisepass beantragen"
+ANMELDEN = "Wohnsitz anmelden (Zuzug oder Umzug)"
+FISCHEREI = "Fischereischein beantragen"
+FUEHRERSCHEIN = "Führerschein beantragen, umtauschen oder ersetzen"
+FUEHRUNGSZEUGNIS = "Führungszeugnis beantragen"
+HUNDESTEUER = "Hund anmelden oder abmelden (Hundesteuer)"
+
+
+def top(index: SearchIndex, names: dict[str, str], text: str) -> str | None:
+    best = matcher.match(index, text).best
+    return names[best.service_id] if best else None
+
+
+FAHRZEUG = "Fahrzeug zulassen, ummelden oder abmelden"
+GEWERBE = "Gewerbe anmelden, ummelden oder abmelden"
+
+COLLOQUIAL = [
+    ("Mein Perso ist abgelaufen, was nun?", PERSONALAUSWEIS),
+    ("perso weg neuer muss her", PERSONALAUSWEIS),
+    ("Wo kriege ich einen Angelschein her?", FISCHEREI),
+    ("Ich muss mich ummelden", ANMELDEN),
+    ("wie kann ich mich ummelden nach dem umzug", ANMELDEN),
+    ("Ich will meinen alten grauen Lappen umtauschen", FUEHRERSCHEIN),
+]
+MISSPELT = [
+    ("Personalausweiß beantragen", PERSONALAUSWEIS),
+    ("Brauche neuen Reisepaß für den Urlaub", REISEPASS),
+    ("Reisepaß beantragen", REISEPASS),
+    ("Fürerschein umtauschen", FUEHRERSCHEIN),
+    ("Führungszeugniss beantragen", FUEHRUNGSZEUGNIS),
+]
+COMPOUNDS = [
+    ("Personalausweisverlängerung", PERSONALAUSWEIS),
+    ("Was kostet eine Reisepassverlängerung?", REISEPASS),
+    ("Wohnsitzanmeldung", ANMELDEN),
+    ("Führungszeugnisantrag", FUEHRUNGSZEUGNIS),
+    ("Hundesteueranmeldung", HUNDESTEUER),
+]
+ENGLISH = [
+    ("How do I get a German ID card?", PERSONALAUSWEIS),
+    ("I need a new passport for my holiday", REISEPASS),
+    ("how do I register my new address in Hannover", ANMELDEN),
+    ("Where do I get a fishing licence?", FISCHEREI),
+    ("I need a certificate of good conduct for my new employer", FUEHRUNGSZEUGNIS),
+]
+# German splits verbs: "melde … um" is "ummelden".
+SEPARABLE = [
+    ("Wie melde ich mich um?", ANMELDEN),
+    ("Wie melde ich mein Auto um?", FAHRZEUG),
+    ("Wie melde ich mein Gewerbe ab?", GEWERBE),
+    ("Wann hole ich den fertigen Ausweis ab?", PERSONALAUSWEIS),
+]
+RAMBLING = [
+    (
+        "So, ich hab da mal eine Frage, und zwar ist mein Personalausweis letzte Woche "
+        "abgelaufen und ich fliege bald nicht weg, aber ich brauche ihn trotzdem für die Bank. "
+        "Was muss ich da jetzt machen und wo?",
+        PERSONALAUSWEIS,
+    ),
+    (
+        "Guten Abend! Wir sind vor zwei Wochen aus Köln hergezogen, die Kisten sind endlich "
+        "ausgepackt, und jetzt wollte ich fragen, wo und wie ich mich in Hannover ummelde. "
+        "Muss meine Frau mitkommen?",
+        ANMELDEN,
+    ),
+    (
+        "Hello, I am an international student and I just arrived in Hannover last week. My "
+        "landlord told me I have to register my address at the city. How does that work?",
+        ANMELDEN,
+    ),
+    (
+        "Hallo. Wir haben seit Samstag einen kleinen Welpen aus dem Tierheim. Meine Nachbarin "
+        "sagt, dass man für einen Hund Steuern zahlen muss. Stimmt das und wie melde ich ihn an?",
+        HUNDESTEUER,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    COLLOQUIAL + MISSPELT + COMPOUNDS + ENGLISH + SEPARABLE + RAMBLING,
+)
+def test_the_right_service_comes_first(
+    index: SearchIndex, names: dict[str, str], text: str, expected: str
+) -> None:
+    assert top(index, names, text) == expected
+
+
+CLEAR = [
+    "Was kostet ein Personalausweis?",
+    "Ich brauche einen Angelschein",
+    "Wie melde ich mich um?",
+    "Personalausweisverlängerung",
+    "Brauche neuen Reisepaß für den Urlaub",
+    "How do I get a German ID card?",
+    "Where do I get a fishing licence?",
+]
+OFF_TOPIC = [
+    "Wird es am Wochenende in Hannover regnen?",
+    "What's the weather forecast for tomorrow?",
+    "Wie hat Hannover 96 am Samstag gespielt?",
+    "Who will win the Bundesliga this season?",
+    "Hast du ein gutes Rezept für Gulasch?",
+    "How do I bake bread?",
+    "Was ergibt 12 geteilt durch 4?",
+    "What is 7 times 8?",
+    "xqzt vlorp gnnnh",
+    "asdf asdf asdf",
+    "What is the capital of France?",
+]
+
+
+@pytest.mark.parametrize("text", CLEAR)
+def test_clear_questions_are_confident(index: SearchIndex, text: str) -> None:
+    m = matcher.match(index, text)
+    assert m.confidence >= policy()["answer_threshold"], (text, m.features)
+    assert decide(index, text, State(), m).kind == "answer"
+
+
+@pytest.mark.parametrize("text", OFF_TOPIC)
+def test_off_topic_questions_get_low_confidence(index: SearchIndex, text: str) -> None:
+    m = matcher.match(index, text)
+    assert m.confidence < policy()["answer_threshold"], (text, m.features)
+    decision = decide(index, text, State(), m)
+    assert decision.kind == "out_of_scope"
+    assert decision.service_id is None
+
+
+def test_confidence_higher_for_clear_than_for_off_topic(index: SearchIndex) -> None:
+    clear = [matcher.match(index, t).confidence for t in CLEAR]
+    off = [matcher.match(index, t).confidence for t in OFF_TOPIC]
+    assert min(clear) > max(off)
+    assert all(0.0 <= c <= 1.0 for c in clear + off)
+
+
+@pytest.mark.parametrize(
+    ("text", "right"),
+    [
+        ("Wie melde ich mich in Hannover an?", ANMELDEN),
+        ("Wie melde ich mich um?", ANMELDEN),
+        ("Wann hole ich meinen Pass ab?", REISEPASS),
+    ],
+)
+def test_never_a_confident_wrong_answer(
+    index: SearchIndex, names: dict[str, str], text: str, right: str
+) -> None:
+    """Where the matcher is unsure, it may ask or give up, but must not answer wrongly."""
+    decision = decide(index, text, State(), matcher.match(index, text))
+    if decision.kind == "answer":
+        assert decision.service_id is not None
+        assert names[decision.service_id] == right
+
+
+def test_candidates_are_ranked_and_bounded(index: SearchIndex) -> None:
+    m = matcher.match(index, "Ausweis verloren, was nun?")
+    scores = [c.score for c in m.candidates]
+    assert 1 <= len(scores) <= 5
+    assert scores == sorted(scores, reverse=True)
+    assert all(s > 0 for s in scores)
+    assert set(m.features) == set(matcher.FEATURES)
+
+
+def test_nothing_to_match_gives_no_candidates(index: SearchIndex) -> None:
+    for text in ("", "?!", "und das", "Hallo"):
+        m = matcher.match(index, text)
+        assert m.candidates == []
+        assert m.confidence == 0.0
+        assert m.best is None
+
+
+def test_matching_is_deterministic(index: SearchIndex) -> None:
+    text = "Was brauche ich für einen neuen Reisepass für mein Kind?"
+    first = matcher.match(index, text)
+    again = matcher.match(index, text)
+    assert first == again
+
+
+def test_confidence_follows_the_weights() -> None:
+    features = {"log_top": 2.0, "margin": 0.5, "coverage": 1.0, "phrase": 1.0, "bias": 1.0}
+    assert matcher.confidence_of(features, {"bias": 0.0}) == pytest.approx(0.5)
+    assert matcher.confidence_of(features, {"phrase": 50.0}) > 0.999
+    assert matcher.confidence_of(features, {"phrase": -50.0}) < 0.001
+
+
+# Known limits of the matcher, kept visible: strict, so a fix shows up as XPASS → remove mark.
+@pytest.mark.xfail(
+    strict=True,
+    reason="a district name in a catalog keyword ('Parken Südstadt') outweighs 'ummelden'",
+)
+def test_known_limit_district_name_does_not_hijack_ummelden(
+    index: SearchIndex, names: dict[str, str]
+) -> None:
+    assert top(index, names, "Ich muss mich ummelden, bin in die Südstadt gezogen") == ANMELDEN
+
+
+@pytest.mark.xfail(strict=True, reason="'gilt' (validity) pulls towards the lost-document service")
+def test_known_limit_validity_question_about_a_passport(
+    index: SearchIndex, names: dict[str, str]
+) -> None:
+    assert top(index, names, "Wie lange gilt ein Reisepaß?") == REISEPASS
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a compound with a generic tail (-antrag, -anmeldung) ranks right but its "
+    "confidence stays below the answer threshold (cohesion 0)",
+)
+def test_known_limit_compound_with_generic_tail_is_answered(index: SearchIndex) -> None:
+    m = matcher.match(index, "Hundesteueranmeldung")
+    assert decide(index, "Hundesteueranmeldung", State(), m).kind == "answer"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="long messages with many words unknown to the catalog rank right but get a "
+    "confidence below the answer threshold",
+)
+def test_known_limit_long_rambling_message_is_answered(index: SearchIndex) -> None:
+    text = RAMBLING[1][0]
+    assert decide(index, text, State(), matcher.match(index, text)).kind == "answer"

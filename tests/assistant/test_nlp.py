@@ -1,0 +1,300 @@
+"""Language knowledge of the assistant: personal-data scrubbing, language, sub-questions, cues."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from servicepoint.assistant import nlp
+
+# -- scrubbing personal data before anything is stored -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "secret", "marker"),
+    [
+        ("Antwort bitte an lena.beispiel@example.org, danke", "lena.beispiel", "[E-Mail]"),
+        ("mail me: j.doe+city@mail.example.co.uk", "example.co.uk", "[E-Mail]"),
+        ("Rufen Sie mich an: +49 511 1234567", "1234567", "[Nummer]"),
+        ("Meine Nummer ist 0511/168-32000.", "32000", "[Nummer]"),
+        ("Handy 0176 98765432 ab 18 Uhr", "98765432", "[Nummer]"),
+        ("call (0511) 123 45 67 please", "123 45 67", "[Nummer]"),
+        ("Tel. 0049 511 7654321", "7654321", "[Nummer]"),
+        ("Überweisung von DE89 3704 0044 0532 0130 00 bitte prüfen", "0532", "[IBAN]"),
+        ("IBAN DE89370400440532013000", "370400440532013000", "[IBAN]"),
+        ("iban de89 3704 0044 0532 0130 00", "0130", "[IBAN]"),
+        ("Ausweisnummer L01X00T47 ist weg", "L01X00T47", "[Nummer]"),
+        ("passport no. C4J5R2K8M", "C4J5R2K8M", "[Nummer]"),
+        ("geboren am 12.08.1964 in Hannover", "1964", "[Datum]"),
+        ("born 1964-08-12", "1964", "[Datum]"),
+        ("Geburtstag 3.2.90", "3.2.90", "[Datum]"),
+        ("Ich bin am 12. August 1964 geboren", "1964", "[Datum]"),
+    ],
+)
+def test_scrub_removes_personal_data(text: str, secret: str, marker: str) -> None:
+    clean = nlp.scrub(text)
+    assert secret.lower() not in clean.lower()
+    assert marker in clean
+
+
+def test_scrub_keeps_the_question_around_removed_data() -> None:
+    text = "Mein Perso L01X00T47 ist weg, bitte an max@example.org oder 0511 9876543 antworten"
+    assert nlp.scrub(text) == (
+        "Mein Perso [Nummer] ist weg, bitte an [E-Mail] oder [Nummer] antworten"
+    )
+
+
+def test_scrub_removes_everything_of_a_full_message() -> None:
+    text = (
+        "Hallo, ich bin Lena (lena.b@example.org, +49 176 1234 5678), geboren 01.02.1990, "
+        "IBAN DE02120300000000202051, Ausweis T22000129. Was kostet ein Pass?"
+    )
+    clean = nlp.scrub(text)
+    assert "@" not in clean
+    # Apart from nothing: every digit of the personal data is gone.
+    assert not re.search(r"\d", clean), clean
+    assert clean.endswith("Was kostet ein Pass?")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Was kostet ein Reisepass?",
+        "Reisepass mit 48 Seiten für Kinder unter 12",
+        "Ich brauche 2 Meldebescheinigungen",
+        "Hundesteuer für 3 Hunde im Jahr 2026",
+        "How much is a passport for a child under 24?",
+    ],
+)
+def test_scrub_leaves_ordinary_questions_alone(text: str) -> None:
+    assert nlp.scrub(text) == text
+
+
+def test_scrub_is_idempotent_and_drops_nul() -> None:
+    text = "Pass\x00 verloren, Tel 0511 1234567"
+    once = nlp.scrub(text)
+    assert "\x00" not in once
+    assert nlp.scrub(once) == once
+
+
+# -- language --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Wie beantrage ich einen neuen Personalausweis?",
+        "Brauche ich für die Ummeldung einen Termin?",
+        "Was muss ich mitbringen, wenn ich meinen Hund anmelde?",
+        "ich hab meinen führerschein verloren was jetzt",
+    ],
+)
+def test_detect_lang_german(text: str) -> None:
+    assert nlp.detect_lang(text, default="en") == "de"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "How do I apply for a new identity card?",
+        "Do I need an appointment to register my address?",
+        "what should I bring when I register my dog",
+        "i lost my driving licence what now",
+    ],
+)
+def test_detect_lang_english(text: str) -> None:
+    assert nlp.detect_lang(text, default="de") == "en"
+
+
+@pytest.mark.parametrize("text", ["ok", "?", "2", "ID?", "online"])
+def test_detect_lang_falls_back_to_default_when_unclear(text: str) -> None:
+    assert nlp.detect_lang(text, default="de") == "de"
+    assert nlp.detect_lang(text, default="en") == "en"
+
+
+# -- sub-questions ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "aspect"),
+    [
+        # German
+        ("Was kostet der Reisepass?", "cost"),
+        ("Wie teuer ist eine Meldebescheinigung?", "cost"),
+        ("Welche Gebühren fallen an?", "cost"),
+        ("Wie viel muss ich bezahlen?", "cost"),
+        ("Welche Unterlagen brauche ich?", "documents"),
+        ("Was muss ich mitbringen?", "documents"),
+        ("Brauche ich ein Foto?", "documents"),
+        ("Wie lange dauert das?", "duration"),
+        ("Wann ist der Ausweis fertig?", "duration"),
+        ("Geht das auch online?", "online"),
+        ("Kann ich das im Internet erledigen?", "online"),
+        ("Wo kann ich das machen?", "where"),
+        ("In welchem Bürgeramt geht das?", "where"),
+        ("Wann hat das Bürgeramt geöffnet?", "hours"),
+        ("Öffnungszeiten?", "hours"),
+        ("Wer ist zuständig?", "responsible"),
+        ("Welche Behörde kümmert sich darum?", "responsible"),
+        ("Brauche ich einen Termin?", "booking"),
+        ("Wie kann ich einen Termin buchen?", "booking"),
+        # English
+        ("How much does a passport cost?", "cost"),
+        ("How much is it?", "cost"),
+        ("What are the fees?", "cost"),
+        ("What documents do I need?", "documents"),
+        ("What do I have to bring?", "documents"),
+        ("How long does it take?", "duration"),
+        ("How much time does it take?", "duration"),
+        ("Can I do it online?", "online"),
+        ("Where do I have to go?", "where"),
+        ("What are the opening hours?", "hours"),
+        ("Which authority is responsible?", "responsible"),
+        ("How do I book an appointment?", "booking"),
+        # misspelt
+        ("Was kosstet das?", "cost"),
+        ("Gebüren für den Pass?", "cost"),
+        ("welche Unterlagn brauch ich", "documents"),
+        ("wie lange dauerts", "duration"),
+        ("Ofnungszeiten vom Bürgeramt", "hours"),
+        ("wer ist da zustendig", "responsible"),
+        ("Termn buchen", "booking"),
+        ("what documnets do I need", "documents"),
+        ("how do I make an apointment", "booking"),
+    ],
+)
+def test_aspects_finds_the_sub_question(text: str, aspect: str) -> None:
+    assert aspect in nlp.aspects(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Was kostet ein Reisepass und welche Unterlagen brauche ich?", ["cost", "documents"]),
+        ("Which documents, and how long does it take?", ["documents", "duration"]),
+        ("Kann ich online einen Termin buchen und was kostet das?", ["cost", "online", "booking"]),
+        ("How much time does it take?", ["duration"]),  # not a question about money
+        ("Wie viele Unterlagen brauche ich?", ["documents"]),  # "viele" is no price
+        ("Wieviel Zeit brauchen die?", ["duration"]),
+    ],
+)
+def test_aspects_several_in_a_stable_order(text: str, expected: list[str]) -> None:
+    assert nlp.aspects(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Reisepass beantragen",
+        "Ich will heiraten",
+        "How do I apply for a passport?",  # "apply" is no question about an app
+        "I feel lost with all this",  # "feel" is no fee
+        "Europawahl per Brief",  # "Europa" is no price in euro
+        "amtliche Beglaubigung",  # "amtlich" asks for no office
+        "Was brauchen wir für die Hochzeit?",  # "brauchen" is no misspelt "buchen"
+    ],
+)
+def test_aspects_empty_for_a_general_question(text: str) -> None:
+    assert nlp.aspects(text) == []
+
+
+# -- separable verbs -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "joined"),
+    [
+        ("Wie melde ich mich um?", "Wie ummelden ich mich?"),
+        ("Wann hole ich den Ausweis ab?", "Wann abholen ich den Ausweis?"),
+        ("Was bringe ich mit? Und was kostet das?", "Was mitbringen ich? Und was kostet das?"),
+        ("Wen rufe ich an", "Wen anrufen ich"),
+    ],
+)
+def test_join_separable_rejoins_split_verbs(text: str, joined: str) -> None:
+    assert nlp.join_separable(text) == joined
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Was kostet ein Pass?", "Ich will mich ummelden", "How do I sign up?", "an", "Pass ab"],
+)
+def test_join_separable_leaves_other_sentences(text: str) -> None:
+    assert nlp.join_separable(text) == text
+
+
+def test_split_verbs_carry_their_sub_question() -> None:
+    assert nlp.aspects("Was bringe ich mit?") == ["documents"]
+    assert "responsible" in nlp.aspects("Wen rufe ich da an?")
+
+
+# -- follow-up cues ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Was kostet das?",
+        "Geht das auch online?",
+        "und für Kinder?",
+        "Und wie lange dauert das?",
+        "and for children?",
+        "how long does it take?",
+        "Was brauche ich dafür?",
+    ],
+)
+def test_is_followup(text: str) -> None:
+    assert nlp.is_followup(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "Reisepass",
+        "Ich will heiraten",
+        # long messages stand on their own even when they contain "das"
+        "Ich bin letzte Woche nach Hannover gezogen und frage mich jetzt, ob ich das "
+        "irgendwo melden muss",
+    ],
+)
+def test_is_not_followup(text: str) -> None:
+    assert not nlp.is_followup(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "und für Kinder?",
+        "Ausweis für mein Baby",
+        "Pass für meine minderjährige Tochter",
+        "Was gilt unter 18?",
+        "and for my kids?",
+        "for a minor",
+        "for children under 24",
+    ],
+)
+def test_mentions_children(text: str) -> None:
+    assert nlp.mentions_children(text)
+
+
+@pytest.mark.parametrize("text", ["Was kostet das?", "Pass für Erwachsene", "for adults"])
+def test_does_not_mention_children(text: str) -> None:
+    assert not nlp.mentions_children(text)
+
+
+@pytest.mark.parametrize("text", ["Hallo", "Guten Morgen!", "Danke", "thank you", "Moin"])
+def test_is_greeting(text: str) -> None:
+    assert nlp.is_greeting(text)
+
+
+@pytest.mark.parametrize("text", ["Hallo, was kostet ein Pass?", "Reisepass", ""])
+def test_is_not_greeting(text: str) -> None:
+    assert not nlp.is_greeting(text)
+
+
+def test_content_words_drop_question_and_pointer_words() -> None:
+    from servicepoint.catalog.search import STOPWORDS
+
+    assert nlp.content_words("Was kostet das für den Reisepass?", STOPWORDS) == ["Reisepass"]
+    assert nlp.content_words("Hallo, und wie lange dauert das?", STOPWORDS) == []
