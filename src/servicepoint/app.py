@@ -80,8 +80,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "web" / "static"), name="static")
     web_errors.install(app)
     _routers(app)
-    if engine.dialect.name == "sqlite":
-        app.add_middleware(InFlightLimitMiddleware, limit=settings.sqlite_in_flight)
+    app.add_middleware(InFlightLimitMiddleware, limit=settings.max_in_flight)
+
     app.add_middleware(
         RequestContextMiddleware,
         max_body=settings.max_body_bytes,

@@ -45,9 +45,9 @@ class Settings(BaseSettings):
     api_rate_limit: int = 120  # write requests per IP and minute on the public API
     pow_difficulty: int = Field(default=14, ge=0, le=24)  # leading zero bits of the challenge
     worker_interval_seconds: float = 30.0
-    # Requests handled at once on SQLite (must stay below anyio's 40 worker threads; see
-    # web.middleware.InFlightLimitMiddleware). Long-lived event streams don't count.
-    sqlite_in_flight: int = Field(default=24, ge=1, le=39)
+    # Requests handled at once per process: below anyio's 40 worker threads and the database
+    # pool's 30 connections (see web.middleware.InFlightLimitMiddleware). Streams don't count.
+    max_in_flight: int = Field(default=24, ge=1, le=29)
 
     # Optional OpenAI-compatible endpoint that only rephrases grounded answers.
     assistant_llm_url: str | None = None

@@ -533,7 +533,7 @@ def cap_values(session: Session) -> tuple[Any, ...]:
 
 @pytest.fixture
 def admin(app: FastAPI, session: Session) -> Iterator[TestClient]:
-    """An admin's browser; a 500 comes back as a response (see CAPACITY_TEMPLATE_BUG)."""
+    """An admin's browser; a 500 comes back as a response, so tests can assert on it."""
     make_user(session, "boss", "admin")
     with TestClient(app, base_url="http://testserver", raise_server_exceptions=False) as c:
         login(c, "boss")
@@ -551,14 +551,6 @@ def test_the_capacity_page_is_for_admins(client: TestClient, session: Session) -
     assert cap_values(session) == before
 
 
-# capacity.html line 18 puts "(%)" into a newstyle gettext string, which Jinja %-formats:
-# ValueError, so every rendering of the capacity page is a 500 (template owned by a colleague).
-CAPACITY_TEMPLATE_BUG = pytest.mark.xfail(
-    reason="capacity.html:18 _('Anteil für Kunden ohne Termin (%)') needs '%%': page is a 500",
-    raises=AssertionError, strict=False)
-
-
-@CAPACITY_TEMPLATE_BUG
 def test_the_capacity_page_shows_the_settings(admin: TestClient, session: Session) -> None:
     appointment_service.add_closure(session, location_id=LOCATION, day=dt.date(2026, 12, 16),
                                     reason="Personalversammlung")
@@ -568,7 +560,6 @@ def test_the_capacity_page_shows_the_settings(admin: TestClient, session: Sessio
     assert "Mo 08:00-12:00" in page.text and "Personalversammlung" in page.text
 
 
-@CAPACITY_TEMPLATE_BUG
 def test_bad_hours_show_the_form_again_with_a_400(admin: TestClient, session: Session) -> None:
     resp = admin.post(f"/verwaltung/kapazitaet/{LOCATION}",
                       data=capacity_form(admin, hours="Mo-Fr 13:00-09:00"),
@@ -618,8 +609,7 @@ def test_bad_capacity_settings_change_nothing(admin: TestClient, session: Sessio
     before = cap_values(session)
     resp = admin.post(f"/verwaltung/kapazitaet/{LOCATION}", data=capacity_form(admin, **bad),
                       follow_redirects=False)
-    # 400 with the form again; the page itself is broken for now (see CAPACITY_TEMPLATE_BUG)
-    assert resp.status_code in (400, 500), resp.text
+    assert resp.status_code == 400, resp.text
     assert cap_values(session) == before
     assert audited(session, "capacity.update") == []
 

@@ -121,12 +121,13 @@ class RequestContextMiddleware:
 
 
 class InFlightLimitMiddleware:
-    """At most `limit` requests at once (SQLite only); the rest wait in the event loop.
+    """At most `limit` requests at once; the rest wait cheaply in the event loop.
 
-    A request that holds SQLite's single write lock commits only after its response has been
-    serialised, which needs a worker thread. If every thread is taken by requests waiting for
-    that lock, nobody can finish until the busy timeout. Admitting fewer requests than there
-    are threads guarantees the lock holder a thread. Event streams hold no thread and pass.
+    A request commits only after its response has been serialised, which needs a worker
+    thread. If every thread is taken by requests waiting for what that request holds (SQLite's
+    single write lock, a row lock, or a pooled connection), nobody can finish until a timeout.
+    Admitting fewer requests than there are threads and pooled connections guarantees the
+    holder can finish. Event streams hold no thread or connection and pass.
     """
 
     def __init__(self, app: ASGIApp, *, limit: int) -> None:

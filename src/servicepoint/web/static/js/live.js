@@ -14,6 +14,9 @@
     if (window.EventSource) {
       var source = new EventSource(el.getAttribute("data-live"));
       source.addEventListener("changed", refresh);
+      // A change made while (re)connecting would otherwise wait for the 30 s fallback.
+      source.addEventListener("open", refresh);
+
     }
     setInterval(refresh, 30000);
   });
