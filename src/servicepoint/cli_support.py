@@ -33,13 +33,8 @@ def session_scope(settings: Settings | None = None) -> Iterator[Session]:
     settings = settings or Settings()
     engine = make_engine(settings.database_url)
     try:
-        with make_sessionmaker(engine)() as session:
-            try:
-                yield session
-                session.commit()
-            except BaseException:
-                session.rollback()
-                raise
+        with make_sessionmaker(engine).begin() as session:
+            yield session
     finally:
         engine.dispose()
 

@@ -174,6 +174,16 @@ def bookable_services(session: Session, *, service_ids: Sequence[str]) -> list[S
     return [found[sid] for sid in ids]
 
 
+def _check_offered(cap: Capacity, services: Sequence[Service]) -> None:
+    for svc in services:
+        if not offers(cap, svc):
+            raise InvalidBooking(
+                N_("„%(name)s“ wird an diesem Standort nicht angeboten."),
+                code="service_not_offered",
+                name=svc.name_de,
+            )
+
+
 def duration_of(services: Sequence[Service]) -> int:
     return sum(int(s.data.get("appointment_minutes") or 15) for s in services)
 
@@ -381,13 +391,7 @@ def book(
     now = now or utcnow()
     services = bookable_services(session, service_ids=service_ids)
     cap = get_capacity(session, location_id=location_id)
-    for svc in services:
-        if not offers(cap, svc):
-            raise InvalidBooking(
-                N_("„%(name)s“ wird an diesem Standort nicht angeboten."),
-                code="service_not_offered",
-                name=svc.name_de,
-            )
+    _check_offered(cap, services)
     duration = duration_of(services)
     cells = _checked_cells(session, cap, start, duration, now)
     booking = Booking(
@@ -482,13 +486,7 @@ def reschedule(
     services = bookable_services(session, service_ids=booking.service_ids)
     target = location_id or booking.location_id
     new_cap = get_capacity(session, location_id=target)
-    for svc in services:
-        if not offers(new_cap, svc):
-            raise InvalidBooking(
-                N_("„%(name)s“ wird an diesem Standort nicht angeboten."),
-                code="service_not_offered",
-                name=svc.name_de,
-            )
+    _check_offered(new_cap, services)
     duration = duration_of(services)
     old_cap = get_capacity(session, location_id=booking.location_id)
     old_cells = _cells_of(booking, old_cap.grid_minutes)

@@ -69,13 +69,8 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 def get_session(request: Request) -> Iterator[Session]:
     """Request dependency: one session, committed once if the route succeeds, else rolled back."""
     factory: sessionmaker[Session] = request.app.state.sessionmaker
-    with factory() as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+    with factory.begin() as session:  # commits on success, rolls back on any exception
+        yield session
 
 
 # scope="function" commits before the response is sent, so a failed commit is never reported
