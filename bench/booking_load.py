@@ -101,7 +101,7 @@ def _prepare_race_location(url: str) -> str:
     return "sahlkamp"
 
 
-async def _race(base: str, location: str) -> dict[int, int]:
+async def _race(base: str, location: str) -> tuple[dict[int, int], list[str]]:
     limits = httpx.Limits(max_connections=RACE_CLIENTS)
     async with httpx.AsyncClient(limits=limits, timeout=60) as http:
         slots = [s for s in await _slots(http, base, location=location) if s["capacity_left"] == 1]
@@ -116,15 +116,20 @@ async def _race(base: str, location: str) -> dict[int, int]:
     statuses: dict[int, int] = {}
     for resp in results:
         statuses[resp.status_code] = statuses.get(resp.status_code, 0) + 1
-    return statuses
+    return statuses, [t["start"] for t in targets]
 
 
-def _db_check(url: str, location: str) -> tuple[int, int]:
+def _db_check(url: str, location: str, starts: list[str]) -> tuple[int, int]:
+    """Bookings stored for the raced places, and cells anywhere above their capacity."""
     engine = make_engine(url)
+    wanted = [dt.datetime.fromisoformat(s) for s in starts]
     with engine.connect() as conn:
         booked = conn.execute(
-            select(func.count(Booking.id)).where(Booking.location_id == location)
+            select(func.count(Booking.id)).where(
+                Booking.location_id == location, Booking.start.in_(wanted)
+            )
         ).scalar_one()
+
         over = conn.execute(
             select(func.count()).select_from(SlotUsage).where(SlotUsage.used > SlotUsage.capacity)
         ).scalar_one()
@@ -139,8 +144,8 @@ def _run_on(kind: str, workers: int) -> bool:
     with live_server(url, workers=workers) as base:
         get_rate = asyncio.run(_get_rate(base))
         book_rate, statuses = asyncio.run(_booking_rate(base))
-        race = asyncio.run(_race(base, location))
-    booked, over = _db_check(url, location)
+        race, starts = asyncio.run(_race(base, location))
+    booked, over = _db_check(url, location, starts)
     ratio = book_rate / get_rate if get_rate else 0.0
     console.print(f"GET /health      {get_rate:8.1f} req/s  ({CLIENTS} clients, {SECONDS:.0f} s)")
     console.print(f"POST booking     {book_rate:8.1f} bookings/s  statuses {statuses}")

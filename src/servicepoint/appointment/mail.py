@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from servicepoint.appointment.models import Booking, OutboxMail
 from servicepoint.catalog import locations as location_service
 from servicepoint.catalog import present
+from servicepoint.catalog import service as catalog_service
 from servicepoint.catalog.models import Service
 from servicepoint.config import Settings
 from servicepoint.core.clock import BERLIN, utcnow
@@ -157,30 +158,43 @@ def build_mail(
     settings: Settings,
     send_after: dt.datetime | None = None,
 ) -> OutboxMail | None:
-    """The mail as a row, not yet added: it can be prepared before the booking is stored."""
+    """The mail as a row, not yet added: it can be prepared before the booking is stored.
+    Its text is written when it is sent (see `render`), which keeps booking requests fast."""
+    del session, services  # the text is composed at sending time from the booking itself
     if not booking.email:
         return None
-    location = location_service.get_location(session, location_id=booking.location_id)
-    subject, body = compose(
-        booking, kind=kind, services=services, location_name=location.name, settings=settings
-    )
-    ics = booking_ics(
-        booking,
-        services=services,
-        location_name=location.name,
-        address=present.address(location),
-        base_url=settings.base_url,
-        site_name=settings.site_name,
-    ).decode()
     return OutboxMail(
         booking=booking,
         kind=kind,
         recipient=booking.email,
-        subject=subject,
-        body=body,
-        ics=ics,
+        subject="",
+        body="",
+        ics=None,
         send_after=send_after or utcnow(),
+        meta={"base_url": settings.base_url},
     )
+
+
+def render(session: Session, *, mail: OutboxMail, settings: Settings) -> bool:
+    """Write subject, text and calendar file from the booking; False if it is gone."""
+    booking = mail.booking
+    if booking is None:
+        return False
+    services = list(catalog_service.services_by_ids(session, ids=booking.service_ids).values())
+    location = location_service.get_location(session, location_id=booking.location_id)
+    local = settings.model_copy(update={"base_url": mail.meta.get("base_url", settings.base_url)})
+    mail.subject, mail.body = compose(
+        booking, kind=mail.kind, services=services, location_name=location.name, settings=local
+    )
+    mail.ics = booking_ics(
+        booking,
+        services=services,
+        location_name=location.name,
+        address=present.address(location),
+        base_url=local.base_url,
+        site_name=settings.site_name,
+    ).decode()
+    return True
 
 
 def reminder_time(booking: Booking) -> dt.datetime:
@@ -283,6 +297,9 @@ def send_due(session: Session, *, settings: Settings, now: dt.datetime | None = 
     try:
         with _smtp(settings) as client:
             for mail in mails:
+                if not mail.body and not render(session, mail=mail, settings=settings):
+                    mail.attempts, mail.last_error = MAX_ATTEMPTS, "booking no longer exists"
+                    continue
                 sent += _send_one(client, mail, settings, now)
     except (OSError, smtplib.SMTPException) as exc:  # server away: everything unsent is retried
         log.warning("SMTP unavailable: %s", exc)

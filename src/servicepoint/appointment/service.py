@@ -106,9 +106,10 @@ def appointment_counters(cap: Capacity) -> int:
 
 
 def get_capacity(session: Session, *, location_id: str) -> Capacity:
-    location_service.get_location(session, location_id=location_id)
     cap = session.get(Capacity, location_id)
     if cap is None:
+        location_service.get_location(session, location_id=location_id)  # 404 if unknown
+
         raise InvalidBooking(
             N_("An diesem Standort werden keine Termine vergeben."), code="no_appointments_here"
         )
@@ -285,39 +286,34 @@ def next_free_slot(
 
 
 # -- claiming cells ---------------------------------------------------------------------------
-def _ensure_cells(
-    session: Session, *, location_id: str, cells: Sequence[dt.datetime], capacity: int
-) -> None:
-    rows = [
-        {"location_id": location_id, "start": c, "used": 0, "capacity": capacity} for c in cells
-    ]
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+def _take_one(session: Session, *, location_id: str, cell: dt.datetime, capacity: int) -> bool:
+    """One statement per cell: create it with one place taken, or take a place if one is
+    left. The conflict clause locks the existing row, so racing clients queue up on it."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     stmt = (
         insert(SlotUsage)
-        .values(rows)
-        .on_conflict_do_nothing(index_elements=["location_id", "start"])
+        .values(location_id=location_id, start=cell, used=1, capacity=capacity)
+        .on_conflict_do_update(
+            index_elements=["location_id", "start"],
+            set_={"used": SlotUsage.used + 1},
+            where=SlotUsage.used < SlotUsage.capacity,
+        )
+        .returning(SlotUsage.used)
     )
-    session.execute(stmt)
+    # RETURNING, not rowcount: drivers disagree on rowcount for INSERT … ON CONFLICT.
+    return session.execute(stmt).scalar_one_or_none() is not None
+
 
 
 def _claim(
     session: Session, *, location_id: str, cells: Sequence[dt.datetime], capacity: int
 ) -> None:
-    """Take one place in every cell, in ascending order (no deadlocks); all or nothing."""
-    _ensure_cells(session, location_id=location_id, cells=cells, capacity=capacity)
+    """Take one place in every cell, in ascending order (no deadlocks); all or nothing: a
+    failure raises, and the request's rollback returns the places already taken."""
     for cell in sorted(cells):
-        result = session.execute(
-            update(SlotUsage)
-            .where(
-                SlotUsage.location_id == location_id,
-                SlotUsage.start == cell,
-                SlotUsage.used < SlotUsage.capacity,
-            )
-            .values(used=SlotUsage.used + 1)
-            .execution_options(synchronize_session=False)
-        )
-        if getattr(result, "rowcount", 0) != 1:
+        if capacity < 1 or not _take_one(
+            session, location_id=location_id, cell=cell, capacity=capacity
+        ):
             raise SlotTaken(
                 N_("Dieser Termin ist gerade vergeben worden. Bitte wählen Sie einen anderen.")
             )
