@@ -37,8 +37,12 @@ class Baseline:
     def __init__(self, session: Session) -> None:
         services = catalog_service.list_services(session)
         self.names = [s.name_de for s in services]
-        corpus = [self._tokens(f"{s.name_de} {s.name_en} {s.data['summary']['de']} "
-                               f"{s.data['summary']['en']}") for s in services]
+        corpus = [
+            self._tokens(
+                f"{s.name_de} {s.name_en} {s.data['summary']['de']} {s.data['summary']['en']}"
+            )
+            for s in services
+        ]
         self.bm25 = bm25s.BM25()
         self.bm25.index(corpus, show_progress=False)
         self.threshold = 0.0
@@ -75,24 +79,32 @@ class Baseline:
 def _assistant(session: Session):  # type: ignore[no-untyped-def]
     names = {s.id: s.name_de for s in catalog_service.list_services(session)}
 
-    def ask(text: str, conversation: str | None, lang: str | None
-            ) -> tuple[Outcome, str | None]:
-        reply = assistant_service.ask(session, message=text, conversation_id=conversation,
-                                      lang=lang, now=NOW)
+    def ask(text: str, conversation: str | None, lang: str | None) -> tuple[Outcome, str | None]:
+        reply = assistant_service.ask(
+            session, message=text, conversation_id=conversation, lang=lang, now=NOW
+        )
         options = tuple(a.label for a in reply.actions if a.type == "clarify")
         # clarify labels are display names; map back through the catalog
         by_label = {s.name_de: s.name_de for s in catalog_service.list_services(session)}
         by_label.update({s.name_en: s.name_de for s in catalog_service.list_services(session)})
-        return Outcome(reply.kind, names.get(reply.service.id) if reply.service else None,
-                       tuple(by_label.get(o, o) for o in options)), reply.conversation_id
+        return Outcome(
+            reply.kind,
+            names.get(reply.service.id) if reply.service else None,
+            tuple(by_label.get(o, o) for o in options),
+        ), reply.conversation_id
 
     return ask
 
 
 def _row(table: Table, label: str, m: Metrics) -> None:
-    table.add_row(label, f"{m.top1:.3f} ({m.n_in})", f"{m.rejection:.3f} ({m.n_out})",
-                  f"{m.followup:.3f} ({m.n_follow})" if m.n_follow else "–",
-                  f"{m.p50_ms:.2f}", f"{m.p95_ms:.2f}")
+    table.add_row(
+        label,
+        f"{m.top1:.3f} ({m.n_in})",
+        f"{m.rejection:.3f} ({m.n_out})",
+        f"{m.followup:.3f} ({m.n_follow})" if m.n_follow else "–",
+        f"{m.p50_ms:.2f}",
+        f"{m.p95_ms:.2f}",
+    )
 
 
 def run(devset: Path = DEVSET, show_misses: bool = False) -> bool:
@@ -120,10 +132,15 @@ def run(devset: Path = DEVSET, show_misses: bool = False) -> bool:
         console.print(table)
         console.print(f"baseline threshold (tuned on dev): {baseline.threshold:.2f}")
         for split, m in results.items():
-            met = (m.top1 >= TARGETS["top1"] and m.rejection >= TARGETS["rejection"]
-                   and m.p95_ms <= TARGETS["p95_ms"])
-            console.print(f"{split}: targets top-1 >= 0.95, rejection >= 0.95, p95 <= 20 ms: "
-                          f"{'[green]met' if met else '[red]missed'}[/]")
+            met = (
+                m.top1 >= TARGETS["top1"]
+                and m.rejection >= TARGETS["rejection"]
+                and m.p95_ms <= TARGETS["p95_ms"]
+            )
+            console.print(
+                f"{split}: targets top-1 >= 0.95, rejection >= 0.95, p95 <= 20 ms: "
+                f"{'[green]met' if met else '[red]missed'}[/]"
+            )
             ok = ok and met
             if show_misses:
                 for q, want, got in m.misses:

@@ -102,8 +102,9 @@ def capacity_of(session: Session, location_id: str = LOCATION) -> Capacity:
     return cap
 
 
-def restrict_services(session: Session, service_ids: list[str] | None,
-                      location_id: str = LOCATION, **overrides: Any) -> None:
+def restrict_services(
+    session: Session, service_ids: list[str] | None, location_id: str = LOCATION, **overrides: Any
+) -> None:
     """Change a location's offer through the service, as the capacity page does."""
     cap = capacity_of(session, location_id)
     values: dict[str, Any] = {
@@ -115,32 +116,49 @@ def restrict_services(session: Session, service_ids: list[str] | None,
         **overrides,
     }
     appointment_service.update_capacity(
-        session, location_id=location_id, change=appointment_service.CapacityChange(**values),
-        source="test", now=NOW,
+        session,
+        location_id=location_id,
+        change=appointment_service.CapacityChange(**values),
+        source="test",
+        now=NOW,
     )
     session.commit()
 
 
-def first_slot(client: TestClient, *services: str, location: str = LOCATION,
-               **params: str) -> dict[str, Any]:
-    resp = client.get("/api/appointments/slots",
-                      params={"service": list(services or (PASS,)), "location": location,
-                              **params})
+def first_slot(
+    client: TestClient, *services: str, location: str = LOCATION, **params: str
+) -> dict[str, Any]:
+    resp = client.get(
+        "/api/appointments/slots",
+        params={"service": list(services or (PASS,)), "location": location, **params},
+    )
     assert resp.status_code == 200, resp.text
     slots: list[dict[str, Any]] = resp.json()
     assert slots, "no free slot"
     return slots[0]
 
 
-def book_via_api(client: TestClient, *, start: str | None = None, services: tuple[str, ...] = (),
-                 location: str = LOCATION, name: str = "Erika Mustermann",
-                 email: str = "erika@example.org") -> dict[str, Any]:
+def book_via_api(
+    client: TestClient,
+    *,
+    start: str | None = None,
+    services: tuple[str, ...] = (),
+    location: str = LOCATION,
+    name: str = "Erika Mustermann",
+    email: str = "erika@example.org",
+) -> dict[str, Any]:
     chosen = list(services or (PASS,))
     when = start or first_slot(client, *chosen, location=location)["start"]
-    resp = client.post("/api/appointments", json={
-        "service_ids": chosen, "location_id": location, "start": when,
-        "name": name, "email": email,
-    })
+    resp = client.post(
+        "/api/appointments",
+        json={
+            "service_ids": chosen,
+            "location_id": location,
+            "start": when,
+            "name": name,
+            "email": email,
+        },
+    )
     assert resp.status_code == 201, resp.text
     body: dict[str, Any] = resp.json()
     return body

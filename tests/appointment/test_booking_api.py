@@ -42,15 +42,17 @@ def when(value: str) -> dt.datetime:
 
 
 def slots(client: TestClient, *services: str, **params: str) -> list[dict[str, Any]]:
-    resp = client.get("/api/appointments/slots",
-                      params={"service": list(services or (PASS,)), **params})
+    resp = client.get(
+        "/api/appointments/slots", params={"service": list(services or (PASS,)), **params}
+    )
     assert resp.status_code == 200, resp.text
     found: list[dict[str, Any]] = resp.json()
     return found
 
 
-def capacity_left(client: TestClient, start: dt.datetime, location: str = LOCATION,
-                  service: str = PASS) -> int:
+def capacity_left(
+    client: TestClient, start: dt.datetime, location: str = LOCATION, service: str = PASS
+) -> int:
     """capacity_left of one start (0 when it is no longer offered)."""
     day = start.astimezone(BERLIN).date().isoformat()
     for slot in slots(client, service, location=location, date_from=day, date_to=day):
@@ -61,8 +63,11 @@ def capacity_left(client: TestClient, start: dt.datetime, location: str = LOCATI
 
 def payload(**overrides: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "service_ids": [PASS], "location_id": LOCATION, "start": TUESDAY_9.isoformat(),
-        "name": "Erika Mustermann", "email": "erika@example.org",
+        "service_ids": [PASS],
+        "location_id": LOCATION,
+        "start": TUESDAY_9.isoformat(),
+        "name": "Erika Mustermann",
+        "email": "erika@example.org",
     }
     body.update(overrides)
     return body
@@ -103,7 +108,8 @@ def test_slots_filter_by_location_and_dates(client: TestClient) -> None:
     assert days == {"2026-12-16", "2026-12-17"}
     afternoon = [s for s in found if when(s["start"]).astimezone(BERLIN).hour >= 14]
     assert afternoon and all(  # Thursday afternoon only
-        when(s["start"]).astimezone(BERLIN).date() == dt.date(2026, 12, 17) for s in afternoon)
+        when(s["start"]).astimezone(BERLIN).date() == dt.date(2026, 12, 17) for s in afternoon
+    )
     assert slots(client, date_from="2026-12-25", date_to="2026-12-25") == []
     past = slots(client, location="linden", date_from="2026-11-01", date_to="2026-12-14")
     assert past and all(when(s["start"]) >= berlin(2026, 12, 14, 9, 0) for s in past)
@@ -117,15 +123,19 @@ def test_slots_for_several_services_add_their_durations(client: TestClient) -> N
     assert when(monday[-1]["start"]) == berlin(2026, 12, 14, 11, 20)  # 11:20 + 40 min = 12:00
 
 
-@pytest.mark.parametrize(("params", "status", "code"), [
-    ({"service": "gibt-es-nicht"}, 422, "unknown_service"),
-    ({"service": ONLINE_ONLY}, 422, "service_not_bookable"),
-    ({"service": PASS, "location": "atlantis"}, 404, "location_not_found"),
-    ({"service": PASS, "date_from": "morgen"}, 422, "invalid_input"),
-    ({}, 422, "invalid_input"),
-])
-def test_bad_slot_queries_are_clear_4xx(client: TestClient, params: dict[str, str], status: int,
-                                        code: str) -> None:
+@pytest.mark.parametrize(
+    ("params", "status", "code"),
+    [
+        ({"service": "gibt-es-nicht"}, 422, "unknown_service"),
+        ({"service": ONLINE_ONLY}, 422, "service_not_bookable"),
+        ({"service": PASS, "location": "atlantis"}, 404, "location_not_found"),
+        ({"service": PASS, "date_from": "morgen"}, 422, "invalid_input"),
+        ({}, 422, "invalid_input"),
+    ],
+)
+def test_bad_slot_queries_are_clear_4xx(
+    client: TestClient, params: dict[str, str], status: int, code: str
+) -> None:
     resp = client.get("/api/appointments/slots", params=params)
     assert resp.status_code == status, resp.text
     assert resp.json()["error"] == code and resp.json()["detail"]
@@ -154,7 +164,7 @@ def test_a_booking_is_read_by_its_code(client: TestClient) -> None:
     assert data["code"] == code and data["status"] == "booked"
     assert data["service_ids"] == [PASS] and data["name"] == "Erika Mustermann"
     assert "email" not in data  # the code shows the booking, not the address
-    spaced = "-".join(code[i:i + 4] for i in range(0, 12, 4)).lower()
+    spaced = "-".join(code[i : i + 4] for i in range(0, 12, 4)).lower()
     assert client.get(f"/api/appointments/{spaced}").json()["code"] == code
     missing = client.get("/api/appointments/ZZZZZZZZZZZZ")
     assert missing.status_code == 404 and missing.json()["error"] == "booking_not_found"
@@ -173,8 +183,10 @@ def test_cancel_frees_the_slot_at_once_and_the_code_is_spent(client: TestClient)
 
     again = client.delete(f"/api/appointments/{code}")
     assert again.status_code == 409 and again.json()["error"] == "booking_cancelled"
-    moved = client.post(f"/api/appointments/{code}/reschedule",
-                        json={"start": (start + dt.timedelta(minutes=30)).isoformat()})
+    moved = client.post(
+        f"/api/appointments/{code}/reschedule",
+        json={"start": (start + dt.timedelta(minutes=30)).isoformat()},
+    )
     assert moved.status_code == 409 and moved.json()["error"] == "booking_cancelled"
     assert capacity_left(client, start) == 2  # the spent code freed nothing twice
     assert client.get(f"/api/appointments/{code}").json()["status"] == "cancelled"
@@ -222,15 +234,16 @@ def test_reschedule_moves_the_booking_and_frees_the_old_time(client: TestClient)
     assert when(data["end"]) - new == dt.timedelta(minutes=15)
     assert capacity_left(client, old) == 2
     assert capacity_left(client, new) == 1
-    elsewhere = client.post(f"/api/appointments/{code}/reschedule",
-                            json={"start": new.isoformat(), "location_id": "linden"})
+    elsewhere = client.post(
+        f"/api/appointments/{code}/reschedule",
+        json={"start": new.isoformat(), "location_id": "linden"},
+    )
     assert elsewhere.status_code == 200 and elsewhere.json()["location_id"] == "linden"
     assert capacity_left(client, new) == 2
     assert capacity_left(client, new, location="linden") == 1
 
 
-def test_reschedule_onto_a_full_slot_changes_nothing(client: TestClient, session: Session
-                                                     ) -> None:
+def test_reschedule_onto_a_full_slot_changes_nothing(client: TestClient, session: Session) -> None:
     full = berlin(2026, 12, 16, 9, 0)
     book_via_api(client, start=full.isoformat())
     book_via_api(client, start=full.isoformat(), email="max@example.org")
@@ -241,24 +254,36 @@ def test_reschedule_onto_a_full_slot_changes_nothing(client: TestClient, session
     assert stored(session) == before
     assert when(client.get(f"/api/appointments/{code}").json()["start"]) == TUESDAY_9
     assert capacity_left(client, TUESDAY_9) == 1
-    bad = client.post(f"/api/appointments/{code}/reschedule",
-                      json={"start": berlin(2026, 12, 25, 9, 0).isoformat()})
+    bad = client.post(
+        f"/api/appointments/{code}/reschedule",
+        json={"start": berlin(2026, 12, 25, 9, 0).isoformat()},
+    )
     assert bad.status_code == 422 and bad.json()["error"] == "closed"
 
 
-def test_several_services_take_the_sum_of_their_durations(client: TestClient,
-                                                          session: Session) -> None:
+def test_several_services_take_the_sum_of_their_durations(
+    client: TestClient, session: Session
+) -> None:
     start = berlin(2026, 12, 15, 10, 0)
     body = book_via_api(client, start=start.isoformat(), services=(PASS, PASSPORT, REGISTRATION))
     assert when(body["end"]) - when(body["start"]) == dt.timedelta(minutes=40)
-    cells = fresh(session).scalars(
-        select(SlotUsage.start).where(SlotUsage.location_id == LOCATION, SlotUsage.used > 0)
-    ).all()
+    cells = (
+        fresh(session)
+        .scalars(
+            select(SlotUsage.start).where(SlotUsage.location_id == LOCATION, SlotUsage.used > 0)
+        )
+        .all()
+    )
     assert sorted(cells) == [start + dt.timedelta(minutes=10 * k) for k in range(4)]
     assert capacity_left(client, start + dt.timedelta(minutes=30)) == 1  # the last cell
     assert capacity_left(client, start + dt.timedelta(minutes=40)) == 2  # just after
-    late = client.post("/api/appointments", json=payload(
-        service_ids=[PASS, PASSPORT, REGISTRATION], start=berlin(2026, 12, 15, 11, 30).isoformat()))
+    late = client.post(
+        "/api/appointments",
+        json=payload(
+            service_ids=[PASS, PASSPORT, REGISTRATION],
+            start=berlin(2026, 12, 15, 11, 30).isoformat(),
+        ),
+    )
     assert late.status_code == 422 and late.json()["error"] == "outside_opening_hours"
 
 
@@ -268,10 +293,18 @@ BAD_BOOKINGS: list[tuple[str, Any, int, str]] = [
     ("too_soon", payload(start=berlin(2026, 12, 14, 8, 30).isoformat()), 422, "start_in_past"),
     ("off_grid", payload(start=berlin(2026, 12, 15, 9, 5).isoformat()), 422, "not_on_grid"),
     ("seconds", payload(start="2026-12-15T09:00:30+01:00"), 422, "not_on_grid"),
-    ("outside_hours", payload(start=berlin(2026, 12, 15, 13, 0).isoformat()), 422,
-     "outside_opening_hours"),
-    ("saturday", payload(start=berlin(2026, 12, 19, 9, 0).isoformat()), 422,
-     "outside_opening_hours"),
+    (
+        "outside_hours",
+        payload(start=berlin(2026, 12, 15, 13, 0).isoformat()),
+        422,
+        "outside_opening_hours",
+    ),
+    (
+        "saturday",
+        payload(start=berlin(2026, 12, 19, 9, 0).isoformat()),
+        422,
+        "outside_opening_hours",
+    ),
     ("christmas", payload(start=berlin(2026, 12, 25, 9, 0).isoformat()), 422, "closed"),
     ("new_year", payload(start=berlin(2027, 1, 1, 9, 0).isoformat()), 422, "closed"),
     ("too_far", payload(start=berlin(2027, 3, 1, 9, 0).isoformat()), 422, "too_far_ahead"),
@@ -292,15 +325,20 @@ BAD_BOOKINGS: list[tuple[str, Any, int, str]] = [
     ("bad_lang", payload(lang="fr"), 422, "invalid_input"),
     ("not_an_object", [], 422, "invalid_input"),
 ]
-MISSING = [(f"missing_{key}", {k: v for k, v in payload().items() if k != key}, 422,
-            "invalid_input") for key in payload()]
+MISSING = [
+    (f"missing_{key}", {k: v for k, v in payload().items() if k != key}, 422, "invalid_input")
+    for key in payload()
+]
 
 
-@pytest.mark.parametrize(("case", "body", "status", "code"), BAD_BOOKINGS + MISSING,
-                         ids=[c[0] for c in BAD_BOOKINGS + MISSING])
-def test_bad_bookings_are_refused_and_store_nothing(client: TestClient, session: Session,
-                                                    case: str, body: Any, status: int,
-                                                    code: str) -> None:
+@pytest.mark.parametrize(
+    ("case", "body", "status", "code"),
+    BAD_BOOKINGS + MISSING,
+    ids=[c[0] for c in BAD_BOOKINGS + MISSING],
+)
+def test_bad_bookings_are_refused_and_store_nothing(
+    client: TestClient, session: Session, case: str, body: Any, status: int, code: str
+) -> None:
     before = stored(session)
     resp = client.post("/api/appointments", json=body)
     assert resp.status_code == status, (case, resp.text)
@@ -320,19 +358,20 @@ def test_a_service_the_location_does_not_offer(client: TestClient, session: Sess
     assert stored(session) == before
     # the location is no longer listed for it, and still is for what it offers
     assert LOCATION not in {s["location_id"] for s in slots(client, PASS)}
-    assert {s["location_id"] for s in slots(client, REGISTRATION, location=LOCATION)} == {
-        LOCATION}
+    assert {s["location_id"] for s in slots(client, REGISTRATION, location=LOCATION)} == {LOCATION}
     assert slots(client, PASS, location=LOCATION) == []
     ok = client.post("/api/appointments", json=payload(service_ids=[REGISTRATION]))
     assert ok.status_code == 201
 
 
-@pytest.mark.parametrize("raw", [b"{not json", b'{"service_ids": [', b"\xff\xfe", b"",
-                                 b"null", b'"text"'])
+@pytest.mark.parametrize(
+    "raw", [b"{not json", b'{"service_ids": [', b"\xff\xfe", b"", b"null", b'"text"']
+)
 def test_garbage_json_is_a_422(client: TestClient, session: Session, raw: bytes) -> None:
     before = stored(session)
-    resp = client.post("/api/appointments", content=raw,
-                       headers={"content-type": "application/json"})
+    resp = client.post(
+        "/api/appointments", content=raw, headers={"content-type": "application/json"}
+    )
     assert resp.status_code == 422, resp.text
     assert resp.json()["error"] == "invalid_input"
     assert stored(session) == before
@@ -356,8 +395,9 @@ def test_an_oversized_chunked_body_is_refused(client: TestClient, session: Sessi
             yield b"E" * 100_000
         yield b'"}'
 
-    resp = client.post("/api/appointments", content=chunks(),
-                       headers={"content-type": "application/json"})
+    resp = client.post(
+        "/api/appointments", content=chunks(), headers={"content-type": "application/json"}
+    )
     assert resp.status_code == 413, resp.text
     assert stored(session) == before
 
@@ -370,15 +410,22 @@ def test_errors_are_german_by_default_and_english_on_request(client: TestClient)
     assert "past" in en and "Vergangenheit" not in en
 
     bad_mail = payload(email="nope")
-    assert client.post("/api/appointments", json=bad_mail).json()["detail"].startswith(
-        "Ungültige Eingabe")
-    assert client.post("/api/appointments?lang=en", json=bad_mail).json()["detail"].startswith(
-        "Invalid input")
+    assert (
+        client.post("/api/appointments", json=bad_mail)
+        .json()["detail"]
+        .startswith("Ungültige Eingabe")
+    )
+    assert (
+        client.post("/api/appointments?lang=en", json=bad_mail)
+        .json()["detail"]
+        .startswith("Invalid input")
+    )
 
     missing = client.get("/api/appointments/ZZZZZZZZZZZZ?lang=en").json()["detail"]
     assert missing == "There is no appointment for this code."
-    offered = client.post("/api/appointments?lang=en",
-                          json=payload(service_ids=[ONLINE_ONLY])).json()["detail"]
+    offered = client.post(
+        "/api/appointments?lang=en", json=payload(service_ids=[ONLINE_ONLY])
+    ).json()["detail"]
     assert offered.startswith("There are no appointments for")
 
 

@@ -22,8 +22,13 @@ from tests.conftest import REDIS_URL
 TIMEOUT = 10.0
 
 
-async def _receive(subscriber: Broadcaster, channel: str, count: int,
-                   subscribed: Callable[[], bool], publish: Callable[[], None]) -> list[str]:
+async def _receive(
+    subscriber: Broadcaster,
+    channel: str,
+    count: int,
+    subscribed: Callable[[], bool],
+    publish: Callable[[], None],
+) -> list[str]:
     """Subscribe, wait until the hub knows us, let `publish` run in another thread, collect."""
     stream: AsyncIterator[str] = subscriber.subscribe(channel).__aiter__()
     first = asyncio.ensure_future(stream.__anext__())  # starts the subscription

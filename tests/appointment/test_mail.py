@@ -37,8 +37,9 @@ class Collector:
         self.messages: list[tuple[list[str], EmailMessage]] = []
         self.refuse = False
 
-    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
-                          rcpt_options: list[str]) -> str:
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
+    ) -> str:
         if self.refuse:
             return "550 no such mailbox"
         envelope.rcpt_tos.append(address)
@@ -80,8 +81,13 @@ def smtp(smtp_server: tuple[Collector, int]) -> Iterator[Collector]:
 
 @pytest.fixture
 def mail_settings(smtp_server: tuple[Collector, int]) -> Settings:
-    return Settings(smtp_host="127.0.0.1", smtp_port=smtp_server[1], smtp_timeout=5,
-                    secret_key="test-secret", redis_url=None)
+    return Settings(
+        smtp_host="127.0.0.1",
+        smtp_port=smtp_server[1],
+        smtp_timeout=5,
+        secret_key="test-secret",
+        redis_url=None,
+    )
 
 
 def run(session: Session, settings: Settings, now: dt.datetime) -> int:
@@ -102,8 +108,9 @@ def text_of(message: EmailMessage) -> str:
 
 
 def calendar_of(message: EmailMessage) -> Calendar:
-    attachments = [part for part in message.iter_attachments()
-                   if part.get_content_type() == "text/calendar"]
+    attachments = [
+        part for part in message.iter_attachments() if part.get_content_type() == "text/calendar"
+    ]
     assert len(attachments) == 1
     assert attachments[0].get_filename() == "termin.ics"
     payload = attachments[0].get_payload(decode=True)
@@ -112,7 +119,8 @@ def calendar_of(message: EmailMessage) -> Calendar:
 
 
 def test_the_confirmation_is_sent_with_code_checklist_and_calendar(
-        client: TestClient, session: Session, smtp: Collector, mail_settings: Settings) -> None:
+    client: TestClient, session: Session, smtp: Collector, mail_settings: Settings
+) -> None:
     code = book_via_api(client, start=WEDNESDAY_9.isoformat())["code"]
     assert run(session, mail_settings, NOW + dt.timedelta(minutes=1)) == 1
     assert len(smtp.messages) == 1
@@ -135,12 +143,20 @@ def test_the_confirmation_is_sent_with_code_checklist_and_calendar(
     assert len(smtp.messages) == 1
 
 
-def test_english_bookings_get_english_mail(client: TestClient, session: Session,
-                                           smtp: Collector, mail_settings: Settings) -> None:
-    resp = client.post("/api/appointments", json={
-        "service_ids": ["personalausweis"], "location_id": "aegi",
-        "start": WEDNESDAY_9.isoformat(), "name": "Jane Doe", "email": "jane@example.org",
-        "lang": "en"})
+def test_english_bookings_get_english_mail(
+    client: TestClient, session: Session, smtp: Collector, mail_settings: Settings
+) -> None:
+    resp = client.post(
+        "/api/appointments",
+        json={
+            "service_ids": ["personalausweis"],
+            "location_id": "aegi",
+            "start": WEDNESDAY_9.isoformat(),
+            "name": "Jane Doe",
+            "email": "jane@example.org",
+            "lang": "en",
+        },
+    )
     assert resp.status_code == 201
     run(session, mail_settings, NOW + dt.timedelta(minutes=1))
     _, message = smtp.messages[0]
@@ -150,7 +166,8 @@ def test_english_bookings_get_english_mail(client: TestClient, session: Session,
 
 
 def test_the_reminder_goes_out_at_six_pm_the_day_before(
-        client: TestClient, session: Session, smtp: Collector, mail_settings: Settings) -> None:
+    client: TestClient, session: Session, smtp: Collector, mail_settings: Settings
+) -> None:
     code = book_via_api(client, start=WEDNESDAY_9.isoformat())["code"]
     assert run(session, mail_settings, NOW + dt.timedelta(minutes=1)) == 1  # confirmation
     assert run(session, mail_settings, REMINDER_AT - dt.timedelta(minutes=1)) == 0
@@ -161,12 +178,14 @@ def test_the_reminder_goes_out_at_six_pm_the_day_before(
     assert "Bitte bringen Sie mit:" in text_of(reminder)
     assert run(session, mail_settings, REMINDER_AT + dt.timedelta(hours=1)) == 0
     assert [m["Subject"].split(":")[0] for _, m in smtp.messages] == [
-        "Ihr Termin am 16.12.2026, 09", "Erinnerung"]
+        "Ihr Termin am 16.12.2026, 09",
+        "Erinnerung",
+    ]
 
 
 def test_a_booking_made_after_six_the_day_before_gets_no_reminder(
-        client: TestClient, session: Session, clock: Clock, smtp: Collector,
-        mail_settings: Settings) -> None:
+    client: TestClient, session: Session, clock: Clock, smtp: Collector, mail_settings: Settings
+) -> None:
     clock.set(berlin(2026, 12, 15, 19, 0))
     book_via_api(client, start=WEDNESDAY_9.isoformat())
     assert [m.kind for m in outbox(session)] == ["confirmation"]
@@ -174,15 +193,18 @@ def test_a_booking_made_after_six_the_day_before_gets_no_reminder(
 
 
 def test_a_cancelled_booking_gets_a_cancellation_and_no_reminder(
-        client: TestClient, session: Session, smtp: Collector, mail_settings: Settings) -> None:
+    client: TestClient, session: Session, smtp: Collector, mail_settings: Settings
+) -> None:
     code = book_via_api(client, start=WEDNESDAY_9.isoformat())["code"]
     assert run(session, mail_settings, NOW + dt.timedelta(minutes=1)) == 1
     assert client.delete(f"/api/appointments/{code}").status_code == 204
     assert run(session, mail_settings, REMINDER_AT + dt.timedelta(minutes=5)) == 1
     assert run(session, mail_settings, WEDNESDAY_9) == 0
     subjects = [m["Subject"] for _, m in smtp.messages]
-    assert subjects == ["Ihr Termin am 16.12.2026, 09:00",
-                        "Ihr Termin am 16.12.2026, 09:00 wurde abgesagt"]
+    assert subjects == [
+        "Ihr Termin am 16.12.2026, 09:00",
+        "Ihr Termin am 16.12.2026, 09:00 wurde abgesagt",
+    ]
     cancellation = smtp.messages[-1][1]
     assert code in text_of(cancellation)
     assert "Bitte bringen Sie mit:" not in text_of(cancellation)
@@ -192,21 +214,28 @@ def test_a_cancelled_booking_gets_a_cancellation_and_no_reminder(
 
 
 def test_cancelling_before_the_confirmation_went_out_sends_only_the_cancellation(
-        client: TestClient, session: Session, smtp: Collector, mail_settings: Settings) -> None:
+    client: TestClient, session: Session, smtp: Collector, mail_settings: Settings
+) -> None:
     code = book_via_api(client, start=WEDNESDAY_9.isoformat())["code"]
     client.delete(f"/api/appointments/{code}")
     assert run(session, mail_settings, WEDNESDAY_9) == 1
     assert [m["Subject"] for _, m in smtp.messages] == [
-        "Ihr Termin am 16.12.2026, 09:00 wurde abgesagt"]
+        "Ihr Termin am 16.12.2026, 09:00 wurde abgesagt"
+    ]
 
 
 def test_a_moved_booking_is_confirmed_and_reminded_for_the_new_time(
-        client: TestClient, session: Session, smtp: Collector, mail_settings: Settings) -> None:
+    client: TestClient, session: Session, smtp: Collector, mail_settings: Settings
+) -> None:
     code = book_via_api(client, start=WEDNESDAY_9.isoformat())["code"]
     run(session, mail_settings, NOW + dt.timedelta(minutes=1))
     new = berlin(2026, 12, 18, 10, 0)
-    assert client.post(f"/api/appointments/{code}/reschedule",
-                       json={"start": new.isoformat()}).status_code == 200
+    assert (
+        client.post(
+            f"/api/appointments/{code}/reschedule", json={"start": new.isoformat()}
+        ).status_code
+        == 200
+    )
     run(session, mail_settings, REMINDER_AT + dt.timedelta(minutes=1))  # old reminder: gone
     run(session, mail_settings, berlin(2026, 12, 17, 18, 0))
     assert [m["Subject"] for _, m in smtp.messages] == [
@@ -217,7 +246,8 @@ def test_a_moved_booking_is_confirmed_and_reminded_for_the_new_time(
 
 
 def test_an_unreachable_smtp_server_leaves_mails_queued(
-        client: TestClient, session: Session, smtp: Collector, mail_settings: Settings) -> None:
+    client: TestClient, session: Session, smtp: Collector, mail_settings: Settings
+) -> None:
     book_via_api(client, start=WEDNESDAY_9.isoformat())
     away = mail_settings.model_copy(update={"smtp_port": free_port(), "smtp_timeout": 2})
     assert run(session, away, NOW + dt.timedelta(minutes=1)) == 0  # no exception
@@ -230,7 +260,8 @@ def test_an_unreachable_smtp_server_leaves_mails_queued(
 
 
 def test_without_an_smtp_host_mails_wait_in_the_outbox(
-        client: TestClient, session: Session, smtp: Collector) -> None:
+    client: TestClient, session: Session, smtp: Collector
+) -> None:
     book_via_api(client, start=WEDNESDAY_9.isoformat())
     assert run(session, Settings(smtp_host=None, secret_key="x"), WEDNESDAY_9) == 0
     assert {m.kind for m in outbox(session)} == {"confirmation", "reminder"}
@@ -239,7 +270,8 @@ def test_without_an_smtp_host_mails_wait_in_the_outbox(
 
 
 def test_a_refused_recipient_is_retried_a_few_times_then_left(
-        client: TestClient, session: Session, smtp: Collector, mail_settings: Settings) -> None:
+    client: TestClient, session: Session, smtp: Collector, mail_settings: Settings
+) -> None:
     book_via_api(client, start=WEDNESDAY_9.isoformat())
     smtp.refuse = True
     for minute in range(1, MAX_ATTEMPTS + 3):

@@ -59,7 +59,8 @@ def booking_by_code(session: Session, code: str) -> Booking:
 def form_url(start: dt.datetime, *services: str, location: str = LOCATION) -> str:
     query = "&".join(f"service={s}" for s in services or (PASS,))
     return f"/termine/buchen?{query}&location={location}&start={start.isoformat()}".replace(
-        "+", "%2B")
+        "+", "%2B"
+    )
 
 
 def challenge_of(page: str) -> str:
@@ -68,14 +69,23 @@ def challenge_of(page: str) -> str:
     return html.unescape(match.group(1))
 
 
-def booking_form(client: TestClient, start: dt.datetime = TUESDAY_9, *,
-                 email: str = "erika@example.org", solve: bool = True) -> dict[str, Any]:
+def booking_form(
+    client: TestClient,
+    start: dt.datetime = TUESDAY_9,
+    *,
+    email: str = "erika@example.org",
+    solve: bool = True,
+) -> dict[str, Any]:
     """Open the booking form like a browser and fill it in (solving the challenge)."""
     page = client.get(form_url(start))
     assert page.status_code == 200, page.text
     data: dict[str, Any] = {
-        "csrf_token": client.cookies.get("sp_csrf"), "service": [PASS], "location": LOCATION,
-        "start": start.isoformat(), "name": "Erika Mustermann", "email": email,
+        "csrf_token": client.cookies.get("sp_csrf"),
+        "service": [PASS],
+        "location": LOCATION,
+        "start": start.isoformat(),
+        "name": "Erika Mustermann",
+        "email": email,
     }
     if solve:
         token = challenge_of(page.text)
@@ -105,12 +115,16 @@ def test_the_find_page_lists_slots_for_a_service(client: TestClient) -> None:
     assert first["service"] == [PASS]
     assert dt.datetime.fromisoformat(first["start"][0]) == MONDAY_9
     assert "14.12.2026" in page.text
-    one_place = client.get("/termine", params={"service": [PASS, PASSPORT],
-                                               "location": "linden", "daypart": "nachmittag"})
-    starts = [dt.datetime.fromisoformat(parse_qs(urlparse(html.unescape(u)).query)["start"][0])
-              for u in re.findall(r'href="(/termine/buchen\?[^"]+)"', one_place.text)]
+    one_place = client.get(
+        "/termine",
+        params={"service": [PASS, PASSPORT], "location": "linden", "daypart": "nachmittag"},
+    )
+    starts = [
+        dt.datetime.fromisoformat(parse_qs(urlparse(html.unescape(u)).query)["start"][0])
+        for u in re.findall(r'href="(/termine/buchen\?[^"]+)"', one_place.text)
+    ]
     assert starts and all(s.astimezone(BERLIN).hour >= 14 for s in starts)
-    assert 'location=linden' in one_place.text and "location=aegi" not in one_place.text
+    assert "location=linden" in one_place.text and "location=aegi" not in one_place.text
 
 
 def test_the_find_page_explains_an_unknown_service(client: TestClient) -> None:
@@ -119,8 +133,7 @@ def test_the_find_page_explains_an_unknown_service(client: TestClient) -> None:
     assert "Unbekannte Leistung: gibt-es-nicht" in page.text
 
 
-def test_booking_through_the_form_with_the_challenge(client: TestClient,
-                                                     session: Session) -> None:
+def test_booking_through_the_form_with_the_challenge(client: TestClient, session: Session) -> None:
     resp = post_booking(client, booking_form(client))
     assert resp.status_code == 303, resp.text
     location = resp.headers["location"]
@@ -140,16 +153,19 @@ def test_booking_through_the_form_with_the_challenge(client: TestClient,
 def test_a_solved_challenge_is_accepted_once(client: TestClient, session: Session) -> None:
     data = booking_form(client)
     assert post_booking(client, data).status_code == 303
-    again = post_booking(client, {**data, "email": "bot@example.org",
-                                  "start": berlin(2026, 12, 15, 10, 0).isoformat()})
+    again = post_booking(
+        client,
+        {**data, "email": "bot@example.org", "start": berlin(2026, 12, 15, 10, 0).isoformat()},
+    )
     assert again.status_code == 422
     assert "Sicherheitsprüfung" in again.text
     assert bookings(session) == 1
 
 
 @pytest.mark.parametrize("tamper", ["missing", "wrong_nonce", "forged", "expired"])
-def test_without_a_valid_challenge_nothing_is_booked(client: TestClient, session: Session,
-                                                     tamper: str) -> None:
+def test_without_a_valid_challenge_nothing_is_booked(
+    client: TestClient, session: Session, tamper: str
+) -> None:
     data = booking_form(client, solve=tamper != "missing")
     if tamper == "wrong_nonce":
         data["pow_nonce"] = "x1"
@@ -187,9 +203,16 @@ def test_booking_rate_limit(client: TestClient, app: FastAPI, session: Session) 
     starts = [berlin(2026, 12, 15, 9, 0) + dt.timedelta(minutes=20 * k) for k in range(5)]
     for start in starts[:3]:
         book_via_api(client, start=start.isoformat())
-    resp = client.post("/api/appointments", json={
-        "service_ids": [PASS], "location_id": LOCATION, "start": starts[3].isoformat(),
-        "name": "Erika Mustermann", "email": "erika@example.org"})
+    resp = client.post(
+        "/api/appointments",
+        json={
+            "service_ids": [PASS],
+            "location_id": LOCATION,
+            "start": starts[3].isoformat(),
+            "name": "Erika Mustermann",
+            "email": "erika@example.org",
+        },
+    )
     assert resp.status_code == 429
     assert resp.json()["error"] == "too_many_bookings"
     assert "Zu viele Anfragen" in resp.json()["detail"]
@@ -198,10 +221,12 @@ def test_booking_rate_limit(client: TestClient, app: FastAPI, session: Session) 
     assert bookings(session) == 3
 
 
-def test_bot_protection_off_means_no_challenge_and_no_limit(client: TestClient, app: FastAPI,
-                                                            session: Session) -> None:
+def test_bot_protection_off_means_no_challenge_and_no_limit(
+    client: TestClient, app: FastAPI, session: Session
+) -> None:
     app.state.settings = app.state.settings.model_copy(
-        update={"bot_protection": "off", "booking_rate_limit": 1})
+        update={"bot_protection": "off", "booking_rate_limit": 1}
+    )
     page = client.get(form_url(TUESDAY_9))
     assert "data-challenge" not in page.text
     assert post_booking(client, booking_form(client, solve=False)).status_code == 303
@@ -215,17 +240,20 @@ def test_cancel_page(client: TestClient, session: Session) -> None:
     code = book_via_api(client, start=TUESDAY_9.isoformat())["code"]
     ask = client.get(f"/termine/{code}/absagen")
     assert ask.status_code == 200 and "Ja, Termin absagen" in ask.text
-    resp = client.post(f"/termine/{code}/absagen", data={"csrf_token": csrf_of(client)},
-                       follow_redirects=False)
+    resp = client.post(
+        f"/termine/{code}/absagen", data={"csrf_token": csrf_of(client)}, follow_redirects=False
+    )
     assert resp.status_code == 303 and resp.headers["location"] == f"/termine/{code}"
     assert booking_by_code(session, code).status == "cancelled"
     assert "Termin abgesagt" in client.get(f"/termine/{code}").text
     assert "kann nicht mehr abgesagt werden" in client.get(f"/termine/{code}/absagen").text
-    again = client.post(f"/termine/{code}/absagen", data={"csrf_token": csrf_of(client)},
-                        follow_redirects=False)
+    again = client.post(
+        f"/termine/{code}/absagen", data={"csrf_token": csrf_of(client)}, follow_redirects=False
+    )
     assert again.status_code == 409
-    no_token = client.post(f"/termine/{book_via_api(client)['code']}/absagen",
-                           follow_redirects=False)
+    no_token = client.post(
+        f"/termine/{book_via_api(client)['code']}/absagen", follow_redirects=False
+    )
     assert no_token.status_code == 403
 
 
@@ -237,17 +265,24 @@ def test_move_page(client: TestClient, session: Session) -> None:
     offered = re.findall(r'name="start" value="([^"]+)"', page.text)
     assert offered
     target = berlin(2026, 12, 16, 11, 0)
-    resp = client.post(f"/termine/{code}/verschieben",
-                       data={"csrf_token": csrf_of(client), "start": target.isoformat(),
-                             "location": LOCATION}, follow_redirects=False)
+    resp = client.post(
+        f"/termine/{code}/verschieben",
+        data={"csrf_token": csrf_of(client), "start": target.isoformat(), "location": LOCATION},
+        follow_redirects=False,
+    )
     assert resp.status_code == 303
     assert resp.headers["location"] == f"/termine/{code}?verschoben=1"
     assert booking_by_code(session, code).start == target
     assert "Ihr Termin wurde verschoben." in client.get(resp.headers["location"]).text
-    closed = client.post(f"/termine/{code}/verschieben",
-                         data={"csrf_token": csrf_of(client),
-                               "start": berlin(2026, 12, 25, 9, 0).isoformat(),
-                               "location": LOCATION}, follow_redirects=False)
+    closed = client.post(
+        f"/termine/{code}/verschieben",
+        data={
+            "csrf_token": csrf_of(client),
+            "start": berlin(2026, 12, 25, 9, 0).isoformat(),
+            "location": LOCATION,
+        },
+        follow_redirects=False,
+    )
     assert closed.status_code == 422
     assert booking_by_code(session, code).start == target
 
@@ -261,9 +296,11 @@ def test_unknown_codes_get_a_friendly_404_page(client: TestClient) -> None:
 
 # -- kiosk, ticket page, call display ---------------------------------------------------------
 def draw_at_kiosk(client: TestClient, service: str = "") -> str:
-    resp = client.post(f"/standorte/{LOCATION}/kiosk",
-                       data={"csrf_token": csrf_of(client), "service": service},
-                       follow_redirects=False)
+    resp = client.post(
+        f"/standorte/{LOCATION}/kiosk",
+        data={"csrf_token": csrf_of(client), "service": service},
+        follow_redirects=False,
+    )
     assert resp.status_code == 303, resp.text
     location: str = resp.headers["location"]
     assert location.startswith("/wartenummer/")
@@ -291,29 +328,34 @@ def test_the_kiosk_is_closed_outside_hours(client: TestClient, clock: Clock) -> 
     clock.set(berlin(2026, 12, 14, 13, 0))
     kiosk = client.get(f"/standorte/{LOCATION}/kiosk")
     assert "Zurzeit werden keine Wartenummern ausgegeben" in kiosk.text
-    resp = client.post(f"/standorte/{LOCATION}/kiosk", data={"csrf_token": csrf_of(client)},
-                       follow_redirects=False)
+    resp = client.post(
+        f"/standorte/{LOCATION}/kiosk", data={"csrf_token": csrf_of(client)}, follow_redirects=False
+    )
     assert resp.status_code == 422
 
 
 def test_kiosk_check_in_with_a_booking_code(client: TestClient, clock: Clock) -> None:
     code = book_via_api(client, start=berlin(2026, 12, 14, 10, 0).isoformat())["code"]
     clock.set(berlin(2026, 12, 14, 9, 50))
-    resp = client.post(f"/standorte/{LOCATION}/kiosk/anmelden",
-                       data={"csrf_token": csrf_of(client),
-                             "code": appointment_service.format_code(code)},
-                       follow_redirects=False)
+    resp = client.post(
+        f"/standorte/{LOCATION}/kiosk/anmelden",
+        data={"csrf_token": csrf_of(client), "code": appointment_service.format_code(code)},
+        follow_redirects=False,
+    )
     assert resp.status_code == 303
     page = client.get(resp.headers["location"])
     assert re.search(r">T\d{3}<", page.text)
-    wrong = client.post(f"/standorte/{LOCATION}/kiosk/anmelden",
-                        data={"csrf_token": csrf_of(client), "code": "ZZZZ-ZZZZ-ZZZZ"},
-                        follow_redirects=False)
+    wrong = client.post(
+        f"/standorte/{LOCATION}/kiosk/anmelden",
+        data={"csrf_token": csrf_of(client), "code": "ZZZZ-ZZZZ-ZZZZ"},
+        follow_redirects=False,
+    )
     assert wrong.status_code == 404
 
 
-def test_the_call_display_shows_who_is_called(client: TestClient, clock: Clock,
-                                              session: Session) -> None:
+def test_the_call_display_shows_who_is_called(
+    client: TestClient, clock: Clock, session: Session
+) -> None:
     clock.set(MONDAY_9)
     board = client.get(f"/standorte/{LOCATION}/aufruf")
     assert board.status_code == 200
@@ -321,8 +363,9 @@ def test_the_call_display_shows_who_is_called(client: TestClient, clock: Clock,
     assert "Noch niemand aufgerufen." in board.text
     draw_at_kiosk(client)
     draw_at_kiosk(client)
-    queue_service.call_next(fresh(session), location_id=LOCATION, counter=2,
-                            now=MONDAY_9 + dt.timedelta(minutes=1))
+    queue_service.call_next(
+        fresh(session), location_id=LOCATION, counter=2, now=MONDAY_9 + dt.timedelta(minutes=1)
+    )
     session.commit()
     partial = client.get(f"/standorte/{LOCATION}/aufruf", params={"partial": "1"})
     assert partial.status_code == 200 and "<html" not in partial.text
@@ -347,8 +390,10 @@ def _listen(app: FastAPI, ready: threading.Event, got: list[str]) -> None:
     (once subscribed, signalled by `ready`) the next message; then leave like a browser."""
 
     async def run() -> None:
-        stream = cast(AsyncGenerator[str, None], queue_pages._events(
-            cast(Request, _StubRequest(app)), f"location:{LOCATION}"))
+        stream = cast(
+            AsyncGenerator[str, None],
+            queue_pages._events(cast(Request, _StubRequest(app)), f"location:{LOCATION}"),
+        )
         got.append(await stream.__anext__())
         pending = asyncio.ensure_future(stream.__anext__())
         hub = app.state.broadcaster
@@ -369,8 +414,9 @@ def _listen(app: FastAPI, ready: threading.Event, got: list[str]) -> None:
         ready.set()
 
 
-def test_the_live_stream_announces_a_console_call(client: TestClient, app: FastAPI,
-                                                  session: Session, clock: Clock) -> None:
+def test_the_live_stream_announces_a_console_call(
+    client: TestClient, app: FastAPI, session: Session, clock: Clock
+) -> None:
     clock.set(MONDAY_9)
     make_user(session, "clerk", "staff")
     login(client, "clerk")
@@ -379,9 +425,11 @@ def test_the_live_stream_announces_a_console_call(client: TestClient, app: FastA
     listener = threading.Thread(target=_listen, args=(app, ready, got))
     listener.start()
     assert ready.wait(timeout=10)
-    resp = client.post(f"/mitarbeiter/schalter/{LOCATION}/1",
-                       data={"csrf_token": csrf_of(client), "action": "next"},
-                       follow_redirects=False)
+    resp = client.post(
+        f"/mitarbeiter/schalter/{LOCATION}/1",
+        data={"csrf_token": csrf_of(client), "action": "next"},
+        follow_redirects=False,
+    )
     assert resp.status_code == 303
     listener.join(timeout=15)
     assert not listener.is_alive()
@@ -391,7 +439,8 @@ def test_the_live_stream_announces_a_console_call(client: TestClient, app: FastA
 
 
 def test_the_live_stream_keeps_the_connection_alive_and_closes_cleanly(
-        app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> None:
+    app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(queue_pages, "KEEPALIVE_SECONDS", 0.01)
     ready, got = threading.Event(), list[str]()
     listener = threading.Thread(target=_listen, args=(app, ready, got))
@@ -431,14 +480,17 @@ def test_the_live_stream_of_an_unknown_location_is_a_404(client: TestClient) -> 
 
 # -- counter console --------------------------------------------------------------------------
 def act(client: TestClient, action: str, counter: int = 1, **fields: Any) -> Any:
-    return client.post(f"/mitarbeiter/schalter/{LOCATION}/{counter}",
-                       data={"csrf_token": csrf_of(client), "action": action, **fields},
-                       follow_redirects=False)
+    return client.post(
+        f"/mitarbeiter/schalter/{LOCATION}/{counter}",
+        data={"csrf_token": csrf_of(client), "action": action, **fields},
+        follow_redirects=False,
+    )
 
 
 def ticket(session: Session, label: str) -> Ticket:
-    found = fresh(session).scalar(select(Ticket).where(Ticket.label == label,
-                                                       Ticket.location_id == LOCATION))
+    found = fresh(session).scalar(
+        select(Ticket).where(Ticket.label == label, Ticket.location_id == LOCATION)
+    )
     assert found is not None
     return found
 
@@ -458,8 +510,9 @@ def test_the_console_needs_a_staff_login(client: TestClient, session: Session) -
     assert audited(session, "queue.next") == []
 
 
-def test_console_actions_work_and_are_audited(client: TestClient, session: Session,
-                                              clock: Clock) -> None:
+def test_console_actions_work_and_are_audited(
+    client: TestClient, session: Session, clock: Clock
+) -> None:
     code = book_via_api(client, start=berlin(2026, 12, 14, 10, 0).isoformat())["code"]
     clock.set(MONDAY_9)
     make_user(session, "clerk", "staff")
@@ -498,16 +551,16 @@ def test_console_actions_work_and_are_audited(client: TestClient, session: Sessi
     assert act(client, "dance").status_code == 422
     assert act(client, "done", ticket_id=first.id).status_code == 409  # already closed
 
-    for action in ("queue.next", "queue.transfer", "queue.done", "queue.no_show",
-                   "queue.present"):
+    for action in ("queue.next", "queue.transfer", "queue.done", "queue.no_show", "queue.present"):
         entries = audited(session, action)
         assert entries and all(e.username == "clerk" and e.target == LOCATION for e in entries)
     assert audited(session, "queue.dance") == []
     assert [e.detail["counter"] for e in audited(session, "queue.done")] == [3]
 
 
-def test_no_show_for_a_booking_from_the_console(client: TestClient, session: Session,
-                                                clock: Clock) -> None:
+def test_no_show_for_a_booking_from_the_console(
+    client: TestClient, session: Session, clock: Clock
+) -> None:
     code = book_via_api(client, start=berlin(2026, 12, 14, 10, 0).isoformat())["code"]
     clock.set(berlin(2026, 12, 14, 10, 30))
     make_user(session, "clerk", "staff")
@@ -519,9 +572,14 @@ def test_no_show_for_a_booking_from_the_console(client: TestClient, session: Ses
 
 # -- capacity ---------------------------------------------------------------------------------
 def capacity_form(client: TestClient, **values: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {"csrf_token": csrf_of(client), "hours": "Mo-Fr 09:00-13:00",
-                            "counters": "4", "walkin_percent": "25", "grid_minutes": "10",
-                            "service": [PASS, PASSPORT]}
+    data: dict[str, Any] = {
+        "csrf_token": csrf_of(client),
+        "hours": "Mo-Fr 09:00-13:00",
+        "counters": "4",
+        "walkin_percent": "25",
+        "grid_minutes": "10",
+        "service": [PASS, PASSPORT],
+    }
     data.update(values)
     return data
 
@@ -545,15 +603,17 @@ def test_the_capacity_page_is_for_admins(client: TestClient, session: Session) -
     login(client, "clerk")
     assert client.get(f"/verwaltung/kapazitaet/{LOCATION}").status_code == 403
     before = cap_values(session)
-    resp = client.post(f"/verwaltung/kapazitaet/{LOCATION}", data=capacity_form(client),
-                       follow_redirects=False)
+    resp = client.post(
+        f"/verwaltung/kapazitaet/{LOCATION}", data=capacity_form(client), follow_redirects=False
+    )
     assert resp.status_code == 403
     assert cap_values(session) == before
 
 
 def test_the_capacity_page_shows_the_settings(admin: TestClient, session: Session) -> None:
-    appointment_service.add_closure(session, location_id=LOCATION, day=dt.date(2026, 12, 16),
-                                    reason="Personalversammlung")
+    appointment_service.add_closure(
+        session, location_id=LOCATION, day=dt.date(2026, 12, 16), reason="Personalversammlung"
+    )
     session.commit()
     page = admin.get(f"/verwaltung/kapazitaet/{LOCATION}")
     assert page.status_code == 200, page.status_code
@@ -561,16 +621,19 @@ def test_the_capacity_page_shows_the_settings(admin: TestClient, session: Sessio
 
 
 def test_bad_hours_show_the_form_again_with_a_400(admin: TestClient, session: Session) -> None:
-    resp = admin.post(f"/verwaltung/kapazitaet/{LOCATION}",
-                      data=capacity_form(admin, hours="Mo-Fr 13:00-09:00"),
-                      follow_redirects=False)
+    resp = admin.post(
+        f"/verwaltung/kapazitaet/{LOCATION}",
+        data=capacity_form(admin, hours="Mo-Fr 13:00-09:00"),
+        follow_redirects=False,
+    )
     assert resp.status_code == 400, resp.status_code
     assert "Bitte korrigieren Sie" in resp.text
 
 
 def test_capacity_settings_are_saved(admin: TestClient, session: Session) -> None:
-    resp = admin.post(f"/verwaltung/kapazitaet/{LOCATION}", data=capacity_form(admin),
-                      follow_redirects=False)
+    resp = admin.post(
+        f"/verwaltung/kapazitaet/{LOCATION}", data=capacity_form(admin), follow_redirects=False
+    )
     assert resp.status_code == 303
     assert resp.headers["location"] == f"/verwaltung/kapazitaet/{LOCATION}?gespeichert=1"
     hours, counters, share, grid, services = cap_values(session)
@@ -580,35 +643,46 @@ def test_capacity_settings_are_saved(admin: TestClient, session: Session) -> Non
     entry = audited(session, "capacity.update")
     assert entry and entry[0].username == "boss" and entry[0].detail["counters"] == 4
     # the new settings take effect at once
-    slots = admin.get("/api/appointments/slots",
-                      params={"service": PASS, "location": LOCATION}).json()
+    slots = admin.get(
+        "/api/appointments/slots", params={"service": PASS, "location": LOCATION}
+    ).json()
     assert dt.datetime.fromisoformat(slots[0]["start"]) == berlin(2026, 12, 14, 9, 0)
     assert slots[0]["capacity_left"] == 3
-    assert any(dt.datetime.fromisoformat(s["start"]).astimezone(BERLIN).hour == 12
-               for s in slots)
-    not_offered = admin.get("/api/appointments/slots",
-                            params={"service": "meldebescheinigung", "location": LOCATION})
+    assert any(dt.datetime.fromisoformat(s["start"]).astimezone(BERLIN).hour == 12 for s in slots)
+    not_offered = admin.get(
+        "/api/appointments/slots", params={"service": "meldebescheinigung", "location": LOCATION}
+    )
     assert not_offered.json() == []
-    every = admin.post(f"/verwaltung/kapazitaet/{LOCATION}",
-                       data=capacity_form(admin, all_services="1"), follow_redirects=False)
+    every = admin.post(
+        f"/verwaltung/kapazitaet/{LOCATION}",
+        data=capacity_form(admin, all_services="1"),
+        follow_redirects=False,
+    )
     assert every.status_code == 303 and capacity_of(session).service_ids is None
 
 
-@pytest.mark.parametrize("bad", [
-    {"hours": "Mo-Fr 13:00-09:00"},  # closes before it opens
-    {"hours": "Montags immer"},
-    {"hours": "Mo-Fr 08:00-12:00, 11:00-14:00"},  # overlapping spans
-    {"counters": "-1"},
-    {"counters": "viele"},
-    {"walkin_percent": "abc"},
-    {"walkin_percent": "150"},
-    {"grid_minutes": "2"},
-])
-def test_bad_capacity_settings_change_nothing(admin: TestClient, session: Session,
-                                              bad: dict[str, str]) -> None:
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"hours": "Mo-Fr 13:00-09:00"},  # closes before it opens
+        {"hours": "Montags immer"},
+        {"hours": "Mo-Fr 08:00-12:00, 11:00-14:00"},  # overlapping spans
+        {"counters": "-1"},
+        {"counters": "viele"},
+        {"walkin_percent": "abc"},
+        {"walkin_percent": "150"},
+        {"grid_minutes": "2"},
+    ],
+)
+def test_bad_capacity_settings_change_nothing(
+    admin: TestClient, session: Session, bad: dict[str, str]
+) -> None:
     before = cap_values(session)
-    resp = admin.post(f"/verwaltung/kapazitaet/{LOCATION}", data=capacity_form(admin, **bad),
-                      follow_redirects=False)
+    resp = admin.post(
+        f"/verwaltung/kapazitaet/{LOCATION}",
+        data=capacity_form(admin, **bad),
+        follow_redirects=False,
+    )
     assert resp.status_code == 400, resp.text
     assert cap_values(session) == before
     assert audited(session, "capacity.update") == []
@@ -617,24 +691,37 @@ def test_bad_capacity_settings_change_nothing(admin: TestClient, session: Sessio
 def test_the_grid_is_locked_while_bookings_wait(admin: TestClient, session: Session) -> None:
     book_via_api(admin, start=TUESDAY_9.isoformat())
     before = cap_values(session)
-    resp = admin.post(f"/verwaltung/kapazitaet/{LOCATION}",
-                      data=capacity_form(admin, grid_minutes="15"), follow_redirects=False)
+    resp = admin.post(
+        f"/verwaltung/kapazitaet/{LOCATION}",
+        data=capacity_form(admin, grid_minutes="15"),
+        follow_redirects=False,
+    )
     assert resp.status_code == 422
     assert cap_values(session) == before
 
 
 def test_closures_are_added_and_removed(admin: TestClient, session: Session) -> None:
     def slot_days() -> set[str]:
-        found = admin.get("/api/appointments/slots", params={
-            "service": PASS, "location": LOCATION, "date_from": "2026-12-16",
-            "date_to": "2026-12-17"}).json()
-        return {dt.datetime.fromisoformat(s["start"]).astimezone(BERLIN).date().isoformat()
-                for s in found}
+        found = admin.get(
+            "/api/appointments/slots",
+            params={
+                "service": PASS,
+                "location": LOCATION,
+                "date_from": "2026-12-16",
+                "date_to": "2026-12-17",
+            },
+        ).json()
+        return {
+            dt.datetime.fromisoformat(s["start"]).astimezone(BERLIN).date().isoformat()
+            for s in found
+        }
 
     assert slot_days() == {"2026-12-16", "2026-12-17"}
-    resp = admin.post(f"/verwaltung/kapazitaet/{LOCATION}/schliessung",
-                      data={"csrf_token": csrf_of(admin), "day": "2026-12-16",
-                            "reason": "Personalversammlung"}, follow_redirects=False)
+    resp = admin.post(
+        f"/verwaltung/kapazitaet/{LOCATION}/schliessung",
+        data={"csrf_token": csrf_of(admin), "day": "2026-12-16", "reason": "Personalversammlung"},
+        follow_redirects=False,
+    )
     assert resp.status_code == 303
     closure = fresh(session).scalar(select(Closure).where(Closure.location_id == LOCATION))
     assert closure is not None and closure.day == dt.date(2026, 12, 16)
@@ -645,13 +732,18 @@ def test_closures_are_added_and_removed(admin: TestClient, session: Session) -> 
 
     gone = admin.post(
         f"/verwaltung/kapazitaet/{LOCATION}/schliessung/{closure_id}/loeschen",
-        data={"csrf_token": csrf_of(admin)}, follow_redirects=False)
+        data={"csrf_token": csrf_of(admin)},
+        follow_redirects=False,
+    )
     assert gone.status_code == 303
     assert fresh(session).scalar(select(Closure).where(Closure.location_id == LOCATION)) is None
     assert slot_days() == {"2026-12-16", "2026-12-17"}
     assert audited(session, "closure.remove")
-    missing = admin.post(f"/verwaltung/kapazitaet/{LOCATION}/schliessung/{closure_id}/loeschen",
-                         data={"csrf_token": csrf_of(admin)}, follow_redirects=False)
+    missing = admin.post(
+        f"/verwaltung/kapazitaet/{LOCATION}/schliessung/{closure_id}/loeschen",
+        data={"csrf_token": csrf_of(admin)},
+        follow_redirects=False,
+    )
     assert missing.status_code == 404
 
 

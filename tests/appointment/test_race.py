@@ -52,10 +52,12 @@ def _migrate_and_seed(url: str) -> Engine:
     return engine
 
 
-@pytest.fixture(scope="module", params=["sqlite",
-                                        pytest.param("postgres", marks=pytest.mark.postgres)])
-def real_engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-                ) -> Iterator[Engine]:
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def real_engine(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Engine]:
     if request.param == "sqlite":
         path: Path = tmp_path_factory.mktemp("race") / "race.db"
         engine = _migrate_and_seed(f"sqlite:///{path}")
@@ -73,8 +75,9 @@ def real_engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
     _migrate_and_seed(POSTGRES_URL).dispose()
 
 
-def in_parallel(engine: Engine, count: int, action: Callable[[Session, int], object]
-                ) -> Counter[Outcome]:
+def in_parallel(
+    engine: Engine, count: int, action: Callable[[Session, int], object]
+) -> Counter[Outcome]:
     """Run `action` in `count` threads that start together, each in its own committed Session."""
     barrier = threading.Barrier(count)
     outcomes: list[Outcome] = []
@@ -119,9 +122,12 @@ def used(engine: Engine, start: dt.datetime) -> list[int]:
     """`used` of the cells from `start` on (a 15-minute booking takes two 10-minute cells)."""
     with Session(engine) as session:
         rows = session.execute(
-            select(SlotUsage.start, SlotUsage.used, SlotUsage.capacity).where(
-                SlotUsage.location_id == LOCATION, SlotUsage.start >= start,
-                SlotUsage.start < start + dt.timedelta(minutes=20))
+            select(SlotUsage.start, SlotUsage.used, SlotUsage.capacity)
+            .where(
+                SlotUsage.location_id == LOCATION,
+                SlotUsage.start >= start,
+                SlotUsage.start < start + dt.timedelta(minutes=20),
+            )
             .order_by(SlotUsage.start)
         ).all()
         assert all(u <= c for _, u, c in rows)
@@ -130,16 +136,30 @@ def used(engine: Engine, start: dt.datetime) -> list[int]:
 
 def bookings_at(engine: Engine, start: dt.datetime) -> int:
     with Session(engine) as session:
-        return session.scalar(select(func.count(Booking.id)).where(
-            Booking.location_id == LOCATION, Booking.start == start,
-            Booking.status == "booked")) or 0
+        return (
+            session.scalar(
+                select(func.count(Booking.id)).where(
+                    Booking.location_id == LOCATION,
+                    Booking.start == start,
+                    Booking.status == "booked",
+                )
+            )
+            or 0
+        )
 
 
 def book_at(start: dt.datetime) -> Callable[[Session, int], Booking]:
     def action(session: Session, i: int) -> Booking:
         return appointment_service.book(
-            session, service_ids=[PASS], location_id=LOCATION, start=start,
-            name=f"Person {i}", email=f"person{i}@example.org", now=NOW)
+            session,
+            service_ids=[PASS],
+            location_id=LOCATION,
+            start=start,
+            name=f"Person {i}",
+            email=f"person{i}@example.org",
+            now=NOW,
+        )
+
     return action
 
 
@@ -169,8 +189,10 @@ def test_overlapping_durations_race_for_shared_cells(real_engine: Engine) -> Non
     with Session(real_engine) as session:
         shared = session.get(SlotUsage, (LOCATION, berlin(2026, 12, 15, 10, 10)))
         assert shared is not None and shared.used == shared.capacity == capacity(real_engine)
-        total = session.scalar(select(func.count(Booking.id)).where(
-            Booking.start.in_([first, second]))) or 0
+        total = (
+            session.scalar(select(func.count(Booking.id)).where(Booking.start.in_([first, second])))
+            or 0
+        )
     assert total == outcomes["ok"] == capacity(real_engine)
 
 
@@ -184,9 +206,9 @@ def test_cancelling_the_same_booking_at_once_frees_its_place_once(real_engine: E
     code = codes[0].code
     assert used(real_engine, start) == [2, 2]
 
-    outcomes = in_parallel(real_engine, 20,
-                           lambda session, _: appointment_service.cancel(
-                               session, code=code, now=NOW))
+    outcomes = in_parallel(
+        real_engine, 20, lambda session, _: appointment_service.cancel(session, code=code, now=NOW)
+    )
     assert outcomes == Counter({"ok": 1, "booking_cancelled": 19}), outcomes
     assert used(real_engine, start) == [1, 1]  # one booking left holds one place
     outcomes = in_parallel(real_engine, THREADS, book_at(start))
@@ -199,8 +221,14 @@ def test_moving_the_same_booking_at_once_keeps_the_counts(real_engine: Engine) -
     start = berlin(2026, 12, 17, 9, 0)
     with Session(real_engine, expire_on_commit=False) as session:
         code = appointment_service.book(
-            session, service_ids=[PASS], location_id=LOCATION, start=start, name="Erika",
-            email="erika@example.org", now=NOW).code
+            session,
+            service_ids=[PASS],
+            location_id=LOCATION,
+            start=start,
+            name="Erika",
+            email="erika@example.org",
+            now=NOW,
+        ).code
         session.commit()
     targets = [berlin(2026, 12, 17, 10, 0) + dt.timedelta(minutes=20 * k) for k in range(5)]
 
@@ -212,9 +240,14 @@ def test_moving_the_same_booking_at_once_keeps_the_counts(real_engine: Engine) -
     with Session(real_engine) as session:
         booking = session.scalar(select(Booking).where(Booking.code == code))
         assert booking is not None
-        taken = session.execute(select(SlotUsage.start, SlotUsage.used).where(
-            SlotUsage.location_id == LOCATION, SlotUsage.used > 0,
-            SlotUsage.start >= start, SlotUsage.start < start + dt.timedelta(hours=3))).all()
+        taken = session.execute(
+            select(SlotUsage.start, SlotUsage.used).where(
+                SlotUsage.location_id == LOCATION,
+                SlotUsage.used > 0,
+                SlotUsage.start >= start,
+                SlotUsage.start < start + dt.timedelta(hours=3),
+            )
+        ).all()
     # exactly the two cells of wherever the booking ended up hold one place each
     assert sorted(taken) == [(booking.start, 1), (booking.start + dt.timedelta(minutes=10), 1)]
 
@@ -233,10 +266,12 @@ def test_bookings_swapping_times_at_once_do_not_deadlock(real_engine: Engine) ->
                 session.commit()
             moves = [(codes[0], second), (codes[1], first)]
 
-            def swap(session: Session, i: int, moves: list[tuple[str, dt.datetime]] = moves
-                     ) -> Booking:
-                return appointment_service.reschedule(session, code=moves[i][0],
-                                                      start=moves[i][1], now=NOW)
+            def swap(
+                session: Session, i: int, moves: list[tuple[str, dt.datetime]] = moves
+            ) -> Booking:
+                return appointment_service.reschedule(
+                    session, code=moves[i][0], start=moves[i][1], now=NOW
+                )
 
             outcomes = in_parallel(real_engine, 2, swap)
             assert outcomes == Counter({"ok": 2}), outcomes
@@ -254,8 +289,9 @@ def test_two_clerks_never_call_the_same_ticket(real_engine: Engine) -> None:
     lock = threading.Lock()
 
     def action(session: Session, i: int) -> object:
-        ticket = queue_service.call_next(session, location_id=LOCATION, counter=i + 1,
-                                         now=now + dt.timedelta(minutes=1))
+        ticket = queue_service.call_next(
+            session, location_id=LOCATION, counter=i + 1, now=now + dt.timedelta(minutes=1)
+        )
         with lock:
             called.append(ticket.label if ticket else None)
         return ticket
@@ -266,19 +302,26 @@ def test_two_clerks_never_call_the_same_ticket(real_engine: Engine) -> None:
     assert sorted(labels) == ["W001", "W002", "W003"]
     assert called.count(None) == 5
     with Session(real_engine) as session:
-        counters = session.scalars(select(Ticket.counter).where(
-            Ticket.location_id == LOCATION, Ticket.status == "called")).all()
+        counters = session.scalars(
+            select(Ticket.counter).where(Ticket.location_id == LOCATION, Ticket.status == "called")
+        ).all()
     assert len(counters) == 3 and len(set(counters)) == 3
 
 
 def test_kiosks_drawing_at_once_get_distinct_numbers(real_engine: Engine) -> None:
     now = berlin(2026, 12, 18, 9, 0)
-    outcomes = in_parallel(real_engine, 10, lambda session, _: queue_service.issue_ticket(
-        session, location_id=LOCATION, now=now))
+    outcomes = in_parallel(
+        real_engine,
+        10,
+        lambda session, _: queue_service.issue_ticket(session, location_id=LOCATION, now=now),
+    )
     assert outcomes == Counter({"ok": 10}), outcomes
     with Session(real_engine) as session:
-        labels = session.scalars(select(Ticket.label).where(
-            Ticket.location_id == LOCATION, Ticket.day == dt.date(2026, 12, 18))).all()
+        labels = session.scalars(
+            select(Ticket.label).where(
+                Ticket.location_id == LOCATION, Ticket.day == dt.date(2026, 12, 18)
+            )
+        ).all()
     assert sorted(labels) == [f"W{n:03d}" for n in range(1, 11)]
 
 
@@ -286,8 +329,7 @@ def test_race_over_http(real_engine: Engine, monkeypatch: pytest.MonkeyPatch) ->
     """The same race through the whole request path: one app, many client threads."""
     monkeypatch.setattr(appointment_service, "utcnow", lambda: NOW)
     url = real_engine.url.render_as_string(hide_password=False)
-    settings = Settings(database_url=url, secret_key="test", bot_protection="off",
-                        redis_url=None)
+    settings = Settings(database_url=url, secret_key="test", bot_protection="off", redis_url=None)
     # More clients than the app admits at once on SQLite (sqlite_in_flight): the rest queue.
     clients = 60
     app = create_app(settings)
@@ -299,9 +341,16 @@ def test_race_over_http(real_engine: Engine, monkeypatch: pytest.MonkeyPatch) ->
 
         def run(i: int) -> None:
             barrier.wait(timeout=30)
-            resp = client.post("/api/appointments", json={
-                "service_ids": [PASS], "location_id": LOCATION, "start": start,
-                "name": f"Person {i}", "email": f"person{i}@example.org"})
+            resp = client.post(
+                "/api/appointments",
+                json={
+                    "service_ids": [PASS],
+                    "location_id": LOCATION,
+                    "start": start,
+                    "name": f"Person {i}",
+                    "email": f"person{i}@example.org",
+                },
+            )
             with lock:
                 statuses.append(resp.status_code)
 

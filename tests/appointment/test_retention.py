@@ -45,12 +45,14 @@ def personal_data_in_outbox(session: Session) -> list[str]:
 
 
 def test_names_and_addresses_go_retention_days_after_the_appointment(
-        client: TestClient, session: Session) -> None:
+    client: TestClient, session: Session
+) -> None:
     code = book_via_api(client, start=START.isoformat(), name=NAME, email=EMAIL)["code"]
     assert worker(session, END + dt.timedelta(days=13, hours=23)).bookings_purged == 0
     assert booking(session, code).name == NAME
-    assert worker(session, END + dt.timedelta(days=14) - dt.timedelta(minutes=1)
-                  ).bookings_purged == 0
+    assert (
+        worker(session, END + dt.timedelta(days=14) - dt.timedelta(minutes=1)).bookings_purged == 0
+    )
     kept = booking(session, code)
     assert (kept.name, kept.email, kept.purged_at) == (NAME, EMAIL, None)
 
@@ -60,8 +62,11 @@ def test_names_and_addresses_go_retention_days_after_the_appointment(
     assert purged.name is None and purged.email is None
     assert purged.purged_at == later
     # what statistics need stays
-    assert (purged.start, purged.location_id, purged.service_ids) == (START, LOCATION,
-                                                                      ["personalausweis"])
+    assert (purged.start, purged.location_id, purged.service_ids) == (
+        START,
+        LOCATION,
+        ["personalausweis"],
+    )
     assert worker(session, later + dt.timedelta(days=1)).bookings_purged == 0  # done once
 
 
@@ -96,13 +101,20 @@ def test_no_personal_data_stays_in_the_outbox(client: TestClient, session: Sessi
     assert personal_data_in_outbox(session) == []
 
 
-def test_events_never_hold_names_addresses_or_codes(client: TestClient, session: Session,
-                                                    clock: Clock) -> None:
+def test_events_never_hold_names_addresses_or_codes(
+    client: TestClient, session: Session, clock: Clock
+) -> None:
     first = book_via_api(client, start=START.isoformat(), name=NAME, email=EMAIL)["code"]
-    second = book_via_api(client, start=berlin(2026, 12, 14, 10, 0).isoformat(),
-                          name="Max Mustermann", email="max@example.org")["code"]
-    client.post(f"/api/appointments/{first}/reschedule",
-                json={"start": berlin(2026, 12, 17, 9, 0).isoformat()})
+    second = book_via_api(
+        client,
+        start=berlin(2026, 12, 14, 10, 0).isoformat(),
+        name="Max Mustermann",
+        email="max@example.org",
+    )["code"]
+    client.post(
+        f"/api/appointments/{first}/reschedule",
+        json={"start": berlin(2026, 12, 17, 9, 0).isoformat()},
+    )
     client.delete(f"/api/appointments/{first}")
     clock.set(berlin(2026, 12, 14, 9, 50))
     ticket = queue_service.check_in(session, code=second, location_id=LOCATION)
@@ -110,17 +122,37 @@ def test_events_never_hold_names_addresses_or_codes(client: TestClient, session:
     called = queue_service.call_next(session, location_id=LOCATION, counter=1)
     assert called is not None
     queue_service.finish(session, location_id=LOCATION, ticket_id=called.id, outcome="done")
-    queue_service.booking_no_show(session, location_id=LOCATION, code=book_via_api(
-        client, start=berlin(2026, 12, 14, 11, 0).isoformat())["code"])
+    queue_service.booking_no_show(
+        session,
+        location_id=LOCATION,
+        code=book_via_api(client, start=berlin(2026, 12, 14, 11, 0).isoformat())["code"],
+    )
     session.commit()
 
     rows = fresh(session).scalars(select(Event)).all()
     kinds = {e.kind for e in rows}
-    assert {"appointment.booked", "appointment.rescheduled", "appointment.cancelled",
-            "queue.checked_in", "queue.ticket_issued", "queue.called", "queue.served",
-            "appointment.no_show"} <= kinds
-    secrets = [NAME, EMAIL, "Max Mustermann", "max@example.org", "Erika", "@",
-               first, second, ticket.token, walkin.token]
+    assert {
+        "appointment.booked",
+        "appointment.rescheduled",
+        "appointment.cancelled",
+        "queue.checked_in",
+        "queue.ticket_issued",
+        "queue.called",
+        "queue.served",
+        "appointment.no_show",
+    } <= kinds
+    secrets = [
+        NAME,
+        EMAIL,
+        "Max Mustermann",
+        "max@example.org",
+        "Erika",
+        "@",
+        first,
+        second,
+        ticket.token,
+        walkin.token,
+    ]
     for event in rows:
         assert not FORBIDDEN_KEYS.intersection(event.data), event.data
         dumped = json.dumps([event.kind, event.location_id, event.service_id, event.data])
@@ -140,8 +172,14 @@ def test_record_refuses_identifying_keys(session: Session, key: str) -> None:
 
 def test_record_writes_one_event_per_service(session: Session) -> None:
     at = berlin(2026, 12, 14, 9, 0)
-    events.record(session, kind="test.event", location_id=LOCATION,
-                  service_ids=["personalausweis", "reisepass"], at=at, minutes=30)
+    events.record(
+        session,
+        kind="test.event",
+        location_id=LOCATION,
+        service_ids=["personalausweis", "reisepass"],
+        at=at,
+        minutes=30,
+    )
     events.record(session, kind="test.event", location_id=LOCATION, at=at)
     session.flush()
     rows = events.events(session, kind="test.event")

@@ -18,7 +18,6 @@ from servicepoint.catalog.models import Service
 ServiceDict = Callable[..., dict[str, Any]]
 
 
-
 _BASE: dict[str, Any] = {
     "id": "testleistung",
     "slug": "testleistung-beantragen",

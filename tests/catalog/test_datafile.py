@@ -303,7 +303,6 @@ def test_external_services_say_who_is_responsible_and_how_to_reach_them(
         assert resp.phone or resp.email or resp.url or resp.address or resp.note, svc.id
 
 
-
 def test_every_fee_has_a_source_and_a_stand_date(hannover: list[ServiceFile]) -> None:
     for svc in hannover:
         if svc.fees:

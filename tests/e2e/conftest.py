@@ -41,20 +41,18 @@ def _free_port() -> int:
 
 def _prepare_database(url: str) -> None:
     from servicepoint.account import service as account_service
-    from servicepoint.seeding import seed_city
     from servicepoint.cli_support import upgrade
     from servicepoint.config import DATA_ROOT
     from servicepoint.core.db import make_engine
+    from servicepoint.seeding import seed_city
 
     upgrade(url)
     engine = make_engine(url)
     try:
         with Session(engine) as session:
             seed_city(session, folder=DATA_ROOT / "hannover")
-            account_service.create_user(session, username=ADMIN[0], password=ADMIN[1],
-                                        role="admin")
-            account_service.create_user(session, username=STAFF[0], password=STAFF[1],
-                                        role="staff")
+            account_service.create_user(session, username=ADMIN[0], password=ADMIN[1], role="admin")
+            account_service.create_user(session, username=STAFF[0], password=STAFF[1], role="staff")
             session.commit()
     finally:
         engine.dispose()
@@ -70,11 +68,13 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     database_url = f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'e2e.db'}"
     _prepare_database(database_url)
     # redis_url=None so a developer's environment cannot point the live server elsewhere.
-    app = create_app(Settings(database_url=database_url, secret_key="e2e",
-                              bot_protection="off", redis_url=None))
+    app = create_app(
+        Settings(database_url=database_url, secret_key="e2e", bot_protection="off", redis_url=None)
+    )
     port = _free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                            access_log=False, lifespan="on")
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="on"
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="e2e-uvicorn", daemon=True)
     thread.start()
@@ -84,8 +84,9 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
             raise RuntimeError("the live server did not start")
         time.sleep(0.05)
     try:
-        yield LiveServer(url=f"http://127.0.0.1:{port}", host=f"127.0.0.1:{port}",
-                         database_url=database_url)
+        yield LiveServer(
+            url=f"http://127.0.0.1:{port}", host=f"127.0.0.1:{port}", database_url=database_url
+        )
     finally:
         server.should_exit = True
         thread.join(timeout=10)
@@ -98,8 +99,7 @@ def browser() -> Iterator[Browser]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        instance = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
-                                      headless=True)
+        instance = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         yield instance
         instance.close()
 
@@ -109,30 +109,33 @@ def request_log() -> RequestLog:
     return RequestLog()
 
 
-def _new_context(browser: Browser, live_server: LiveServer, log: RequestLog,
-                 **options: Any) -> BrowserContext:
-    context = browser.new_context(base_url=live_server.url, locale="de-DE",
-                                  timezone_id="Europe/Berlin", **options)
+def _new_context(
+    browser: Browser, live_server: LiveServer, log: RequestLog, **options: Any
+) -> BrowserContext:
+    context = browser.new_context(
+        base_url=live_server.url, locale="de-DE", timezone_id="Europe/Berlin", **options
+    )
     context.set_default_timeout(10_000)
     context.on("request", lambda req: log.urls.append(req.url))
     # Anything not aimed at the live server is refused, so a stray request cannot hang a test
     # (it is still recorded by the listener above and fails the no-third-party check).
-    context.route(lambda url: urlsplit(url).netloc != live_server.host,
-                  lambda route: route.abort())
+    context.route(lambda url: urlsplit(url).netloc != live_server.host, lambda route: route.abort())
     return context
 
 
 @pytest.fixture
-def context(browser: Browser, live_server: LiveServer, request_log: RequestLog
-            ) -> Iterator[BrowserContext]:
+def context(
+    browser: Browser, live_server: LiveServer, request_log: RequestLog
+) -> Iterator[BrowserContext]:
     ctx = _new_context(browser, live_server, request_log)
     yield ctx
     ctx.close()
 
 
 @pytest.fixture
-def page(context: BrowserContext, live_server: LiveServer, request_log: RequestLog
-         ) -> Iterator[Page]:
+def page(
+    context: BrowserContext, live_server: LiveServer, request_log: RequestLog
+) -> Iterator[Page]:
     pg = context.new_page()
     yield pg
     foreign = request_log.foreign(live_server.host)
@@ -140,8 +143,7 @@ def page(context: BrowserContext, live_server: LiveServer, request_log: RequestL
 
 
 @pytest.fixture
-def axe_page(browser: Browser, live_server: LiveServer, request_log: RequestLog
-             ) -> Iterator[Page]:
+def axe_page(browser: Browser, live_server: LiveServer, request_log: RequestLog) -> Iterator[Page]:
     """A page whose context bypasses our CSP, which (rightly) refuses injected inline scripts
     such as axe-core; every other test runs under the real policy."""
     ctx = _new_context(browser, live_server, request_log, bypass_csp=True)
@@ -152,10 +154,18 @@ def axe_page(browser: Browser, live_server: LiveServer, request_log: RequestLog
 
 
 @pytest.fixture
-def phone_page(browser: Browser, live_server: LiveServer, request_log: RequestLog
-               ) -> Iterator[Page]:
-    ctx = _new_context(browser, live_server, request_log, viewport={"width": 390, "height": 844},
-                       device_scale_factor=3, is_mobile=True, has_touch=True)
+def phone_page(
+    browser: Browser, live_server: LiveServer, request_log: RequestLog
+) -> Iterator[Page]:
+    ctx = _new_context(
+        browser,
+        live_server,
+        request_log,
+        viewport={"width": 390, "height": 844},
+        device_scale_factor=3,
+        is_mobile=True,
+        has_touch=True,
+    )
     yield ctx.new_page()
     ctx.close()
     foreign = request_log.foreign(live_server.host)

@@ -14,8 +14,14 @@ if TYPE_CHECKING:
     from playwright.sync_api import Page
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 SKIP_REASON = "Debian chromium not installed at /usr/bin/chromium; CI installs it"
 CHROMIUM_MISSING = not os.path.exists(CHROMIUM)
 # Every browser test module starts with this, so without chromium it skips before a server starts.
@@ -40,9 +46,12 @@ class RequestLog:
     urls: list[str] = field(default_factory=list)
 
     def foreign(self, allowed_host: str) -> list[str]:
-        return [u for u in self.urls
-                if urlsplit(u).scheme not in ("data", "blob", "about")
-                and urlsplit(u).netloc != allowed_host]
+        return [
+            u
+            for u in self.urls
+            if urlsplit(u).scheme not in ("data", "blob", "about")
+            and urlsplit(u).netloc != allowed_host
+        ]
 
 
 def fill_login(page: Page, username: str, password: str) -> None:

@@ -36,9 +36,13 @@ PAGES = {
 
 
 @pytest.mark.parametrize("lang", ["de", "en"])
-def test_axe_finds_no_violations(axe_page: Page, axe: Callable[[Page], list[AxeResult]],
-                                 live_server: LiveServer, request_log: RequestLog,
-                                 lang: str) -> None:
+def test_axe_finds_no_violations(
+    axe_page: Page,
+    axe: Callable[[Page], list[AxeResult]],
+    live_server: LiveServer,
+    request_log: RequestLog,
+    lang: str,
+) -> None:
     failures = []
     for name, (path, status) in PAGES.items():
         sep = "&" if "?" in path else "?"
@@ -65,12 +69,20 @@ def test_axe_on_admin_pages(axe_page: Page, axe: Callable[[Page], list[AxeResult
     assert not failures, "axe-core violations:\n" + "\n".join(failures)
 
 
-def test_no_request_leaves_for_another_host(page: Page, live_server: LiveServer,
-                                            request_log: RequestLog) -> None:
+def test_no_request_leaves_for_another_host(
+    page: Page, live_server: LiveServer, request_log: RequestLog
+) -> None:
     """Every page, script, style, image and map asset comes from our own server."""
-    for path in ("/", "/suche?q=perso", "/leistungen/fuehrungszeugnis-beantragen",
-                 "/leistungen/fuehrungszeugnis-beantragen/anleitung?schritt=1", "/standorte",
-                 "/standorte/aegi", "/mitarbeiter/login", "/docs"):
+    for path in (
+        "/",
+        "/suche?q=perso",
+        "/leistungen/fuehrungszeugnis-beantragen",
+        "/leistungen/fuehrungszeugnis-beantragen/anleitung?schritt=1",
+        "/standorte",
+        "/standorte/aegi",
+        "/mitarbeiter/login",
+        "/docs",
+    ):
         page.goto(path)
         page.wait_for_load_state("networkidle")
     hosts = {u.split("/")[2] for u in request_log.urls if u.startswith("http")}

@@ -53,11 +53,13 @@ def js_errors(page: Page) -> list[str]:
     return errors
 
 
-def guarded_context(browser: Browser, server: LiveServer, log: RequestLog,
-                    **options: Any) -> BrowserContext:
+def guarded_context(
+    browser: Browser, server: LiveServer, log: RequestLog, **options: Any
+) -> BrowserContext:
     """Like the conftest contexts, for another server or a second person (the clerk)."""
-    ctx = browser.new_context(base_url=server.url, locale="de-DE", timezone_id="Europe/Berlin",
-                              **options)
+    ctx = browser.new_context(
+        base_url=server.url, locale="de-DE", timezone_id="Europe/Berlin", **options
+    )
     ctx.set_default_timeout(10_000)
     ctx.on("request", lambda req: log.urls.append(req.url))
     ctx.route(lambda url: urlsplit(url).netloc != server.host, lambda route: route.abort())
@@ -75,9 +77,15 @@ def capacity_left(page: Page, location: str, start: dt.datetime) -> int:
     from servicepoint.core.clock import BERLIN
 
     day = start.astimezone(BERLIN).date()
-    response = page.request.get("/api/appointments/slots", params={
-        "service": SERVICE, "location": location,
-        "date_from": day.isoformat(), "date_to": day.isoformat()})
+    response = page.request.get(
+        "/api/appointments/slots",
+        params={
+            "service": SERVICE,
+            "location": location,
+            "date_from": day.isoformat(),
+            "date_to": day.isoformat(),
+        },
+    )
     assert response.ok, response.text()
     for slot in response.json():
         if dt.datetime.fromisoformat(slot["start"]) == start:
@@ -104,8 +112,10 @@ def open_all_day(live_server: LiveServer) -> Iterator[Callable[[str], None]]:
     from servicepoint.core.db import make_engine
 
     if is_holiday(today_local()):
-        pytest.skip(f"today ({today_local():%d.%m.%Y}) is a public holiday in Lower Saxony: "
-                    "ServicePoints are closed and issue no waiting numbers")
+        pytest.skip(
+            f"today ({today_local():%d.%m.%Y}) is a public holiday in Lower Saxony: "
+            "ServicePoints are closed and issue no waiting numbers"
+        )
     engine = make_engine(live_server.database_url)
     saved: dict[str, dict[str, list[list[str]]]] = {}
 
@@ -146,13 +156,16 @@ def test_citizen_books_moves_and_cancels(page: Page) -> None:
     with page.expect_navigation():
         page.locator("main").get_by_role("link", name="Termin buchen").click()
     expect(page).to_have_url(re.compile(rf"/termine\?service={SERVICE}$"))
-    expect(page.get_by_role("checkbox", name=re.compile("^Meldebescheinigung beantragen"))
-           ).to_be_checked()
+    expect(
+        page.get_by_role("checkbox", name=re.compile("^Meldebescheinigung beantragen"))
+    ).to_be_checked()
 
     with page.expect_navigation():
         page.get_by_role("button", name="Freie Termine anzeigen").click()
     # The filter form sends its empty fields too (date_from= etc.): that is not bad input.
-    expect(page).to_have_url(re.compile(r"/termine\?service=meldebescheinigung&location=&date_from="))
+    expect(page).to_have_url(
+        re.compile(r"/termine\?service=meldebescheinigung&location=&date_from=")
+    )
     expect(page.get_by_role("heading", level=2, name=re.compile("^Freie Termine"))).to_be_visible()
     first = page.locator("ul.slot-list a.slot").first
     href = first.get_attribute("href")
@@ -177,7 +190,8 @@ def test_citizen_books_moves_and_cancels(page: Page) -> None:
     expect(page.get_by_role("heading", level=1)).to_have_text("Ihr Termin ist gebucht")
     code = booking_code(page)
     expect(page.locator(".booking-code strong")).to_have_text(
-        re.compile(r"^[A-Z0-9]{4}(-[A-Z0-9]{4})+$"))
+        re.compile(r"^[A-Z0-9]{4}(-[A-Z0-9]{4})+$")
+    )
     assert page.locator(".booking-code strong").inner_text().replace("-", "") == code
     expect(page.get_by_role("heading", name="Was Sie mitbringen müssen")).to_be_visible()
     expect(page.locator("ul.checklist li").first).to_contain_text("Personalausweis oder Reisepass")
@@ -205,9 +219,13 @@ def test_citizen_books_moves_and_cancels(page: Page) -> None:
     expect(page).to_have_url(re.compile(rf"verschieben\?location={location}&date_from=$"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Termin verschieben")
     offers: list[list[str]] = page.locator("ul.slot-list form").evaluate_all(
-        """forms => forms.map(f => [f.elements.location.value, f.elements.start.value])""")
-    target = next(i for i, (loc, st) in enumerate(offers)
-                  if (loc, dt.datetime.fromisoformat(st)) != (location, start))
+        """forms => forms.map(f => [f.elements.location.value, f.elements.start.value])"""
+    )
+    target = next(
+        i
+        for i, (loc, st) in enumerate(offers)
+        if (loc, dt.datetime.fromisoformat(st)) != (location, start)
+    )
     new_location, new_start = offers[target][0], dt.datetime.fromisoformat(offers[target][1])
     new_before = capacity_left(page, new_location, new_start)
     with page.expect_navigation():
@@ -226,7 +244,8 @@ def test_citizen_books_moves_and_cancels(page: Page) -> None:
     expect(page).to_have_url(re.compile(rf"/termine/{code}$"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Termin abgesagt")
     expect(page.get_by_role("status")).to_have_text(
-        "Dieser Termin ist abgesagt. Die Zeit ist wieder für andere frei.")
+        "Dieser Termin ist abgesagt. Die Zeit ist wieder für andere frei."
+    )
     expect(page.get_by_role("link", name="Termin absagen")).to_have_count(0)
     assert capacity_left(page, new_location, new_start) == new_before
     assert capacity_left(page, location, start) == before
@@ -243,13 +262,22 @@ def protected_server(live_server: LiveServer) -> Iterator[LiveServer]:
     from servicepoint.app import create_app
     from servicepoint.config import Settings
 
-    app = create_app(Settings(database_url=live_server.database_url, secret_key=SECRET,
-                              bot_protection="on", redis_url=None))
+    app = create_app(
+        Settings(
+            database_url=live_server.database_url,
+            secret_key=SECRET,
+            bot_protection="on",
+            redis_url=None,
+        )
+    )
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         port = int(sock.getsockname()[1])
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                           access_log=False, lifespan="on"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="on"
+        )
+    )
     thread = threading.Thread(target=server.run, name="e2e-uvicorn-protected", daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -258,15 +286,19 @@ def protected_server(live_server: LiveServer) -> Iterator[LiveServer]:
             raise RuntimeError("the protected live server did not start")
         time.sleep(0.05)
     try:
-        yield LiveServer(url=f"http://127.0.0.1:{port}", host=f"127.0.0.1:{port}",
-                         database_url=live_server.database_url)
+        yield LiveServer(
+            url=f"http://127.0.0.1:{port}",
+            host=f"127.0.0.1:{port}",
+            database_url=live_server.database_url,
+        )
     finally:
         server.should_exit = True
         thread.join(timeout=10)
 
 
 def test_booking_form_solves_the_proof_of_work_in_the_page(
-        browser: Browser, protected_server: LiveServer, request_log: RequestLog) -> None:
+    browser: Browser, protected_server: LiveServer, request_log: RequestLog
+) -> None:
     from servicepoint.core import challenge
 
     ctx = guarded_context(browser, protected_server, request_log)
@@ -318,8 +350,12 @@ def test_booking_form_solves_the_proof_of_work_in_the_page(
 
 # -- 2. walk-in, counter console and call display ---------------------------------------------
 def test_walk_in_is_called_and_the_display_updates_live(
-        page: Page, browser: Browser, live_server: LiveServer, request_log: RequestLog,
-        open_all_day: Callable[[str], None]) -> None:
+    page: Page,
+    browser: Browser,
+    live_server: LiveServer,
+    request_log: RequestLog,
+    open_all_day: Callable[[str], None],
+) -> None:
     location = "linden"
     open_all_day(location)
     errors = js_errors(page)
@@ -355,8 +391,7 @@ def test_walk_in_is_called_and_the_display_updates_live(
         clerk.goto(f"/mitarbeiter/schalter/{location}/1")
         fill_login(clerk, *STAFF)
         expect(clerk).to_have_url(re.compile(rf"/mitarbeiter/schalter/{location}/1$"))
-        expect(clerk.get_by_role("heading", level=1)).to_have_text(
-            re.compile(r"– Schalter 1$"))
+        expect(clerk.get_by_role("heading", level=1)).to_have_text(re.compile(r"– Schalter 1$"))
         expect(clerk.get_by_text("Niemand am Schalter.")).to_be_visible()
         with clerk.expect_navigation():
             clerk.get_by_role("button", name="Nächste Nummer aufrufen").click()
@@ -366,7 +401,8 @@ def test_walk_in_is_called_and_the_display_updates_live(
         expect(row).to_have_text([label, "1"], timeout=5_000)
         expect(display.locator("#board .display-waiting")).to_have_text("0 Personen warten.")
         expect(ticket.locator(".ticket-called")).to_have_text(
-            "Sie sind dran: bitte zu Schalter 1.", timeout=5_000)
+            "Sie sind dran: bitte zu Schalter 1.", timeout=5_000
+        )
         assert display.evaluate("() => window.__noReload === true"), "the display reloaded"
         assert ticket.evaluate("() => window.__noReload === true"), "the ticket page reloaded"
         assert urlsplit(ticket.url).path == ticket_path
@@ -375,9 +411,11 @@ def test_walk_in_is_called_and_the_display_updates_live(
             clerk.get_by_role("button", name="Erledigt").click()
         expect(clerk.get_by_text("Niemand am Schalter.")).to_be_visible()
         expect(clerk.locator("section[aria-labelledby=counters-title]")).to_contain_text(
-            f"{label} (done)")
+            f"{label} (done)"
+        )
         expect(ticket.locator("#ticket-status")).to_have_text(
-            "Erledigt. Vielen Dank für Ihren Besuch!", timeout=5_000)
+            "Erledigt. Vielen Dank für Ihren Besuch!", timeout=5_000
+        )
         assert ticket.evaluate("() => window.__noReload === true"), "the ticket page reloaded"
     finally:
         clerk_ctx.close()
@@ -386,8 +424,8 @@ def test_walk_in_is_called_and_the_display_updates_live(
 
 # -- 3. axe-core ------------------------------------------------------------------------------
 def test_axe_finds_no_violations_on_appointment_pages(
-        axe_page: Page, axe: Callable[[Page], list[AxeResult]],
-        open_all_day: Callable[[str], None]) -> None:
+    axe_page: Page, axe: Callable[[Page], list[AxeResult]], open_all_day: Callable[[str], None]
+) -> None:
     location = "sahlkamp"
     open_all_day(location)
     page = axe_page
@@ -442,7 +480,8 @@ def test_axe_finds_no_violations_on_appointment_pages(
 # -- 4. phone viewport ------------------------------------------------------------------------
 def horizontal_overflow(page: Page) -> str | None:
     widths = page.evaluate(
-        "() => ({scroll: document.scrollingElement.scrollWidth, inner: window.innerWidth})")
+        "() => ({scroll: document.scrollingElement.scrollWidth, inner: window.innerWidth})"
+    )
     # With is_mobile, an overflowing page widens the layout viewport instead of scrolling.
     if widths["scroll"] <= 390 and widths["inner"] == 390:
         return None
@@ -454,7 +493,8 @@ def horizontal_overflow(page: Page) -> str | None:
 
 
 def test_phone_has_no_horizontal_scrolling(
-        phone_page: Page, open_all_day: Callable[[str], None]) -> None:
+    phone_page: Page, open_all_day: Callable[[str], None]
+) -> None:
     location = "ricklingen"
     open_all_day(location)
     page = phone_page

@@ -29,11 +29,14 @@ def first_result(page: Page) -> str:
     return link.inner_text().strip()
 
 
-@pytest.mark.parametrize(("words", "service"), [
-    ("perso", "Personalausweis beantragen"),
-    ("Reisepas", "Reisepass beantragen"),
-    ("ummelden", "Wohnsitz anmelden (Zuzug oder Umzug)"),
-])
+@pytest.mark.parametrize(
+    ("words", "service"),
+    [
+        ("perso", "Personalausweis beantragen"),
+        ("Reisepas", "Reisepass beantragen"),
+        ("ummelden", "Wohnsitz anmelden (Zuzug oder Umzug)"),
+    ],
+)
 def test_search_leads_to_the_right_service(page: Page, words: str, service: str) -> None:
     search_from_home(page, words)
     assert first_result(page) == service
@@ -50,7 +53,8 @@ def test_live_search_updates_results_while_typing(page: Page) -> None:
     page.get_by_role("searchbox", name="Was möchten Sie erledigen?").press_sequentially("perso")
     # HTMX swaps the result list in place, without leaving the home page.
     expect(page.locator("#results ol.results > li > a").first).to_have_text(
-        "Personalausweis beantragen")
+        "Personalausweis beantragen"
+    )
     expect(page).to_have_url(re.compile(r"/$"))
 
 
@@ -85,8 +89,9 @@ def test_online_service_tutorial_step_by_step(page: Page) -> None:
         page.get_by_role("link", name=re.compile("Los geht")).click()
     for n in range(1, steps + 1):
         assert progress(page) == (f"Schritt {n} von {steps}", str(n), str(steps + 1))
-        expect(page.get_by_role("heading", level=2, name=re.compile(f"^Schritt {n}:"))
-               ).to_be_visible()
+        expect(
+            page.get_by_role("heading", level=2, name=re.compile(f"^Schritt {n}:"))
+        ).to_be_visible()
         expect(page.locator(".stepper li[aria-current='step']")).to_have_count(1)
         expect(page.locator(".stepper li[aria-current='step']")).to_contain_text(f"{n}. ")
         with page.expect_navigation():
@@ -116,7 +121,8 @@ def test_language_switch_to_english_and_back(page: Page) -> None:
     page.goto("/")  # the choice is remembered across pages
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page.get_by_role("heading", level=1)).to_have_text(
-        re.compile(r"^Welcome\b.*HannoverServicePoint"))
+        re.compile(r"^Welcome\b.*HannoverServicePoint")
+    )
     for german in ("Das geht online", "Alle Leistungen"):
         expect(page.get_by_role("heading", level=2, name=german, exact=True)).to_have_count(0)
     expect(page.get_by_role("link", name=re.compile(r"^Skip to"))).to_have_count(1)
@@ -125,7 +131,8 @@ def test_language_switch_to_english_and_back(page: Page) -> None:
         page.get_by_role("link", name="Deutsch").click()
     expect(page.locator("html")).to_have_attribute("lang", "de")
     expect(page.get_by_role("heading", level=1)).to_have_text(
-        "Willkommen beim HannoverServicePoint")
+        "Willkommen beim HannoverServicePoint"
+    )
     expect(page.get_by_role("link", name="English")).to_be_visible()
 
 
@@ -135,7 +142,8 @@ def test_tab_reaches_skip_link_first_and_enter_moves_focus_to_main(page: Page) -
     focused = page.evaluate(
         """() => ({cls: document.activeElement.className,
                    href: document.activeElement.getAttribute('href'),
-                   text: document.activeElement.textContent.trim()})""")
+                   text: document.activeElement.textContent.trim()})"""
+    )
     assert focused == {"cls": "skip-link", "href": "#main", "text": "Zum Inhalt springen"}
     skip = page.locator("a.skip-link")
     expect(skip).to_be_in_viewport()  # visible when focused, hidden off-screen otherwise
@@ -160,21 +168,25 @@ def overflow(page: Page, path: str, status: int = 200) -> str | None:
     response = page.goto(path)
     assert response is not None and response.status == status, path
     widths = page.evaluate(
-        "() => ({scroll: document.scrollingElement.scrollWidth, inner: window.innerWidth})")
+        "() => ({scroll: document.scrollingElement.scrollWidth, inner: window.innerWidth})"
+    )
     # With is_mobile, an overflowing page widens the layout viewport instead of scrolling.
     if widths["scroll"] <= 390 and widths["inner"] == 390:
         return None
     return f"{path}: scrollWidth {widths['scroll']}, innerWidth {widths['inner']}: " + ", ".join(
-        page.evaluate(WIDE_ELEMENTS_JS))
+        page.evaluate(WIDE_ELEMENTS_JS)
+    )
 
 
 def test_phone_viewport_has_no_horizontal_scrolling(phone_page: Page) -> None:
     """Home, search, locations and every service page and tutorial fit a 390 px phone."""
     services = phone_page.request.get("/api/services").json()
     assert len(services) >= 20
-    failures = [msg for path in ("/", "/suche?q=perso", "/standorte", "/standorte/aegi",
-                                 "/mitarbeiter/login")
-                if (msg := overflow(phone_page, path))]
+    failures = [
+        msg
+        for path in ("/", "/suche?q=perso", "/standorte", "/standorte/aegi", "/mitarbeiter/login")
+        if (msg := overflow(phone_page, path))
+    ]
     if msg := overflow(phone_page, "/gibt-es-nicht", status=404):
         failures.append(msg)
     for svc in services:

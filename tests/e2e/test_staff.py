@@ -60,7 +60,8 @@ def location_json(page: Page, location_id: str) -> dict[str, object]:
 
 
 def test_admin_places_location_by_clicking_on_the_map(
-        page: Page, axe_page: Page, axe: Callable[[Page], list[AxeResult]]) -> None:
+    page: Page, axe_page: Page, axe: Callable[[Page], list[AxeResult]]
+) -> None:
     before = location_json(page, "bemerode")
     assert before["lat"] is None and before["lon"] is None  # the public data lacks them
 

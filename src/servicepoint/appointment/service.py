@@ -304,7 +304,6 @@ def _take_one(session: Session, *, location_id: str, cell: dt.datetime, capacity
     return session.execute(stmt).scalar_one_or_none() is not None
 
 
-
 def _claim(
     session: Session, *, location_id: str, cells: Sequence[dt.datetime], capacity: int
 ) -> None:
