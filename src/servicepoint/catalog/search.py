@@ -116,6 +116,7 @@ class SearchIndex:
     _exact: list[frozenset[str]] = field(init=False, repr=False)
     _cache: dict[str, tuple[list[str], str]] = field(init=False, repr=False, default_factory=dict)
     _idf: dict[str, float] = field(init=False, repr=False)
+    _similarity: dict[str, float] = field(init=False, repr=False, default_factory=dict)
     doc_terms: list[frozenset[str]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -159,11 +160,18 @@ class SearchIndex:
         terms = [t for t in dict.fromkeys((folded, lemma(word))) if t in self._vocab]
         if terms:
             return terms, "exact"
+        # A close misspelling of a whole known word beats splitting it into guessed parts.
+        near = self._fuzzy(folded)
+        if near and self._similarity.get(folded, 0.0) >= 0.9:
+            return near, "fuzzy"
         parts = self._split_compound(folded)
         if parts:
             return parts, "compound"
-        near = self._fuzzy(folded)
         return near, "fuzzy" if near else "none"
+
+    def similarity(self, word: str) -> float:
+        """How close a fuzzily matched word was to its term (1.0 = same); 0.5 for completions."""
+        return self._similarity.get(fold(word), 0.5)
 
     def idf(self, term: str) -> float:
         """How specific a term is to few services (0 for unknown terms)."""
@@ -177,6 +185,7 @@ class SearchIndex:
         pool = self._by_initial.get(folded[0], [])
         match = process.extractOne(folded, pool, scorer=fuzz.ratio, score_cutoff=cutoff)
         if match:
+            self._similarity[folded] = float(match[1]) / 100
             return [match[0]]
         # Typed-ahead or clipped words ("perso", "meldebesch") complete to the longest known term.
         prefixed = [t for t in self._vocab_list if t.startswith(folded) and len(folded) >= 5]
