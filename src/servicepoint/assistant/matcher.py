@@ -177,16 +177,24 @@ def match(index: SearchIndex, text: str) -> Match:
     if not terms:
         return Match([], {}, 0.0, n_content)
     scores = index.scores(text, terms)
-    order = np.argsort(-scores, kind="stable")[:5]
+    order = np.argsort(-scores, kind="stable")[:8]
     candidates = _break_ties(
         index,
-        [
-            Candidate(int(i), index.docs[int(i)].id, float(scores[i]))
-            for i in order
-            if scores[i] > 0
-        ],
+        sorted(
+            (
+                # A service that explains more of the message on its own is the likelier one.
+                Candidate(
+                    int(i),
+                    index.docs[int(i)].id,
+                    float(scores[i]) * (0.85 + 0.3 * _cohesion(index, a, int(i))),
+                )
+                for i in order
+                if scores[i] > 0
+            ),
+            key=lambda c: -c.score,
+        ),
         set(terms),
-    )
+    )[:5]
     if not candidates:
         return Match([], {}, 0.0, n_content)
     top = candidates[0].score
