@@ -76,7 +76,7 @@ def fees_text(d: ServiceDetail, lang: str, children: bool = False) -> str:
     items = [(f"{f.label}: {_euro(f.amount_cents, lang)}", f.condition) for f in d.fees]
     if children:
         items = _child_only(items)
-    lines = [f"{text} ({cond})" if cond else text for text, cond in items]
+    lines = [f"{text} – {cond}" if cond else text for text, cond in items]
     stand = d.fees_as_of.strftime("%d.%m.%Y") if d.fees_as_of else ""
     head = _t(lang, "Gebühren", "Fees")
     tail = _t(lang, f"Stand: {stand}", f"As of {stand}") if stand else ""
