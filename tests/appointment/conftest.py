@@ -9,17 +9,14 @@ Saxony (2026-12-25, 2027-01-01) inside the 60-day booking horizon.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from servicepoint import worker
-from servicepoint.account import service as account_service
 from servicepoint.appointment import mail, queue
 from servicepoint.appointment import service as appointment_service
 from servicepoint.appointment.models import Capacity
@@ -35,8 +32,6 @@ PASSPORT = "reisepass"  # 15 minutes
 REGISTRATION = "meldebescheinigung"  # 10 minutes
 ONLINE_ONLY = "briefwahl"  # channels: online
 EXTERNAL_ONLY = "eheschliessung"  # channels: external
-
-_FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 
 def berlin(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> dt.datetime:
@@ -63,30 +58,6 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     for module in (appointment_service, queue, mail, events, core_clock, worker):
         monkeypatch.setattr(module, "utcnow", fixed)
     return fixed
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    # The production argon2 cost would make staff-page tests slow; tests/account checks it.
-    monkeypatch.setattr(account_service, "_HASHER", _FAST_HASHER)
-    monkeypatch.setattr(account_service, "_DUMMY_HASH", _FAST_HASHER.hash("not-a-real-password"))
-
-
-@pytest.fixture
-def connection(engine: Engine) -> Iterator[Connection]:
-    """Like the root fixture, but with a real BEGIN on SQLite.
-
-    pysqlite opens no transaction for `conn.begin()`, so a request's commit would release the
-    outermost SAVEPOINT and COMMIT to the shared test database. An explicit BEGIN keeps every
-    request's work inside the rolled-back transaction.
-    """
-    with engine.connect() as conn:
-        outer = conn.begin()
-        if conn.dialect.name == "sqlite":
-            conn.exec_driver_sql("BEGIN")
-        yield conn
-        if outer.is_active:
-            outer.rollback()
 
 
 def fresh(session: Session) -> Session:

@@ -12,41 +12,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from servicepoint.account import service as account_service
 from servicepoint.app import create_app
 from servicepoint.catalog import present
 from servicepoint.catalog import service as catalog_service
 from servicepoint.catalog.schemas import ServiceDetail
 from servicepoint.catalog.search import SearchIndex
 from servicepoint.config import Settings
-
-# Production argon2 cost (~0.25 s per hash) would make the editors' login tests slow.
-_FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(account_service, "_HASHER", _FAST_HASHER)
-    monkeypatch.setattr(account_service, "_DUMMY_HASH", _FAST_HASHER.hash("not-a-real-password"))
-
-
-@pytest.fixture
-def connection(engine: Engine) -> Iterator[Connection]:
-    """Like the root fixture, but with a real BEGIN on SQLite, so what a request commits (logged
-    questions, taught terms, conversations) stays inside the rolled-back transaction."""
-    with engine.connect() as conn:
-        outer = conn.begin()
-        if conn.dialect.name == "sqlite":
-            conn.exec_driver_sql("BEGIN")
-        yield conn
-        if outer.is_active:
-            outer.rollback()
 
 
 @pytest.fixture
