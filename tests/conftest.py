@@ -29,7 +29,7 @@ REDIS_URL = os.environ.get("SERVICEPOINT_TEST_REDIS_URL")
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
-def _reset_postgres(url: str) -> None:
+def reset_postgres(url: str) -> None:
     engine = make_engine(url)
     with engine.begin() as conn:
         conn.execute(text("DROP SCHEMA public CASCADE"))
@@ -37,7 +37,7 @@ def _reset_postgres(url: str) -> None:
     engine.dispose()
 
 
-def _prepare(url: str) -> Engine:
+def prepare(url: str) -> Engine:
     """Migrate with Alembic (so the migrations are tested too) and seed the default city."""
     upgrade(url)
     engine = make_engine(url)
@@ -50,7 +50,7 @@ def _prepare(url: str) -> Engine:
 @pytest.fixture(scope="session")
 def sqlite_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
-    engine = _prepare(url)
+    engine = prepare(url)
     yield engine
     engine.dispose()
 
@@ -59,8 +59,8 @@ def sqlite_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
 def postgres_engine() -> Iterator[Engine]:
     if not POSTGRES_URL:
         pytest.skip("SERVICEPOINT_TEST_POSTGRES_URL not set: PostgreSQL tests skipped")
-    _reset_postgres(POSTGRES_URL)
-    engine = _prepare(POSTGRES_URL)
+    reset_postgres(POSTGRES_URL)
+    engine = prepare(POSTGRES_URL)
     yield engine
     engine.dispose()
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from servicepoint.app import create_app
@@ -24,32 +24,13 @@ from servicepoint.appointment import queue as queue_service
 from servicepoint.appointment import service as appointment_service
 from servicepoint.appointment.errors import BookingCancelled, SlotTaken
 from servicepoint.appointment.models import Booking, Capacity, SlotUsage, Ticket
-from servicepoint.cli_support import upgrade
-from servicepoint.config import DATA_ROOT, Settings
-from servicepoint.core.db import make_engine
-from servicepoint.seeding import seed_city
+from servicepoint.config import Settings
 from tests.appointment.conftest import LOCATION, NOW, PASS, berlin
-from tests.conftest import POSTGRES_URL
+from tests.conftest import POSTGRES_URL, reset_postgres
+from tests.conftest import prepare as _migrate_and_seed
 
 THREADS = 40
 Outcome = str
-
-
-def _reset_postgres(url: str) -> None:
-    engine = make_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-
-
-def _migrate_and_seed(url: str) -> Engine:
-    upgrade(url)
-    engine = make_engine(url)
-    with Session(engine) as session:
-        seed_city(session, folder=DATA_ROOT / "hannover")
-        session.commit()
-    return engine
 
 
 @pytest.fixture(
@@ -66,12 +47,12 @@ def real_engine(
         return
     if not POSTGRES_URL:
         pytest.skip("SERVICEPOINT_TEST_POSTGRES_URL not set: PostgreSQL race tests skipped")
-    _reset_postgres(POSTGRES_URL)
+    reset_postgres(POSTGRES_URL)
     engine = _migrate_and_seed(POSTGRES_URL)
     yield engine
     engine.dispose()
     # Leave the shared test database as the other tests expect it: migrated, seeded, no bookings.
-    _reset_postgres(POSTGRES_URL)
+    reset_postgres(POSTGRES_URL)
     _migrate_and_seed(POSTGRES_URL).dispose()
 
 
