@@ -406,8 +406,6 @@ def book(
     related = list(extras(booking, services)) if extras else []
     _claim(session, location_id=location_id, cells=cells, capacity=appointment_counters(cap))
     session.add_all([booking, *related])
-    session.add(booking)
-    session.flush()
     events.record(
         session,
         kind="appointment.booked",
@@ -417,7 +415,9 @@ def book(
         minutes=duration,
         lead_days=(booking.start - now).days,
     )
+    session.flush()  # one flush for all rows; the caller needs booking.id
     return booking
+
 
 
 def get_booking(session: Session, *, code: str) -> Booking:
