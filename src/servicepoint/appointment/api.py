@@ -65,7 +65,6 @@ def create_booking(
     return actions.booking_view(booking, request)  # validated once, by response_model
 
 
-
 @router.get("/appointments/{code}", response_model=BookingRead)
 def read_booking(code: str, request: Request, session: Session = SessionDep) -> BookingRead:
     """The booking behind a code."""
