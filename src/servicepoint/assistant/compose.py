@@ -37,8 +37,12 @@ class Context:
     service_phone: str | None = None
 
 
-def _t(lang: str, de: str, en: str) -> str:
+def bilingual(lang: str, de: str, en: str) -> str:
+    """Pick the German or English wording of a reply part written here in both."""
     return en if lang == "en" else de
+
+
+_t = bilingual
 
 
 def _euro(cents: int, lang: str) -> str:

@@ -112,8 +112,7 @@ def _context(
 
 
 # -- replies for the other kinds --------------------------------------------------------------
-def _t(lang: str, de: str, en: str) -> str:
-    return en if lang == "en" else de
+_t = compose.bilingual
 
 
 def _handover(lang: str, base: str, phone: str | None) -> list[compose.Action]:
