@@ -419,7 +419,6 @@ def book(
     return booking
 
 
-
 def get_booking(session: Session, *, code: str) -> Booking:
     booking = session.scalar(select(Booking).where(Booking.code == normalise_code(code)))
     if booking is None:
