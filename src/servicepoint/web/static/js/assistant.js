@@ -50,9 +50,10 @@
       wrap.appendChild(src);
     }
     var votes = el("p", "chat-votes");
-    [[true, "data-helpful", "👍"], [false, "data-unhelpful", "👎"]].forEach(function (v) {
-      var b = el("button", "chat-vote", v[2]); b.type = "button";
-      b.setAttribute("aria-label", form.getAttribute(v[1]));
+    // Words, not emoji: they read the same everywhere, also without an emoji font.
+    [[true, "data-helpful"], [false, "data-unhelpful"]].forEach(function (v) {
+      var b = el("button", "chat-vote", form.getAttribute(v[1])); b.type = "button";
+
       b.addEventListener("click", function () { rate(data, v[0], votes); });
       votes.appendChild(b);
     });
