@@ -23,9 +23,9 @@ from servicepoint.catalog.datafile import (
     load_services,
 )
 from servicepoint.catalog.models import Location, Service, ServiceTerm
-from servicepoint.catalog.seed import seed_city
 from servicepoint.cli import app as cli_app
 from servicepoint.cli_support import upgrade
+from servicepoint.seeding import seed_city
 from tests.catalog.conftest import ServiceDict, write_service
 from tests.conftest import DATA_DIR
 

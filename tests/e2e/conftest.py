@@ -109,9 +109,10 @@ def request_log() -> RequestLog:
     return RequestLog()
 
 
-def _new_context(
+def new_context(
     browser: Browser, live_server: LiveServer, log: RequestLog, **options: Any
 ) -> BrowserContext:
+    """A German browser context that records requests and refuses any other host."""
     context = browser.new_context(
         base_url=live_server.url, locale="de-DE", timezone_id="Europe/Berlin", **options
     )
@@ -127,7 +128,7 @@ def _new_context(
 def context(
     browser: Browser, live_server: LiveServer, request_log: RequestLog
 ) -> Iterator[BrowserContext]:
-    ctx = _new_context(browser, live_server, request_log)
+    ctx = new_context(browser, live_server, request_log)
     yield ctx
     ctx.close()
 
@@ -146,7 +147,7 @@ def page(
 def axe_page(browser: Browser, live_server: LiveServer, request_log: RequestLog) -> Iterator[Page]:
     """A page whose context bypasses our CSP, which (rightly) refuses injected inline scripts
     such as axe-core; every other test runs under the real policy."""
-    ctx = _new_context(browser, live_server, request_log, bypass_csp=True)
+    ctx = new_context(browser, live_server, request_log, bypass_csp=True)
     yield ctx.new_page()
     ctx.close()
     foreign = request_log.foreign(live_server.host)
@@ -157,7 +158,7 @@ def axe_page(browser: Browser, live_server: LiveServer, request_log: RequestLog)
 def phone_page(
     browser: Browser, live_server: LiveServer, request_log: RequestLog
 ) -> Iterator[Page]:
-    ctx = _new_context(
+    ctx = new_context(
         browser,
         live_server,
         request_log,

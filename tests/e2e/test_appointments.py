@@ -14,13 +14,14 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy.orm import Session
 
+from tests.e2e.conftest import new_context
 from tests.e2e.support import (
     MODULE_MARKS,
     STAFF,
@@ -32,7 +33,7 @@ from tests.e2e.support import (
 )
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, BrowserContext
+    from playwright.sync_api import Browser
 
 pytestmark = MODULE_MARKS
 
@@ -51,19 +52,6 @@ def js_errors(page: Page) -> list[str]:
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(f"{page.url}: {exc}"))
     return errors
-
-
-def guarded_context(
-    browser: Browser, server: LiveServer, log: RequestLog, **options: Any
-) -> BrowserContext:
-    """Like the conftest contexts, for another server or a second person (the clerk)."""
-    ctx = browser.new_context(
-        base_url=server.url, locale="de-DE", timezone_id="Europe/Berlin", **options
-    )
-    ctx.set_default_timeout(10_000)
-    ctx.on("request", lambda req: log.urls.append(req.url))
-    ctx.route(lambda url: urlsplit(url).netloc != server.host, lambda route: route.abort())
-    return ctx
 
 
 def slot_of(href: str) -> tuple[str, dt.datetime]:
@@ -301,7 +289,7 @@ def test_booking_form_solves_the_proof_of_work_in_the_page(
 ) -> None:
     from servicepoint.core import challenge
 
-    ctx = guarded_context(browser, protected_server, request_log)
+    ctx = new_context(browser, protected_server, request_log)
     try:
         page = ctx.new_page()
         errors = js_errors(page)
@@ -384,7 +372,7 @@ def test_walk_in_is_called_and_the_display_updates_live(
     ticket.evaluate("() => { window.__noReload = true; }")
 
     # The clerk logs in and calls the next number at counter 1.
-    clerk_ctx = guarded_context(browser, live_server, request_log)
+    clerk_ctx = new_context(browser, live_server, request_log)
     try:
         clerk = clerk_ctx.new_page()
         errors += js_errors(clerk)

@@ -255,6 +255,14 @@ def call_next(
     return None
 
 
+def _open_ticket(session: Session, ticket_id: int, location_id: str) -> Ticket:
+    """A ticket of this location that is still waiting or called (not done or no-show)."""
+    ticket = _ticket_by_id(session, ticket_id, location_id)
+    if ticket.status not in OPEN_STATES:
+        raise QueueConflict(N_("Diese Wartenummer ist bereits abgeschlossen."))
+    return ticket
+
+
 def recall(
     session: Session,
     *,
@@ -264,9 +272,7 @@ def recall(
     now: dt.datetime | None = None,
 ) -> Ticket:
     """Call again, or send the citizen to another counter (transfer)."""
-    ticket = _ticket_by_id(session, ticket_id, location_id)
-    if ticket.status not in OPEN_STATES:
-        raise QueueConflict(N_("Diese Wartenummer ist bereits abgeschlossen."))
+    ticket = _open_ticket(session, ticket_id, location_id)
     ticket.status, ticket.counter, ticket.called_at = "called", counter, now or utcnow()
     return ticket
 
@@ -283,9 +289,7 @@ def finish(
     now = now or utcnow()
     if outcome not in ("done", "no_show"):
         raise InvalidBooking(N_("Unbekanntes Ergebnis."), code="invalid_outcome")
-    ticket = _ticket_by_id(session, ticket_id, location_id)
-    if ticket.status not in OPEN_STATES:
-        raise QueueConflict(N_("Diese Wartenummer ist bereits abgeschlossen."))
+    ticket = _open_ticket(session, ticket_id, location_id)
     ticket.status, ticket.done_at = outcome, now
     if ticket.booking_id:
         booking = session.get(Booking, ticket.booking_id)

@@ -50,7 +50,3 @@ def count_items(folder: Path) -> int:
     return len(list((folder / "services").glob("*.yaml"))) + len(
         location_service.load_seed_file(folder / "locations.yaml")
     )
-
-
-# Kept for callers that load only the catalog (the full city load is servicepoint.seeding).
-seed_city = seed_catalog
