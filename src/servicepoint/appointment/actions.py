@@ -90,23 +90,14 @@ def book(session: Session, request: Request, body: BookingCreate) -> Booking:
         name=body.name,
         email=str(body.email),
         lang=body.lang,
-        extras=lambda booking, services: mail.booking_mails(
-            session, booking=booking, services=services, settings=settings
-        ),
+        after=lambda booking: mail.queue_booking_mails(session, booking=booking, settings=settings),
     )
 
 
 def cancel(session: Session, request: Request, code: str) -> Booking:
     booking = appointment_service.cancel(session, code=code)
     mail.drop_pending(session, booking=booking, kinds=("confirmation", "reminder"))
-    services = list(catalog_service.services_by_ids(session, ids=booking.service_ids).values())
-    mail.queue_mail(
-        session,
-        booking=booking,
-        kind="cancellation",
-        services=services,
-        settings=_mail_settings(request),
-    )
+    mail.queue_mail(session, booking=booking, kind="cancellation", settings=_mail_settings(request))
     return booking
 
 
@@ -117,10 +108,7 @@ def reschedule(
         session, code=code, start=start, location_id=location_id
     )
     mail.drop_pending(session, booking=booking, kinds=("confirmation", "reminder"))
-    services = appointment_service.bookable_services(session, service_ids=booking.service_ids)
-    mail.queue_booking_mails(
-        session, booking=booking, services=services, settings=_mail_settings(request)
-    )
+    mail.queue_booking_mails(session, booking=booking, settings=_mail_settings(request))
     return booking
 
 

@@ -21,7 +21,7 @@ from servicepoint.appointment.schemas import (
     TicketRead,
     WaitingRead,
 )
-from servicepoint.core.db import SessionDep
+from servicepoint.core.db import SessionDep, request_transaction
 
 router = APIRouter(prefix="/api", tags=["appointments"])
 
@@ -56,12 +56,11 @@ def slots(
 
 
 @router.post("/appointments", response_model=BookingCreated, status_code=201)
-def create_booking(
-    body: BookingCreate, request: Request, session: Session = SessionDep
-) -> dict[str, Any]:
+def create_booking(body: BookingCreate, request: Request) -> dict[str, Any]:
     """Book an appointment; 409 `slot_taken` when someone was faster."""
     actions.check_booking_rate(request)
-    booking = actions.book(session, request, body)
+    with request_transaction(request) as session:  # commit right after the writes
+        booking = actions.book(session, request, body)
     return actions.booking_view(booking, request)  # validated once, by response_model
 
 

@@ -9,9 +9,10 @@ import ssl
 from collections.abc import Sequence
 from email.message import EmailMessage
 from email.utils import make_msgid
+from typing import Any
 
 from icalendar import Calendar, Event
-from sqlalchemy import and_, delete, or_, select
+from sqlalchemy import and_, delete, insert, or_, select
 from sqlalchemy.orm import Session
 
 from servicepoint.appointment.models import Booking, OutboxMail
@@ -127,52 +128,42 @@ def compose(
     return subject, "\n".join(lines)
 
 
+def _mail_row(
+    booking: Booking, *, kind: str, settings: Settings, send_after: dt.datetime
+) -> dict[str, Any]:
+    """One outbox row. Its text is written when it is sent (see `render`): that keeps booking
+    requests short, and the text always matches the booking as it is then."""
+    return {
+        "booking_id": booking.id,
+        "kind": kind,
+        "recipient": booking.email,
+        "subject": "",
+        "body": "",
+        "ics": None,
+        "send_after": send_after,
+        "attempts": 0,
+        "meta": {"base_url": settings.base_url},
+    }
+
+
+def _insert_mails(session: Session, rows: list[dict[str, Any]]) -> None:
+    # A core INSERT, one statement for all rows: no unit-of-work bookkeeping on the hot path.
+    if rows:
+        session.execute(insert(OutboxMail), rows)
+
+
 def queue_mail(
     session: Session,
     *,
     booking: Booking,
     kind: str,
-    services: Sequence[Service],
     settings: Settings,
     send_after: dt.datetime | None = None,
-) -> OutboxMail | None:
-    mail = build_mail(
-        session,
-        booking=booking,
-        kind=kind,
-        services=services,
-        settings=settings,
-        send_after=send_after,
-    )
-    if mail is not None:
-        session.add(mail)
-    return mail
-
-
-def build_mail(
-    session: Session,
-    *,
-    booking: Booking,
-    kind: str,
-    services: Sequence[Service],
-    settings: Settings,
-    send_after: dt.datetime | None = None,
-) -> OutboxMail | None:
-    """The mail as a row, not yet added: it can be prepared before the booking is stored.
-    Its text is written when it is sent (see `render`), which keeps booking requests fast."""
-    del session, services  # the text is composed at sending time from the booking itself
-    if not booking.email:
-        return None
-    return OutboxMail(
-        booking=booking,
-        kind=kind,
-        recipient=booking.email,
-        subject="",
-        body="",
-        ics=None,
-        send_after=send_after or utcnow(),
-        meta={"base_url": settings.base_url},
-    )
+) -> None:
+    """Queue one mail about a stored booking (nothing if its address is already gone)."""
+    if booking.email:
+        row = _mail_row(booking, kind=kind, settings=settings, send_after=send_after or utcnow())
+        _insert_mails(session, [row])
 
 
 def render(session: Session, *, mail: OutboxMail, settings: Settings) -> bool:
@@ -203,44 +194,18 @@ def reminder_time(booking: Booking) -> dt.datetime:
     return dt.datetime.combine(day_before, dt.time(18, 0), BERLIN).astimezone(dt.UTC)
 
 
-def booking_mails(
-    session: Session,
-    *,
-    booking: Booking,
-    services: Sequence[Service],
-    settings: Settings,
-    now: dt.datetime | None = None,
-) -> list[OutboxMail]:
+def queue_booking_mails(
+    session: Session, *, booking: Booking, settings: Settings, now: dt.datetime | None = None
+) -> None:
     """Confirmation now, reminder at 18:00 the day before (if that is still ahead)."""
+    if not booking.email:
+        return
     now = now or utcnow()
     plan = [("confirmation", now)]
     if reminder_time(booking) > now:
         plan.append(("reminder", reminder_time(booking)))
-    mails = [
-        build_mail(
-            session,
-            booking=booking,
-            kind=kind,
-            services=services,
-            settings=settings,
-            send_after=when,
-        )
-        for kind, when in plan
-    ]
-    return [m for m in mails if m is not None]
-
-
-def queue_booking_mails(
-    session: Session,
-    *,
-    booking: Booking,
-    services: Sequence[Service],
-    settings: Settings,
-    now: dt.datetime | None = None,
-) -> None:
-    session.add_all(
-        booking_mails(session, booking=booking, services=services, settings=settings, now=now)
-    )
+    rows = [_mail_row(booking, kind=k, settings=settings, send_after=at) for k, at in plan]
+    _insert_mails(session, rows)
 
 
 def drop_pending(session: Session, *, booking: Booking, kinds: Sequence[str]) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import case, func, select, update
+from sqlalchemy import and_, case, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -114,6 +114,22 @@ def get_capacity(session: Session, *, location_id: str) -> Capacity:
             N_("An diesem Standort werden keine Termine vergeben."), code="no_appointments_here"
         )
     return cap
+
+
+def capacity_and_closures(
+    session: Session, *, location_id: str, since: dt.date
+) -> tuple[Capacity, frozenset[dt.date]]:
+    """A location's capacity and its ad-hoc closed days from `since` on, in one query (a
+    booking's reads are round trips while clients wait)."""
+    stmt = (
+        select(Capacity, Closure.day)
+        .outerjoin(Closure, and_(Closure.location_id == Capacity.location_id, Closure.day >= since))
+        .where(Capacity.location_id == location_id)
+    )
+    rows = session.execute(stmt).all()
+    if not rows:
+        return get_capacity(session, location_id=location_id), frozenset()  # raises the 4xx
+    return rows[0][0], frozenset(day for _, day in rows if day is not None)
 
 
 def all_capacities(session: Session) -> list[Capacity]:
@@ -357,11 +373,20 @@ def _cells_of(booking: Booking, grid: int) -> list[dt.datetime]:
     return cells
 
 
+def _bookable_capacity(
+    session: Session, location_id: str, services: Sequence[Service], now: dt.datetime
+) -> tuple[Capacity, Schedule]:
+    """The location's capacity and schedule; 4xx if it does not offer every service."""
+    today = now.astimezone(BERLIN).date()
+    cap, closed = capacity_and_closures(session, location_id=location_id, since=today)
+    _check_offered(cap, services)
+    return cap, schedule_for(session, cap, since=today, closed=closed)
+
+
 def _checked_cells(
-    session: Session, cap: Capacity, start: dt.datetime, duration: int, now: dt.datetime
+    cap: Capacity, schedule: Schedule, start: dt.datetime, duration: int, now: dt.datetime
 ) -> tuple[dt.datetime, ...]:
     not_before, latest = _window(cap, now)
-    schedule = schedule_for(session, cap, since=now.astimezone(BERLIN).date())
     try:
         return check_start(schedule, start, duration=duration, not_before=not_before, latest=latest)
     except SlotProblem as exc:
@@ -379,33 +404,37 @@ def book(
     email: str,
     lang: str = "de",
     now: dt.datetime | None = None,
-    extras: Callable[[Booking, list[Service]], Sequence[object]] | None = None,
+    after: Callable[[Booking], None] | None = None,
 ) -> Booking:
-    """Validate, claim the cells and store the booking with `extras` (e.g. its e-mails);
-    the caller's transaction commits."""
+    """Validate, claim the cells and store the booking, then call `after` (e.g. to queue its
+    e-mails); the caller's transaction commits."""
     now = now or utcnow()
     services = bookable_services(session, service_ids=service_ids)
-    cap = get_capacity(session, location_id=location_id)
-    _check_offered(cap, services)
+    cap, schedule = _bookable_capacity(session, location_id, services, now)
     duration = duration_of(services)
-    cells = _checked_cells(session, cap, start, duration, now)
-    booking = Booking(
-        code=new_code(),
-        location_id=location_id,
-        start=cells[0],
-        end=cells[0] + dt.timedelta(minutes=duration),
-        service_ids=[s.id for s in services],
-        name=name.strip(),
-        email=email.strip(),
-        lang=lang,
-        status="booked",
-        created_at=now,
-    )
-    # Everything slow (e-mails, calendar files) is prepared before the claim, so the write
-    # lock the claim takes is held only for the few inserts that follow it.
-    related = list(extras(booking, services)) if extras else []
+    cells = _checked_cells(cap, schedule, start, duration, now)
     _claim(session, location_id=location_id, cells=cells, capacity=appointment_counters(cap))
-    session.add_all([booking, *related])
+    # From the claim on, this transaction may hold the write lock (SQLite): only plain
+    # INSERTs follow, each a single statement without unit-of-work bookkeeping.
+    booking = session.scalars(
+        insert(Booking).returning(Booking),
+        [
+            {
+                "code": new_code(),
+                "location_id": location_id,
+                "start": cells[0],
+                "end": cells[0] + dt.timedelta(minutes=duration),
+                "service_ids": [s.id for s in services],
+                "name": name.strip(),
+                "email": email.strip(),
+                "lang": lang,
+                "status": "booked",
+                "created_at": now,
+            }
+        ],
+    ).one()
+    if after is not None:
+        after(booking)
     events.record(
         session,
         kind="appointment.booked",
@@ -415,7 +444,6 @@ def book(
         minutes=duration,
         lead_days=(booking.start - now).days,
     )
-    session.flush()  # one flush for all rows; the caller needs booking.id
     return booking
 
 
@@ -479,12 +507,11 @@ def reschedule(
     booking = _active(session, code)
     services = bookable_services(session, service_ids=booking.service_ids)
     target = location_id or booking.location_id
-    new_cap = get_capacity(session, location_id=target)
-    _check_offered(new_cap, services)
+    new_cap, schedule = _bookable_capacity(session, target, services, now)
     duration = duration_of(services)
     old_cap = get_capacity(session, location_id=booking.location_id)
     old_cells = _cells_of(booking, old_cap.grid_minutes)
-    cells = _checked_cells(session, new_cap, start, duration, now)
+    cells = _checked_cells(new_cap, schedule, start, duration, now)
     _move(
         session,
         old=(booking.location_id, old_cells),

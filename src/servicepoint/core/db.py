@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Iterator
 from typing import Any, ClassVar
@@ -66,13 +67,23 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """Request dependency: one session, committed once if the route succeeds, else rolled back."""
+@contextlib.contextmanager
+def request_transaction(request: Request) -> Iterator[Session]:
+    """The request's one session: committed once on success, rolled back on any exception."""
     factory: sessionmaker[Session] = request.app.state.sessionmaker
-    with factory.begin() as session:  # commits on success, rolls back on any exception
+    with factory.begin() as session:
+        yield session
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """Request dependency around `request_transaction`."""
+    with request_transaction(request) as session:
         yield session
 
 
 # scope="function" commits before the response is sent, so a failed commit is never reported
-# to the client as success. Every route and dependency takes its session through this.
+# to the client as success. Every route and dependency takes its session through this, except
+# hot write routes that open `request_transaction` themselves: a sync dependency enters and
+# exits in thread hops of their own, and on SQLite the write lock would be held across the
+# hop between the route's last write and the commit.
 SessionDep: Any = Depends(get_session, scope="function")

@@ -9,7 +9,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import JSON, Integer, String, select
+from sqlalchemy import JSON, Integer, String, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from servicepoint.core.clock import utcnow
@@ -45,10 +45,11 @@ def record(
         raise ValueError(f"events must stay anonymous; refused keys: {sorted(bad)}")
     when = at or utcnow()
     targets: list[str | None] = list(service_ids) or [None]
-    for service_id in targets:
-        session.add(
-            Event(at=when, kind=kind, location_id=location_id, service_id=service_id, data=data)
-        )
+    rows = [
+        {"at": when, "kind": kind, "location_id": location_id, "service_id": sid, "data": data}
+        for sid in targets
+    ]
+    session.execute(insert(Event), rows)  # one statement, whatever the number of services
 
 
 def events(
