@@ -22,6 +22,7 @@ from servicepoint.catalog import service as catalog_service
 from servicepoint.catalog.models import Service
 from servicepoint.config import Settings
 from servicepoint.core.clock import BERLIN, utcnow
+from servicepoint.core.db import table
 from servicepoint.core.i18n import pick, translate
 
 MAX_ATTEMPTS = 5
@@ -149,7 +150,7 @@ def _mail_row(
 def _insert_mails(session: Session, rows: list[dict[str, Any]]) -> None:
     # A core INSERT, one statement for all rows: no unit-of-work bookkeeping on the hot path.
     if rows:
-        session.execute(insert(OutboxMail), rows)
+        session.execute(insert(table(OutboxMail)), rows)
 
 
 def queue_mail(

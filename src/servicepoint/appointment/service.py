@@ -43,6 +43,7 @@ from servicepoint.catalog.hours import HoursError, parse_hours
 from servicepoint.catalog.models import Service
 from servicepoint.core import events
 from servicepoint.core.clock import BERLIN, utcnow
+from servicepoint.core.db import table
 from servicepoint.core.i18n import N_
 
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford: no I, L, O, U
@@ -415,24 +416,22 @@ def book(
     cells = _checked_cells(cap, schedule, start, duration, now)
     _claim(session, location_id=location_id, cells=cells, capacity=appointment_counters(cap))
     # From the claim on, this transaction may hold the write lock (SQLite): only plain
-    # INSERTs follow, each a single statement without unit-of-work bookkeeping.
-    booking = session.scalars(
-        insert(Booking).returning(Booking),
-        [
-            {
-                "code": new_code(),
-                "location_id": location_id,
-                "start": cells[0],
-                "end": cells[0] + dt.timedelta(minutes=duration),
-                "service_ids": [s.id for s in services],
-                "name": name.strip(),
-                "email": email.strip(),
-                "lang": lang,
-                "status": "booked",
-                "created_at": now,
-            }
-        ],
-    ).one()
+    # INSERTs follow, each one statement without unit-of-work bookkeeping.
+    values = {
+        "code": new_code(),
+        "location_id": location_id,
+        "start": cells[0],
+        "end": cells[0] + dt.timedelta(minutes=duration),
+        "service_ids": [s.id for s in services],
+        "name": name.strip(),
+        "email": email.strip(),
+        "lang": lang,
+        "status": "booked",
+        "created_at": now,
+    }
+    stmt = insert(table(Booking)).returning(table(Booking).c.id)
+    booking_id = session.execute(stmt, values).scalar_one()
+    booking = Booking(id=booking_id, **values)  # as stored; not tracked by the session
     if after is not None:
         after(booking)
     events.record(

@@ -13,7 +13,7 @@ from sqlalchemy import JSON, Integer, String, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from servicepoint.core.clock import utcnow
-from servicepoint.core.db import Base
+from servicepoint.core.db import Base, table
 
 # Keys that would identify a person are refused, so no domain can leak them by accident.
 FORBIDDEN_KEYS = frozenset({"name", "email", "phone", "code", "address", "birth_date", "ip"})
@@ -49,7 +49,7 @@ def record(
         {"at": when, "kind": kind, "location_id": location_id, "service_id": sid, "data": data}
         for sid in targets
     ]
-    session.execute(insert(Event), rows)  # one statement, whatever the number of services
+    session.execute(insert(table(Event)), rows)  # one statement, whatever the number of services
 
 
 def events(
