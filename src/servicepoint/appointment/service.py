@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import and_, case, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from servicepoint.appointment.errors import (
     BookingCancelled,
@@ -431,7 +431,9 @@ def book(
     }
     stmt = insert(table(Booking)).returning(table(Booking).c.id)
     booking_id = session.execute(stmt, values).scalar_one()
-    booking = Booking(id=booking_id, **values)  # as stored; not tracked by the session
+    booking = Booking(id=booking_id, cancelled_at=None, purged_at=None, **values)
+    make_transient_to_detached(booking)  # the row as stored: tracked like a loaded one
+    session.add(booking)
     if after is not None:
         after(booking)
     events.record(
