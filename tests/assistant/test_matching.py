@@ -194,29 +194,19 @@ def test_confidence_follows_the_weights() -> None:
 
 
 # Known limits of the matcher, kept visible: strict, so a fix shows up as XPASS → remove mark.
-@pytest.mark.xfail(
-    strict=True,
-    reason="a district name in a catalog keyword ('Parken Südstadt') outweighs 'ummelden'",
-)
-def test_known_limit_district_name_does_not_hijack_ummelden(
+def test_a_district_name_does_not_hijack_ummelden(
     index: SearchIndex, names: dict[str, str]
 ) -> None:
     assert top(index, names, "Ich muss mich ummelden, bin in die Südstadt gezogen") == ANMELDEN
 
 
-@pytest.mark.xfail(strict=True, reason="'gilt' (validity) pulls towards the lost-document service")
-def test_known_limit_validity_question_about_a_passport(
+def test_a_validity_question_is_about_the_document_named(
     index: SearchIndex, names: dict[str, str]
 ) -> None:
     assert top(index, names, "Wie lange gilt ein Reisepaß?") == REISEPASS
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a compound with a generic tail (-antrag, -anmeldung) ranks right but its "
-    "confidence stays below the answer threshold (cohesion 0)",
-)
-def test_known_limit_compound_with_generic_tail_is_answered(index: SearchIndex) -> None:
+def test_a_compound_with_a_generic_tail_is_answered(index: SearchIndex) -> None:
     m = matcher.match(index, "Hundesteueranmeldung")
     assert decide(index, "Hundesteueranmeldung", State(), m).kind == "answer"
 

@@ -144,8 +144,10 @@ def _is_followup(index: SearchIndex, text: str, state: State, m: Match, limit: f
     if m.confidence >= limit and topical:
         return False
     # "Was kostet eine Pizza?" asks a sub-question, but about something the catalog does not
-    # know: answering with the last service's fees would be pretending.
-    return _unexplained(index, text, state.service_id) == 0
+    # know: answering with the last service's fees would be pretending. A message that points
+    # back ("Muss ich *da* nochmal eine Prüfung machen?") may bring one word of its own.
+    allowed = 1 if nlp.refers_back(text) else 0
+    return _unexplained(index, text, state.service_id) <= allowed
 
 
 def decide(

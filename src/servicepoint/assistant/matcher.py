@@ -27,10 +27,16 @@ FEATURES = (
     "cohesion",
     "specificity",
     "phrase",
+    "title",
+    "focus",
+    "example",
     "n_content",
     "bias",
 )
-_KIND_WEIGHT = {"exact": 1.0, "compound": 0.9, "fuzzy": 0.6}
+TITLE_BOOST = 1.0
+_KIND_WEIGHT = {"exact": 1.0, "compound": 0.9, "head": 0.5, "fuzzy": 0.6}
+# Words in nearly every service text (the city's own name, say) tell nothing about which one.
+UBIQUITOUS_IDF = 0.7
 # Used until a calibration file exists; fitted values replace them.
 _DEFAULT_WEIGHTS = {
     "log_top": 1.5,
@@ -106,8 +112,12 @@ def _analyse(index: SearchIndex, text: str) -> _Analysis:
     matched: list[tuple[list[str], str, float]] = []
     covered = 0.0
     specificity = 0.0
+    n_content = len(content)
     for word in content:
         expanded, kind = index.expand_kind(word)
+        if expanded and max(index.idf(t) for t in expanded) < UBIQUITOUS_IDF:
+            n_content -= 1
+            continue
         if not expanded:
             continue
         terms += expanded
@@ -116,8 +126,8 @@ def _analyse(index: SearchIndex, text: str) -> _Analysis:
 
         covered += weight
         specificity = max(specificity, max(index.idf(t) for t in expanded) * weight)
-    coverage = covered / len(content) if content else 0.0
-    return _Analysis(terms, matched, coverage, specificity, len(content))
+    coverage = covered / n_content if n_content else 0.0
+    return _Analysis(terms, matched, coverage, specificity, n_content)
 
 
 def _cohesion(index: SearchIndex, a: _Analysis, doc: int) -> float:
@@ -127,13 +137,59 @@ def _cohesion(index: SearchIndex, a: _Analysis, doc: int) -> float:
         return 0.0
     vocab = index.doc_terms[doc]
     hits = sum(
-        weight
+        # A compound counts by the share of its parts the service knows (Jugend|fischereischein).
+        weight * sum(t in vocab for t in terms) / len(terms)
+        if kind == "compound"
+        else weight * any(t in vocab for t in terms)
         for terms, kind, weight in a.words
-        if (
-            all(t in vocab for t in terms) if kind == "compound" else any(t in vocab for t in terms)
-        )
     )
     return hits / a.n_content
+
+
+def _title_share(index: SearchIndex, a: _Analysis, doc: int) -> float:
+    """How much of the message's telling words are in the service's names and citizen words,
+    weighted by how specific each word is. A service named by the message beats one whose
+    description merely mentions its other words ("Sperrmüll abgeholt" is about Sperrmüll)."""
+    title = index.title_terms[doc]
+    total = hit = 0.0
+    for terms, _kind, weight in a.words:
+        idf = max(index.idf(t) for t in terms)
+        total += idf
+        if any(t in title for t in terms):
+            hit += idf * weight
+    return hit / total if total else 0.0
+
+
+def _focus(index: SearchIndex, a: _Analysis, doc: int) -> float:
+    """1 if the message's most specific word names the service (is in its names or one-word
+    citizen words): "Rundfunkbeitrag abmelden" is about the Rundfunkbeitrag, not a Wohnsitz."""
+    if not a.words:
+        return 0.0
+    terms, _kind, weight = max(a.words, key=lambda w: w[2] * max(index.idf(t) for t in w[0]))
+    return weight if any(t in index.title_terms[doc] for t in terms) else 0.0
+
+
+def _example_likeness(index: SearchIndex, doc: int, terms: set[str]) -> float:
+    """Specificity-weighted overlap (Jaccard) with the closest example question of the
+    service: citizens ask the same things in similar words."""
+    best = 0.0
+    for example in index.example_terms[doc]:
+        union = sum(index.idf(t) for t in example | terms)
+        if union > 0:
+            best = max(best, sum(index.idf(t) for t in example & terms) / union)
+    return best
+
+
+def _spelled_out(index: SearchIndex, doc: int, terms: set[str]) -> float:
+    """How completely the message spells out one of the service's names or citizen words,
+    weighted by specificity: "Elterngeld" only half-spells "Geburtsurkunde Elterngeld"."""
+    best = 0.0
+    for phrase in (*index.docs[doc].names, *index.docs[doc].keywords):
+        tokens = _name_tokens(phrase)
+        total = sum(index.idf(t) for t in tokens)
+        if total > 0:
+            best = max(best, sum(index.idf(t) for t in tokens & terms) / total)
+    return best
 
 
 @cache
@@ -186,7 +242,9 @@ def match(index: SearchIndex, text: str) -> Match:
                 Candidate(
                     int(i),
                     index.docs[int(i)].id,
-                    float(scores[i]) * (0.85 + 0.3 * _cohesion(index, a, int(i))),
+                    float(scores[i])
+                    * (0.85 + 0.3 * _cohesion(index, a, int(i)))
+                    * (1 + TITLE_BOOST * _title_share(index, a, int(i))),
                 )
                 for i in order
                 if scores[i] > 0
@@ -208,6 +266,9 @@ def match(index: SearchIndex, text: str) -> Match:
         "cohesion": _cohesion(index, a, candidates[0].index),
         "specificity": specificity,
         "phrase": 1.0 if any(f" {p} " in folded for p in phrases if len(p) > 3) else 0.0,
+        "title": _spelled_out(index, candidates[0].index, set(terms)),
+        "focus": _focus(index, a, candidates[0].index),
+        "example": _example_likeness(index, candidates[0].index, set(terms)),
         "n_content": float(n_content),
         "bias": 1.0,
     }

@@ -143,12 +143,17 @@ ASPECT_WORDS = frozenset(
     takes duration processing where office location address opening hours open responsible
     authority contact phone appointment appointments book booking schedule walk much
     machen mache tun erledigen beantragen beantrage antrag apply application get
+    gilt gelten gueltig gueltigkeit valid validity
     """.split()
 )
 # Short messages that point back at the last topic ("das", "it", "dafür", "und für Kinder?").
 _DEICTIC = frozenset(
     "das dafuer damit dazu davon es dies diese dieser dort da it that this there same one "
     "those them und and auch also noch".split()
+)
+_BACK_REFERENCE = frozenset(
+    "da dort dahin dafuer dazu davon damit dabei er ihn ihm "
+    "it there he she him her they them".split()
 )
 # Modal verbs and fillers: in a short follow-up they name no new topic ("what should I bring?",
 # "wie lange dauert das ungefähr?").
@@ -342,10 +347,17 @@ def is_filler(word: str) -> bool:
     return folded in _FILLER or fuzzy_aspect(folded) is not None
 
 
+def refers_back(text: str) -> bool:
+    """The message points at something said before: 'Muss ich *da* nochmal hin?', 'does *he*
+    have to come?'. Articles like 'das' are left out: 'das Auto' points nowhere."""
+    return any(fold(w) in _BACK_REFERENCE for w in words(text))
+
+
 def is_followup(text: str) -> bool:
     """A short message that leans on the previous topic ('Was kostet das?', 'and online?')."""
     tokens = [fold(w) for w in words(text)]
-    if not tokens or len(tokens) > 9:
+    # A message pointing back may be a little longer ("my fiancee is not German, does she …").
+    if not tokens or len(tokens) > (14 if refers_back(text) else 9):
         return False
     return any(t in _DEICTIC for t in tokens) or bool(aspects(text)) or mentions_children(text)
 

@@ -33,7 +33,19 @@ STOPWORDS = frozenset(
         "ihm ihn habe hast hat haben gibt geht denn dann so ja nein gerne brauche brauchen "
         "the a an and or of to in on at for with my your is are am be do does did i you we it "
         "me can could how what where when which who why please hello thanks need get have has "
-        "there this that from by"
+        "there this that from by "
+        # Function words that a few service texts happen to contain: without these, "etwas"
+        # or "ohne" would look like rare, telling words.
+        "etwas ohne moeglich einfach selber selbst immer heute hier also nur sehr mehr viel "
+        "viele alle alles andere anderen dass weil wenn als bis seit ueber unter durch gegen um "
+        "jemand nichts nix bereits wieder nochmal gleich sofort irgendwie irgendwo leider sorry "
+        "machen mache macht gemacht tun lassen bekomme bekommen kriege kriegen weiss wissen "
+        "frage fragen guten tag moin unser unsere ihre ihrem seinem meines wurde wurden worden "
+        "hatte waere wuerde moechte moechten darf duerfen koennte sollte gab jetzt ok okay "
+        "will would should just some any about into out up here now then very much many all "
+        "other than if because as so not no yes hi hey dear our their his her they them he she "
+        "its was were been being got want wants like know tell anything something still "
+        "already again only"
     ).split()
 )
 
@@ -118,6 +130,11 @@ class SearchIndex:
     _idf: dict[str, float] = field(init=False, repr=False)
     _similarity: dict[str, float] = field(init=False, repr=False, default_factory=dict)
     doc_terms: list[frozenset[str]] = field(init=False, repr=False)
+    # Terms of a service's names and citizen words only: what the service *is*, not what its
+    # description happens to mention.
+    title_terms: list[frozenset[str]] = field(init=False, repr=False)
+    # Each example question's terms: a message close to one of them asks the same thing.
+    example_terms: list[list[frozenset[str]]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         corpus = [doc.tokens() or ["_"] for doc in self.docs]
@@ -131,6 +148,20 @@ class SearchIndex:
         self._bm25.index(corpus, show_progress=False)
         self._vocab = frozenset(t for toks in corpus for t in toks)
         self.doc_terms = [frozenset(toks) for toks in corpus]
+        # Multi-word citizen phrases ("Geburtsurkunde Elterngeld") count only as whole phrases
+        # (see phrases()): their single words may name something else.
+        self.title_terms = [
+            frozenset(
+                t
+                for text in (
+                    *doc.names,
+                    *(k for k in doc.keywords if len(_core(fold(k)).split()) == 1),
+                )
+                for t in analyse(text)
+            )
+            for doc in self.docs
+        ]
+        self.example_terms = [[frozenset(analyse(e)) for e in doc.examples] for doc in self.docs]
         self._vocab_list = sorted(self._vocab)
         self._by_initial: dict[str, list[str]] = {}
         for term in self._vocab_list:
@@ -167,7 +198,10 @@ class SearchIndex:
         parts = self._split_compound(folded)
         if parts:
             return parts, "compound"
-        return near, "fuzzy" if near else "none"
+        if near:
+            return near, "fuzzy"
+        head = self._compound_head(folded)
+        return ([head], "head") if head else ([], "none")
 
     def similarity(self, word: str) -> float:
         """How close a fuzzily matched word was to its term (1.0 = same); 0.5 for completions."""
@@ -209,6 +243,15 @@ class SearchIndex:
                 if deeper:
                     return [head, *deeper]
         return []
+
+    def _compound_head(self, folded: str) -> str | None:
+        """The known last part of a compound whose first part is unknown: a German compound is
+        a kind of its last part ("Notfallreisepass" is a Reisepass)."""
+        for cut in range(3, len(folded) - 4):
+            tail = folded[cut:]
+            if tail in self._vocab and self._idf.get(tail, 0.0) > 0:
+                return tail
+        return None
 
     def query_terms(self, text: str) -> list[str]:
         terms: list[str] = []
