@@ -21,13 +21,15 @@ from servicepoint.catalog import present
 from servicepoint.catalog import service as catalog_service
 from servicepoint.catalog.schemas import ServiceDetail
 from servicepoint.catalog.search import SearchIndex
-from servicepoint.config import Settings
+from servicepoint.config import DATA_ROOT, Settings
+from servicepoint.core.city import place_names
 
 
 @pytest.fixture
 def index(session: Session) -> SearchIndex:
-    """The search index over the real seeded catalog."""
-    return catalog_service.search_index(session)
+    """The search index over the real seeded catalog, with the city's place names as the
+    running assistant has them."""
+    return catalog_service.search_index(session, place_names(DATA_ROOT / "hannover"))
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from servicepoint.assistant.schemas import (
 )
 from servicepoint.catalog import present
 from servicepoint.config import Settings
-from servicepoint.core.city import city_facts
+from servicepoint.core.city import city_facts, place_names
 
 
 def rephraser(settings: Settings) -> Rephraser | None:
@@ -60,6 +60,7 @@ def ask(session: Session, request: Request, body: AskRequest) -> AskResponse:
         phone=city_facts(settings.city_dir).get("service_phone"),
         rephrase=request.app.state.rephraser,
         default_lang=getattr(request.state, "lang", None),
+        places=place_names(settings.city_dir),
     )
     return to_response(reply)
 

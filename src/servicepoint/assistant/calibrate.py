@@ -29,9 +29,11 @@ def _names(session: Session) -> dict[str, str]:
     return {s.id: s.name_de for s in catalog_service.list_services(session)}
 
 
-def _dataset(session: Session, items: Sequence[Item]) -> tuple[np.ndarray, np.ndarray]:
+def _dataset(
+    session: Session, items: Sequence[Item], places: Sequence[str] = ()
+) -> tuple[np.ndarray, np.ndarray]:
     """Features of the best match per question; label 1 when that match is right."""
-    index = catalog_service.search_index(session)
+    index = catalog_service.search_index(session, places)
     names = _names(session)
     rows, labels = [], []
     for item in items:
@@ -46,9 +48,11 @@ def _dataset(session: Session, items: Sequence[Item]) -> tuple[np.ndarray, np.nd
     return np.array(rows, dtype=float), np.array(labels, dtype=float)
 
 
-def _policy_score(session: Session, items: Sequence[Item], policy: dict[str, float]) -> float:
+def _policy_score(
+    session: Session, items: Sequence[Item], policy: dict[str, float], places: Sequence[str] = ()
+) -> float:
     """Balanced accuracy (in-scope top-1 and out-of-scope rejection) under a policy."""
-    index = catalog_service.search_index(session)
+    index = catalog_service.search_index(session, places)
     names = _names(session)
     hits = {True: [0, 0], False: [0, 0]}
     for item in items:
@@ -65,11 +69,14 @@ def _policy_score(session: Session, items: Sequence[Item], policy: dict[str, flo
 
 
 def calibrate(
-    session: Session, items: Sequence[Item], out: Path = matcher.CALIBRATION_FILE
+    session: Session,
+    items: Sequence[Item],
+    out: Path = matcher.CALIBRATION_FILE,
+    places: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Fit on the dev split, choose thresholds on it, write the calibration file."""
     dev = [i for i in items if i.split == "dev"]
-    x, y = _dataset(session, dev)
+    x, y = _dataset(session, dev, places)
     weights = fit_logistic(x, y)
     p = 1 / (1 + np.exp(-x @ weights))
     fitted = {f: round(float(w), 4) for f, w in zip(matcher.FEATURES, weights, strict=True)}
@@ -83,7 +90,7 @@ def calibrate(
                 "clarify_ratio": ratio,
                 "followup_threshold": 0.8,
             }
-            score = _policy_score(session, dev, policy)
+            score = _policy_score(session, dev, policy, places)
             if score > best[0]:
                 best = (score, policy)
     report = {

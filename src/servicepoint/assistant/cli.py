@@ -11,7 +11,7 @@ from rich.console import Console
 from servicepoint.assistant import actions, service
 from servicepoint.cli_support import session_scope
 from servicepoint.config import Settings
-from servicepoint.core.city import city_facts
+from servicepoint.core.city import city_facts, place_names
 
 console = Console()
 
@@ -36,6 +36,7 @@ def ask(
             base=settings.base_url.rstrip("/"),
             phone=city_facts(settings.city_dir).get("service_phone"),
             rephrase=actions.rephraser(settings),
+            places=place_names(settings.city_dir),
         )
         data = actions.to_response(reply).model_dump()
     if as_json:
@@ -65,6 +66,7 @@ def calibrate_command(
     from servicepoint.assistant.evaluation import load
 
     items, _ = load(devset)
-    with session_scope() as session:
-        report = calibrate(session, items)
+    settings = Settings()
+    with session_scope(settings) as session:
+        report = calibrate(session, items, places=place_names(settings.city_dir))
     console.print_json(data=report)

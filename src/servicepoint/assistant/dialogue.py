@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from servicepoint.assistant import nlp
-from servicepoint.assistant.matcher import CALIBRATION_FILE, Match, close_rivals
+from servicepoint.assistant.matcher import CALIBRATION_FILE, Match, close_rivals, group_confidence
 from servicepoint.catalog.search import STOPWORDS, SearchIndex, fold, words
 
 _DEFAULT_POLICY = {"answer_threshold": 0.5, "clarify_ratio": 0.97, "followup_threshold": 0.8}
@@ -172,12 +172,17 @@ def decide(
             max(m.confidence, 0.8),
             followup=True,
         )
+    rivals = close_rivals(m, p["clarify_ratio"])[:3]
+    if len(rivals) >= 2 and group_confidence(m, len(rivals)) >= p["answer_threshold"]:
+        # Sure it is one of a few, not which: ask back instead of guessing.
+        return Decision(
+            "clarify",
+            None,
+            asked,
+            group_confidence(m, len(rivals)),
+            options=[c.service_id for c in rivals],
+        )
     if m.confidence >= p["answer_threshold"] and m.best:
-        rivals = close_rivals(m, p["clarify_ratio"])
-        if len(rivals) >= 2 and not asked:
-            return Decision(
-                "clarify", None, asked, m.confidence, options=[c.service_id for c in rivals[:3]]
-            )
         return Decision("answer", m.best.service_id, asked, m.confidence)
     if nlp.is_greeting(text):
         return Decision("greeting", None, [], 0.95)

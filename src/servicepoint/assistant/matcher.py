@@ -34,6 +34,7 @@ FEATURES = (
     "bias",
 )
 TITLE_BOOST = 1.0
+TITLE_FIELD_WEIGHT = 0.5
 _KIND_WEIGHT = {"exact": 1.0, "compound": 0.9, "head": 0.5, "fuzzy": 0.6}
 # Words in nearly every service text (the city's own name, say) tell nothing about which one.
 UBIQUITOUS_IDF = 0.7
@@ -115,7 +116,7 @@ def _analyse(index: SearchIndex, text: str) -> _Analysis:
     n_content = len(content)
     for word in content:
         expanded, kind = index.expand_kind(word)
-        if expanded and max(index.idf(t) for t in expanded) < UBIQUITOUS_IDF:
+        if kind == "stop" or (expanded and max(index.idf(t) for t in expanded) < UBIQUITOUS_IDF):
             n_content -= 1
             continue
         if not expanded:
@@ -232,7 +233,7 @@ def match(index: SearchIndex, text: str) -> Match:
     terms, coverage, specificity, n_content = a.terms, a.coverage, a.specificity, a.n_content
     if not terms:
         return Match([], {}, 0.0, n_content)
-    scores = index.scores(text, terms)
+    scores = index.scores(text, terms, title_weight=TITLE_FIELD_WEIGHT)
     order = np.argsort(-scores, kind="stable")[:8]
     candidates = _break_ties(
         index,
@@ -273,6 +274,17 @@ def match(index: SearchIndex, text: str) -> Match:
         "bias": 1.0,
     }
     return Match(candidates, features, confidence_of(features), n_content)
+
+
+def group_confidence(m: Match, rivals: int) -> float:
+    """How sure we are that the right service is among the first `rivals` candidates: the
+    confidence with the margin taken to the next candidate after them. "neuer Ausweis" is
+    surely one of two services even though neither is sure on its own."""
+    if not m.candidates:
+        return 0.0
+    top = m.candidates[0].score
+    after = m.candidates[rivals].score if len(m.candidates) > rivals else 0.0
+    return confidence_of({**m.features, "margin": (top - after) / top if top > 0 else 0.0})
 
 
 def close_rivals(m: Match, ratio: float = 0.9) -> list[Candidate]:

@@ -184,6 +184,8 @@ _GREETING = frozenset(
     "hallo hi hey moin servus guten tag morgen abend hello danke thanks "
     "thank you bye tschuess ok okay super prima".split()
 )
+# "morgen" also means tomorrow ("Ich fliege morgen"): a topic word outside greetings.
+_GREETING_ONLY = _GREETING - {"morgen", "abend", "tag"}
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
 # Country code, check digits, then groups of four with a shorter last group (a German IBAN has
@@ -337,7 +339,7 @@ def content_words(text: str, stopwords: Iterable[str]) -> list[str]:
         and fold(w) not in stop
         and fold(w) not in ASPECT_WORDS
         and fold(w) not in _DEICTIC
-        and fold(w) not in _GREETING
+        and fold(w) not in _GREETING_ONLY
     ]
 
 

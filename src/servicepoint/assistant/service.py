@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -308,6 +308,7 @@ def ask(
     now: dt.datetime | None = None,
     rephrase: Callable[[str, str], str] | None = None,
     default_lang: str | None = None,
+    places: Sequence[str] = (),
 ) -> Reply:
     """Answer one message; follow-ups use the conversation's topic.
 
@@ -318,7 +319,7 @@ def ask(
     conv = _conversation(session, conversation_id)
     state = State.load(conv.state)
     reply_lang = lang or nlp.detect_lang(text, default=state.lang or default_lang or "de")
-    index = catalog_service.search_index(session)
+    index = catalog_service.search_index(session, places)
     query = nlp.without_personal_data(text)
     m = matcher.match(index, query)
     decision = decide(index, query, state, m)

@@ -121,7 +121,10 @@ class Hit:
 @dataclass
 class SearchIndex:
     docs: list[SearchDoc]
+    # Folded words the index treats as stop words: the city's place names.
+    ignore: frozenset[str] = frozenset()
     _bm25: bm25s.BM25 = field(init=False, repr=False)
+    _title_bm25: bm25s.BM25 = field(init=False, repr=False)
     _vocab: frozenset[str] = field(init=False, repr=False)
     _vocab_list: list[str] = field(init=False, repr=False)
     _phrases: list[list[str]] = field(init=False, repr=False)
@@ -146,6 +149,14 @@ class SearchIndex:
         self._idf = {tok: math.log((n + 1) / (count + 0.5)) for tok, count in df.items()}
         self._bm25 = bm25s.BM25(k1=1.2, b=0.5)
         self._bm25.index(corpus, show_progress=False)
+        # A second field: names and citizen words alone (BM25F-like). Words a service is
+        # *called* by count beyond words its texts happen to use.
+        titles = [
+            [t for text in (*doc.names, *doc.keywords) for t in analyse(text)] or ["_"]
+            for doc in self.docs
+        ]
+        self._title_bm25 = bm25s.BM25(k1=1.2, b=0.3)
+        self._title_bm25.index(titles, show_progress=False)
         self._vocab = frozenset(t for toks in corpus for t in toks)
         self.doc_terms = [frozenset(toks) for toks in corpus]
         # Multi-word citizen phrases ("Geburtsurkunde Elterngeld") count only as whole phrases
@@ -186,7 +197,7 @@ class SearchIndex:
         return result
 
     def _expand_uncached(self, word: str, folded: str) -> tuple[list[str], str]:
-        if len(folded) < 2 or folded in STOPWORDS:
+        if len(folded) < 2 or folded in STOPWORDS or folded in self.ignore:
             return [], "stop"
         terms = [t for t in dict.fromkeys((folded, lemma(word))) if t in self._vocab]
         if terms:
@@ -260,12 +271,18 @@ class SearchIndex:
         return terms
 
     # -- ranking ----------------------------------------------------------------------------
-    def scores(self, text: str, terms: list[str] | None = None) -> np.ndarray:
-        """BM25 score per document (index order) plus a bonus for whole multi-word phrases."""
+    def scores(
+        self, text: str, terms: list[str] | None = None, title_weight: float = 0.0
+    ) -> np.ndarray:
+        """BM25 score per document (index order) plus a bonus for whole multi-word phrases;
+        `title_weight` adds the names-and-citizen-words field on top (the assistant's ranking;
+        the site search keeps plain scores, which its threshold is set for)."""
         terms = self.query_terms(text) if terms is None else terms
         if not terms:
             return np.zeros(len(self.docs))
         scores = np.asarray(self._bm25.get_scores(terms), dtype=float)
+        if title_weight:
+            scores += title_weight * np.asarray(self._title_bm25.get_scores(terms))
         folded = _core(" ".join(fold(w) for w in words(text)))
         padded = f" {folded} "
         for i, (exact, phrases) in enumerate(zip(self._exact, self._phrases, strict=True)):
@@ -282,5 +299,7 @@ class SearchIndex:
         return [Hit(self.docs[i].id, float(scores[i])) for i in order if scores[i] >= min_score]
 
 
-def build_index(docs: Iterable[SearchDoc]) -> SearchIndex:
-    return SearchIndex(list(docs))
+def build_index(docs: Iterable[SearchDoc], places: Iterable[str] = ()) -> SearchIndex:
+    """The index; words of `places` (e.g. "Linden-Nord") are ignored in queries."""
+    ignore = frozenset(fold(w) for name in places for w in words(name) if len(w) >= 4)
+    return SearchIndex(list(docs), ignore)

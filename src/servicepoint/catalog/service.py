@@ -128,13 +128,14 @@ def _fingerprint(session: Session) -> tuple[Any, ...]:
     return (str(session.get_bind().engine.url), *svc_stats, *term_stats)
 
 
-def search_index(session: Session) -> SearchIndex:
-    """The search index for the current catalog; rebuilt only when services or terms changed."""
-    key = _fingerprint(session)
+def search_index(session: Session, places: Sequence[str] = ()) -> SearchIndex:
+    """The search index for the current catalog; rebuilt only when services or terms changed.
+    Words of `places` (the city's place names) are no evidence for any service."""
+    key = (*_fingerprint(session), tuple(places))
     index = _INDEXES.get(key)
     if index is None:
         services = session.scalars(select(Service).options(selectinload(Service.terms))).all()
-        index = build_index(_doc(svc, svc.terms) for svc in services)
+        index = build_index((_doc(svc, svc.terms) for svc in services), places)
         _INDEXES.clear()
         _INDEXES[key] = index
     return index

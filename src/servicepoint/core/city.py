@@ -2,11 +2,28 @@
 
 from __future__ import annotations
 
+import csv
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+
+@cache
+def place_names(city_dir: Path) -> tuple[str, ...]:
+    """The city's own name and its districts and quarters (from the data folder's
+    *stadtbezirke*/*stadtteile* tables): where someone lives says nothing about which
+    service they need."""
+    names = [str(city_facts(city_dir).get("name") or "")]
+    for pattern, column in (
+        ("*stadtbezirke*.csv", "stadtbezirk"),
+        ("*stadtteile*.csv", "stadtteil"),
+    ):
+        for path in sorted(city_dir.glob(pattern)):
+            with path.open(encoding="utf-8") as fh:
+                names += [row.get(column) or "" for row in csv.DictReader(fh)]
+    return tuple(sorted({n for n in names if n}))
 
 
 @cache
