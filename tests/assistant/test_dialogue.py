@@ -58,6 +58,21 @@ def test_followup_naming_the_topic_by_a_part_of_its_name(index: SearchIndex) -> 
 
 
 @pytest.mark.parametrize(
+    "text",
+    [
+        "Muss sie da selbst mit hin?",
+        "can she sign it for him?",
+        "Kann mein Mann das für mich dort abgeben, wenn ich krank bin?",
+    ],
+)
+def test_a_message_pointing_back_stays_on_the_topic(index: SearchIndex, text: str) -> None:
+    """'da', 'she', 'dort' point at the last topic, even with a word the catalog lacks."""
+    d = turn(index, text, talking_about("personalausweis"))
+    assert (d.kind, d.service_id) == ("answer", "personalausweis")
+    assert d.followup
+
+
+@pytest.mark.parametrize(
     ("text", "service_id"),
     [
         ("Und was kostet ein Führungszeugnis?", "fuehrungszeugnis"),

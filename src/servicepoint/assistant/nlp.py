@@ -361,7 +361,12 @@ def is_followup(text: str) -> bool:
     # A message pointing back may be a little longer ("my fiancee is not German, does she …").
     if not tokens or len(tokens) > (14 if refers_back(text) else 9):
         return False
-    return any(t in _DEICTIC for t in tokens) or bool(aspects(text)) or mentions_children(text)
+    return (
+        any(t in _DEICTIC for t in tokens)
+        or refers_back(text)
+        or bool(aspects(text))
+        or mentions_children(text)
+    )
 
 
 def is_greeting(text: str) -> bool:
