@@ -15,8 +15,10 @@ import asyncio
 import datetime as dt
 import itertools
 import json
+import statistics
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -27,7 +29,8 @@ from servicepoint.appointment.models import Booking, SlotUsage
 from servicepoint.core.db import make_engine
 
 CLIENTS = 20
-SECONDS = 5.0
+SECONDS = 3.0
+ROUNDS = 3
 SERVICE = "meldebescheinigung"
 RACE_CLIENTS = 200
 RACE_PLACES = 20
@@ -193,27 +196,61 @@ def _db_check(url: str, location: str, starts: list[str]) -> tuple[int, int]:
     return int(booked), int(over)
 
 
+@dataclass
+class _Round:
+    get: float
+    book: float
+    raw_get: float
+    raw_book: float
+    statuses: dict[int, int]
+
+    @property
+    def ratio(self) -> float:
+        return self.book / self.get if self.get else 0.0
+
+    @property
+    def raw_ratio(self) -> float:
+        return self.raw_book / self.raw_get if self.raw_get else 0.0
+
+
+def _round(base: str) -> _Round:
+    """One round: trivial GET and booking, with httpx clients, then with the lean client."""
+    get_rate = asyncio.run(_get_rate(base))
+    book_rate, statuses = asyncio.run(_booking_rate(base))
+    raw_get, raw_book, raw_statuses = asyncio.run(_raw_rates(base))
+    for status, n in raw_statuses.items():
+        statuses[status] = statuses.get(status, 0) + n
+    return _Round(get_rate, book_rate, raw_get, raw_book, statuses)
+
+
 def _run_on(kind: str, workers: int) -> bool:
     console.rule(f"Booking load on {kind} ({workers} worker{'s' if workers > 1 else ''})")
     url = fresh_database(kind)
     location = _prepare_race_location(url)
     with live_server(url, workers=workers) as base:
-        get_rate = asyncio.run(_get_rate(base))
-        book_rate, statuses = asyncio.run(_booking_rate(base))
-        raw_get, raw_book, raw_statuses = asyncio.run(_raw_rates(base))
+        # Alternating rounds, medians: this machine is noisy and shared with the clients.
+        rounds = [_round(base) for _ in range(ROUNDS)]
         race, starts = asyncio.run(_race(base, location))
     booked, over = _db_check(url, location, starts)
-    ratio = book_rate / get_rate if get_rate else 0.0
-    raw_ratio = raw_book / raw_get if raw_get else 0.0
-    console.print(f"{CLIENTS} concurrent clients, {SECONDS:.0f} s each:")
+    statuses: dict[int, int] = {}
+    for r in rounds:
+        for status, n in r.statuses.items():
+            statuses[status] = statuses.get(status, 0) + n
+    ratio = statistics.median(r.ratio for r in rounds)
+    console.print(f"{ROUNDS} rounds, {CLIENTS} concurrent clients, {SECONDS:.0f} s per phase:")
     console.print(
-        f"httpx clients    GET /health {get_rate:7.1f} req/s · POST booking "
-        f"{book_rate:6.1f}/s {statuses} · ratio {ratio:.2f} (target >= {TARGET_RATIO})"
+        f"httpx clients    GET /health {statistics.median(r.get for r in rounds):7.1f} req/s · "
+        f"POST booking {statistics.median(r.book for r in rounds):6.1f}/s · median ratio "
+        f"{ratio:.2f} (rounds {', '.join(f'{r.ratio:.2f}' for r in rounds)}; "
+        f"target >= {TARGET_RATIO})"
     )
     console.print(
-        f"raw keep-alive   GET /health {raw_get:7.1f} req/s · POST booking "
-        f"{raw_book:6.1f}/s {raw_statuses} · ratio {raw_ratio:.2f} (server-bound)"
+        f"raw keep-alive   GET /health {statistics.median(r.raw_get for r in rounds):7.1f} "
+        f"req/s · POST booking {statistics.median(r.raw_book for r in rounds):6.1f}/s · median "
+        f"ratio {statistics.median(r.raw_ratio for r in rounds):.2f} (server-bound; rounds "
+        f"{', '.join(f'{r.raw_ratio:.2f}' for r in rounds)})"
     )
+    console.print(f"booking statuses {statuses}")
     console.print(
         f"race             {RACE_CLIENTS} clients for {RACE_PLACES} places: {race}; "
         f"bookings in DB {booked}; cells over capacity {over}"
@@ -224,7 +261,7 @@ def _run_on(kind: str, workers: int) -> bool:
         and booked == RACE_PLACES
         and over == 0
     )
-    ok = ratio >= TARGET_RATIO and race_ok and set(statuses) | set(raw_statuses) <= {201}
+    ok = ratio >= TARGET_RATIO and race_ok and set(statuses) <= {201}
     console.print(f"result: {'[green]met' if ok else '[red]missed'}[/]")
     return ok
 

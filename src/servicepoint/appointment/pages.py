@@ -160,7 +160,9 @@ def _booking_context(
         "services": services,
         "location": location_service.get_location(session, location_id=location_id),
         "start": start,
-        "minutes": appointment_service.duration_of(services),
+        "minutes": appointment_service.duration_of(
+            [appointment_service.BookingFacts.of(s) for s in services]
+        ),
         "challenge": challenge.issue(settings.secret_key, settings.pow_difficulty)
         if settings.bot_protection_on
         else None,

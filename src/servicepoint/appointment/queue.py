@@ -124,7 +124,7 @@ def issue_ticket(
             N_("Wartenummern gibt es nur während der Öffnungszeiten."), code="closed_now"
         )
     if service_id is not None:
-        appointment_service.bookable_services(session, service_ids=[service_id])
+        appointment_service.booking_facts(session, service_ids=[service_id])
     estimate = estimate_now(session, location_id=location_id, now=now)
     promise = now + dt.timedelta(minutes=estimate.high_minutes if estimate else 0)
     ticket = _insert_ticket(

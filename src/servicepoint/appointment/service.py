@@ -10,10 +10,11 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -49,6 +50,7 @@ from servicepoint.core.i18n import N_
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford: no I, L, O, U
 CODE_LENGTH = 12  # 60 bits: the code is the only key to a booking
 MAX_SERVICES = 5
+DEFAULT_MINUTES = 15  # a service whose record names no appointment length
 
 
 def new_code() -> str:
@@ -165,21 +167,48 @@ def schedule_for(
     )
 
 
-def offers(cap: Capacity, service: Service) -> bool:
+@dataclass(frozen=True)
+class BookingFacts:
+    """What the booking rules need of a service, without its (large) catalog record."""
+
+    id: str
+    name_de: str
+    channels: tuple[str, ...]
+    minutes: int
+
+    @classmethod
+    def of(cls, svc: Service) -> BookingFacts:
+        return cls(svc.id, svc.name_de, tuple(svc.channels), _minutes(svc.data.get(MINUTES_KEY)))
+
+
+MINUTES_KEY = "appointment_minutes"
+
+
+def _minutes(value: object) -> int:
+    return int(value) if isinstance(value, int | float) and value > 0 else DEFAULT_MINUTES
+
+
+def offers(cap: Capacity, service: Service | BookingFacts) -> bool:
     return "appointment" in service.channels and (
         cap.service_ids is None or service.id in cap.service_ids
     )
 
 
 # -- services and duration --------------------------------------------------------------------
-def bookable_services(session: Session, *, service_ids: Sequence[str]) -> list[Service]:
-    """The chosen services, each bookable; unknown or non-bookable ones are a clear 422."""
+_Chosen = TypeVar("_Chosen", Service, BookingFacts)
+
+
+def _chosen_ids(service_ids: Sequence[str]) -> list[str]:
     ids = list(dict.fromkeys(service_ids))
     if not ids:
         raise InvalidBooking(N_("Bitte wählen Sie mindestens eine Leistung."), code="no_service")
     if len(ids) > MAX_SERVICES:
         raise InvalidBooking(N_("Höchstens fünf Leistungen pro Termin."), code="too_many_services")
-    found = catalog_service.services_by_ids(session, ids=ids)
+    return ids
+
+
+def _all_bookable(ids: Sequence[str], found: Mapping[str, _Chosen]) -> list[_Chosen]:
+    """Each chosen service, in the order chosen; unknown or non-bookable ones are a clear 422."""
     for sid in ids:
         if sid not in found:
             raise InvalidBooking(N_("Unbekannte Leistung: %(id)s"), code="unknown_service", id=sid)
@@ -192,7 +221,27 @@ def bookable_services(session: Session, *, service_ids: Sequence[str]) -> list[S
     return [found[sid] for sid in ids]
 
 
-def _check_offered(cap: Capacity, services: Sequence[Service]) -> None:
+def bookable_services(session: Session, *, service_ids: Sequence[str]) -> list[Service]:
+    """The chosen services with their whole catalog record (for pages)."""
+    ids = _chosen_ids(service_ids)
+    return _all_bookable(ids, catalog_service.services_by_ids(session, ids=ids))
+
+
+def booking_facts(session: Session, *, service_ids: Sequence[str]) -> list[BookingFacts]:
+    """The chosen services as the booking rules need them: one light query, since the catalog
+    record (texts, checklists, tutorials) is large and a booking needs none of it."""
+    ids = _chosen_ids(service_ids)
+    stmt = select(Service.id, Service.name_de, Service.channels, Service.data[MINUTES_KEY]).where(
+        Service.id.in_(ids)
+    )
+    found = {
+        sid: BookingFacts(sid, name, tuple(channels), _minutes(minutes))
+        for sid, name, channels, minutes in session.execute(stmt)
+    }
+    return _all_bookable(ids, found)
+
+
+def _check_offered(cap: Capacity, services: Sequence[BookingFacts]) -> None:
     for svc in services:
         if not offers(cap, svc):
             raise InvalidBooking(
@@ -202,8 +251,8 @@ def _check_offered(cap: Capacity, services: Sequence[Service]) -> None:
             )
 
 
-def duration_of(services: Sequence[Service]) -> int:
-    return sum(int(s.data.get("appointment_minutes") or 15) for s in services)
+def duration_of(services: Sequence[BookingFacts]) -> int:
+    return sum(s.minutes for s in services)
 
 
 # -- slot search ------------------------------------------------------------------------------
@@ -243,7 +292,7 @@ def find_slots(
 ) -> list[Slot]:
     """Free slots for the chosen services across locations, earliest first."""
     now = now or utcnow()
-    services = bookable_services(session, service_ids=service_ids)
+    services = booking_facts(session, service_ids=service_ids)
     duration = duration_of(services)
     today = now.astimezone(BERLIN).date()
     first = max(date_from or today, today)
@@ -375,7 +424,7 @@ def _cells_of(booking: Booking, grid: int) -> list[dt.datetime]:
 
 
 def _bookable_capacity(
-    session: Session, location_id: str, services: Sequence[Service], now: dt.datetime
+    session: Session, location_id: str, services: Sequence[BookingFacts], now: dt.datetime
 ) -> tuple[Capacity, Schedule]:
     """The location's capacity and schedule; 4xx if it does not offer every service."""
     today = now.astimezone(BERLIN).date()
@@ -410,7 +459,7 @@ def book(
     """Validate, claim the cells and store the booking, then call `after` (e.g. to queue its
     e-mails); the caller's transaction commits."""
     now = now or utcnow()
-    services = bookable_services(session, service_ids=service_ids)
+    services = booking_facts(session, service_ids=service_ids)
     cap, schedule = _bookable_capacity(session, location_id, services, now)
     duration = duration_of(services)
     cells = _checked_cells(cap, schedule, start, duration, now)
@@ -506,7 +555,7 @@ def reschedule(
     """Move a booking in one transaction: if the new cells cannot be claimed, nothing changes."""
     now = now or utcnow()
     booking = _active(session, code)
-    services = bookable_services(session, service_ids=booking.service_ids)
+    services = booking_facts(session, service_ids=booking.service_ids)
     target = location_id or booking.location_id
     new_cap, schedule = _bookable_capacity(session, target, services, now)
     duration = duration_of(services)
