@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy.orm import Session
 
 from servicepoint.assistant import matcher
 from servicepoint.assistant.dialogue import State, decide, policy
+from servicepoint.catalog import service as catalog_service
 from servicepoint.catalog.search import SearchIndex
+from servicepoint.config import DATA_ROOT
+from servicepoint.core.city import place_names
 
 PERSONALAUSWEIS = "Personalausweis beantragen"
 REISEPASS = "Reisepass beantragen"
@@ -213,3 +217,14 @@ def test_a_compound_with_a_generic_tail_is_answered(index: SearchIndex) -> None:
 def test_a_long_rambling_message_is_answered(index: SearchIndex) -> None:
     text = RAMBLING[1][0]
     assert decide(index, text, State(), matcher.match(index, text)).kind == "answer"
+
+
+def test_place_names_are_no_evidence_and_both_indexes_stay_cached(session: Session) -> None:
+    places = place_names(DATA_ROOT / "hannover")
+    with_places = catalog_service.search_index(session, places)
+    plain = catalog_service.search_index(session)  # the site search's own index
+    assert with_places.expand_kind("Südstadt") == ([], "stop")
+    assert plain.expand_kind("Südstadt")[1] != "stop"
+    # Alternating callers reuse their index instead of rebuilding it each time.
+    assert catalog_service.search_index(session, places) is with_places
+    assert catalog_service.search_index(session) is plain
