@@ -158,6 +158,38 @@ def test_two_equally_likely_services_are_asked_back() -> None:
     assert decide(index, "neues Ding", State(), clear).service_id == "a"
 
 
+@pytest.mark.parametrize(
+    ("text", "options", "aspects"),
+    [
+        ("neuer Ausweis", ["personalausweis", "reisepass"], []),
+        ("Was kostet ein neuer Ausweis?", ["personalausweis", "reisepass"], ["cost"]),
+        ("Ausweis für mein Kind", ["personalausweis", "reisepass"], []),
+        ("brauche eine Urkunde vom Standesamt", ["geburtsurkunde", "sterbefall"], []),
+    ],
+)
+def test_words_the_catalog_declares_shared_are_asked_back(
+    index: SearchIndex, text: str, options: list[str], aspects: list[str]
+) -> None:
+    """The issue's own example: "neuer Ausweis" is Personalausweis or Reisepass."""
+    d = turn(index, text, State())
+    assert (d.kind, d.service_id, d.options, d.aspects) == ("clarify", None, options, aspects)
+
+
+@pytest.mark.parametrize(
+    ("text", "service_id"),
+    [
+        ("neuer Personalausweis", "personalausweis"),
+        ("Ausweis verloren", "verlust-ausweisdokument"),
+        ("Geburtsurkunde für mein Baby", "geburtsurkunde"),
+    ],
+)
+def test_a_word_beyond_the_shared_ones_decides(
+    index: SearchIndex, text: str, service_id: str
+) -> None:
+    d = turn(index, text, State())
+    assert (d.kind, d.service_id) == ("answer", service_id)
+
+
 def test_greeting(index: SearchIndex) -> None:
     for text in ("Hallo!", "Guten Morgen", "thanks"):
         d = turn(index, text, State())

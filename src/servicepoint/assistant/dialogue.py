@@ -15,6 +15,8 @@ from servicepoint.assistant import nlp
 from servicepoint.assistant.matcher import CALIBRATION_FILE, Match, close_rivals, group_confidence
 from servicepoint.catalog.search import STOPWORDS, SearchIndex, fold, words
 
+# A question back because the catalog declares the words shared is as sure as the catalog.
+SHARED_CONFIDENCE = 0.95
 _DEFAULT_POLICY = {"answer_threshold": 0.5, "clarify_ratio": 0.97, "followup_threshold": 0.8}
 _CHOICE_WORDS = {
     "1": 0,
@@ -172,6 +174,12 @@ def decide(
             max(m.confidence, 0.8),
             followup=True,
         )
+    # "für mein Kind" does not say which document either.
+    topic = [w for w in nlp.content_words(text, STOPWORDS) if not nlp.mentions_children(w)]
+    shared = index.shared_by(topic)
+    if len(shared) >= 2:
+        # The catalog says these words name several services: ask back, never guess.
+        return Decision("clarify", None, asked, SHARED_CONFIDENCE, options=shared[:3])
     rivals = close_rivals(m, p["clarify_ratio"])[:3]
     if len(rivals) >= 2 and group_confidence(m, len(rivals)) >= p["answer_threshold"]:
         # Sure it is one of a few, not which: ask back instead of guessing.

@@ -72,6 +72,9 @@ class ServiceFile(_Strict):
     summary: Text
     keywords: dict[Literal["de", "en"], list[str]] = Field(default_factory=dict)
     examples: dict[Literal["de", "en"], list[str]] = Field(default_factory=dict)
+    # Words citizens use for this service and others alike ("neuer Ausweis": Personalausweis
+    # or Reisepass?). A message that says no more than one of them is asked back.
+    shared_words: dict[Literal["de", "en"], list[str]] = Field(default_factory=dict)
     documents: list[DocumentItem] = Field(default_factory=list)
     fees: list[FeeItem] = Field(default_factory=list)
     fees_as_of: dt.date | None = None

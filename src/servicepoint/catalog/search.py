@@ -95,6 +95,7 @@ class SearchDoc:
     names: Sequence[str]
     keywords: Sequence[str] = ()
     examples: Sequence[str] = ()
+    shared: Sequence[str] = ()  # words it shares with other services (see shared_with)
     summaries: Sequence[str] = ()
 
     def tokens(self) -> list[str]:
@@ -138,6 +139,7 @@ class SearchIndex:
     title_terms: list[frozenset[str]] = field(init=False, repr=False)
     # Each example question's terms: a message close to one of them asks the same thing.
     example_terms: list[list[frozenset[str]]] = field(init=False, repr=False)
+    _shared: list[tuple[frozenset[str], str]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         corpus = [doc.tokens() or ["_"] for doc in self.docs]
@@ -173,6 +175,9 @@ class SearchIndex:
             for doc in self.docs
         ]
         self.example_terms = [[frozenset(analyse(e)) for e in doc.examples] for doc in self.docs]
+        self._shared = [
+            (frozenset(analyse(text)), doc.id) for doc in self.docs for text in doc.shared
+        ]
         self._vocab_list = sorted(self._vocab)
         self._by_initial: dict[str, list[str]] = {}
         for term in self._vocab_list:
@@ -263,6 +268,15 @@ class SearchIndex:
             if tail in self._vocab and self._idf.get(tail, 0.0) > 0:
                 return tail
         return None
+
+    def shared_by(self, content_words: Sequence[str]) -> list[str]:
+        """Services whose shared words say all the message says ("neuer Ausweis" →
+        Personalausweis, Reisepass): every content word is one of the shared phrase's words."""
+        wanted = [t for t in (set(analyse(w)) for w in content_words) if t]
+        if not wanted:
+            return []
+        found = [doc_id for tokens, doc_id in self._shared if all(w & tokens for w in wanted)]
+        return list(dict.fromkeys(found))
 
     def query_terms(self, text: str) -> list[str]:
         terms: list[str] = []

@@ -21,7 +21,11 @@ def _seed_terms(svc: Service, record: ServiceFile) -> None:
     """Replace the data file's terms; terms that editors added stay."""
     wanted = {
         (lang, kind, text)
-        for kind, by_lang in (("keyword", record.keywords), ("example", record.examples))
+        for kind, by_lang in (
+            ("keyword", record.keywords),
+            ("example", record.examples),
+            ("shared", record.shared_words),
+        )
         for lang, texts in by_lang.items()
         for text in texts
     }
@@ -114,6 +118,7 @@ def _doc(svc: Service, terms: Sequence[ServiceTerm]) -> SearchDoc:
         names=(svc.name_de, svc.name_en),
         keywords=[t.text for t in terms if t.kind == "keyword"],
         examples=[t.text for t in terms if t.kind == "example"],
+        shared=[t.text for t in terms if t.kind == "shared"],
         summaries=(svc.data["summary"]["de"], svc.data["summary"]["en"]),
     )
 
