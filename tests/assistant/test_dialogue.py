@@ -164,6 +164,7 @@ def test_two_equally_likely_services_are_asked_back() -> None:
         ("neuer Ausweis", ["personalausweis", "reisepass"], []),
         ("Was kostet ein neuer Ausweis?", ["personalausweis", "reisepass"], ["cost"]),
         ("Ausweis für mein Kind", ["personalausweis", "reisepass"], []),
+        ("neuer Ausweis in Linden-Süd", ["personalausweis", "reisepass"], []),
         ("brauche eine Urkunde vom Standesamt", ["geburtsurkunde", "sterbefall"], []),
     ],
 )

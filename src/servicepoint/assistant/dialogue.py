@@ -174,8 +174,12 @@ def decide(
             max(m.confidence, 0.8),
             followup=True,
         )
-    # "für mein Kind" does not say which document either.
-    topic = [w for w in nlp.content_words(text, STOPWORDS) if not nlp.mentions_children(w)]
+    # "für mein Kind" or "in Linden" does not say which document either.
+    topic = [
+        w
+        for w in nlp.content_words(text, STOPWORDS)
+        if not nlp.mentions_children(w) and index.expand_kind(w)[1] != "stop"
+    ]
     shared = index.shared_by(topic)
     if len(shared) >= 2:
         # The catalog says these words name several services: ask back, never guess.

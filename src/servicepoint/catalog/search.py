@@ -315,5 +315,5 @@ class SearchIndex:
 
 def build_index(docs: Iterable[SearchDoc], places: Iterable[str] = ()) -> SearchIndex:
     """The index; words of `places` (e.g. "Linden-Nord") are ignored in queries."""
-    ignore = frozenset(fold(w) for name in places for w in words(name) if len(w) >= 4)
+    ignore = frozenset(f for name in places for w in words(name) if len(f := fold(w)) >= 4)
     return SearchIndex(list(docs), ignore)
