@@ -167,6 +167,13 @@ def schedule_for(
     )
 
 
+MINUTES_KEY = "appointment_minutes"
+
+
+def _minutes(value: object) -> int:
+    return int(value) if isinstance(value, int | float) and value > 0 else DEFAULT_MINUTES
+
+
 @dataclass(frozen=True)
 class BookingFacts:
     """What the booking rules need of a service, without its (large) catalog record."""
@@ -179,13 +186,6 @@ class BookingFacts:
     @classmethod
     def of(cls, svc: Service) -> BookingFacts:
         return cls(svc.id, svc.name_de, tuple(svc.channels), _minutes(svc.data.get(MINUTES_KEY)))
-
-
-MINUTES_KEY = "appointment_minutes"
-
-
-def _minutes(value: object) -> int:
-    return int(value) if isinstance(value, int | float) and value > 0 else DEFAULT_MINUTES
 
 
 def offers(cap: Capacity, service: Service | BookingFacts) -> bool:

@@ -185,15 +185,11 @@ def decide(
         # The catalog says these words name several services: ask back, never guess.
         return Decision("clarify", None, asked, SHARED_CONFIDENCE, options=shared[:3])
     rivals = close_rivals(m, p["clarify_ratio"])[:3]
-    if len(rivals) >= 2 and group_confidence(m, len(rivals)) >= p["answer_threshold"]:
+    sure_of_group = group_confidence(m, len(rivals)) if len(rivals) >= 2 else None
+    if sure_of_group is not None and sure_of_group >= p["answer_threshold"]:
         # Sure it is one of a few, not which: ask back instead of guessing.
-        return Decision(
-            "clarify",
-            None,
-            asked,
-            group_confidence(m, len(rivals)),
-            options=[c.service_id for c in rivals],
-        )
+        options = [c.service_id for c in rivals]
+        return Decision("clarify", None, asked, sure_of_group, options=options)
     if m.confidence >= p["answer_threshold"] and m.best:
         return Decision("answer", m.best.service_id, asked, m.confidence)
     if nlp.is_greeting(text):

@@ -233,6 +233,7 @@ def match(index: SearchIndex, text: str) -> Match:
     terms, coverage, specificity, n_content = a.terms, a.coverage, a.specificity, a.n_content
     if not terms:
         return Match([], {}, 0.0, n_content)
+    term_set = set(terms)
     scores = index.scores(text, terms, title_weight=TITLE_FIELD_WEIGHT)
     order = np.argsort(-scores, kind="stable")[:8]
     candidates = _break_ties(
@@ -252,7 +253,7 @@ def match(index: SearchIndex, text: str) -> Match:
             ),
             key=lambda c: -c.score,
         ),
-        set(terms),
+        term_set,
     )[:5]
     if not candidates:
         return Match([], {}, 0.0, n_content)
@@ -267,9 +268,9 @@ def match(index: SearchIndex, text: str) -> Match:
         "cohesion": _cohesion(index, a, candidates[0].index),
         "specificity": specificity,
         "phrase": 1.0 if any(f" {p} " in folded for p in phrases if len(p) > 3) else 0.0,
-        "title": _spelled_out(index, candidates[0].index, set(terms)),
+        "title": _spelled_out(index, candidates[0].index, term_set),
         "focus": _focus(index, a, candidates[0].index),
-        "example": _example_likeness(index, candidates[0].index, set(terms)),
+        "example": _example_likeness(index, candidates[0].index, term_set),
         "n_content": float(n_content),
         "bias": 1.0,
     }
