@@ -156,6 +156,26 @@ def test_booking_returns_the_contract_shape(client: TestClient, session: Session
     assert booking is not None and booking.status == "booked" and booking.email
 
 
+def test_a_booking_stores_its_mails_and_one_event_per_service(
+    client: TestClient, session: Session
+) -> None:
+    # PostgreSQL writes booking, outbox and events in one statement, SQLite in three: the rows
+    # must be the same either way.
+    body = book_via_api(client, start=TUESDAY_9.isoformat(), services=(PASS, PASSPORT))
+    minutes = (when(body["end"]) - when(body["start"])) / dt.timedelta(minutes=1)
+    code = body["code"]
+    fresh(session)
+    booking = session.scalars(select(Booking).where(Booking.code == code)).one()
+    mails = session.scalars(select(OutboxMail).where(OutboxMail.booking_id == booking.id)).all()
+    assert sorted(m.kind for m in mails) == ["confirmation", "reminder"]
+    assert {m.recipient for m in mails} == {"erika@example.org"}
+    assert all(m.sent_at is None and m.meta["base_url"] for m in mails)
+    booked = session.scalars(select(Event).where(Event.kind == "appointment.booked")).all()
+    assert sorted(e.service_id or "" for e in booked) == sorted([PASS, PASSPORT])
+    assert all(e.location_id == LOCATION and e.data["minutes"] == minutes for e in booked)
+    assert all("erika" not in str(e.data) for e in booked)
+
+
 def test_a_booking_is_read_by_its_code(client: TestClient) -> None:
     code = book_via_api(client)["code"]
     resp = client.get(f"/api/appointments/{code}")

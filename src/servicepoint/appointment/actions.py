@@ -90,7 +90,7 @@ def book(session: Session, request: Request, body: BookingCreate) -> Booking:
         name=body.name,
         email=str(body.email),
         lang=body.lang,
-        after=lambda booking: mail.queue_booking_mails(session, booking=booking, settings=settings),
+        mails=lambda booking: mail.booking_mail_rows(booking, settings=settings),
     )
 
 

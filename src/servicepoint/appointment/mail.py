@@ -195,18 +195,24 @@ def reminder_time(booking: Booking) -> dt.datetime:
     return dt.datetime.combine(day_before, dt.time(18, 0), BERLIN).astimezone(dt.UTC)
 
 
-def queue_booking_mails(
-    session: Session, *, booking: Booking, settings: Settings, now: dt.datetime | None = None
-) -> None:
+def booking_mail_rows(
+    booking: Booking, *, settings: Settings, now: dt.datetime | None = None
+) -> list[dict[str, Any]]:
     """Confirmation now, reminder at 18:00 the day before (if that is still ahead)."""
     if not booking.email:
-        return
+        return []
     now = now or utcnow()
     plan = [("confirmation", now)]
     if reminder_time(booking) > now:
         plan.append(("reminder", reminder_time(booking)))
-    rows = [_mail_row(booking, kind=k, settings=settings, send_after=at) for k, at in plan]
-    _insert_mails(session, rows)
+    return [_mail_row(booking, kind=k, settings=settings, send_after=at) for k, at in plan]
+
+
+def queue_booking_mails(
+    session: Session, *, booking: Booking, settings: Settings, now: dt.datetime | None = None
+) -> None:
+    """Queue a stored booking's confirmation and reminder (see `booking_mail_rows`)."""
+    _insert_mails(session, booking_mail_rows(booking, settings=settings, now=now))
 
 
 def drop_pending(session: Session, *, booking: Booking, kinds: Sequence[str]) -> None:

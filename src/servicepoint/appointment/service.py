@@ -8,6 +8,7 @@ transaction, in ascending order. A lost race updates no row and becomes 409 `slo
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import secrets
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
@@ -18,7 +19,7 @@ from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import and_, case, func, insert, select, update
+from sqlalchemy import Select, Table, and_, bindparam, case, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, make_transient_to_detached
@@ -29,7 +30,7 @@ from servicepoint.appointment.errors import (
     InvalidBooking,
     SlotTaken,
 )
-from servicepoint.appointment.models import Booking, Capacity, Closure, SlotUsage
+from servicepoint.appointment.models import Booking, Capacity, Closure, OutboxMail, SlotUsage
 from servicepoint.appointment.slots import (
     Schedule,
     Slot,
@@ -168,6 +169,7 @@ def schedule_for(
 
 
 MINUTES_KEY = "appointment_minutes"
+_FACT_COLUMNS = (Service.id, Service.name_de, Service.channels, Service.data[MINUTES_KEY])
 
 
 def _minutes(value: object) -> int:
@@ -231,14 +233,13 @@ def booking_facts(session: Session, *, service_ids: Sequence[str]) -> list[Booki
     """The chosen services as the booking rules need them: one light query, since the catalog
     record (texts, checklists, tutorials) is large and a booking needs none of it."""
     ids = _chosen_ids(service_ids)
-    stmt = select(Service.id, Service.name_de, Service.channels, Service.data[MINUTES_KEY]).where(
-        Service.id.in_(ids)
-    )
-    found = {
-        sid: BookingFacts(sid, name, tuple(channels), _minutes(minutes))
-        for sid, name, channels, minutes in session.execute(stmt)
-    }
+    stmt = select(*_FACT_COLUMNS).where(Service.id.in_(ids))
+    found = {row[0]: _facts(*row) for row in session.execute(stmt)}
     return _all_bookable(ids, found)
+
+
+def _facts(sid: str, name: str, channels: Sequence[str], minutes: object) -> BookingFacts:
+    return BookingFacts(sid, name, tuple(channels), _minutes(minutes))
 
 
 def _check_offered(cap: Capacity, services: Sequence[BookingFacts]) -> None:
@@ -355,19 +356,26 @@ def next_free_slot(
 def _take_one(session: Session, *, location_id: str, cell: dt.datetime, capacity: int) -> bool:
     """One statement per cell: create it with one place taken, or take a place if one is
     left. The conflict clause locks the existing row, so racing clients queue up on it."""
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt = (
-        insert(SlotUsage)
-        .values(location_id=location_id, start=cell, used=1, capacity=capacity)
+    stmt = _claim_statement(session.get_bind().dialect.name)
+    values = {"location_id": location_id, "start": cell, "used": 1, "capacity": capacity}
+    # RETURNING, not rowcount: drivers disagree on rowcount for INSERT … ON CONFLICT.
+    return session.connection().execute(stmt, values).scalar_one_or_none() is not None
+
+
+@functools.cache
+def _claim_statement(dialect: str) -> Any:
+    """Built once per dialect: a booking's hot path should not rebuild statements."""
+    usage = table(SlotUsage)
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    return (
+        insert(usage)
         .on_conflict_do_update(
             index_elements=["location_id", "start"],
-            set_={"used": SlotUsage.used + 1},
-            where=SlotUsage.used < SlotUsage.capacity,
+            set_={"used": usage.c.used + 1},
+            where=usage.c.used < usage.c.capacity,
         )
-        .returning(SlotUsage.used)
+        .returning(usage.c.used)
     )
-    # RETURNING, not rowcount: drivers disagree on rowcount for INSERT … ON CONFLICT.
-    return session.execute(stmt).scalar_one_or_none() is not None
 
 
 def _claim(
@@ -454,18 +462,18 @@ def book(
     email: str,
     lang: str = "de",
     now: dt.datetime | None = None,
-    after: Callable[[Booking], None] | None = None,
+    mails: Callable[[Booking], list[dict[str, Any]]] | None = None,
 ) -> Booking:
-    """Validate, claim the cells and store the booking, then call `after` (e.g. to queue its
-    e-mails); the caller's transaction commits."""
+    """Validate, claim the cells and store the booking with its e-mails (the outbox rows that
+    `mails` plans for it) and its event; the caller's transaction commits."""
     now = now or utcnow()
-    services = booking_facts(session, service_ids=service_ids)
-    cap, schedule = _bookable_capacity(session, location_id, services, now)
+    today = now.astimezone(BERLIN).date()
+    services, cap, closed = _booking_reads(session, service_ids, location_id, since=today)
+    _check_offered(cap, services)
+    schedule = schedule_for(session, cap, since=today, closed=closed)
     duration = duration_of(services)
     cells = _checked_cells(cap, schedule, start, duration, now)
     _claim(session, location_id=location_id, cells=cells, capacity=appointment_counters(cap))
-    # From the claim on, this transaction may hold the write lock (SQLite): only plain
-    # INSERTs follow, each one statement without unit-of-work bookkeeping.
     values = {
         "code": new_code(),
         "location_id": location_id,
@@ -478,15 +486,8 @@ def book(
         "status": "booked",
         "created_at": now,
     }
-    stmt = insert(table(Booking)).returning(table(Booking).c.id)
-    booking_id = session.execute(stmt, values).scalar_one()
-    booking = Booking(id=booking_id, cancelled_at=None, purged_at=None, **values)
-    make_transient_to_detached(booking)  # the row as stored: tracked like a loaded one
-    session.add(booking)
-    if after is not None:
-        after(booking)
-    events.record(
-        session,
+    booking = Booking(cancelled_at=None, purged_at=None, **values)
+    booked = events.rows(
         kind="appointment.booked",
         location_id=location_id,
         service_ids=booking.service_ids,
@@ -494,7 +495,107 @@ def book(
         minutes=duration,
         lead_days=(booking.start - now).days,
     )
+    booking.id = _store_booking(session, values, mails(booking) if mails else [], booked)
+    make_transient_to_detached(booking)  # the row as stored: tracked like a loaded one
+    session.add(booking)
     return booking
+
+
+def _booking_reads(
+    session: Session, service_ids: Sequence[str], location_id: str, *, since: dt.date
+) -> tuple[list[BookingFacts], Capacity, frozenset[dt.date]]:
+    """What a booking reads – its services' facts, the location's capacity and closed days –
+    in one query: each read is a round trip while the citizen waits."""
+    ids = _chosen_ids(service_ids)
+    params = {"ids": ids, "location_id": location_id, "since": since}
+    rows = session.connection().execute(_reads_statement(), params).all()
+    if not rows:  # unknown services or location: the separate reads raise the right 4xx
+        services = booking_facts(session, service_ids=ids)
+        return services, get_capacity(session, location_id=location_id), frozenset()
+    width = len(_CAPACITY_COLUMNS)
+    found = {row[width + 1]: _facts(*row[width + 1 :]) for row in rows}
+    closed = frozenset(row[width] for row in rows if row[width] is not None)
+    cap = Capacity(**dict(zip(_CAPACITY_COLUMNS, rows[0][:width], strict=True)))
+    return _all_bookable(ids, found), cap, closed
+
+
+_CAPACITY_COLUMNS = tuple(column.name for column in table(Capacity).c)
+
+
+@functools.cache
+def _reads_statement() -> Select[Any]:
+    """Built once; core columns, since ORM loading costs more than the query on this path."""
+    capacity, closure, service = table(Capacity), table(Closure), table(Service)
+    facts = (service.c.id, service.c.name_de, service.c.channels, service.c.data[MINUTES_KEY])
+    return (
+        select(*(capacity.c[name] for name in _CAPACITY_COLUMNS), closure.c.day, *facts)
+        .select_from(capacity)
+        .join(service, service.c.id.in_(bindparam("ids", expanding=True)))
+        .outerjoin(
+            closure,
+            and_(
+                closure.c.location_id == capacity.c.location_id,
+                closure.c.day >= bindparam("since"),
+            ),
+        )
+        .where(capacity.c.location_id == bindparam("location_id"))
+    )
+
+
+def _store_booking(
+    session: Session,
+    values: dict[str, Any],
+    mail_rows: list[dict[str, Any]],
+    event_rows: list[dict[str, Any]],
+) -> int:
+    """Insert the booking, its outbox mails and its event rows; returns the booking's id.
+
+    PostgreSQL gets all three as one statement (data-modifying CTEs), since every statement
+    is a round trip; SQLite runs in-process and takes them one by one."""
+    mail_rows = [{k: v for k, v in row.items() if k != "booking_id"} for row in mail_rows]
+    if session.get_bind().dialect.name == "postgresql":
+        shapes = tuple(tuple(rows[0]) if rows else () for rows in ([values], mail_rows, event_rows))
+        stmt = _one_statement_store(shapes, len(mail_rows), len(event_rows))
+        params = {f"b0_{key}": value for key, value in values.items()}
+        for prefix, rows in (("m", mail_rows), ("e", event_rows)):
+            for n, row in enumerate(rows):
+                params.update({f"{prefix}{n}_{key}": value for key, value in row.items()})
+        return int(session.connection().execute(stmt, params).scalar_one())
+    bookings = table(Booking)
+    connection = session.connection()
+    new_id = connection.execute(insert(bookings).returning(bookings.c.id), values).scalar_one()
+    booking_id = int(new_id)
+    if mail_rows:
+        rows = [{**row, "booking_id": booking_id} for row in mail_rows]
+        connection.execute(insert(table(OutboxMail)), rows)
+    connection.execute(insert(table(events.Event)), event_rows)
+    return booking_id
+
+
+@functools.cache
+def _one_statement_store(
+    shapes: tuple[tuple[str, ...], ...], mails: int, event_rows: int
+) -> Select[Any]:
+    """The PostgreSQL statement for `_store_booking`, built once per shape (column names and
+    row counts) from named bind parameters, so that SQLAlchemy caches its compiled form."""
+    bookings, outbox, event_table = table(Booking), table(OutboxMail), table(events.Event)
+    booking_columns, mail_columns, event_columns = shapes
+
+    def row(target: Table, prefix: str, names: Sequence[str]) -> dict[str, Any]:
+        return {name: bindparam(f"{prefix}_{name}", type_=target.c[name].type) for name in names}
+
+    new = insert(bookings).values(row(bookings, "b0", booking_columns))
+    new_booking = new.returning(bookings.c.id).cte("new_booking")
+    ref = select(new_booking.c.id).scalar_subquery()
+    stmt = select(new_booking.c.id)
+    # One CTE per row: SQLAlchemy does not cache multi-row VALUES.
+    for n in range(event_rows):
+        event = insert(event_table).values(row(event_table, f"e{n}", event_columns))
+        stmt = stmt.add_cte(event.cte(f"new_event_{n}"))
+    for n in range(mails):
+        mail = insert(outbox).values({**row(outbox, f"m{n}", mail_columns), "booking_id": ref})
+        stmt = stmt.add_cte(mail.cte(f"new_mail_{n}"))
+    return stmt
 
 
 def get_booking(session: Session, *, code: str) -> Booking:

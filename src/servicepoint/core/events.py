@@ -30,6 +30,26 @@ class Event(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
+def rows(
+    *,
+    kind: str,
+    location_id: str | None = None,
+    service_ids: Sequence[str] = (),
+    at: dt.datetime | None = None,
+    **data: Any,
+) -> list[dict[str, Any]]:
+    """The rows of one event: one per service (so counts per service add up), or one without."""
+    bad = FORBIDDEN_KEYS.intersection(data)
+    if bad:
+        raise ValueError(f"events must stay anonymous; refused keys: {sorted(bad)}")
+    when = at or utcnow()
+    targets: list[str | None] = list(service_ids) or [None]
+    return [
+        {"at": when, "kind": kind, "location_id": location_id, "service_id": sid, "data": data}
+        for sid in targets
+    ]
+
+
 def record(
     session: Session,
     *,
@@ -39,17 +59,9 @@ def record(
     at: dt.datetime | None = None,
     **data: Any,
 ) -> None:
-    """Write one event per service (so counts per service add up), or one without a service."""
-    bad = FORBIDDEN_KEYS.intersection(data)
-    if bad:
-        raise ValueError(f"events must stay anonymous; refused keys: {sorted(bad)}")
-    when = at or utcnow()
-    targets: list[str | None] = list(service_ids) or [None]
-    rows = [
-        {"at": when, "kind": kind, "location_id": location_id, "service_id": sid, "data": data}
-        for sid in targets
-    ]
-    session.execute(insert(table(Event)), rows)  # one statement, whatever the number of services
+    """Write one event (see `rows`) in one statement, whatever the number of services."""
+    found = rows(kind=kind, location_id=location_id, service_ids=service_ids, at=at, **data)
+    session.execute(insert(table(Event)), found)
 
 
 def events(
