@@ -13,6 +13,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from servicepoint.appointment.models import Booking, OutboxMail, SlotUsage
+from servicepoint.appointment.service import (
+    CODE_ALPHABET,
+    CODE_LENGTH,
+    format_code,
+    new_code,
+    normalise_code,
+)
 from servicepoint.core.clock import BERLIN
 from servicepoint.core.events import Event
 from tests.appointment.conftest import (
@@ -453,3 +460,11 @@ def test_times_follow_the_clock(client: TestClient, clock: Clock) -> None:
     """The API's 'now' is the service clock: a later now moves the earliest slot."""
     clock.set(berlin(2026, 12, 15, 10, 3))
     assert when(first_slot(client)["start"]) == berlin(2026, 12, 15, 11, 10)
+
+
+def test_booking_codes_use_the_whole_alphabet_and_do_not_repeat() -> None:
+    codes = [new_code() for _ in range(2000)]
+    assert len(set(codes)) == len(codes)
+    assert all(len(c) == CODE_LENGTH and set(c) <= set(CODE_ALPHABET) for c in codes)
+    assert set("".join(codes)) == set(CODE_ALPHABET)  # 24,000 draws: every symbol shows up
+    assert all(normalise_code(format_code(c).lower()) == c for c in codes[:50])
