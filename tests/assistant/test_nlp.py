@@ -209,6 +209,10 @@ def test_aspects_empty_for_a_general_question(text: str) -> None:
         ("Wann hole ich den Ausweis ab?", "Wann abholen ich den Ausweis?"),
         ("Was bringe ich mit? Und was kostet das?", "Was mitbringen ich? Und was kostet das?"),
         ("Wen rufe ich an", "Wen anrufen ich"),
+        # the verb after a subject of several words; the possessive before it is no verb
+        ("Meine Wohnung in Linden gebe ich auf.", "Meine Wohnung in Linden aufgeben ich."),
+        ("Mein Auto melde ich morgen ab", "Mein Auto abmelden ich morgen"),
+        ("Meine Tochter Anna kommt mit", "Meine Tochter Anna mitkommen"),
     ],
 )
 def test_join_separable_rejoins_split_verbs(text: str, joined: str) -> None:
@@ -217,7 +221,14 @@ def test_join_separable_rejoins_split_verbs(text: str, joined: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["Was kostet ein Pass?", "Ich will mich ummelden", "How do I sign up?", "an", "Pass ab"],
+    [
+        "Was kostet ein Pass?",
+        "Ich will mich ummelden",
+        "How do I sign up?",
+        "an",
+        "Pass ab",
+        "Meine Tochter ist schon um",  # "sein" has no separable particle form here
+    ],
 )
 def test_join_separable_leaves_other_sentences(text: str) -> None:
     assert nlp.join_separable(text) == text

@@ -35,6 +35,7 @@ FEATURES = (
 )
 TITLE_BOOST = 1.0
 TITLE_FIELD_WEIGHT = 0.5
+SPELLED_BOOST = 0.6
 _KIND_WEIGHT = {"exact": 1.0, "compound": 0.9, "head": 0.5, "fuzzy": 0.6}
 # Words in nearly every service text (the city's own name, say) tell nothing about which one.
 UBIQUITOUS_IDF = 0.7
@@ -246,7 +247,8 @@ def match(index: SearchIndex, text: str) -> Match:
                     index.docs[int(i)].id,
                     float(scores[i])
                     * (0.85 + 0.3 * _cohesion(index, a, int(i)))
-                    * (1 + TITLE_BOOST * _title_share(index, a, int(i))),
+                    * (1 + TITLE_BOOST * _title_share(index, a, int(i)))
+                    * (1 + SPELLED_BOOST * _spelled_out(index, int(i), term_set)),
                 )
                 for i in order
                 if scores[i] > 0

@@ -146,6 +146,13 @@ ASPECT_WORDS = frozenset(
     gilt gelten gueltig gueltigkeit valid validity
     """.split()
 )
+# The office itself says where, never which service ("Bürgerbüro ummelden" is about ummelden).
+OFFICE_WORDS = frozenset(
+    """
+    buergeramt buergeraemter buergerbuero buergerbueros buergerservice stadtverwaltung
+    servicepoint townhall
+    """.split()
+)
 # Short messages that point back at the last topic ("das", "it", "dafür", "und für Kinder?").
 _DEICTIC = frozenset(
     "das dafuer damit dazu davon es dies diese dieser dort da it that this there same one "
@@ -250,6 +257,20 @@ _PARTICLES = frozenset("ab an auf aus ein mit nach um vor zu zurueck weg".split(
 _CLAUSE = re.compile(r"([^.,;:!?]*)([.,;:!?]*)")
 
 
+def _finite_verb(toks: list[str]) -> int | None:
+    """Where the clause's finite verb stands: the first inflected word whose lemma is an
+    infinitive (-en, -eln, -ern). It comes second, after a subject that may be several words
+    ("Meine Wohnung in der Oststadt *gebe* ich auf"); mid-clause, capitalised words are nouns."""
+    for i, tok in enumerate(toks[:8]):
+        if i and tok[:1].isupper():
+            continue
+        verb = lemma(tok)
+        infinitive = len(verb) >= 4 and verb.endswith(("en", "eln", "ern"))
+        if infinitive and verb != fold(tok).rstrip("?!"):
+            return i
+    return None
+
+
 def join_separable(text: str) -> str:
     """Rejoin German separable verbs, so the catalog's words match: 'Wie melde ich mich um?'
     → 'Wie ummelden ich mich?', 'Wann hole ich ihn ab?' → 'Wann abholen ich ihn?'.
@@ -260,11 +281,9 @@ def join_separable(text: str) -> str:
         toks = clause.split()
         particle = fold(toks[-1]) if len(toks) >= 3 else ""
         if particle in _PARTICLES:
-            for i, tok in enumerate(toks[:2]):
-                verb = lemma(tok)
-                if len(verb) >= 4 and verb.endswith("n") and verb != fold(tok).rstrip("?!"):
-                    toks = [*toks[:i], particle + verb, *toks[i + 1 : -1]]
-                    break
+            i = _finite_verb(toks[:-1])
+            if i is not None:
+                toks = [*toks[:i], particle + lemma(toks[i]), *toks[i + 1 : -1]]
         out.append(" ".join(toks) + punct)
     return " ".join(part for part in out if part)
 
@@ -338,6 +357,7 @@ def content_words(text: str, stopwords: Iterable[str]) -> list[str]:
         if len(fold(w)) > 1
         and fold(w) not in stop
         and fold(w) not in ASPECT_WORDS
+        and fold(w) not in OFFICE_WORDS
         and fold(w) not in _DEICTIC
         and fold(w) not in _GREETING_ONLY
     ]
