@@ -186,12 +186,30 @@ def _spelled_out(index: SearchIndex, doc: int, terms: set[str]) -> float:
     """How completely the message spells out one of the service's names or citizen words,
     weighted by specificity: "Elterngeld" only half-spells "Geburtsurkunde Elterngeld"."""
     best = 0.0
-    for phrase in (*index.docs[doc].names, *index.docs[doc].keywords):
-        tokens = _name_tokens(phrase)
-        total = sum(index.idf(t) for t in tokens)
-        if total > 0:
+    for tokens, total in _phrase_weights(index)[doc]:
+        if not tokens.isdisjoint(terms):
             best = max(best, sum(index.idf(t) for t in tokens & terms) / total)
     return best
+
+
+# The last indexes' phrase tokens with their summed specificity, computed once per index
+# (the ranking asks for them for every candidate of every message).
+_PHRASE_WEIGHTS: dict[int, tuple[SearchIndex, list[list[tuple[frozenset[str], float]]]]] = {}
+
+
+def _phrase_weights(index: SearchIndex) -> list[list[tuple[frozenset[str], float]]]:
+    cached = _PHRASE_WEIGHTS.get(id(index))
+    if cached is not None and cached[0] is index:
+        return cached[1]
+    weights = []
+    for doc in index.docs:
+        phrases = [_name_tokens(p) for p in (*doc.names, *doc.keywords)]
+        totals = [(t, sum(index.idf(w) for w in t)) for t in phrases]
+        weights.append([(t, total) for t, total in totals if total > 0])
+    if len(_PHRASE_WEIGHTS) >= 4:  # old catalog versions: drop them
+        _PHRASE_WEIGHTS.clear()
+    _PHRASE_WEIGHTS[id(index)] = (index, weights)
+    return weights
 
 
 @cache
