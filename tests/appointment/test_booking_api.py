@@ -16,6 +16,7 @@ from servicepoint.appointment.models import Booking, OutboxMail, SlotUsage
 from servicepoint.appointment.service import (
     CODE_ALPHABET,
     CODE_LENGTH,
+    add_closure,
     format_code,
     new_code,
     normalise_code,
@@ -460,6 +461,23 @@ def test_times_follow_the_clock(client: TestClient, clock: Clock) -> None:
     """The API's 'now' is the service clock: a later now moves the earliest slot."""
     clock.set(berlin(2026, 12, 15, 10, 3))
     assert when(first_slot(client)["start"]) == berlin(2026, 12, 15, 11, 10)
+
+
+def test_ad_hoc_closures_refuse_bookings_and_leave_other_days_bookable(
+    client: TestClient, session: Session
+) -> None:
+    for day in (dt.date(2026, 12, 15), dt.date(2026, 12, 17)):
+        add_closure(session, location_id=LOCATION, day=day, reason="Personalversammlung")
+    session.commit()
+    before = stored(session)
+    closed = client.post("/api/appointments", json=payload(service_ids=[PASS, PASSPORT]))
+    assert closed.status_code == 422 and closed.json()["error"] == "closed"
+    assert stored(session) == before
+    # two services and two closed days: the one read query returns their cross product
+    wednesday = berlin(2026, 12, 16, 9, 0).isoformat()
+    body = book_via_api(client, start=wednesday, services=(PASS, PASSPORT))
+    assert when(body["start"]) == berlin(2026, 12, 16, 9, 0)
+    assert stored(session)[0] == before[0] + 1
 
 
 def test_booking_codes_use_the_whole_alphabet_and_do_not_repeat() -> None:
