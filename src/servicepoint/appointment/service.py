@@ -466,7 +466,7 @@ def book(
     mails: Callable[[Booking], list[dict[str, Any]]] | None = None,
 ) -> Booking:
     """Validate, claim the cells and store the booking with its e-mails (the outbox rows that
-    `mails` plans for it) and its event; the caller's transaction commits."""
+    `mails` plans for it, before it has an id) and its event; the caller's transaction commits."""
     now = now or utcnow()
     today = now.astimezone(BERLIN).date()
     services, cap, closed = _booking_reads(session, service_ids, location_id, since=today)
@@ -475,6 +475,8 @@ def book(
     duration = duration_of(services)
     cells = _checked_cells(cap, schedule, start, duration, now)
     _claim(session, location_id=location_id, cells=cells, capacity=appointment_counters(cap))
+    # From the claim on, this transaction may hold the write lock (SQLite): only plain
+    # INSERTs follow, without unit-of-work bookkeeping.
     values = {
         "code": new_code(),
         "location_id": location_id,
