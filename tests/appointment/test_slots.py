@@ -145,6 +145,21 @@ def test_capacity_left_is_the_smallest_free_count_of_the_cells_taken() -> None:
     assert double[berlin(MONDAY, "08:30")] == 3
 
 
+def test_shared_untouched_slots_never_hide_a_booking() -> None:
+    """Spans without bookings reuse the same slot tuples across searches; a booking in one
+    span must still show in that span, and only there, and later searches see it too."""
+    sched = schedule({"mo": [["08:00", "09:00"], ["14:00", "15:00"]]}, capacity=2)
+    empty = slots_on(sched, MONDAY)
+    assert slots_on(sched, MONDAY) == empty and all(s.capacity_left == 2 for s in empty)
+    usage = {epoch(berlin(MONDAY, "14:30")): 2, epoch(berlin(MONDAY, "08:40")): 1}
+    booked = {s.start: s.capacity_left for s in slots_on(sched, MONDAY, usage=usage)}
+    assert berlin(MONDAY, "14:30") not in booked
+    assert booked[berlin(MONDAY, "08:40")] == 1
+    assert booked[berlin(MONDAY, "14:20")] == 2 and booked[berlin(MONDAY, "08:00")] == 2
+    assert len(booked) == len(empty) - 1
+    assert slots_on(sched, MONDAY) == empty  # the shared tuples were not changed
+
+
 def test_no_capacity_means_no_slots() -> None:
     assert slots_on(schedule(capacity=0), MONDAY) == []
 

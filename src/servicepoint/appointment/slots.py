@@ -137,17 +137,32 @@ def day_slots(
     for span in schedule.spans(day):
         starts = _span_starts(day, span, schedule.grid, duration)
         first = bisect.bisect_left(starts, not_before, key=itemgetter(0))
-        if not usage:
-            if capacity > 0:
-                out.extend(Slot(a, b, capacity, location_id) for a, b in starts[first:])
+        if capacity <= 0:
             continue
+        untouched = _untouched_slots(day, span, schedule.grid, duration, capacity, location_id)
         cells = _span_cells(day, span, schedule.grid)
-        left = [capacity - usage.get(epoch(c), 0) for c in cells]
+        left = [capacity - usage.get(epoch(c), 0) for c in cells] if usage else None
+        if left is None or min(left) == capacity:  # nothing booked in this span yet
+            out.extend(untouched[first:])
+            continue
         for i in range(first, len(starts)):
             free = left[i] if n == 1 else min(left[i : i + n])
-            if free > 0:
+            if free == capacity:
+                out.append(untouched[i])
+            elif free > 0:
                 out.append(Slot(starts[i][0], starts[i][1], free, location_id))
     return out
+
+
+@lru_cache(maxsize=32768)
+def _untouched_slots(
+    day: dt.date, span: tuple[int, int], grid: int, duration: int, capacity: int, location_id: str
+) -> tuple[Slot, ...]:
+    """A span's slots while nothing in it is booked. Slots are immutable, so searches share
+    them: a 60-day search would otherwise build tens of thousands of the same tuples."""
+    return tuple(
+        Slot(a, b, capacity, location_id) for a, b in _span_starts(day, span, grid, duration)
+    )
 
 
 def free_slots(
