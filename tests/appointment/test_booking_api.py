@@ -131,6 +131,16 @@ def test_slots_for_several_services_add_their_durations(client: TestClient) -> N
     assert when(monday[-1]["start"]) == berlin(2026, 12, 14, 11, 20)  # 11:20 + 40 min = 12:00
 
 
+def test_a_limit_gives_the_first_slots_of_the_full_search(client: TestClient) -> None:
+    # a booking changes one location's first slot; the early exit must still see it
+    book_via_api(client, start=berlin(2026, 12, 14, 9, 0).isoformat())
+    full = slots(client, PASS, PASSPORT, date_to="2026-12-20")
+    for limit in (1, 3, 40, 500):
+        assert (
+            slots(client, PASS, PASSPORT, date_to="2026-12-20", limit=str(limit)) == (full[:limit])
+        )
+
+
 @pytest.mark.parametrize(
     ("params", "status", "code"),
     [

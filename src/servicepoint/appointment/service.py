@@ -36,6 +36,7 @@ from servicepoint.appointment.slots import (
     Slot,
     SlotProblem,
     check_start,
+    day_slots,
     epoch,
     free_slots,
 )
@@ -296,13 +297,10 @@ def find_slots(
 ) -> list[Slot]:
     """Free slots for the chosen services across locations, earliest first."""
     now = now or utcnow()
-    services = booking_facts(session, service_ids=service_ids)
-    duration = duration_of(services)
     today = now.astimezone(BERLIN).date()
     first = max(date_from or today, today)
-    caps = (
-        [get_capacity(session, location_id=location_id)] if location_id else all_capacities(session)
-    )
+    services, caps, closed = _reads(session, service_ids, location_id, since=first)
+    duration = duration_of(services)
     caps = [c for c in caps if all(offers(c, s) for s in services)]
     if not caps:
         return []
@@ -314,23 +312,72 @@ def find_slots(
         start=dt.datetime.combine(first, dt.time(), BERLIN),
         end=dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), BERLIN),
     )
-    closed = closed_days(session, location_ids=[c.location_id for c in caps], since=first)
-    found: list[Slot] = []
-    for cap in caps:
-        not_before, latest = _window(cap, now)
-        slots = free_slots(
-            schedule_for(session, cap, since=first, closed=closed[cap.location_id]),
-            date_from=first,
-            date_to=min(last, latest.astimezone(BERLIN).date()),
-            duration=duration,
-            usage=usage.get(cap.location_id, {}),
-            not_before=not_before,
-            location_id=cap.location_id,
+    runs = [
+        _Run(
+            cap,
+            *_window(cap, now),
+            schedule_for(session, cap, since=first, closed=closed.get(cap.location_id)),
         )
-        found.extend(slots)
+        for cap in caps
+    ]
+    if limit:
+        return _earliest(runs, first, last, duration, usage, limit)
+    found: list[Slot] = []
+    for run in runs:
+        found.extend(
+            free_slots(
+                run.schedule,
+                date_from=first,
+                date_to=min(last, run.latest.astimezone(BERLIN).date()),
+                duration=duration,
+                usage=usage.get(run.cap.location_id, {}),
+                not_before=run.not_before,
+                location_id=run.cap.location_id,
+            )
+        )
     # Concatenated runs already in time order: timsort merges them in linear time.
     found.sort(key=_slot_order)
-    return found[:limit] if limit else found
+    return found
+
+
+@dataclass(frozen=True)
+class _Run:
+    """One location's part of a slot search."""
+
+    cap: Capacity
+    not_before: dt.datetime
+    latest: dt.datetime
+    schedule: Schedule
+
+
+def _earliest(
+    runs: Sequence[_Run],
+    first: dt.date,
+    last: dt.date,
+    duration: int,
+    usage: Mapping[str, Mapping[int, int]],
+    limit: int,
+) -> list[Slot]:
+    """The first `limit` slots, day by day across locations: "the next free appointment"
+    should not build two months of slots to keep one."""
+    found: list[Slot] = []
+    day = first
+    while day <= last and len(found) < limit:
+        today: list[Slot] = []
+        for run in runs:
+            if day <= run.latest.astimezone(BERLIN).date():
+                today += day_slots(
+                    run.schedule,
+                    day,
+                    duration=duration,
+                    usage=usage.get(run.cap.location_id, {}),
+                    not_before=run.not_before,
+                    location_id=run.cap.location_id,
+                )
+        today.sort(key=_slot_order)
+        found += today
+        day += dt.timedelta(days=1)
+    return found[:limit]
 
 
 def next_free_slot(
@@ -471,9 +518,9 @@ def book(
     `mails` plans for it, before it has an id) and its event; the caller's transaction commits."""
     now = now or utcnow()
     today = now.astimezone(BERLIN).date()
-    services, cap, closed = _booking_reads(session, service_ids, location_id, since=today)
+    services, (cap,), closed = _reads(session, service_ids, location_id, since=today)
     _check_offered(cap, services)
-    schedule = schedule_for(session, cap, since=today, closed=closed)
+    schedule = schedule_for(session, cap, since=today, closed=closed.get(location_id, frozenset()))
     duration = duration_of(services)
     cells = _checked_cells(cap, schedule, start, duration, now)
     _claim(session, location_id=location_id, cells=cells, capacity=appointment_counters(cap))
@@ -506,33 +553,44 @@ def book(
     return booking
 
 
-def _booking_reads(
-    session: Session, service_ids: Sequence[str], location_id: str, *, since: dt.date
-) -> tuple[list[BookingFacts], Capacity, frozenset[dt.date]]:
-    """What a booking reads – its services' facts, the location's capacity and closed days –
-    in one query: each read is a round trip while the citizen waits."""
+def _reads(
+    session: Session, service_ids: Sequence[str], location_id: str | None, *, since: dt.date
+) -> tuple[list[BookingFacts], list[Capacity], dict[str, frozenset[dt.date]]]:
+    """What bookings and slot searches read – the services' facts, the capacity of one
+    location (or all, by id) and their closed days from `since` – in one query: each read is
+    a round trip while the citizen waits. Unknown services or location raise the usual 4xx."""
     ids = _chosen_ids(service_ids)
     params = {"ids": ids, "location_id": location_id, "since": since}
-    rows = session.connection().execute(_reads_statement(), params).all()
-    if not rows:  # unknown services or location: the separate reads raise the right 4xx
+    rows = session.connection().execute(_reads_statement(location_id is not None), params).all()
+    if not rows:  # unknown services or location, or no capacity at all: the plain reads say
         services = booking_facts(session, service_ids=ids)
-        return services, get_capacity(session, location_id=location_id), frozenset()
+        if location_id is not None:
+            return services, [get_capacity(session, location_id=location_id)], {}
+        return services, all_capacities(session), {}
     width = len(_CAPACITY_COLUMNS)
     found = {row[width + 1]: _facts(*row[width + 1 :]) for row in rows}
-    closed = frozenset(row[width] for row in rows if row[width] is not None)
-    cap = Capacity(**dict(zip(_CAPACITY_COLUMNS, rows[0][:width], strict=True)))
-    return _all_bookable(ids, found), cap, closed
+    caps: dict[str, Capacity] = {}
+    closed: dict[str, set[dt.date]] = defaultdict(set)
+    for row in rows:
+        cap_id = row[0]
+        if cap_id not in caps:
+            caps[cap_id] = Capacity(**dict(zip(_CAPACITY_COLUMNS, row[:width], strict=True)))
+        if row[width] is not None:
+            closed[cap_id].add(row[width])
+    days = {cap_id: frozenset(closed[cap_id]) for cap_id in caps}
+    return _all_bookable(ids, found), [caps[k] for k in sorted(caps)], days
 
 
 _CAPACITY_COLUMNS = tuple(column.name for column in table(Capacity).c)
+assert _CAPACITY_COLUMNS[0] == "location_id"  # `_reads` keys rows by it
 
 
 @functools.cache
-def _reads_statement() -> Select[Any]:
+def _reads_statement(one_location: bool) -> Select[Any]:
     """Built once; core columns, since ORM loading costs more than the query on this path."""
     capacity, closure, service = table(Capacity), table(Closure), table(Service)
     facts = (service.c.id, service.c.name_de, service.c.channels, service.c.data[MINUTES_KEY])
-    return (
+    stmt = (
         select(*(capacity.c[name] for name in _CAPACITY_COLUMNS), closure.c.day, *facts)
         .select_from(capacity)
         .join(service, service.c.id.in_(bindparam("ids", expanding=True)))
@@ -543,8 +601,10 @@ def _reads_statement() -> Select[Any]:
                 closure.c.day >= bindparam("since"),
             ),
         )
-        .where(capacity.c.location_id == bindparam("location_id"))
     )
+    if one_location:
+        stmt = stmt.where(capacity.c.location_id == bindparam("location_id"))
+    return stmt
 
 
 def _store_booking(
