@@ -80,16 +80,18 @@ class Baseline:
 
 
 def _assistant(session: Session):  # type: ignore[no-untyped-def]
-    names = {s.id: s.name_de for s in catalog_service.list_services(session)}
+    services = catalog_service.list_services(session)
+    names = {s.id: s.name_de for s in services}
+    # clarify labels are display names; map them back to the catalog's names (built once, so
+    # the timing is the assistant's, not this harness's)
+    by_label = {s.name_de: s.name_de for s in services}
+    by_label.update({s.name_en: s.name_de for s in services})
 
     def ask(text: str, conversation: str | None, lang: str | None) -> tuple[Outcome, str | None]:
         reply = assistant_service.ask(
             session, message=text, conversation_id=conversation, lang=lang, now=NOW, places=PLACES
         )
         options = tuple(a.label for a in reply.actions if a.type == "clarify")
-        # clarify labels are display names; map back through the catalog
-        by_label = {s.name_de: s.name_de for s in catalog_service.list_services(session)}
-        by_label.update({s.name_en: s.name_de for s in catalog_service.list_services(session)})
         return Outcome(
             reply.kind,
             names.get(reply.service.id) if reply.service else None,
