@@ -135,7 +135,7 @@ ASPECT_WORDS = frozenset(
     """
     kosten kostet kostenlos gebuehr gebuehren preis preise bezahlen zahlen teuer euro
     unterlagen dokumente dokument mitbringen mitnehmen benoetige benoetigt nachweise papiere
-    dauer dauert lange wann fertig online internet digital webseite website
+    dauer dauert lange lang wann fertig ready online internet digital webseite website
     wo wohin standort standorte adresse oeffnungszeiten geoeffnet offen uhrzeit
     zustaendig zustaendige behoerde ansprechpartner kontakt telefon anrufen
     termin termine buchen vereinbaren spontan wartezeit wartenummer

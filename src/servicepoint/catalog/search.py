@@ -45,7 +45,8 @@ STOPWORDS = frozenset(
         "will would should just some any about into out up here now then very much many all "
         "other than if because as so not no yes hi hey dear our their his her they them he she "
         "its was were been being got want wants like know tell anything something still "
-        "already again only werde wirst beim vom ins ans fuers aufs ums"
+        "already again only werde wirst beim vom ins ans fuers aufs ums "
+        "until till yet hab ey eh"
     ).split()
 )
 
