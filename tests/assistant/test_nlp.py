@@ -228,6 +228,7 @@ def test_join_separable_rejoins_split_verbs(text: str, joined: str) -> None:
         "an",
         "Pass ab",
         "Meine Tochter ist schon um",  # "sein" has no separable particle form here
+        "Antwort bitte an",  # "bitte" is please, not the verb bitten
     ],
 )
 def test_join_separable_leaves_other_sentences(text: str) -> None:

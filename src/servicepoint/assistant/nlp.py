@@ -227,8 +227,9 @@ _PLACEHOLDER = re.compile(r"\[(?:E-Mail|IBAN|Datum|Nummer)\]")
 # Words that only introduce the personal data after them ("geboren am …", "Rückruf unter …").
 _INTRODUCER = re.compile(
     r"\b(?:geboren|geb|geburtsdatum|born|birthday|date of birth|dob|tel|telefon\w*|handy\w*|"
-    r"mobil\w*|phone|r(?:ü|ue)ckruf|e-?mail|mail|iban|kontonummer)\b[\s.:,]*"
-    r"(?:(?:am|on|den|unter|an|at|ist|is)\s+)?(?=\[(?:E-Mail|IBAN|Datum|Nummer)\])",
+    r"mobil\w*|phone|r(?:ü|ue)ckruf|e-?mail|mail|iban|kontonummer|antwort|answer|reply)\b"
+    r"[\s.:,]*(?:(?:bitte|please)\s+)?"
+    r"(?:(?:am|on|den|unter|an|at|to|ist|is)\s+)?(?=\[(?:E-Mail|IBAN|Datum|Nummer)\])",
     re.I,
 )
 
@@ -257,12 +258,15 @@ _PARTICLES = frozenset("ab an auf aus ein mit nach um vor zu zurueck weg".split(
 _CLAUSE = re.compile(r"([^.,;:!?]*)([.,;:!?]*)")
 
 
+_POLITE = frozenset({"bitte", "danke"})  # "Antwort bitte an …": please, not the verb bitten
+
+
 def _finite_verb(toks: list[str]) -> int | None:
     """Where the clause's finite verb stands: the first inflected word whose lemma is an
     infinitive (-en, -eln, -ern). It comes second, after a subject that may be several words
     ("Meine Wohnung in der Oststadt *gebe* ich auf"); mid-clause, capitalised words are nouns."""
     for i, tok in enumerate(toks[:8]):
-        if i and tok[:1].isupper():
+        if (i and tok[:1].isupper()) or fold(tok) in _POLITE:
             continue
         verb = lemma(tok)
         infinitive = len(verb) >= 4 and verb.endswith(("en", "eln", "ern"))
