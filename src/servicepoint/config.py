@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     # Personal data in bookings is deleted this many days after the appointment.
     booking_retention_days: int = Field(default=14, ge=0, le=365)
     booking_rate_limit: int = 20  # bookings per IP and hour (bot protection)
+    # Callback requests lose their phone number once called, everything after this many days.
+    callback_retention_days: int = Field(default=14, ge=0, le=365)
+    callback_rate_limit: int = 5  # callback requests per IP and hour
     api_rate_limit: int = 120  # write requests per IP and minute on the public API
     pow_difficulty: int = Field(default=14, ge=0, le=24)  # leading zero bits of the challenge
     worker_interval_seconds: float = 30.0

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from servicepoint.account import service as account_service
 from servicepoint.appointment import mail
 from servicepoint.appointment import service as appointment_service
+from servicepoint.assistant import callback
 from servicepoint.assistant import service as assistant_service
 from servicepoint.config import Settings
 from servicepoint.core.clock import utcnow
@@ -25,6 +26,7 @@ class WorkerReport:
     bookings_purged: int
     mails_purged: int
     sessions_purged: int
+    callbacks_purged: int = 0
 
 
 def run_once(
@@ -40,7 +42,8 @@ def run_once(
     mails_purged = mail.purge_sent(session, before=cutoff)
     sessions = account_service.purge_expired_sessions(session)
     assistant_service.purge_conversations(session, now=now)
-    return WorkerReport(sent, purged, mails_purged, sessions)
+    callbacks = callback.purge(session, retention_days=settings.callback_retention_days, now=now)
+    return WorkerReport(sent, purged, mails_purged, sessions, callbacks)
 
 
 def run_forever(settings: Settings) -> None:

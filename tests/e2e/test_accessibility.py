@@ -31,6 +31,8 @@ PAGES = {
     "locations": ("/standorte", 200),
     "location": ("/standorte/aegi", 200),
     "login": ("/mitarbeiter/login", 200),
+    "callback request": ("/rueckruf", 200),
+    "callback requested": ("/rueckruf/danke", 200),
     "404": ("/gibt-es-nicht", 404),
 }
 
@@ -60,7 +62,12 @@ def test_axe_on_admin_pages(axe_page: Page, axe: Callable[[Page], list[AxeResult
     axe_page.goto("/mitarbeiter/login")
     fill_login(axe_page, ADMIN[0], ADMIN[1])
     failures = []
-    for path in ("/mitarbeiter", "/verwaltung/standorte", "/verwaltung/standorte/aegi"):
+    for path in (
+        "/mitarbeiter",
+        "/mitarbeiter/rueckrufe",
+        "/verwaltung/standorte",
+        "/verwaltung/standorte/aegi",
+    ):
         axe_page.goto(path)
         expect(axe_page.get_by_role("heading", level=1)).to_be_visible()
         violations = axe(axe_page)

@@ -12,9 +12,11 @@ from playwright.sync_api import Browser, Locator, Page, expect
 
 from tests.e2e.support import (
     MODULE_MARKS,
+    STAFF,
     AxeResult,
     LiveServer,
     RequestLog,
+    fill_login,
     format_violations,
 )
 
@@ -101,6 +103,31 @@ def test_widget_out_of_scope_offers_the_service_phone(page: Page) -> None:
     expect(phone).to_have_text("Servicetelefon 0511 168-32000")
     expect(phone).to_have_attribute("href", "tel:051116832000")
     expect(answer.locator(".chat-source")).to_have_count(0)
+
+
+def test_a_citizen_asks_for_a_callback_and_staff_call_back(page: Page) -> None:
+    page.goto("/")
+    page.locator(".chat-toggle").click()
+    answer = ask_widget(page, "Mein Nachbar mäht sonntags Rasen, wer hilft mir?")
+    with page.expect_navigation():
+        answer.get_by_role("link", name="Rückruf anfordern").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Rückruf anfordern")
+    page.get_by_label("Ihre Telefonnummer").fill("0511 99988877")
+    page.get_by_label("Worum geht es?").fill("Lärm am Sonntag, wer ist zuständig?")
+    page.get_by_label("nachmittags (12–16 Uhr)").check()
+    page.get_by_label("Worum geht es?").focus()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Rückruf anfordern").click()
+    expect(page.get_by_role("status")).to_contain_text("ruft Sie zurück")
+
+    page.goto("/mitarbeiter/login")
+    fill_login(page, STAFF[0], STAFF[1])
+    page.goto("/mitarbeiter/rueckrufe")
+    row = page.get_by_role("row").filter(has_text="Lärm am Sonntag")
+    expect(row).to_contain_text("0511999888")
+    with page.expect_navigation():
+        row.get_by_role("button", name="Erledigt").click()
+    expect(page.get_by_role("row").filter(has_text="Lärm am Sonntag")).to_have_count(0)
 
 
 def test_english_question_gets_an_english_answer(page: Page) -> None:

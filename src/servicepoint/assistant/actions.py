@@ -5,7 +5,9 @@ from __future__ import annotations
 from fastapi import Request
 from sqlalchemy.orm import Session
 
-from servicepoint.assistant import service
+from servicepoint.assistant import callback, service
+from servicepoint.assistant.errors import CallbackRateLimited
+from servicepoint.assistant.models import CallbackRequest
 from servicepoint.assistant.rephrase import Rephraser
 from servicepoint.assistant.schemas import (
     ActionRead,
@@ -17,6 +19,8 @@ from servicepoint.assistant.schemas import (
 from servicepoint.catalog import present
 from servicepoint.config import Settings
 from servicepoint.core.city import city_facts, place_names
+from servicepoint.core.i18n import N_
+from servicepoint.core.security import client_ip
 
 
 def rephraser(settings: Settings) -> Rephraser | None:
@@ -71,4 +75,25 @@ def feedback(session: Session, body: FeedbackRequest) -> None:
         conversation_id=body.conversation_id,
         message_id=body.message_id,
         helpful=body.helpful,
+    )
+
+
+def request_callback(
+    session: Session, request: Request, *, phone: str, topic: str, window: str, name: str
+) -> CallbackRequest:
+    """A callback request from the page, rate-limited per address like bookings."""
+    settings: Settings = request.app.state.settings
+    if settings.bot_protection_on and not request.app.state.rate_limiter.hit(
+        f"callback:{client_ip(request)}", limit=settings.callback_rate_limit, window=3600
+    ):
+        raise CallbackRateLimited(
+            N_("Zu viele Anfragen von Ihrem Anschluss. Bitte versuchen Sie es später noch einmal.")
+        )
+    return callback.request_callback(
+        session,
+        phone=phone,
+        topic=topic,
+        window=window,
+        name=name,
+        lang=getattr(request.state, "lang", "de"),
     )

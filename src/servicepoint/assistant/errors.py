@@ -1,4 +1,4 @@
-from servicepoint.errors import NotFound, Unprocessable
+from servicepoint.errors import NotFound, TooManyRequests, Unprocessable
 
 
 class EmptyMessage(Unprocessable):
@@ -15,3 +15,15 @@ class QuestionNotFound(NotFound):
 
 class ServiceMissing(Unprocessable):
     code = "service_missing"
+
+
+class InvalidCallback(Unprocessable):
+    code = "invalid_callback"
+
+
+class CallbackNotFound(NotFound):
+    code = "callback_not_found"
+
+
+class CallbackRateLimited(TooManyRequests):
+    code = "rate_limited"

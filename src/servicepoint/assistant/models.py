@@ -37,3 +37,21 @@ class LoggedQuestion(Base):
     confidence: Mapped[float] = mapped_column(Float, default=0.0)
     handled_at: Mapped[dt.datetime | None]
     handled_service_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class CallbackRequest(Base):
+    """A citizen asks to be called back (the assistant's handover). The phone number and
+    name are removed once staff have called, or after the retention period at the latest."""
+
+    __tablename__ = "callback_request"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    phone: Mapped[str | None] = mapped_column(String(32))
+    name: Mapped[str | None] = mapped_column(String(120))
+    topic: Mapped[str] = mapped_column(Text)  # scrubbed of other personal data
+    window: Mapped[str] = mapped_column(String(16))  # any | morning | afternoon
+    lang: Mapped[str] = mapped_column(String(2))
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)  # open | done
+    done_at: Mapped[dt.datetime | None]
+    purged_at: Mapped[dt.datetime | None]

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from servicepoint.account import service as account_service
 from servicepoint.account.deps import require
 from servicepoint.account.models import User
-from servicepoint.assistant import actions, service
-from servicepoint.assistant.errors import ServiceMissing
+from servicepoint.assistant import actions, callback, service
+from servicepoint.assistant.errors import InvalidCallback, ServiceMissing
 from servicepoint.assistant.schemas import MAX_MESSAGE, AskRequest
 from servicepoint.catalog import service as catalog_service
+from servicepoint.config import Settings
+from servicepoint.core.city import city_facts
 from servicepoint.core.db import SessionDep
-from servicepoint.core.i18n import N_
+from servicepoint.core.i18n import N_, translate
 from servicepoint.core.security import csrf_protect
 from servicepoint.core.templating import render
 
@@ -89,3 +91,81 @@ def teach(
         detail={"question": question_id},
     )
     return RedirectResponse("/mitarbeiter/assistent", status_code=303)
+
+
+def _windows(request: Request) -> list[tuple[str, str]]:
+    lang = getattr(request.state, "lang", "de")
+    labels = (N_("egal, jederzeit"), N_("vormittags (8–12 Uhr)"), N_("nachmittags (12–16 Uhr)"))
+    return [(w, translate(lang, label)) for w, label in zip(callback.WINDOWS, labels, strict=True)]
+
+
+def _callback_page(
+    request: Request, form: dict[str, str], error: str | None = None, status_code: int = 200
+) -> HTMLResponse:
+    settings: Settings = request.app.state.settings
+    context = {
+        "form": form,
+        "error": error,
+        "windows": _windows(request),
+        "phone": city_facts(settings.city_dir).get("service_phone"),
+        "retention_days": settings.callback_retention_days,
+    }
+    return render(request, "assistant/callback.html", context, status_code=status_code)
+
+
+@router.get("/rueckruf", response_class=HTMLResponse)
+def callback_form(request: Request) -> HTMLResponse:
+    """Ask to be called back: the assistant's handover to a person."""
+    return _callback_page(request, {})
+
+
+@router.post("/rueckruf", dependencies=[Depends(csrf_protect)])
+def callback_submit(
+    request: Request,
+    phone: str = Form(default="", max_length=40),
+    topic: str = Form(default="", max_length=2000),
+    window: str = Form(default="any", max_length=16),
+    name: str = Form(default="", max_length=200),
+    session: Session = SessionDep,
+) -> Response:
+    """Store a callback request; a mistake shows the form again with what was typed."""
+    try:
+        actions.request_callback(
+            session, request, phone=phone, topic=topic, window=window, name=name
+        )
+    except InvalidCallback as exc:
+        form = {"phone": phone, "topic": topic, "window": window, "name": name}
+        message = translate(getattr(request.state, "lang", "de"), exc.message)
+        return _callback_page(request, form, message, status_code=422)
+    return RedirectResponse("/rueckruf/danke", status_code=303)
+
+
+@router.get("/rueckruf/danke", response_class=HTMLResponse)
+def callback_thanks(request: Request) -> HTMLResponse:
+    """Confirmation after a callback request."""
+    return render(request, "assistant/callback_done.html")
+
+
+@router.get("/mitarbeiter/rueckrufe", response_class=HTMLResponse)
+def callbacks(
+    request: Request, user: User = Depends(require("staff")), session: Session = SessionDep
+) -> HTMLResponse:
+    """Open callback requests, oldest first."""
+    labels = dict(_windows(request))
+    return render(
+        request,
+        "assistant/callbacks.html",
+        {"requests": callback.open_requests(session), "window_labels": labels},
+    )
+
+
+@router.post("/mitarbeiter/rueckrufe/{request_id}", dependencies=[Depends(csrf_protect)])
+def callback_done(
+    request_id: int, user: User = Depends(require("staff")), session: Session = SessionDep
+) -> RedirectResponse:
+    """Mark a callback as made; its phone number and name are deleted at once."""
+    callback.mark_done(session, request_id=request_id)
+    account_service.audit(
+        session, username=user.username, action="callback.done", target=str(request_id)
+    )
+    return RedirectResponse("/mitarbeiter/rueckrufe", status_code=303)

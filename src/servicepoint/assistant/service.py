@@ -127,6 +127,11 @@ def _handover(lang: str, base: str, phone: str | None) -> list[compose.Action]:
         )
     out.append(
         compose.Action(
+            "handover", _t(lang, "Rückruf anfordern", "Request a callback"), f"{base}/rueckruf"
+        )
+    )
+    out.append(
+        compose.Action(
             "handover",
             _t(lang, "Alle Leistungen durchsuchen", "Browse all services"),
             f"{base}/leistungen",
