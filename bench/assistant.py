@@ -23,12 +23,13 @@ from servicepoint.assistant import service as assistant_service
 from servicepoint.assistant.evaluation import Dialogue, Item, Metrics, Outcome, evaluate, load
 from servicepoint.catalog import service as catalog_service
 from servicepoint.config import DATA_ROOT
-from servicepoint.core.city import place_names
+from servicepoint.core.city import elsewhere_words, place_names
 from servicepoint.core.db import make_engine
 
 DEVSET = ROOT / "tests" / "assistant" / "devset.yaml"
 NOW = dt.datetime(2026, 11, 25, 9, 0, tzinfo=dt.UTC)
 PLACES = place_names(DATA_ROOT / "hannover")
+ELSEWHERE = elsewhere_words(DATA_ROOT / "hannover")
 TARGETS = {"top1": 0.95, "rejection": 0.95, "p95_ms": 20.0}
 _TOKEN = re.compile(r"\w+")
 
@@ -89,7 +90,13 @@ def _assistant(session: Session):  # type: ignore[no-untyped-def]
 
     def ask(text: str, conversation: str | None, lang: str | None) -> tuple[Outcome, str | None]:
         reply = assistant_service.ask(
-            session, message=text, conversation_id=conversation, lang=lang, now=NOW, places=PLACES
+            session,
+            message=text,
+            conversation_id=conversation,
+            lang=lang,
+            now=NOW,
+            places=PLACES,
+            elsewhere=ELSEWHERE,
         )
         options = tuple(a.label for a in reply.actions if a.type == "clarify")
         return Outcome(

@@ -22,14 +22,15 @@ from servicepoint.catalog import service as catalog_service
 from servicepoint.catalog.schemas import ServiceDetail
 from servicepoint.catalog.search import SearchIndex
 from servicepoint.config import DATA_ROOT, Settings
-from servicepoint.core.city import place_names
+from servicepoint.core.city import elsewhere_words, place_names
 
 
 @pytest.fixture
 def index(session: Session) -> SearchIndex:
     """The search index over the real seeded catalog, with the city's place names as the
     running assistant has them."""
-    return catalog_service.search_index(session, place_names(DATA_ROOT / "hannover"))
+    city = DATA_ROOT / "hannover"
+    return catalog_service.search_index(session, place_names(city), elsewhere_words(city))
 
 
 @pytest.fixture

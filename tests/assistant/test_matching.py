@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from sqlalchemy.orm import Session
 
@@ -10,7 +12,7 @@ from servicepoint.assistant.dialogue import State, decide, policy
 from servicepoint.catalog import service as catalog_service
 from servicepoint.catalog.search import SearchIndex
 from servicepoint.config import DATA_ROOT
-from servicepoint.core.city import place_names
+from servicepoint.core.city import elsewhere_words, place_names
 
 PERSONALAUSWEIS = "Personalausweis beantragen"
 REISEPASS = "Reisepass beantragen"
@@ -228,3 +230,49 @@ def test_place_names_are_no_evidence_and_both_indexes_stay_cached(session: Sessi
     # Alternating callers reuse their index instead of rebuilding it each time.
     assert catalog_service.search_index(session, places) is with_places
     assert catalog_service.search_index(session) is plain
+
+
+# -- matters of other authorities (data/hannover/elsewhere.yaml) -------------------------------
+def test_the_city_lists_matters_other_authorities_handle(tmp_path: Path) -> None:
+    words = elsewhere_words(DATA_ROOT / "hannover")
+    assert {"kindergeld", "rundfunkbeitrag", "finanzamt"} <= set(words)
+    assert elsewhere_words(tmp_path) == ()  # a city without the file: nothing is excluded
+
+
+def test_other_matters_are_found_as_words_and_compound_starts(index: SearchIndex) -> None:
+    assert index.elsewhere_in("Wo stelle ich den Kindergeldantrag?") == ["kindergeld"]
+    assert "tax return" in index.elsewhere_in("help with my tax return please")
+    assert index.elsewhere_in("Mein Ausweis wurde angezeigt") == []  # no 'gez' inside words
+    assert index.elsewhere_in("Personalausweis beantragen") == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Kindergeld beantragen",
+        "Wo bekomme ich einen Bibliotheksausweis?",
+        "Steuererklärung abgeben",
+    ],
+)
+def test_other_authorities_matters_are_not_answered(index: SearchIndex, text: str) -> None:
+    m = matcher.match(index, text)
+    assert m.features["elsewhere"] == 1.0
+    assert decide(index, text, State(), m).kind == "out_of_scope"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Hund anmelden Hundesteuer", HUNDESTEUER),
+        ("Wohngeld beantragen", "Wohngeld beantragen"),
+        # the service's own text names Elterngeld: the birth certificate for it is ours
+        ("Geburtsurkunde für das Elterngeld", "Geburtsurkunde beantragen"),
+    ],
+)
+def test_our_own_services_keep_their_answer(
+    index: SearchIndex, names: dict[str, str], text: str, expected: str
+) -> None:
+    m = matcher.match(index, text)
+    assert m.features["elsewhere"] == 0.0
+    d = decide(index, text, State(), m)
+    assert d.kind == "answer" and names[str(d.service_id)] == expected

@@ -18,7 +18,7 @@ from servicepoint.assistant.schemas import (
 )
 from servicepoint.catalog import present
 from servicepoint.config import Settings
-from servicepoint.core.city import city_facts, place_names
+from servicepoint.core.city import city_facts, elsewhere_words, place_names
 from servicepoint.core.i18n import N_
 from servicepoint.core.security import client_ip
 
@@ -65,6 +65,7 @@ def ask(session: Session, request: Request, body: AskRequest) -> AskResponse:
         rephrase=request.app.state.rephraser,
         default_lang=getattr(request.state, "lang", None),
         places=place_names(settings.city_dir),
+        elsewhere=elsewhere_words(settings.city_dir),
     )
     return to_response(reply)
 

@@ -30,10 +30,13 @@ def _names(session: Session) -> dict[str, str]:
 
 
 def _dataset(
-    session: Session, items: Sequence[Item], places: Sequence[str] = ()
+    session: Session,
+    items: Sequence[Item],
+    places: Sequence[str] = (),
+    elsewhere: Sequence[str] = (),
 ) -> tuple[np.ndarray, np.ndarray]:
     """Features of the best match per question; label 1 when that match is right."""
-    index = catalog_service.search_index(session, places)
+    index = catalog_service.search_index(session, places, elsewhere)
     names = _names(session)
     rows, labels = [], []
     for item in items:
@@ -49,10 +52,14 @@ def _dataset(
 
 
 def _policy_score(
-    session: Session, items: Sequence[Item], policy: dict[str, float], places: Sequence[str] = ()
+    session: Session,
+    items: Sequence[Item],
+    policy: dict[str, float],
+    places: Sequence[str] = (),
+    elsewhere: Sequence[str] = (),
 ) -> float:
     """Balanced accuracy (in-scope top-1 and out-of-scope rejection) under a policy."""
-    index = catalog_service.search_index(session, places)
+    index = catalog_service.search_index(session, places, elsewhere)
     names = _names(session)
     hits = {True: [0, 0], False: [0, 0]}
     for item in items:
@@ -73,10 +80,11 @@ def calibrate(
     items: Sequence[Item],
     out: Path = matcher.CALIBRATION_FILE,
     places: Sequence[str] = (),
+    elsewhere: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Fit on the dev split, choose thresholds on it, write the calibration file."""
     dev = [i for i in items if i.split == "dev"]
-    x, y = _dataset(session, dev, places)
+    x, y = _dataset(session, dev, places, elsewhere)
     weights = fit_logistic(x, y)
     p = 1 / (1 + np.exp(-x @ weights))
     fitted = {f: round(float(w), 4) for f, w in zip(matcher.FEATURES, weights, strict=True)}
@@ -84,13 +92,14 @@ def calibrate(
     matcher.reload_weights()
     best: tuple[float, dict[str, float]] = (-1.0, {})
     for threshold in np.arange(0.2, 0.9, 0.05):
-        for ratio in (0.9, 0.93, 0.95, 0.97, 0.99, 1.01):
+        # Near ties are always asked back (the product promises it), so the ratio stays < 1.
+        for ratio in (0.9, 0.93, 0.95, 0.97, 0.99):
             policy = {
                 "answer_threshold": float(threshold),
                 "clarify_ratio": ratio,
                 "followup_threshold": 0.8,
             }
-            score = _policy_score(session, dev, policy, places)
+            score = _policy_score(session, dev, policy, places, elsewhere)
             if score > best[0]:
                 best = (score, policy)
     report = {

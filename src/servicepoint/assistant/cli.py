@@ -11,7 +11,7 @@ from rich.console import Console
 from servicepoint.assistant import actions, service
 from servicepoint.cli_support import session_scope
 from servicepoint.config import Settings
-from servicepoint.core.city import city_facts, place_names
+from servicepoint.core.city import city_facts, elsewhere_words, place_names
 
 console = Console()
 
@@ -37,6 +37,7 @@ def ask(
             phone=city_facts(settings.city_dir).get("service_phone"),
             rephrase=actions.rephraser(settings),
             places=place_names(settings.city_dir),
+            elsewhere=elsewhere_words(settings.city_dir),
         )
         data = actions.to_response(reply).model_dump()
     if as_json:
@@ -68,5 +69,10 @@ def calibrate_command(
     items, _ = load(devset)
     settings = Settings()
     with session_scope(settings) as session:
-        report = calibrate(session, items, places=place_names(settings.city_dir))
+        report = calibrate(
+            session,
+            items,
+            places=place_names(settings.city_dir),
+            elsewhere=elsewhere_words(settings.city_dir),
+        )
     console.print_json(data=report)

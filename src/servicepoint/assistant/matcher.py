@@ -31,6 +31,7 @@ FEATURES = (
     "focus",
     "example",
     "n_content",
+    "elsewhere",
     "bias",
 )
 TITLE_BOOST = 1.0
@@ -226,6 +227,15 @@ def _name_coverage(index: SearchIndex, doc: int, terms: set[str]) -> float:
     return best
 
 
+def _elsewhere(index: SearchIndex, text: str, doc: int) -> float:
+    """1 if the message names a matter of another authority that the service's own text does
+    not mention: "Rundfunkbeitrag abmelden" shares a verb with Wohnsitz abmelden, no more."""
+    for phrase in index.elsewhere_in(text):
+        if not set(analyse(phrase)) & index.doc_terms[doc]:
+            return 1.0
+    return 0.0
+
+
 def _break_ties(index: SearchIndex, ranked: list[Candidate], terms: set[str]) -> list[Candidate]:
     """Among near-ties, a service whose name the message spells out completely wins over one
     whose name says more ("passport" → "Reisepass", not "vorläufiger Reisepass")."""
@@ -292,6 +302,7 @@ def match(index: SearchIndex, text: str) -> Match:
         "focus": _focus(index, a, candidates[0].index),
         "example": _example_likeness(index, candidates[0].index, term_set),
         "n_content": float(n_content),
+        "elsewhere": _elsewhere(index, text, candidates[0].index),
         "bias": 1.0,
     }
     return Match(candidates, features, confidence_of(features), n_content)

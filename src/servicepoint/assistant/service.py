@@ -314,6 +314,7 @@ def ask(
     rephrase: Callable[[str, str], str] | None = None,
     default_lang: str | None = None,
     places: Sequence[str] = (),
+    elsewhere: Sequence[str] = (),
 ) -> Reply:
     """Answer one message; follow-ups use the conversation's topic.
 
@@ -324,7 +325,7 @@ def ask(
     conv = _conversation(session, conversation_id)
     state = State.load(conv.state)
     reply_lang = lang or nlp.detect_lang(text, default=state.lang or default_lang or "de")
-    index = catalog_service.search_index(session, places)
+    index = catalog_service.search_index(session, places, elsewhere)
     query = nlp.without_personal_data(text)
     m = matcher.match(index, query)
     decision = decide(index, query, state, m)

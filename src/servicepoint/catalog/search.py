@@ -125,6 +125,8 @@ class SearchIndex:
     docs: list[SearchDoc]
     # Folded words the index treats as stop words: the city's place names.
     ignore: frozenset[str] = frozenset()
+    # Folded words and phrases naming matters other authorities handle (Kindergeld, GEZ …).
+    elsewhere: tuple[str, ...] = ()
     _bm25: bm25s.BM25 = field(init=False, repr=False)
     _title_bm25: bm25s.BM25 = field(init=False, repr=False)
     _vocab: frozenset[str] = field(init=False, repr=False)
@@ -308,13 +310,28 @@ class SearchIndex:
                 scores[i] *= 1.3
         return scores
 
+    def elsewhere_in(self, text: str) -> list[str]:
+        """The other authorities' topics the text names; a long word also matches as the
+        start of a compound ("Kindergeldantrag")."""
+        tokens = [fold(w) for w in words(text)]
+        padded = f" {' '.join(tokens)} "
+        return [
+            p
+            for p in self.elsewhere
+            if f" {p} " in padded or (len(p) >= 6 and any(t.startswith(p) for t in tokens))
+        ]
+
     def search(self, text: str, limit: int = 10, min_score: float = 0.5) -> list[Hit]:
         scores = self.scores(text)
         order = np.argsort(-scores, kind="stable")[:limit]
         return [Hit(self.docs[i].id, float(scores[i])) for i in order if scores[i] >= min_score]
 
 
-def build_index(docs: Iterable[SearchDoc], places: Iterable[str] = ()) -> SearchIndex:
-    """The index; words of `places` (e.g. "Linden-Nord") are ignored in queries."""
+def build_index(
+    docs: Iterable[SearchDoc], places: Iterable[str] = (), elsewhere: Iterable[str] = ()
+) -> SearchIndex:
+    """The index; words of `places` (e.g. "Linden-Nord") are ignored in queries, `elsewhere`
+    phrases name matters of other authorities."""
     ignore = frozenset(f for name in places for w in words(name) if len(f := fold(w)) >= 4)
-    return SearchIndex(list(docs), ignore)
+    other = tuple(sorted({" ".join(fold(w) for w in words(p)) for p in elsewhere} - {""}))
+    return SearchIndex(list(docs), ignore, other)

@@ -14,7 +14,7 @@ from servicepoint.catalog.models import Service, ServiceTerm
 from servicepoint.catalog.search import Hit, SearchDoc, SearchIndex, build_index
 from servicepoint.core.i18n import N_
 
-_INDEXES: dict[tuple[tuple[Any, ...], tuple[str, ...]], SearchIndex] = {}
+_INDEXES: dict[tuple[tuple[Any, ...], tuple[str, ...], tuple[str, ...]], SearchIndex] = {}
 
 
 def _seed_terms(svc: Service, record: ServiceFile) -> None:
@@ -139,19 +139,23 @@ def _fingerprint(session: Session) -> tuple[Any, ...]:
     return (str(session.get_bind().engine.url), *session.execute(stats).one())
 
 
-def search_index(session: Session, places: Sequence[str] = ()) -> SearchIndex:
+def search_index(
+    session: Session, places: Sequence[str] = (), elsewhere: Sequence[str] = ()
+) -> SearchIndex:
     """The search index for the current catalog; rebuilt only when services or terms changed.
-    Words of `places` (the city's place names) are no evidence for any service."""
+    Words of `places` (the city's place names) are no evidence for any service; `elsewhere`
+    names matters of other authorities (the assistant's, see core.city.elsewhere_words)."""
     catalog = _fingerprint(session)
-    index = _INDEXES.get((catalog, tuple(places)))
+    key = (catalog, tuple(places), tuple(elsewhere))
+    index = _INDEXES.get(key)
     if index is None:
         services = session.scalars(select(Service).options(selectinload(Service.terms))).all()
-        index = build_index((_doc(svc, svc.terms) for svc in services), places)
+        index = build_index((_doc(svc, svc.terms) for svc in services), places, elsewhere)
         # Drop indexes of an older catalog; the site search (no places) and the assistant
         # (with places) each keep theirs.
         for stale in [k for k in _INDEXES if k[0] != catalog]:
             del _INDEXES[stale]
-        _INDEXES[(catalog, tuple(places))] = index
+        _INDEXES[key] = index
     return index
 
 

@@ -31,3 +31,13 @@ def city_facts(city_dir: Path) -> dict[str, Any]:
     path = city_dir / "city.yaml"
     data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else None
     return data or {}
+
+
+@cache
+def elsewhere_words(city_dir: Path) -> tuple[str, ...]:
+    """Words and phrases naming matters that other authorities handle (the data folder's
+    elsewhere.yaml): a question about them is no question for the city's services."""
+    path = city_dir / "elsewhere.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else None
+    topics = (data or {}).get("topics") or []
+    return tuple(sorted({str(w) for t in topics for w in t.get("words") or []}))
