@@ -53,7 +53,8 @@ def request_callback(
     lang: str = "de",
     now: dt.datetime | None = None,
 ) -> CallbackRequest:
-    """Store a request; the topic keeps no other personal data (addresses, IDs, dates)."""
+    """Store a request; the topic keeps no other personal data (e-mail addresses, phone and
+    ID numbers, dates are replaced by placeholders)."""
     if window not in WINDOWS:
         raise InvalidCallback(N_("Bitte wählen Sie eine Tageszeit."), code="invalid_window")
     clean_topic = " ".join(nlp.scrub(topic).split())
@@ -123,7 +124,9 @@ def purge(session: Session, *, retention_days: int, now: dt.datetime | None = No
                 name=None,
                 topic="",
                 purged_at=now,
-                status=case((CallbackRequest.status == "open", "expired"), else_="done"),
+                status=case(
+                    (CallbackRequest.status == "open", "expired"), else_=CallbackRequest.status
+                ),
             )
             .execution_options(synchronize_session=False)
         )
