@@ -52,6 +52,13 @@ def test_followup_for_children_keeps_topic_and_question(index: SearchIndex, text
     assert d.aspects == ["cost"]  # the sub-question carries over
 
 
+def test_a_followup_about_the_visit_keeps_the_topic(index: SearchIndex) -> None:
+    d = turn(index, "Müssen wir beide persönlich hinkommen?", talking_about("eheschliessung"))
+    assert (d.kind, d.service_id) == ("answer", "eheschliessung") and d.followup
+    thanks = turn(index, "Danke!", talking_about("eheschliessung"))
+    assert not thanks.followup
+
+
 def test_followup_naming_the_topic_by_a_part_of_its_name(index: SearchIndex) -> None:
     d = turn(index, "und was kostet der Schein?", talking_about("fischereischein"))
     assert (d.kind, d.service_id, d.aspects) == ("answer", "fischereischein", ["cost"])

@@ -188,6 +188,8 @@ def test_aspects_several_in_a_stable_order(text: str, expected: list[str]) -> No
     [
         "Reisepass beantragen",
         "Ich will heiraten",
+        "Danke!",  # thanks ask nothing
+        "Hallo",
         "How do I apply for a passport?",  # "apply" is no question about an app
         "I feel lost with all this",  # "feel" is no fee
         "Europawahl per Brief",  # "Europa" is no price in euro
@@ -253,6 +255,8 @@ def test_split_verbs_carry_their_sub_question() -> None:
         "and for children?",
         "how long does it take?",
         "Was brauche ich dafür?",
+        "Und was kostet der Spaß?",  # colloquial for "the whole thing"
+        "Müssen wir beide persönlich hinkommen?",  # only the visit: about the current topic
     ],
 )
 def test_is_followup(text: str) -> None:
@@ -265,6 +269,8 @@ def test_is_followup(text: str) -> None:
         "",
         "Reisepass",
         "Ich will heiraten",
+        "Danke!",  # thanks ask nothing
+        "Hallo",
         # long messages stand on their own even when they contain "das"
         "Ich bin letzte Woche nach Hannover gezogen und frage mich jetzt, ob ich das "
         "irgendwo melden muss",

@@ -13,7 +13,7 @@ from functools import lru_cache
 import simplemma
 from rapidfuzz import fuzz, process
 
-from servicepoint.catalog.search import fold, lemma, words
+from servicepoint.catalog.search import STOPWORDS, fold, lemma, words
 
 ASPECTS = ("cost", "documents", "duration", "online", "where", "hours", "responsible", "booking")
 
@@ -168,7 +168,11 @@ _FILLER = frozenset(
     "ungefaehr etwa circa ca eigentlich halt eben gerade genau wirklich ueberhaupt vielleicht "
     "jetzt nun dafuer denn doch ganz normalerweise meistens "
     "should would could shall will might must may roughly about approximately actually really "
-    "just exactly usually normally typically still then now".split()
+    "just exactly usually normally typically still then now "
+    # the visit itself and colloquial stand-ins ("Was kostet der Spaß?", "Müssen wir beide
+    # persönlich hinkommen?"): they ask about the current topic, they name no new one
+    "spass persoenlich personally beide beiden both zusammen together hinkommen vorbeikommen "
+    "hingehen erscheinen".split()
 )
 _CHILD = (
     "kind",
@@ -390,6 +394,12 @@ def is_followup(text: str) -> bool:
         or refers_back(text)
         or bool(aspects(text))
         or mentions_children(text)
+        # nothing but the visit and fillers: "Müssen wir beide persönlich hinkommen?" ("Danke"
+        # alone has no filler: it is no question)
+        or (
+            any(t in _FILLER for t in tokens)
+            and all(t in STOPWORDS or t in _FILLER for t in tokens)
+        )
     )
 
 
