@@ -13,12 +13,9 @@ target_metadata = Base.metadata
 
 
 def run_migrations_offline() -> None:
-    context.configure(
-        url=config.get_main_option("sqlalchemy.url"),
-        target_metadata=target_metadata,
-        literal_binds=True,
-        render_as_batch=True,
-    )
+    context.configure(url=config.get_main_option("sqlalchemy.url"),
+                      target_metadata=target_metadata, literal_binds=True,
+                      render_as_batch=True)
     with context.begin_transaction():
         context.run_migrations()
 
@@ -28,12 +25,9 @@ def run_migrations_online() -> None:
     engine = make_engine(url)
     with engine.connect() as connection:
         # SQLite alters tables by copying them; batch mode makes that work.
-        context.configure(
-            connection=connection,
-            target_metadata=target_metadata,
-            render_as_batch=connection.dialect.name == "sqlite",
-            compare_type=True,
-        )
+        context.configure(connection=connection, target_metadata=target_metadata,
+                          render_as_batch=connection.dialect.name == "sqlite",
+                          compare_type=True)
         with context.begin_transaction():
             context.run_migrations()
     engine.dispose()
