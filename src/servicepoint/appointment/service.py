@@ -122,22 +122,6 @@ def get_capacity(session: Session, *, location_id: str) -> Capacity:
     return cap
 
 
-def capacity_and_closures(
-    session: Session, *, location_id: str, since: dt.date
-) -> tuple[Capacity, frozenset[dt.date]]:
-    """A location's capacity and its ad-hoc closed days from `since` on, in one query (a
-    booking's reads are round trips while clients wait)."""
-    stmt = (
-        select(Capacity, Closure.day)
-        .outerjoin(Closure, and_(Closure.location_id == Capacity.location_id, Closure.day >= since))
-        .where(Capacity.location_id == location_id)
-    )
-    rows = session.execute(stmt).all()
-    if not rows:
-        return get_capacity(session, location_id=location_id), frozenset()  # raises the 4xx
-    return rows[0][0], frozenset(day for _, day in rows if day is not None)
-
-
 def all_capacities(session: Session) -> list[Capacity]:
     return list(session.scalars(select(Capacity).order_by(Capacity.location_id)))
 
@@ -481,14 +465,16 @@ def _cells_of(booking: Booking, grid: int) -> list[dt.datetime]:
     return cells
 
 
-def _bookable_capacity(
-    session: Session, location_id: str, services: Sequence[BookingFacts], now: dt.datetime
-) -> tuple[Capacity, Schedule]:
-    """The location's capacity and schedule; 4xx if it does not offer every service."""
+def _bookable_at(
+    session: Session, service_ids: Sequence[str], location_id: str, now: dt.datetime
+) -> tuple[list[BookingFacts], Capacity, Schedule]:
+    """The services, the location's capacity and its schedule, from one read; 4xx if the
+    location does not offer every service."""
     today = now.astimezone(BERLIN).date()
-    cap, closed = capacity_and_closures(session, location_id=location_id, since=today)
+    services, (cap,), closed = _reads(session, service_ids, location_id, since=today)
     _check_offered(cap, services)
-    return cap, schedule_for(session, cap, since=today, closed=closed)
+    schedule = schedule_for(session, cap, since=today, closed=closed.get(location_id, frozenset()))
+    return services, cap, schedule
 
 
 def _checked_cells(
@@ -517,10 +503,7 @@ def book(
     """Validate, claim the cells and store the booking with its e-mails (the outbox rows that
     `mails` plans for it, before it has an id) and its event; the caller's transaction commits."""
     now = now or utcnow()
-    today = now.astimezone(BERLIN).date()
-    services, (cap,), closed = _reads(session, service_ids, location_id, since=today)
-    _check_offered(cap, services)
-    schedule = schedule_for(session, cap, since=today, closed=closed.get(location_id, frozenset()))
+    services, cap, schedule = _bookable_at(session, service_ids, location_id, now)
     duration = duration_of(services)
     cells = _checked_cells(cap, schedule, start, duration, now)
     _claim(session, location_id=location_id, cells=cells, capacity=appointment_counters(cap))
@@ -589,9 +572,8 @@ assert _CAPACITY_COLUMNS[0] == "location_id"  # `_reads` keys rows by it
 def _reads_statement(one_location: bool) -> Select[Any]:
     """Built once; core columns, since ORM loading costs more than the query on this path."""
     capacity, closure, service = table(Capacity), table(Closure), table(Service)
-    facts = (service.c.id, service.c.name_de, service.c.channels, service.c.data[MINUTES_KEY])
     stmt = (
-        select(*(capacity.c[name] for name in _CAPACITY_COLUMNS), closure.c.day, *facts)
+        select(*(capacity.c[name] for name in _CAPACITY_COLUMNS), closure.c.day, *_FACT_COLUMNS)
         .select_from(capacity)
         .join(service, service.c.id.in_(bindparam("ids", expanding=True)))
         .outerjoin(
@@ -721,9 +703,8 @@ def reschedule(
     """Move a booking in one transaction: if the new cells cannot be claimed, nothing changes."""
     now = now or utcnow()
     booking = _active(session, code)
-    services = booking_facts(session, service_ids=booking.service_ids)
     target = location_id or booking.location_id
-    new_cap, schedule = _bookable_capacity(session, target, services, now)
+    services, new_cap, schedule = _bookable_at(session, booking.service_ids, target, now)
     duration = duration_of(services)
     old_cap = get_capacity(session, location_id=booking.location_id)
     old_cells = _cells_of(booking, old_cap.grid_minutes)
