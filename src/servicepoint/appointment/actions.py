@@ -24,7 +24,7 @@ from servicepoint.catalog import service as catalog_service
 from servicepoint.config import Settings
 from servicepoint.core.clock import today_local
 from servicepoint.core.i18n import N_
-from servicepoint.core.security import client_ip
+from servicepoint.core.security import within_rate
 
 
 def _settings(request: Request) -> Settings:
@@ -54,11 +54,7 @@ def booking_view(booking: Booking, request: Request) -> dict[str, Any]:
 
 
 def _limited(request: Request, key: str, limit: int, window: int) -> None:
-    if not _settings(request).bot_protection_on:
-        return
-    if not request.app.state.rate_limiter.hit(
-        f"{key}:{client_ip(request)}", limit=limit, window=window
-    ):
+    if not within_rate(request, key, limit=limit, window=window):
         raise BookingRateLimited(
             N_("Zu viele Anfragen von Ihrem Anschluss. Bitte versuchen Sie es später noch einmal.")
         )

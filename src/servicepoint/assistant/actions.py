@@ -20,7 +20,7 @@ from servicepoint.catalog import present
 from servicepoint.config import Settings
 from servicepoint.core.city import city_facts, elsewhere_words, place_names
 from servicepoint.core.i18n import N_
-from servicepoint.core.security import client_ip
+from servicepoint.core.security import within_rate
 
 
 def rephraser(settings: Settings) -> Rephraser | None:
@@ -84,9 +84,7 @@ def request_callback(
 ) -> CallbackRequest:
     """A callback request from the page, rate-limited per address like bookings."""
     settings: Settings = request.app.state.settings
-    if settings.bot_protection_on and not request.app.state.rate_limiter.hit(
-        f"callback:{client_ip(request)}", limit=settings.callback_rate_limit, window=3600
-    ):
+    if not within_rate(request, "callback", limit=settings.callback_rate_limit, window=3600):
         raise CallbackRateLimited(
             N_("Zu viele Anfragen von Ihrem Anschluss. Bitte versuchen Sie es später noch einmal.")
         )

@@ -40,6 +40,15 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+def within_rate(request: Request, key: str, *, limit: int, window: int) -> bool:
+    """Count one public write of this address under `key`; False once over the limit. Always
+    True with bot protection off (load and acceptance tests)."""
+    if not request.app.state.settings.bot_protection_on:
+        return True
+    limiter = request.app.state.rate_limiter
+    return bool(limiter.hit(f"{key}:{client_ip(request)}", limit=limit, window=window))
+
+
 def secure_cookie(request: Request) -> bool:
     """Secure flag: always/never by setting, else when the request came over TLS.
 
