@@ -228,12 +228,27 @@ def _name_coverage(index: SearchIndex, doc: int, terms: set[str]) -> float:
 
 
 def _elsewhere(index: SearchIndex, text: str, doc: int) -> float:
-    """1 if the message names a matter of another authority that the service's own text does
-    not mention: "Rundfunkbeitrag abmelden" shares a verb with Wohnsitz abmelden, no more."""
-    for phrase in index.elsewhere_in(text):
-        if not set(analyse(phrase)) & index.doc_terms[doc]:
-            return 1.0
-    return 0.0
+    """How much of the message (by specificity) names matters of other authorities that the
+    service is not called by: all of "Elterngeld beantragen", half of "Geburtsurkunde für
+    das Elterngeld"; "Rundfunkbeitrag abmelden" shares a verb with Wohnsitz abmelden, no more."""
+    named = {
+        token
+        for phrase, tokens in index.elsewhere_words(text).items()
+        if not set(phrase.split()) <= index.title_terms[doc]
+        for token in tokens
+    }
+    if not named:
+        return 0.0
+    total = hit = 0.0
+    for word in nlp.content_words(text, STOPWORDS):
+        expanded, kind = index.expand_kind(word)
+        if kind == "stop":
+            continue
+        # A word the catalog does not know is as telling as its rarest word.
+        weight = max((index.idf(t) for t in expanded), default=0.0) or index.max_idf
+        total += weight
+        hit += weight if fold(word) in named else 0.0
+    return hit / total if total else 1.0
 
 
 def _break_ties(index: SearchIndex, ranked: list[Candidate], terms: set[str]) -> list[Candidate]:

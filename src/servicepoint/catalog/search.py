@@ -226,6 +226,11 @@ class SearchIndex:
         """How close a fuzzily matched word was to its term (1.0 = same); 0.5 for completions."""
         return self._similarity.get(fold(word), 0.5)
 
+    @property
+    def max_idf(self) -> float:
+        """The idf of a term only one service has."""
+        return max(self._idf.values(), default=0.0)
+
     def idf(self, term: str) -> float:
         """How specific a term is to few services (0 for unknown terms)."""
         return self._idf.get(term, 0.0)
@@ -311,20 +316,42 @@ class SearchIndex:
         return scores
 
     def elsewhere_in(self, text: str) -> list[str]:
-        """The other authorities' topics the text names; a long word also matches as the
-        start of a compound ("Kindergeldantrag")."""
-        tokens = [fold(w) for w in words(text)]
-        padded = f" {' '.join(tokens)} "
-        return [
-            p
-            for p in self.elsewhere
-            if f" {p} " in padded or (len(p) >= 6 and any(t.startswith(p) for t in tokens))
-        ]
+        """The other authorities' topics the text names."""
+        return list(self.elsewhere_words(text))
+
+    def elsewhere_words(self, text: str) -> dict[str, set[str]]:
+        """The other authorities' topics the text names, each with the text's words naming
+        it. Every word of a topic must be there, in any order; a long word also matches as the
+        start of a compound ("Kindergeldantrag"), and most of a compound's start matches the
+        compound ("arbeitslos" → "Arbeitslosengeld", "acknowledge" → "acknowledgement")."""
+        tokens = {fold(w) for w in words(text)}
+        found: dict[str, set[str]] = {}
+        for phrase in self.elsewhere:
+            hits: set[str] = set()
+            for part in phrase.split():
+                if part in STOPWORDS:
+                    continue
+                named = {t for t in tokens if _names_part(t, part)}
+                if not named:
+                    break
+                hits |= named
+            else:
+                if hits:
+                    found[phrase] = hits
+        return found
 
     def search(self, text: str, limit: int = 10, min_score: float = 0.5) -> list[Hit]:
         scores = self.scores(text)
         order = np.argsort(-scores, kind="stable")[:limit]
         return [Hit(self.docs[i].id, float(scores[i])) for i in order if scores[i] >= min_score]
+
+
+def _names_part(token: str, part: str) -> bool:
+    if token == part:
+        return True
+    if len(part) >= 6 and token.startswith(part):
+        return True
+    return len(token) >= 8 and part.startswith(token) and len(token) >= 0.6 * len(part)
 
 
 def build_index(
