@@ -211,6 +211,24 @@ def test_a_validity_question_is_about_the_document_named(
     assert top(index, names, "Wie lange gilt ein Reisepaß?") == REISEPASS
 
 
+def test_a_catalog_phrase_keeps_its_sub_question_word(
+    index: SearchIndex, names: dict[str, str]
+) -> None:
+    # "address" alone asks where; in "address registration" it names the Anmeldung
+    assert "address" in index.phrase_words("how much does the address registration cost")
+    assert top(index, names, "how much does the address registration cost") == ANMELDEN
+
+
+def test_a_story_close_to_an_example_question_finds_its_service(
+    index: SearchIndex, names: dict[str, str]
+) -> None:
+    text = (
+        "Ich bin letztes Jahr aus Bayern nach Hannover gezogen und habe dort meinen "
+        "Fischereischein gemacht. Gilt der hier weiter oder brauche ich einen neuen?"
+    )
+    assert top(index, names, text) == "Fischereischein beantragen"
+
+
 def test_a_compound_with_a_generic_tail_is_answered(index: SearchIndex) -> None:
     m = matcher.match(index, "Hundesteueranmeldung")
     assert decide(index, "Hundesteueranmeldung", State(), m).kind == "answer"

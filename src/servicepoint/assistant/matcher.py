@@ -37,6 +37,7 @@ FEATURES = (
 TITLE_BOOST = 1.0
 TITLE_FIELD_WEIGHT = 0.5
 SPELLED_BOOST = 0.6
+EXAMPLE_BOOST = 0.5
 _KIND_WEIGHT = {"exact": 1.0, "compound": 0.9, "head": 0.5, "fuzzy": 0.6}
 # Words in nearly every service text (the city's own name, say) tell nothing about which one.
 UBIQUITOUS_IDF = 0.7
@@ -110,7 +111,7 @@ def _weight(index: SearchIndex, word: str, kind: str) -> float:
 
 def _analyse(index: SearchIndex, text: str) -> _Analysis:
     """Terms for ranking, coverage of the content words, best specificity, content count."""
-    content = nlp.content_words(text, STOPWORDS)
+    content = nlp.content_words(text, STOPWORDS, keep=index.phrase_words(text))
     terms: list[str] = []
     matched: list[tuple[list[str], str, float]] = []
     covered = 0.0
@@ -291,7 +292,8 @@ def match(index: SearchIndex, text: str) -> Match:
                     float(scores[i])
                     * (0.85 + 0.3 * _cohesion(index, a, int(i)))
                     * (1 + TITLE_BOOST * _title_share(index, a, int(i)))
-                    * (1 + SPELLED_BOOST * _spelled_out(index, int(i), term_set)),
+                    * (1 + SPELLED_BOOST * _spelled_out(index, int(i), term_set))
+                    * (1 + EXAMPLE_BOOST * _example_likeness(index, int(i), term_set)),
                 )
                 for i in order
                 if scores[i] > 0

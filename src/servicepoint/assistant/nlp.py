@@ -356,18 +356,28 @@ def mentions_children(text: str) -> bool:
     return any(f" {c}" in folded for c in _CHILD)
 
 
-def content_words(text: str, stopwords: Iterable[str]) -> list[str]:
-    """Words that could name a service: not stop words, not sub-question words."""
+def content_words(
+    text: str, stopwords: Iterable[str], keep: frozenset[str] = frozenset()
+) -> list[str]:
+    """Words that could name a service: not stop words, not sub-question words, not numbers
+    (an age or a date says nothing about which service). Words in `keep` (folded) count even
+    if they could ask a sub-question: "address" in "address registration"."""
     stop = frozenset(stopwords)
     return [
         w
         for w in words(text)
-        if len(fold(w)) > 1
-        and fold(w) not in stop
-        and fold(w) not in ASPECT_WORDS
-        and fold(w) not in OFFICE_WORDS
-        and fold(w) not in _DEICTIC
-        and fold(w) not in _GREETING_ONLY
+        if fold(w) in keep
+        or (
+            len(fold(w)) > 1
+            and not w.isdigit()
+            and fold(w) not in stop
+            and fold(w) not in ASPECT_WORDS
+            and fold(w) not in OFFICE_WORDS
+            and fold(w) not in _DEICTIC
+            and fold(w) not in _GREETING_ONLY
+            # "beantragt", "Anträge": an inflected sub-question word is still one
+            and lemma(w) not in ASPECT_WORDS
+        )
     ]
 
 

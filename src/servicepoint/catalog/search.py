@@ -46,7 +46,7 @@ STOPWORDS = frozenset(
         "other than if because as so not no yes hi hey dear our their his her they them he she "
         "its was were been being got want wants like know tell anything something still "
         "already again only werde wirst beim vom ins ans fuers aufs ums "
-        "until till yet hab ey eh"
+        "until till yet hab ey eh wegen"
     ).split()
 )
 
@@ -133,6 +133,7 @@ class SearchIndex:
     _vocab_list: list[str] = field(init=False, repr=False)
     _phrases: list[list[str]] = field(init=False, repr=False)
     _exact: list[frozenset[str]] = field(init=False, repr=False)
+    _all_phrases: list[str] = field(init=False, repr=False)
     _cache: dict[str, tuple[list[str], str]] = field(init=False, repr=False, default_factory=dict)
     _idf: dict[str, float] = field(init=False, repr=False)
     _similarity: dict[str, float] = field(init=False, repr=False, default_factory=dict)
@@ -187,6 +188,7 @@ class SearchIndex:
             self._by_initial.setdefault(term[0], []).append(term)
         self._phrases = [[c for p in doc.phrases() if " " in (c := _core(p))] for doc in self.docs]
         self._exact = [frozenset(_core(p) for p in doc.phrases()) for doc in self.docs]
+        self._all_phrases = sorted({p for phrases in self._phrases for p in phrases})
 
     # -- query side -------------------------------------------------------------------------
     def expand(self, word: str) -> list[str]:
@@ -314,6 +316,12 @@ class SearchIndex:
             elif any(f" {p} " in padded for p in phrases):
                 scores[i] *= 1.3
         return scores
+
+    def phrase_words(self, text: str) -> frozenset[str]:
+        """Folded words of the text that belong to a multi-word name or citizen phrase of
+        some service found in it ("address registration", "Pass übermorgen")."""
+        padded = f" {_core(' '.join(fold(w) for w in words(text)))} "
+        return frozenset(w for p in self._all_phrases if f" {p} " in padded for w in p.split())
 
     def elsewhere_in(self, text: str) -> list[str]:
         """The other authorities' topics the text names."""
