@@ -397,3 +397,10 @@ def test_index_is_rebuilt_after_a_rolled_back_term_is_replaced(session: Session)
     )
     session.flush()
     assert top_names(session, "Zwischenwortbeta") == ["Briefwahl beantragen"]
+
+
+def test_a_phrase_keeps_its_negation() -> None:
+    idx = build_index([SearchDoc("temp", ("Temporary ID card",), ("ID card not ready",))])
+    assert idx.phrase_words("my ID card isn't ready yet") == {"id", "card", "not", "ready"}
+    assert idx.phrase_words("the ID card is not ready") == {"id", "card", "not", "ready"}
+    assert idx.phrase_words("how long until my ID card is ready") == frozenset()

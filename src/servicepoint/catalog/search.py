@@ -51,9 +51,24 @@ STOPWORDS = frozenset(
 )
 
 
+# Kept in phrases: "ID card not ready" must not meet "my ID card is ready".
+_NEGATIONS = frozenset("not nicht kein keine keinen keiner no nie never".split())
+
+
 def _core(folded: str) -> str:
-    """A folded phrase without stop words, so 'register my address' meets 'register address'."""
-    return " ".join(w for w in folded.split() if w not in STOPWORDS)
+    """A folded phrase without stop words, so 'register my address' meets 'register address';
+    negations stay, with "isn't" and "won't" spelt "not"."""
+    kept: list[str] = []
+    previous = ""
+    for w in folded.split():
+        if w == "t" and previous.endswith("n"):  # isn t, won t, can t
+            if kept and kept[-1] == previous:
+                kept.pop()
+            kept.append("not")
+        elif w in _NEGATIONS or w not in STOPWORDS:
+            kept.append(w)
+        previous = w
+    return " ".join(kept)
 
 
 def fold(text: str) -> str:
