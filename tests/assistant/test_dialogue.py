@@ -156,13 +156,15 @@ def test_two_equally_likely_services_are_asked_back() -> None:
         confidence=0.95,
         content_words=1,
     )
-    d = decide(index, "neues Ding", State(), tie)
+    # a fixed policy: the test is about the rule, not about this calibration's threshold
+    policy = {"answer_threshold": 0.5, "clarify_ratio": 0.97, "followup_threshold": 0.8}
+    d = decide(index, "neues Ding", State(), tie, policy)
     assert d.kind == "clarify"
     assert d.options == ["a", "b"]
     assert d.service_id is None
 
     clear = Match([Candidate(0, "a", 10.0), Candidate(1, "b", 2.0)], {}, 0.95, 1)
-    assert decide(index, "neues Ding", State(), clear).service_id == "a"
+    assert decide(index, "neues Ding", State(), clear, policy).service_id == "a"
 
 
 @pytest.mark.parametrize(
