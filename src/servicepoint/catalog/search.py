@@ -17,6 +17,7 @@ import bm25s
 import numpy as np
 import simplemma
 from rapidfuzz import fuzz, process
+from stop_words import get_stop_words
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _FOLD = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "é": "e", "è": "e"})
@@ -48,6 +49,11 @@ STOPWORDS = frozenset(
         "already again only werde wirst beim vom ins ans fuers aufs ums "
         "until till yet hab ey eh wegen"
     ).split()
+)
+# ... and the standard German function words (the Snowball list): "hin", "weiter", "dort";
+# but "weg" is what people say of a lost document ("Perso weg").
+STOPWORDS = STOPWORDS | (
+    frozenset(w.lower().translate(_FOLD) for w in get_stop_words("german")) - {"weg"}
 )
 
 
