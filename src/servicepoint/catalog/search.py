@@ -7,6 +7,7 @@ BM25 (bm25s) then ranks the services over their names, citizen terms, examples a
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
 from collections.abc import Iterable, Sequence
@@ -155,6 +156,9 @@ class SearchIndex:
     _phrases: list[list[str]] = field(init=False, repr=False)
     _exact: list[frozenset[str]] = field(init=False, repr=False)
     _all_phrases: list[str] = field(init=False, repr=False)
+    _elsewhere_parts: list[tuple[str, tuple[str, ...]]] = field(init=False, repr=False)
+    _elsewhere_part_set: frozenset[str] = field(init=False, repr=False)
+    _elsewhere_part_list: list[str] = field(init=False, repr=False)
     _cache: dict[str, tuple[list[str], str]] = field(init=False, repr=False, default_factory=dict)
     _idf: dict[str, float] = field(init=False, repr=False)
     _similarity: dict[str, float] = field(init=False, repr=False, default_factory=dict)
@@ -210,6 +214,12 @@ class SearchIndex:
         self._phrases = [[c for p in doc.phrases() if " " in (c := _core(p))] for doc in self.docs]
         self._exact = [frozenset(_core(p) for p in doc.phrases()) for doc in self.docs]
         self._all_phrases = sorted({p for phrases in self._phrases for p in phrases})
+        self._elsewhere_parts = [
+            (phrase, tuple(p for p in phrase.split() if p not in STOPWORDS))
+            for phrase in self.elsewhere
+        ]
+        self._elsewhere_part_set = frozenset(p for _, parts in self._elsewhere_parts for p in parts)
+        self._elsewhere_part_list = sorted(self._elsewhere_part_set)
 
     # -- query side -------------------------------------------------------------------------
     def expand(self, word: str) -> list[str]:
@@ -353,34 +363,36 @@ class SearchIndex:
         it. Every word of a topic must be there, in any order; a long word also matches as the
         start of a compound ("Kindergeldantrag"), and most of a compound's start matches the
         compound ("arbeitslos" → "Arbeitslosengeld", "acknowledge" → "acknowledgement")."""
-        tokens = {fold(w) for w in words(text)}
+        named: dict[str, set[str]] = {}  # topic word → the text's words naming it
+        for token in {fold(w) for w in words(text)}:
+            for part in self._topic_words_named_by(token):
+                named.setdefault(part, set()).add(token)
         found: dict[str, set[str]] = {}
-        for phrase in self.elsewhere:
-            hits: set[str] = set()
-            for part in phrase.split():
-                if part in STOPWORDS:
-                    continue
-                named = {t for t in tokens if _names_part(t, part)}
-                if not named:
-                    break
-                hits |= named
-            else:
-                if hits:
-                    found[phrase] = hits
+        for phrase, parts in self._elsewhere_parts:
+            if parts and all(p in named for p in parts):
+                found[phrase] = {t for p in parts for t in named[p]}
         return found
+
+    def _topic_words_named_by(self, token: str) -> list[str]:
+        parts = self._elsewhere_part_list
+        hits = [
+            token[:k] for k in range(6, len(token) + 1) if token[:k] in self._elsewhere_part_set
+        ]
+        if token in self._elsewhere_part_set and token not in hits:
+            hits.append(token)
+        # "Deutschland" is a word of its own, not a clipped "Deutschlandticket".
+        if len(token) >= 8 and token not in self._vocab:
+            i = bisect.bisect_left(parts, token)
+            while i < len(parts) and parts[i].startswith(token):
+                if len(token) >= 0.6 * len(parts[i]):
+                    hits.append(parts[i])
+                i += 1
+        return hits
 
     def search(self, text: str, limit: int = 10, min_score: float = 0.5) -> list[Hit]:
         scores = self.scores(text)
         order = np.argsort(-scores, kind="stable")[:limit]
         return [Hit(self.docs[i].id, float(scores[i])) for i in order if scores[i] >= min_score]
-
-
-def _names_part(token: str, part: str) -> bool:
-    if token == part:
-        return True
-    if len(part) >= 6 and token.startswith(part):
-        return True
-    return len(token) >= 8 and part.startswith(token) and len(token) >= 0.6 * len(part)
 
 
 def build_index(
