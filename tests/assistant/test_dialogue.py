@@ -174,6 +174,8 @@ def test_two_equally_likely_services_are_asked_back() -> None:
         ("Was kostet ein neuer Ausweis?", ["personalausweis", "reisepass"], ["cost"]),
         ("Ausweis für mein Kind", ["personalausweis", "reisepass"], []),
         ("neuer Ausweis in Linden-Süd", ["personalausweis", "reisepass"], []),
+        # words of two of the service's shared phrases ("neuer Ausweis", "Ausweisdokument")
+        ("Ich brauche ein neues Ausweisdokument", ["personalausweis", "reisepass"], []),
         ("brauche eine Urkunde vom Standesamt", ["geburtsurkunde", "sterbefall"], []),
     ],
 )

@@ -204,8 +204,11 @@ class SearchIndex:
             for doc in self.docs
         ]
         self.example_terms = [[frozenset(analyse(e)) for e in doc.examples] for doc in self.docs]
+        # Per service, the words of all its shared phrases ("neues Ausweisdokument" uses two).
         self._shared = [
-            (frozenset(analyse(text)), doc.id) for doc in self.docs for text in doc.shared
+            (frozenset(t for text in doc.shared for t in analyse(text)), doc.id)
+            for doc in self.docs
+            if doc.shared
         ]
         self._vocab_list = sorted(self._vocab)
         self._by_initial: dict[str, list[str]] = {}
@@ -312,7 +315,7 @@ class SearchIndex:
 
     def shared_by(self, content_words: Sequence[str]) -> list[str]:
         """Services whose shared words say all the message says ("neuer Ausweis" →
-        Personalausweis, Reisepass): every content word is one of the shared phrase's words."""
+        Personalausweis, Reisepass): every content word is one of the service's shared words."""
         wanted = [t for t in (set(analyse(w)) for w in content_words) if t]
         if not wanted:
             return []
