@@ -35,6 +35,8 @@ def talking_about(service_id: str, aspects: list[str] | None = None) -> State:
         ("Gebüren?", ["cost"]),  # misspelt
         ("how much is it?", ["cost"]),
         ("what should I bring?", ["documents"]),
+        ("Geht das auch übers Internet?", ["online"]),  # "übers" = "über das"
+        ("bis wann spätestens?", ["duration"]),
     ],
 )
 def test_followup_keeps_the_topic(index: SearchIndex, text: str, aspects: list[str]) -> None:

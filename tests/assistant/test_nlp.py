@@ -215,6 +215,8 @@ def test_aspects_empty_for_a_general_question(text: str) -> None:
         ("Meine Wohnung in Linden gebe ich auf.", "Meine Wohnung in Linden aufgeben ich."),
         ("Mein Auto melde ich morgen ab", "Mein Auto abmelden ich morgen"),
         ("Meine Tochter Anna kommt mit", "Meine Tochter Anna mitkommen"),
+        # typed in lower case: after an article it is a noun, the verb comes next
+        ("die miete frisst mich auf", "die miete auffressen mich"),
     ],
 )
 def test_join_separable_rejoins_split_verbs(text: str, joined: str) -> None:
@@ -231,6 +233,7 @@ def test_join_separable_rejoins_split_verbs(text: str, joined: str) -> None:
         "Pass ab",
         "Meine Tochter ist schon um",  # "sein" has no separable particle form here
         "Antwort bitte an",  # "bitte" is please, not the verb bitten
+        "das alte Sofa muss weg",  # a modal verb takes no particle
     ],
 )
 def test_join_separable_leaves_other_sentences(text: str) -> None:
@@ -257,6 +260,8 @@ def test_split_verbs_carry_their_sub_question() -> None:
         "Was brauche ich dafür?",
         "Und was kostet der Spaß?",  # colloquial for "the whole thing"
         "Müssen wir beide persönlich hinkommen?",  # only the visit: about the current topic
+        "Geht das auch übers Internet?",
+        "bis wann spätestens?",  # a deadline is a question of time
     ],
 )
 def test_is_followup(text: str) -> None:

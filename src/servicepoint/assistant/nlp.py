@@ -74,6 +74,12 @@ _ASPECT_STEMS: dict[str, tuple[str, ...]] = {
         "how much time",
         "wie viel zeit",
         "wieviel zeit",
+        # deadlines are a question of time too ("bis wann spätestens?")
+        "spaetestens",
+        "frist",
+        "bis wann",
+        "deadline",
+        "latest",
     ),
     "online": (
         "online",
@@ -262,20 +268,29 @@ _PARTICLES = frozenset("ab an auf aus ein mit nach um vor zu zurueck weg".split(
 _CLAUSE = re.compile(r"([^.,;:!?]*)([.,;:!?]*)")
 
 
+_DETERMINERS = frozenset(
+    "der die das den dem des ein eine einen einem einer eines mein meine meinen meinem meiner "
+    "dein deine sein seine ihr ihre unser unsere kein keine".split()
+)
+_MODALS = frozenset("muessen koennen sollen wollen duerfen moegen werden".split())
 _POLITE = frozenset({"bitte", "danke"})  # "Antwort bitte an …": please, not the verb bitten
 
 
 def _finite_verb(toks: list[str]) -> int | None:
     """Where the clause's finite verb stands: the first inflected word whose lemma is an
     infinitive (-en, -eln, -ern). It comes second, after a subject that may be several words
-    ("Meine Wohnung in der Oststadt *gebe* ich auf"); mid-clause, capitalised words are nouns."""
+    ("Meine Wohnung in der Oststadt *gebe* ich auf"); mid-clause, capitalised words are nouns,
+    and so is a word after an article, however it is typed ("die miete frisst mich auf").
+    A modal verb takes no particle: "das muss weg" is no verb "wegmüssen" the catalog knows."""
     for i, tok in enumerate(toks[:8]):
         if (i and tok[:1].isupper()) or fold(tok) in _POLITE:
+            continue
+        if i and fold(toks[i - 1]) in _DETERMINERS:
             continue
         verb = lemma(tok)
         infinitive = len(verb) >= 4 and verb.endswith(("en", "eln", "ern"))
         if infinitive and verb != fold(tok).rstrip("?!"):
-            return i
+            return None if verb in _MODALS else i
     return None
 
 

@@ -47,8 +47,10 @@ STOPWORDS = frozenset(
         "will would should just some any about into out up here now then very much many all "
         "other than if because as so not no yes hi hey dear our their his her they them he she "
         "its was were been being got want wants like know tell anything something still "
-        "already again only werde wirst beim vom ins ans fuers aufs ums "
-        "until till yet hab ey eh wegen"
+        "already again only werde wirst beim vom ins ans fuers aufs ums uebers durchs unters vors "
+        "until till yet hab ey eh wegen "
+        # colloquial: "krieg ich sowas", "brauch nen", "is noch nich fertig"
+        "sowas krieg kriegt nen nem ner ne nich"
     ).split()
 )
 # ... and the standard German function words (the Snowball list): "hin", "weiter", "dort";
