@@ -80,6 +80,16 @@ def test_answer_shape_and_source_link(client: TestClient) -> None:
     assert client.get(body["service"]["url"]).status_code == 200
 
 
+def test_a_hurried_question_gets_the_stand_in_and_a_calm_one_hears_of_it(
+    client: TestClient,
+) -> None:
+    hurried = ask(client, "Mein Reisepass ist abgelaufen und ich fliege übermorgen!")
+    assert hurried["service"]["id"] == "vorlaeufiger-reisepass"
+    calm = ask(client, "How long does a passport take?")
+    assert calm["service"]["id"] == "reisepass"
+    assert "If you are in a hurry: Apply for a temporary passport." in calm["reply"]
+
+
 def test_english_question_gets_an_english_answer(client: TestClient) -> None:
     body = ask(client, "How much does a passport cost?")
     assert_contract(body)

@@ -125,6 +125,14 @@ def test_processing_time_from_the_catalog(detail_of: DetailOf) -> None:
     assert ".." not in reply  # the catalog text ends with a full stop already
 
 
+def test_a_stand_in_for_short_notice_is_named_with_the_duration(detail_of: DetailOf) -> None:
+    d = detail_of("reisepass")
+    hint = "Wenn es eilig ist: Vorläufigen Reisepass beantragen."
+    assert hint in compose(d, ["duration"], ctx_for(d, stand_in="Vorläufigen Reisepass beantragen"))
+    assert hint not in compose(d, ["cost"], ctx_for(d, stand_in="Vorläufigen Reisepass beantragen"))
+    assert "eilig" not in compose(d, ["duration"], ctx_for(d))
+
+
 def test_unknown_documents_and_processing_time_are_said_so(detail_of: DetailOf) -> None:
     d = empty(detail_of("reisepass"))
     reply = compose(d, ["documents", "duration"], ctx_for(d))

@@ -229,6 +229,20 @@ def test_a_story_close_to_an_example_question_finds_its_service(
     assert top(index, names, text) == "Fischereischein beantragen"
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Reisepass abgelaufen und ich fliege übermorgen", "Vorläufigen Reisepass beantragen"),
+        ("Was kostet ein neuer Reisepass?", "Reisepass beantragen"),
+        ("my ID card expired and I travel tomorrow", "Vorläufigen Personalausweis beantragen"),
+    ],
+)
+def test_a_hurried_question_finds_the_stand_in(
+    index: SearchIndex, names: dict[str, str], text: str, expected: str
+) -> None:
+    assert top(index, names, text) == expected
+
+
 def test_a_compound_with_a_generic_tail_is_answered(index: SearchIndex) -> None:
     m = matcher.match(index, "Hundesteueranmeldung")
     assert decide(index, "Hundesteueranmeldung", State(), m).kind == "answer"

@@ -306,6 +306,23 @@ def test_does_not_mention_children(text: str) -> None:
     assert not nlp.mentions_children(text)
 
 
+@pytest.mark.parametrize(
+    ("text", "urgent"),
+    [
+        ("Ich fliege übermorgen in die Türkei", True),
+        ("Brauche dringend einen Pass", True),
+        ("my flight is tomorrow", True),
+        ("the new ID won't be ready in time, I travel next week", True),
+        ("Der Ausweis wird nicht rechtzeitig fertig", True),
+        ("Guten Morgen, was kostet ein Pass?", False),  # a greeting, no deadline
+        ("Wie lange dauert ein Reisepass?", False),
+        ("Morgenstern", False),
+    ],
+)
+def test_is_urgent(text: str, urgent: bool) -> None:
+    assert nlp.is_urgent(text) is urgent
+
+
 @pytest.mark.parametrize("text", ["Hallo", "Guten Morgen!", "Danke", "thank you", "Moin"])
 def test_is_greeting(text: str) -> None:
     assert nlp.is_greeting(text)

@@ -236,6 +236,14 @@ def test_duplicate_slugs_across_files_are_rejected(
         load_services(tmp_path)
 
 
+def test_a_stand_in_for_an_unknown_service_is_rejected(
+    tmp_path: Path, service_dict: ServiceDict
+) -> None:
+    write_service(tmp_path, service_dict(urgent_for=["gibt-es-nicht"]))
+    with pytest.raises(CatalogFileError, match=r"urgent_for names unknown services"):
+        load_services(tmp_path)
+
+
 def test_one_broken_file_fails_the_whole_folder_naming_it(
     tmp_path: Path, service_dict: ServiceDict
 ) -> None:

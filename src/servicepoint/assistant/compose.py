@@ -35,6 +35,8 @@ class Context:
     offices: list[str] = field(default_factory=list)
     locations_url: str = "/standorte"
     service_phone: str | None = None
+    # The service that stands in at short notice ("Vorläufigen Personalausweis beantragen").
+    stand_in: str | None = None
 
 
 def bilingual(lang: str, de: str, en: str) -> str:
@@ -250,6 +252,14 @@ def compose(d: ServiceDetail, aspects: list[str], ctx: Context, children: bool =
     body = [builders[a]() for a in chosen] or [general_text(d, ctx)]
     if chosen and "online" in d.channels and "online" not in chosen:
         body.append(online_text(d, ctx))
+    if ctx.stand_in and (not chosen or "duration" in chosen):
+        body.append(
+            _t(
+                ctx.lang,
+                f"Wenn es eilig ist: {ctx.stand_in}.",
+                f"If you are in a hurry: {ctx.stand_in}.",
+            )
+        )
     return f"{name}: " + " ".join(body)
 
 

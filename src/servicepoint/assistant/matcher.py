@@ -37,6 +37,7 @@ FEATURES = (
 TITLE_BOOST = 1.0
 TITLE_FIELD_WEIGHT = 0.5
 SPELLED_BOOST = 0.6
+URGENT_BOOST = 0.2
 EXAMPLE_BOOST = 0.5
 _KIND_WEIGHT = {"exact": 1.0, "compound": 0.9, "head": 0.5, "fuzzy": 0.6}
 # Words in nearly every service text (the city's own name, say) tell nothing about which one.
@@ -271,6 +272,18 @@ def _break_ties(index: SearchIndex, ranked: list[Candidate], terms: set[str]) ->
     return sorted(adjusted + rest, key=lambda c: -c.score)
 
 
+def _hurried(index: SearchIndex, scores: np.ndarray) -> np.ndarray:
+    """A message in a hurry about a service that has a stand-in for short notice (a regular
+    passport, the temporary one) is likelier about the stand-in."""
+    adjusted = scores.copy()
+    by_id = {doc.id: i for i, doc in enumerate(index.docs)}
+    for i, doc in enumerate(index.docs):
+        regular = [scores[by_id[r]] for r in doc.urgent_for if r in by_id]
+        if regular and max(regular) > 0:
+            adjusted[i] = max(scores[i], *regular) * (1 + URGENT_BOOST)
+    return adjusted
+
+
 def match(index: SearchIndex, text: str) -> Match:
     """Rank services for a message and say how sure we are about the best one."""
     text = nlp.join_separable(text)
@@ -280,6 +293,8 @@ def match(index: SearchIndex, text: str) -> Match:
         return Match([], {}, 0.0, n_content)
     term_set = set(terms)
     scores = index.scores(text, terms, title_weight=TITLE_FIELD_WEIGHT)
+    if nlp.is_urgent(text):
+        scores = _hurried(index, scores)
     order = np.argsort(-scores, kind="stable")[:8]
     candidates = _break_ties(
         index,

@@ -366,6 +366,49 @@ def aspects(text: str) -> list[str]:
     return found
 
 
+# Time is short: the message asks for something within days ("Ich fliege übermorgen").
+_URGENT = (
+    " heute ",
+    " morgen ",
+    " uebermorgen ",
+    " sofort ",
+    " dringend",
+    " eilig",
+    " eilt ",
+    " kurzfristig",
+    " notfall",
+    " naechste woche ",
+    " naechsten woche ",
+    " diese woche ",
+    " dieses wochenende ",
+    " am wochenende ",
+    " in zwei tagen ",
+    " in drei tagen ",
+    " nicht rechtzeitig ",
+    " zu spaet ",
+    " today ",
+    " tonight ",
+    " tomorrow ",
+    " urgent",
+    " emergency ",
+    " asap ",
+    " next week ",
+    " this week ",
+    " this weekend ",
+    " in two days ",
+    " in three days ",
+    " last minute ",
+    " not in time ",
+    " too late ",
+)
+
+
+def is_urgent(text: str) -> bool:
+    """The message says time is short; "Guten Morgen" is a greeting, not a deadline."""
+    folded = _folded_text(text).replace(" guten morgen ", " ")
+    return any(cue in folded for cue in _URGENT)
+
+
 def mentions_children(text: str) -> bool:
     folded = _folded_text(text)
     return any(f" {c}" in folded for c in _CHILD)

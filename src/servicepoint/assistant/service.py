@@ -20,7 +20,7 @@ from servicepoint.catalog import locations as location_service
 from servicepoint.catalog import present
 from servicepoint.catalog import service as catalog_service
 from servicepoint.catalog.models import Service
-from servicepoint.catalog.search import STOPWORDS, fold, lemma, words
+from servicepoint.catalog.search import STOPWORDS, SearchIndex, fold, lemma, words
 from servicepoint.core import events
 from servicepoint.core.clock import utcnow
 from servicepoint.core.i18n import N_
@@ -286,8 +286,17 @@ def open_count(session: Session) -> int:
 
 
 # -- asking -----------------------------------------------------------------------------------
+def _stand_in(index: SearchIndex, service_id: str, lang: str) -> str | None:
+    """The name of the service that stands in for this one at short notice, if any."""
+    for doc in index.docs:
+        if service_id in doc.urgent_for:
+            return doc.names[1] if lang == "en" else doc.names[0]
+    return None
+
+
 def _answer(
     session: Session,
+    index: SearchIndex,
     decision: Decision,
     lang: str,
     text: str,
@@ -298,6 +307,7 @@ def _answer(
     svc = catalog_service.get_service(session, service_id=str(decision.service_id))
     detail = present.service_detail(svc, base=base, lang=lang)
     ctx = _context(session, svc, lang, base, phone, now)
+    ctx.stand_in = _stand_in(index, svc.id, lang)
     reply = compose.compose(detail, decision.aspects, ctx, children=nlp.mentions_children(text))
     return reply, compose.actions(detail, ctx), svc
 
@@ -331,7 +341,7 @@ def ask(
     decision = decide(index, query, state, m)
     service: Service | None = None
     if decision.kind == "answer":
-        reply, acts, service = _answer(session, decision, reply_lang, text, base, phone, now)
+        reply, acts, service = _answer(session, index, decision, reply_lang, text, base, phone, now)
         if rephrase:
             reply = rephrase(reply, reply_lang)
     elif decision.kind == "clarify":

@@ -75,6 +75,9 @@ class ServiceFile(_Strict):
     # Words citizens use for this service and others alike ("neuer Ausweis": Personalausweis
     # or Reisepass?). A message that says no more than one of them is asked back.
     shared_words: dict[Literal["de", "en"], list[str]] = Field(default_factory=dict)
+    # Ids of the services this one stands in for when time is short (the temporary identity
+    # card for the regular one): a hurried question about those is probably about this one.
+    urgent_for: list[str] = Field(default_factory=list)
     documents: list[DocumentItem] = Field(default_factory=list)
     fees: list[FeeItem] = Field(default_factory=list)
     fees_as_of: dt.date | None = None
@@ -144,4 +147,9 @@ def load_services(folder: Path) -> list[ServiceFile]:
             if key in seen:
                 raise CatalogFileError(f"{attr} {key!r} used twice ({seen[key]}, {svc.slug})")
             seen[key] = svc.slug
+    ids = {svc.id for svc in services}
+    for svc in services:
+        unknown = sorted(set(svc.urgent_for) - ids)
+        if unknown:
+            raise CatalogFileError(f"{svc.slug}: urgent_for names unknown services {unknown}")
     return services

@@ -122,6 +122,7 @@ class SearchDoc:
     examples: Sequence[str] = ()
     shared: Sequence[str] = ()  # words it shares with other services (see shared_with)
     summaries: Sequence[str] = ()
+    urgent_for: Sequence[str] = ()  # services it stands in for when time is short
 
     def tokens(self) -> list[str]:
         toks: list[str] = []

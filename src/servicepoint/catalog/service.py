@@ -120,6 +120,7 @@ def _doc(svc: Service, terms: Sequence[ServiceTerm]) -> SearchDoc:
         examples=[t.text for t in terms if t.kind == "example"],
         shared=[t.text for t in terms if t.kind == "shared"],
         summaries=(svc.data["summary"]["de"], svc.data["summary"]["en"]),
+        urgent_for=tuple(svc.data.get("urgent_for", ())),
     )
 
 
