@@ -234,6 +234,7 @@ def test_join_separable_rejoins_split_verbs(text: str, joined: str) -> None:
         "Meine Tochter ist schon um",  # "sein" has no separable particle form here
         "Antwort bitte an",  # "bitte" is please, not the verb bitten
         "das alte Sofa muss weg",  # a modal verb takes no particle
+        "er schuldet mir Geld und ist einfach weg",  # the particle closes the last clause
     ],
 )
 def test_join_separable_leaves_other_sentences(text: str) -> None:

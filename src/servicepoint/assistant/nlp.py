@@ -272,6 +272,7 @@ _DETERMINERS = frozenset(
     "der die das den dem des ein eine einen einem einer eines mein meine meinen meinem meiner "
     "dein deine sein seine ihr ihre unser unsere kein keine".split()
 )
+_COORDINATORS = frozenset("und oder aber denn sondern".split())
 _MODALS = frozenset("muessen koennen sollen wollen duerfen moegen werden".split())
 _POLITE = frozenset({"bitte", "danke"})  # "Antwort bitte an …": please, not the verb bitten
 
@@ -304,8 +305,11 @@ def join_separable(text: str) -> str:
         toks = clause.split()
         particle = fold(toks[-1]) if len(toks) >= 3 else ""
         if particle in _PARTICLES:
-            i = _finite_verb(toks[:-1])
+            # "… schuldet mir Geld und ist einfach weg": the particle closes the last clause
+            start = max((k + 1 for k, t in enumerate(toks) if fold(t) in _COORDINATORS), default=0)
+            i = _finite_verb(toks[start:-1])
             if i is not None:
+                i += start
                 toks = [*toks[:i], particle + lemma(toks[i]), *toks[i + 1 : -1]]
         out.append(" ".join(toks) + punct)
     return " ".join(part for part in out if part)
