@@ -318,6 +318,7 @@ def test_does_not_mention_children(text: str) -> None:
         ("Guten Morgen, was kostet ein Pass?", False),  # a greeting, no deadline
         ("Wie lange dauert ein Reisepass?", False),
         ("Morgenstern", False),
+        ("Hat das Bürgeramt heute offen? Ich will meinen Pass beantragen", False),
     ],
 )
 def test_is_urgent(text: str, urgent: bool) -> None:

@@ -371,8 +371,8 @@ def aspects(text: str) -> list[str]:
 
 
 # Time is short: the message asks for something within days ("Ich fliege übermorgen").
+# "heute" is left out: "Hat das Bürgeramt heute offen?" is about opening hours.
 _URGENT = (
-    " heute ",
     " morgen ",
     " uebermorgen ",
     " sofort ",
@@ -390,7 +390,6 @@ _URGENT = (
     " in drei tagen ",
     " nicht rechtzeitig ",
     " zu spaet ",
-    " today ",
     " tonight ",
     " tomorrow ",
     " urgent",

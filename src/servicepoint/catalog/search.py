@@ -164,6 +164,7 @@ class SearchIndex:
     _elsewhere_part_list: list[str] = field(init=False, repr=False)
     _cache: dict[str, tuple[list[str], str]] = field(init=False, repr=False, default_factory=dict)
     _idf: dict[str, float] = field(init=False, repr=False)
+    _max_idf: float = field(init=False, repr=False)
     _similarity: dict[str, float] = field(init=False, repr=False, default_factory=dict)
     doc_terms: list[frozenset[str]] = field(init=False, repr=False)
     # Terms of a service's names and citizen words only: what the service *is*, not what its
@@ -181,6 +182,7 @@ class SearchIndex:
                 df[tok] = df.get(tok, 0) + 1
         n = max(len(corpus), 1)
         self._idf = {tok: math.log((n + 1) / (count + 0.5)) for tok, count in df.items()}
+        self._max_idf = max(self._idf.values(), default=0.0)
         self._bm25 = bm25s.BM25(k1=1.2, b=0.5)
         self._bm25.index(corpus, show_progress=False)
         # A second field: names and citizen words alone (BM25F-like). Words a service is
@@ -268,7 +270,7 @@ class SearchIndex:
     @property
     def max_idf(self) -> float:
         """The idf of a term only one service has."""
-        return max(self._idf.values(), default=0.0)
+        return self._max_idf
 
     def idf(self, term: str) -> float:
         """How specific a term is to few services (0 for unknown terms)."""
@@ -380,6 +382,7 @@ class SearchIndex:
         return found
 
     def _topic_words_named_by(self, token: str) -> list[str]:
+        """The topic words a message word names (see elsewhere_words)."""
         parts = self._elsewhere_part_list
         hits = [
             token[:k] for k in range(6, len(token) + 1) if token[:k] in self._elsewhere_part_set
