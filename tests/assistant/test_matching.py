@@ -243,6 +243,14 @@ def test_a_hurried_question_finds_the_stand_in(
     assert top(index, names, text) == expected
 
 
+@pytest.mark.parametrize(("typo", "word"), [("Verlist", "verlust"), ("fisihng", "fishing")])
+def test_one_slip_in_a_mid_length_word_is_forgiven(
+    index: SearchIndex, typo: str, word: str
+) -> None:
+    assert index.expand_kind(typo) == ([word], "fuzzy")
+    assert index.expand_kind("Wetter")[1] == "none"  # the first letter must match
+
+
 def test_a_compound_with_a_generic_tail_is_answered(index: SearchIndex) -> None:
     m = matcher.match(index, "Hundesteueranmeldung")
     assert decide(index, "Hundesteueranmeldung", State(), m).kind == "answer"

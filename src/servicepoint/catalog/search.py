@@ -18,6 +18,7 @@ import bm25s
 import numpy as np
 import simplemma
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import DamerauLevenshtein
 from stop_words import get_stop_words
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
@@ -286,6 +287,15 @@ class SearchIndex:
         if match:
             self._similarity[folded] = float(match[1]) / 100
             return [match[0]]
+        if 6 <= len(folded) < 8:
+            # One slip in a mid-length word ("Verlist", "fisihng") is below the ratio cutoff,
+            # which counts a swap or a wrong letter twice.
+            near = process.extractOne(
+                folded, pool, scorer=DamerauLevenshtein.distance, score_cutoff=1
+            )
+            if near:
+                self._similarity[folded] = 1 - 1 / len(folded)
+                return [near[0]]
         # Typed-ahead or clipped words ("perso", "meldebesch") complete to the longest known term.
         prefixed = [t for t in self._vocab_list if t.startswith(folded) and len(folded) >= 5]
         return prefixed[:3]
