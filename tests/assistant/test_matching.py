@@ -251,6 +251,12 @@ def test_one_slip_in_a_mid_length_word_is_forgiven(
     assert index.expand_kind("Wetter")[1] == "none"  # the first letter must match
 
 
+def test_a_slip_does_not_hide_a_catalog_phrase(index: SearchIndex, names: dict[str, str]) -> None:
+    assert index.spelled("Meldezattel abgeben") == "meldezettel abgeben"
+    assert index.spelled("Wetter morgen") == "wetter morgen"  # nothing close: left alone
+    assert top(index, names, "how much does the address rgeistration cost") == ANMELDEN
+
+
 def test_a_compound_with_a_generic_tail_is_answered(index: SearchIndex) -> None:
     m = matcher.match(index, "Hundesteueranmeldung")
     assert decide(index, "Hundesteueranmeldung", State(), m).kind == "answer"

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from servicepoint.assistant import nlp
-from servicepoint.catalog.search import STOPWORDS, SearchIndex, analyse, fold, words
+from servicepoint.catalog.search import STOPWORDS, SearchIndex, analyse, fold
 
 CALIBRATION_FILE = Path(__file__).resolve().parent / "calibration.json"
 FEATURES = (
@@ -112,7 +112,7 @@ def _weight(index: SearchIndex, word: str, kind: str) -> float:
 
 def _analyse(index: SearchIndex, text: str) -> _Analysis:
     """Terms for ranking, coverage of the content words, best specificity, content count."""
-    content = nlp.content_words(text, STOPWORDS, keep=index.phrase_words(text))
+    content = nlp.content_words(text, STOPWORDS, keep=index.phrase_words(index.spelled(text)))
     terms: list[str] = []
     matched: list[tuple[list[str], str, float]] = []
     covered = 0.0
@@ -292,7 +292,8 @@ def match(index: SearchIndex, text: str) -> Match:
     if not terms:
         return Match([], {}, 0.0, n_content)
     term_set = set(terms)
-    scores = index.scores(text, terms, title_weight=TITLE_FIELD_WEIGHT)
+    spelled = index.spelled(text)
+    scores = index.scores(spelled, terms, title_weight=TITLE_FIELD_WEIGHT)
     if nlp.is_urgent(text):
         scores = _hurried(index, scores)
     order = np.argsort(-scores, kind="stable")[:8]
@@ -321,7 +322,7 @@ def match(index: SearchIndex, text: str) -> Match:
         return Match([], {}, 0.0, n_content)
     top = candidates[0].score
     second = candidates[1].score if len(candidates) > 1 else 0.0
-    folded = f" {' '.join(fold(w) for w in words(text))} "
+    folded = f" {spelled} "
     phrases = index.docs[candidates[0].index].phrases()
     features = {
         "log_top": math.log1p(top),

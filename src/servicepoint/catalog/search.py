@@ -61,6 +61,8 @@ STOPWORDS = STOPWORDS | (
 )
 
 
+# A fuzzy match this close is taken as the word meant (one slip in a word of seven letters).
+SURE_SPELLING = 0.85
 # Kept in phrases: "ID card not ready" must not meet "my ID card is ready".
 _NEGATIONS = frozenset("not nicht kein keine keinen keiner no nie never".split())
 
@@ -365,6 +367,16 @@ class SearchIndex:
             elif any(f" {p} " in padded for p in phrases):
                 scores[i] *= 1.3
         return scores
+
+    def spelled(self, text: str) -> str:
+        """The text folded, with near-certain slips corrected to the catalog's word
+        ("meldezattel abgeben" → "meldezettel abgeben"), so phrases can still be found."""
+        out = []
+        for word in words(text):
+            terms, kind = self.expand_kind(word)
+            sure = kind == "fuzzy" and self.similarity(word) >= SURE_SPELLING
+            out.append(terms[0] if sure else fold(word))
+        return " ".join(out)
 
     def phrase_words(self, text: str) -> frozenset[str]:
         """Folded words of the text that belong to a multi-word name or citizen phrase of
