@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import random
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,7 +21,15 @@ from sqlalchemy.orm import Session
 
 from bench.common import ROOT, console, fresh_database
 from servicepoint.assistant import service as assistant_service
-from servicepoint.assistant.evaluation import Dialogue, Item, Metrics, Outcome, evaluate, load
+from servicepoint.assistant.evaluation import (
+    Asker,
+    Dialogue,
+    Item,
+    Metrics,
+    Outcome,
+    evaluate,
+    load,
+)
 from servicepoint.catalog import service as catalog_service
 from servicepoint.config import DATA_ROOT
 from servicepoint.core.city import elsewhere_words, place_names
@@ -108,6 +117,38 @@ def _assistant(session: Session):  # type: ignore[no-untyped-def]
     return ask
 
 
+def with_slip(text: str, rng: random.Random) -> str:
+    """The text with one typing slip (a letter dropped, swapped, wrong or extra) in its
+    longest word; the first and last letters stay."""
+    tokens = text.split()
+    k = max(range(len(tokens)), key=lambda j: len(tokens[j]))
+    w = tokens[k]
+    if len(w) < 5:
+        return text
+    p = rng.randrange(1, len(w) - 2)
+    letter = rng.choice("aeinrst")
+    w = rng.choice(
+        (
+            w[:p] + w[p + 1 :],
+            w[:p] + w[p + 1] + w[p] + w[p + 2 :],
+            w[:p] + letter + w[p + 1 :],
+            w[:p] + letter + w[p:],
+        )
+    )
+    return " ".join([*tokens[:k], w, *tokens[k + 1 :]])
+
+
+def _typo_robustness(items: Sequence[Item], ask: Asker) -> float:
+    """Top-1 over the in-scope questions, each with one slip (fixed seed, so runs compare)."""
+    rng = random.Random(1)
+    slipped = [
+        Item(with_slip(i.q, rng), i.lang, i.expected, i.aspect)
+        for i in items
+        if i.expected is not None
+    ]
+    return evaluate(slipped, [], ask).top1
+
+
 def _row(table: Table, label: str, m: Metrics) -> None:
     table.add_row(
         label,
@@ -143,6 +184,12 @@ def run(devset: Path = DEVSET, show_misses: bool = False) -> bool:
             _row(table, f"BM25 baseline / {split}", evaluate(part, talks, baseline.ask))
         console.print(table)
         console.print(f"baseline threshold (tuned on dev): {baseline.threshold:.2f}")
+        for split, m in results.items():
+            part = [i for i in items if i.split == split]
+            console.print(
+                f"{split}: top-1 with one typing slip in the longest word "
+                f"{_typo_robustness(part, ask):.3f} (without: {m.top1:.3f})"
+            )
         for split, m in results.items():
             met = (
                 m.top1 >= TARGETS["top1"]
