@@ -110,9 +110,10 @@ def _weight(index: SearchIndex, word: str, kind: str) -> float:
     return _KIND_WEIGHT.get(kind, 0.0)
 
 
-def _analyse(index: SearchIndex, text: str) -> _Analysis:
-    """Terms for ranking, coverage of the content words, best specificity, content count."""
-    content = nlp.content_words(text, STOPWORDS, keep=index.phrase_words(index.spelled(text)))
+def _analyse(index: SearchIndex, text: str, spelled: str) -> _Analysis:
+    """Terms for ranking, coverage of the content words, best specificity, content count;
+    `spelled` is the text as `SearchIndex.spelled` gives it, for finding catalog phrases."""
+    content = nlp.content_words(text, STOPWORDS, keep=index.phrase_words(spelled))
     terms: list[str] = []
     matched: list[tuple[list[str], str, float]] = []
     covered = 0.0
@@ -287,12 +288,12 @@ def _hurried(index: SearchIndex, scores: np.ndarray) -> np.ndarray:
 def match(index: SearchIndex, text: str) -> Match:
     """Rank services for a message and say how sure we are about the best one."""
     text = nlp.join_separable(text)
-    a = _analyse(index, text)
+    spelled = index.spelled(text)
+    a = _analyse(index, text, spelled)
     terms, coverage, specificity, n_content = a.terms, a.coverage, a.specificity, a.n_content
     if not terms:
         return Match([], {}, 0.0, n_content)
     term_set = set(terms)
-    spelled = index.spelled(text)
     scores = index.scores(spelled, terms, title_weight=TITLE_FIELD_WEIGHT)
     if nlp.is_urgent(text):
         scores = _hurried(index, scores)

@@ -384,10 +384,6 @@ class SearchIndex:
         padded = f" {_core(' '.join(fold(w) for w in words(text)))} "
         return frozenset(w for p in self._all_phrases if f" {p} " in padded for w in p.split())
 
-    def elsewhere_in(self, text: str) -> list[str]:
-        """The other authorities' topics the text names."""
-        return list(self.elsewhere_words(text))
-
     def elsewhere_words(self, text: str) -> dict[str, set[str]]:
         """The other authorities' topics the text names, each with the text's words naming
         it. Every word of a topic must be there, in any order; a long word also matches as the
