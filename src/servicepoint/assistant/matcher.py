@@ -175,14 +175,18 @@ def _focus(index: SearchIndex, a: _Analysis, doc: int) -> float:
     return weight if any(t in index.title_terms[doc] for t in terms) else 0.0
 
 
-def _example_likeness(index: SearchIndex, doc: int, terms: set[str]) -> float:
+def _example_likeness(index: SearchIndex, doc: int, terms: set[str], weight: float) -> float:
     """Specificity-weighted overlap (Jaccard) with the closest example question of the
-    service: citizens ask the same things in similar words."""
+    service: citizens ask the same things in similar words. `weight` is the terms' summed
+    specificity."""
     best = 0.0
-    for example in index.example_terms[doc]:
-        union = sum(index.idf(t) for t in example | terms)
-        if union > 0:
-            best = max(best, sum(index.idf(t) for t in example & terms) / union)
+    for example, example_weight in index.example_weights[doc]:
+        shared = example & terms
+        if shared:
+            inter = sum(index.idf(t) for t in shared)
+            union = example_weight + weight - inter
+            if union > 0:
+                best = max(best, inter / union)
     return best
 
 
@@ -294,6 +298,7 @@ def match(index: SearchIndex, text: str) -> Match:
     if not terms:
         return Match([], {}, 0.0, n_content)
     term_set = set(terms)
+    term_weight = sum(index.idf(t) for t in term_set)
     scores = index.scores(spelled, terms, title_weight=TITLE_FIELD_WEIGHT)
     if nlp.is_urgent(text):
         scores = _hurried(index, scores)
@@ -310,7 +315,7 @@ def match(index: SearchIndex, text: str) -> Match:
                     * (0.85 + 0.3 * _cohesion(index, a, int(i)))
                     * (1 + TITLE_BOOST * _title_share(index, a, int(i)))
                     * (1 + SPELLED_BOOST * _spelled_out(index, int(i), term_set))
-                    * (1 + EXAMPLE_BOOST * _example_likeness(index, int(i), term_set)),
+                    * (1 + EXAMPLE_BOOST * _example_likeness(index, int(i), term_set, term_weight)),
                 )
                 for i in order
                 if scores[i] > 0
@@ -334,7 +339,7 @@ def match(index: SearchIndex, text: str) -> Match:
         "phrase": 1.0 if any(f" {p} " in folded for p in phrases if len(p) > 3) else 0.0,
         "title": _spelled_out(index, candidates[0].index, term_set),
         "focus": _focus(index, a, candidates[0].index),
-        "example": _example_likeness(index, candidates[0].index, term_set),
+        "example": _example_likeness(index, candidates[0].index, term_set, term_weight),
         "n_content": float(n_content),
         "elsewhere": _elsewhere(index, text, candidates[0].index),
         "bias": 1.0,

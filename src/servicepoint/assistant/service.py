@@ -305,7 +305,8 @@ def _answer(
     now: dt.datetime,
 ) -> tuple[str, list[compose.Action], Service]:
     svc = catalog_service.get_service(session, service_id=str(decision.service_id))
-    detail = present.service_detail(svc, base=base, lang=lang)
+    # the reply is composed from the facts; loading the citizen words too would cost a query
+    detail = present.service_detail(svc, base=base, lang=lang, keywords=())
     ctx = _context(session, svc, lang, base, phone, now)
     ctx.stand_in = _stand_in(index, svc.id, lang)
     reply = compose.compose(detail, decision.aspects, ctx, children=nlp.mentions_children(text))

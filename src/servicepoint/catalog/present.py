@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from servicepoint.catalog.models import Location, Service
@@ -58,7 +59,11 @@ def _tutorial(svc: Service, *, base: str, lang: str) -> TutorialRead | None:
     )
 
 
-def service_detail(svc: Service, *, base: str, lang: str) -> ServiceDetail:
+def service_detail(
+    svc: Service, *, base: str, lang: str, keywords: Sequence[str] | None = None
+) -> ServiceDetail:
+    """The service's page data. `keywords` stands in for the citizen words read from its
+    terms, for callers that do not show them (the assistant composes from the facts)."""
     data = svc.data
     resp = data["responsible"]
     return ServiceDetail(
@@ -93,7 +98,9 @@ def service_detail(svc: Service, *, base: str, lang: str) -> ServiceDetail:
         ),
         appointment_minutes=data.get("appointment_minutes"),
         tutorial=_tutorial(svc, base=base, lang=lang),
-        keywords=[t.text for t in svc.terms if t.kind == "keyword" and t.lang == lang],
+        keywords=list(keywords)
+        if keywords is not None
+        else [t.text for t in svc.terms if t.kind == "keyword" and t.lang == lang],
         sources=list(data.get("sources", [])),
     )
 

@@ -161,8 +161,14 @@ class SearchIndex:
     _vocab_list: list[str] = field(init=False, repr=False)
     _phrases: list[list[str]] = field(init=False, repr=False)
     _exact: list[frozenset[str]] = field(init=False, repr=False)
-    _all_phrases: list[str] = field(init=False, repr=False)
+    _phrase_docs: dict[str, set[int]] = field(init=False, repr=False)
+    _phrase_len: int = field(init=False, repr=False)
     _elsewhere_parts: list[tuple[str, tuple[str, ...]]] = field(init=False, repr=False)
+    # the topics by their first word: a message names few topic words, so only their topics
+    # need checking
+    _elsewhere_by_first: dict[str, list[tuple[str, tuple[str, ...]]]] = field(
+        init=False, repr=False
+    )
     _elsewhere_part_set: frozenset[str] = field(init=False, repr=False)
     _elsewhere_part_list: list[str] = field(init=False, repr=False)
     _cache: dict[str, tuple[list[str], str]] = field(init=False, repr=False, default_factory=dict)
@@ -175,6 +181,8 @@ class SearchIndex:
     title_terms: list[frozenset[str]] = field(init=False, repr=False)
     # Each example question's terms: a message close to one of them asks the same thing.
     example_terms: list[list[frozenset[str]]] = field(init=False, repr=False)
+    # the same with each example's summed specificity, which every question's ranking needs
+    example_weights: list[list[tuple[frozenset[str], float]]] = field(init=False, repr=False)
     _shared: list[tuple[frozenset[str], str]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -212,6 +220,10 @@ class SearchIndex:
             for doc in self.docs
         ]
         self.example_terms = [[frozenset(analyse(e)) for e in doc.examples] for doc in self.docs]
+        self.example_weights = [
+            [(terms, sum(self.idf(t) for t in terms)) for terms in examples]
+            for examples in self.example_terms
+        ]
         # Per service, the words of all its shared phrases ("neues Ausweisdokument" uses two).
         self._shared = [
             (frozenset(t for text in doc.shared for t in analyse(text)), doc.id)
@@ -224,11 +236,19 @@ class SearchIndex:
             self._by_initial.setdefault(term[0], []).append(term)
         self._phrases = [[c for p in doc.phrases() if " " in (c := _core(p))] for doc in self.docs]
         self._exact = [frozenset(_core(p) for p in doc.phrases()) for doc in self.docs]
-        self._all_phrases = sorted({p for phrases in self._phrases for p in phrases})
+        self._phrase_docs = {}
+        for i, phrases in enumerate(self._phrases):
+            for p in phrases:
+                self._phrase_docs.setdefault(p, set()).add(i)
+        self._phrase_len = max((p.count(" ") + 1 for p in self._phrase_docs), default=0)
         self._elsewhere_parts = [
             (phrase, tuple(p for p in phrase.split() if p not in STOPWORDS))
             for phrase in self.elsewhere
         ]
+        self._elsewhere_by_first = {}
+        for phrase, parts in self._elsewhere_parts:
+            if parts:
+                self._elsewhere_by_first.setdefault(parts[0], []).append((phrase, parts))
         self._elsewhere_part_set = frozenset(p for _, parts in self._elsewhere_parts for p in parts)
         self._elsewhere_part_list = sorted(self._elsewhere_part_set)
 
@@ -299,8 +319,16 @@ class SearchIndex:
                 self._similarity[folded] = 1 - 1 / len(folded)
                 return [near[0]]
         # Typed-ahead or clipped words ("perso", "meldebesch") complete to the longest known term.
-        prefixed = [t for t in self._vocab_list if t.startswith(folded) and len(folded) >= 5]
-        return prefixed[:3]
+        if len(folded) < 5:
+            return []
+        prefixed: list[str] = []
+        i = bisect.bisect_left(self._vocab_list, folded)
+        while i < len(self._vocab_list) and len(prefixed) < 3:
+            if not self._vocab_list[i].startswith(folded):
+                break
+            prefixed.append(self._vocab_list[i])
+            i += 1
+        return prefixed
 
     def _split_compound(self, folded: str, depth: int = 0) -> list[str]:
         """Split e.g. 'personalausweisverlaengerung' into known parts (with German linking -s-)."""
@@ -359,14 +387,25 @@ class SearchIndex:
         if title_weight:
             scores += title_weight * np.asarray(self._title_bm25.get_scores(terms))
         folded = _core(" ".join(fold(w) for w in words(text)))
-        padded = f" {folded} "
-        for i, (exact, phrases) in enumerate(zip(self._exact, self._phrases, strict=True)):
+        hinted = {i for p in self._phrases_in(folded) for i in self._phrase_docs[p]}
+        for i, exact in enumerate(self._exact):
             # A query that *is* one of a service's names or citizen words is the strongest hint.
             if folded in exact:
                 scores[i] *= 1.6
-            elif any(f" {p} " in padded for p in phrases):
+            elif i in hinted:
                 scores[i] *= 1.3
         return scores
+
+    def _phrases_in(self, core: str) -> list[str]:
+        """The multi-word phrases of any service that occur in a core text, as whole words
+        (looked up by the text's word runs: the phrases are many, a message's words few)."""
+        tokens = core.split()
+        found = []
+        for i in range(len(tokens)):
+            for n in range(2, min(self._phrase_len, len(tokens) - i) + 1):
+                if (gram := " ".join(tokens[i : i + n])) in self._phrase_docs:
+                    found.append(gram)
+        return found
 
     def spelled(self, text: str) -> str:
         """The text folded, with near-certain slips corrected to the catalog's word
@@ -381,8 +420,8 @@ class SearchIndex:
     def phrase_words(self, text: str) -> frozenset[str]:
         """Folded words of the text that belong to a multi-word name or citizen phrase of
         some service found in it ("address registration", "Pass übermorgen")."""
-        padded = f" {_core(' '.join(fold(w) for w in words(text)))} "
-        return frozenset(w for p in self._all_phrases if f" {p} " in padded for w in p.split())
+        core = _core(" ".join(fold(w) for w in words(text)))
+        return frozenset(w for p in self._phrases_in(core) for w in p.split())
 
     def elsewhere_words(self, text: str) -> dict[str, set[str]]:
         """The other authorities' topics the text names, each with the text's words naming
@@ -394,9 +433,10 @@ class SearchIndex:
             for part in self._topic_words_named_by(token):
                 named.setdefault(part, set()).add(token)
         found: dict[str, set[str]] = {}
-        for phrase, parts in self._elsewhere_parts:
-            if parts and all(p in named for p in parts):
-                found[phrase] = {t for p in parts for t in named[p]}
+        for first in list(named):
+            for phrase, parts in self._elsewhere_by_first.get(first, ()):
+                if all(p in named for p in parts):
+                    found[phrase] = {t for p in parts for t in named[p]}
         return found
 
     def _topic_words_named_by(self, token: str) -> list[str]:
