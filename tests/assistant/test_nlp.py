@@ -315,6 +315,10 @@ def test_does_not_mention_children(text: str) -> None:
         ("my flight is tomorrow", True),
         ("the new ID won't be ready in time, I travel next week", True),
         ("Der Ausweis wird nicht rechtzeitig fertig", True),
+        ("Ich brauche so schnell wie möglich einen Pass", True),
+        ("Is there a paper ID they can give me on the spot?", True),
+        ("I need it right away", True),
+        ("Wie schnell geht das?", False),  # asks how long, names no deadline
         ("Guten Morgen, was kostet ein Pass?", False),  # a greeting, no deadline
         ("Wie lange dauert ein Reisepass?", False),
         ("Morgenstern", False),

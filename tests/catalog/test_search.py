@@ -149,6 +149,17 @@ def test_typos_are_matched_to_a_near_known_spelling(
     assert index.expand(typo) == [meant]
 
 
+def test_a_slip_in_an_example_question_does_not_hide_the_catalog_word() -> None:
+    # Example questions are citizens' writing: a misspelt one must not make the slip a word of
+    # its own that the real word's typo tolerance then never reaches.
+    docs = [*DOCS[:3], SearchDoc(**{**DOCS[3].__dict__, "examples": ["fürungszeugnis für job"]})]
+    with_slip = build_index(docs)
+    assert with_slip.expand("fürungszeugnis")[0] == "fuehrungszeugnis"
+    assert top(with_slip, "wie lange dauert fürungszeugnis") == "fz"
+    # words the catalog itself spells stay as they are
+    assert with_slip.expand("Führungszeugnis") == ["fuehrungszeugnis"]
+
+
 def test_short_unknown_words_are_not_fuzzy_matched(index: SearchIndex) -> None:
     # Three letters are too few to guess from: "pas" must not become "pass" or "passport".
     assert index.expand("pas") == []

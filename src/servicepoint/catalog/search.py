@@ -184,6 +184,10 @@ class SearchIndex:
     # the same with each example's summed specificity, which every question's ranking needs
     example_weights: list[list[tuple[frozenset[str], float]]] = field(init=False, repr=False)
     _shared: list[tuple[frozenset[str], str]] = field(init=False, repr=False)
+    # Words of names, citizen words and summaries, by initial: the catalog's own spelling.
+    # Example questions are citizens' writing and may be misspelt ("fürungszeugnis").
+    _edited: frozenset[str] = field(init=False, repr=False)
+    _edited_by_initial: dict[str, list[str]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         corpus = [doc.tokens() or ["_"] for doc in self.docs]
@@ -204,6 +208,18 @@ class SearchIndex:
         ]
         self._title_bm25 = bm25s.BM25(k1=1.2, b=0.3)
         self._title_bm25.index(titles, show_progress=False)
+        edited = sorted(
+            {
+                t
+                for doc in self.docs
+                for text in (*doc.names, *doc.keywords, *doc.summaries)
+                for t in analyse(text)
+            }
+        )
+        self._edited = frozenset(edited)
+        self._edited_by_initial = {}
+        for term in edited:
+            self._edited_by_initial.setdefault(term[0], []).append(term)
         self._vocab = frozenset(t for toks in corpus for t in toks)
         self.doc_terms = [frozenset(toks) for toks in corpus]
         # Multi-word citizen phrases ("Geburtsurkunde Elterngeld") count only as whole phrases
@@ -273,7 +289,7 @@ class SearchIndex:
             return [], "stop"
         terms = [t for t in dict.fromkeys((folded, lemma(word))) if t in self._vocab]
         if terms:
-            return terms, "exact"
+            return self._respelled(folded) + terms, "exact"
         # A close misspelling of a whole known word beats splitting it into guessed parts.
         near = self._fuzzy(folded)
         if near and self._similarity.get(folded, 0.0) >= 0.9:
@@ -285,6 +301,17 @@ class SearchIndex:
             return near, "fuzzy"
         head = self._compound_head(folded)
         return ([head], "head") if head else ([], "none")
+
+    def _respelled(self, folded: str) -> list[str]:
+        """The catalog's spelling of a word known only from example questions, when it is a
+        near-certain slip of one ("fuerungszeugnis" → "fuehrungszeugnis"); else nothing."""
+        if len(folded) < 8 or folded in self._edited:
+            return []
+        pool = self._edited_by_initial.get(folded[0], [])
+        match = process.extractOne(
+            folded, pool, scorer=fuzz.ratio, score_cutoff=100 * max(SURE_SPELLING, 0.9)
+        )
+        return [match[0]] if match else []
 
     def similarity(self, word: str) -> float:
         """How close a fuzzily matched word was to its term (1.0 = same); 0.5 for completions."""
