@@ -349,3 +349,36 @@ def test_content_words_drop_question_and_pointer_words() -> None:
     # unless they belong to a phrase the caller keeps
     kept = nlp.content_words("address registration cost", STOPWORDS, keep=frozenset({"address"}))
     assert kept == ["address", "registration"]
+
+
+@pytest.mark.parametrize(
+    ("text", "content"),
+    [
+        ("Meine Mutter ist 89 Jahre alt und bettlägerig", ["Mutter", "bettlägerig"]),
+        ("Braucht mein zehnjähriger Sohn einen Perso?", ["Braucht", "Sohn", "Perso"]),
+        ("I'm a 19-year-old student", ["student"]),
+        ("Ausweis vor 4 Wochen beantragt", ["Ausweis"]),
+        # without a number, the words keep their meaning
+        ("Wochenmarkt Öffnungszeiten alte Stadt", ["Wochenmarkt", "alte", "Stadt"]),
+    ],
+)
+def test_content_words_drop_ages_and_spans(text: str, content: list[str]) -> None:
+    from servicepoint.catalog.search import STOPWORDS
+
+    assert nlp.content_words(text, STOPWORDS) == content
+
+
+@pytest.mark.parametrize(
+    ("text", "left"),
+    [
+        ("Was kostet ein Reisepass? Ich bin unter lena@example.org erreichbar", "Reisepass"),
+        ("Sie erreichen mich unter 0511 123456. Was kostet ein Pass?", "Pass"),
+        ("Rückruf bitte unter 0511 123456, es geht um Wohngeld", "Wohngeld"),
+        ("Geboren am 12.03.1990, ich brauche eine Geburtsurkunde", "Geburtsurkunde"),
+    ],
+)
+def test_contact_details_and_their_words_are_left_out_for_matching(text: str, left: str) -> None:
+    from servicepoint.catalog.search import STOPWORDS
+
+    # the details and the words around them say nothing about the service
+    assert nlp.content_words(nlp.without_personal_data(text), STOPWORDS) == [left]

@@ -128,6 +128,13 @@ def test_compound_is_split_into_known_parts(index: SearchIndex) -> None:
     assert index.expand("Personalausweisverlängerung") == ["personalausweis", "verlaengerung"]
 
 
+def test_a_known_head_with_a_loosely_guessed_tail_is_no_compound() -> None:
+    # "bettlägerig" is not "Bett" + "länger": a fuzzy tail must be a near-certain slip.
+    docs = [SearchDoc("sm", ("Sperrmüll anmelden", "Bulky waste"), keywords=["Bett", "länger"])]
+    assert build_index(docs).expand("bettlägerig") == []
+    assert build_index(docs).expand("Bettlängr") == ["bett", "laenger"]
+
+
 def test_compound_with_linking_s_is_split(index: SearchIndex) -> None:
     # "Hundesteuer" is known as a whole; "Reisepassverlängerung" needs the split.
     assert index.expand("Reisepassverlängerung") == ["reisepass", "verlaengerung"]

@@ -7,7 +7,7 @@ never knowledge of a particular service: that lives in the catalog.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
 import simplemma
@@ -242,13 +242,19 @@ _INTRODUCER = re.compile(
     r"(?:(?:am|on|den|unter|an|at|to|ist|is)\s+)?(?=\[(?:E-Mail|IBAN|Datum|Nummer)\])",
     re.I,
 )
+# ... and words that only close it ("Ich bin unter … erreichbar", "reach me at …").
+_CLOSER = re.compile(
+    r"(?:\b(?:erreichen|reach)\s+(?:sie\s+)?(?:mich|uns|me|us)\s+(?:unter|at|on)\s+"
+    r"(?=\[(?:E-Mail|Nummer)\]))|(?<=\])\s*(?:zu\s+)?(?:erreichbar|reachable)\b",
+    re.I,
+)
 
 
 def without_personal_data(text: str) -> str:
     """The message with e-mail addresses, numbers and dates (and the words introducing them)
     left out, for matching: contact details say nothing about the service and must neither
     make a clear question look vague nor point elsewhere ("geboren" → birth certificate)."""
-    clean = _INTRODUCER.sub(" ", scrub(text))
+    clean = _CLOSER.sub(" ", _INTRODUCER.sub(" ", scrub(text)))
     return " ".join(_PLACEHOLDER.sub(" ", clean).split())
 
 
@@ -429,19 +435,47 @@ def mentions_children(text: str) -> bool:
     return any(f" {c}" in folded for c in _CHILD)
 
 
+# Units after a number ("89 Jahre alt", "vor 4 Wochen", "a 19-year-old") and age adjectives
+# ("zehnjähriger"): an age or a span says nothing about which service, as the number does not.
+_SPAN_UNITS = frozenset(
+    {
+        *("jahr", "jahre", "jahren", "monat", "monate", "monaten", "woche", "wochen"),
+        *("tag", "tage", "tagen", "alt", "alte", "alter", "alten", "jaehrig", "jaehrige"),
+        *("jaehriger", "jaehrigen", "year", "years", "month", "months", "week", "weeks"),
+        *("day", "days", "old"),
+    }
+)
+_AGE_WORD = re.compile(r"\w+jaehrig(?:e|er|en|em|es)?")
+
+
+def _spans(tokens: Sequence[str]) -> set[int]:
+    """Positions of the words that give an age or a span with a number (see _SPAN_UNITS)."""
+    found = {i for i, t in enumerate(tokens) if _AGE_WORD.fullmatch(fold(t))}
+    for i, token in enumerate(tokens):
+        j = i + 1
+        while token.isdigit() and j < len(tokens) and fold(tokens[j]) in _SPAN_UNITS:
+            found.add(j)
+            j += 1
+    return found
+
+
 def content_words(
     text: str, stopwords: Iterable[str], keep: frozenset[str] = frozenset()
 ) -> list[str]:
     """Words that could name a service: not stop words, not sub-question words, not numbers
-    (an age or a date says nothing about which service). Words in `keep` (folded) count even
-    if they could ask a sub-question: "address" in "address registration"."""
+    or the ages and spans they give (an age or a date says nothing about which service).
+    Words in `keep` (folded) count even if they could ask a sub-question: "address" in
+    "address registration"."""
     stop = frozenset(stopwords)
+    tokens = words(text)
+    spans = _spans(tokens)
     return [
         w
-        for w in words(text)
+        for i, w in enumerate(tokens)
         if fold(w) in keep
         or (
-            len(fold(w)) > 1
+            i not in spans
+            and len(fold(w)) > 1
             and not w.isdigit()
             and fold(w) not in stop
             and fold(w) not in ASPECT_WORDS

@@ -371,6 +371,10 @@ class SearchIndex:
                 if rest in self._vocab:
                     return [head, rest]
                 fuzzy_rest = self._fuzzy(rest) if len(rest) >= 5 else []
+                # A known head with a loosely guessed tail is two guesses ("bettlaegerig" is
+                # no "Bett" + "länger"): the tail must be a near-certain slip.
+                if self._similarity.get(rest, 0.0) < SURE_SPELLING:
+                    fuzzy_rest = []
                 deeper = self._split_compound(rest, depth + 1) or fuzzy_rest
                 if deeper:
                     return [head, *deeper]
