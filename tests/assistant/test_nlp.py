@@ -344,6 +344,10 @@ def test_content_words_drop_question_and_pointer_words() -> None:
 
     assert nlp.content_words("Was kostet das für den Reisepass?", STOPWORDS) == ["Reisepass"]
     assert nlp.content_words("Hallo, und wie lange dauert das?", STOPWORDS) == []
+    # discourse particles carry no topic
+    assert nlp.content_words("ok egal, wie beantrage ich einen Reisepass?", STOPWORDS) == [
+        "Reisepass"
+    ]
     # numbers (ages, dates) and inflected sub-question words name no service
     assert nlp.content_words("Ausweis mit 17 beantragt", STOPWORDS) == ["Ausweis"]
     # unless they belong to a phrase the caller keeps

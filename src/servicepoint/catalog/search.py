@@ -51,7 +51,9 @@ STOPWORDS = frozenset(
         "already again only werde wirst beim vom ins ans fuers aufs ums uebers durchs unters vors "
         "until till yet hab ey eh wegen "
         # colloquial: "krieg ich sowas", "brauch nen", "is noch nich fertig"
-        "sowas krieg kriegt nen nem ner ne nich"
+        "sowas krieg kriegt nen nem ner ne nich "
+        # discourse particles: "ok egal, wie beantrage ich", "brauch ich den echt"
+        "egal halt eben eigentlich trotzdem grad gerade echt"
     ).split()
 )
 # ... and the standard German function words (the Snowball list): "hin", "weiter", "dort";
