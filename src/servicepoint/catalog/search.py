@@ -65,6 +65,9 @@ STOPWORDS = STOPWORDS | (
 
 # A fuzzy match this close is taken as the word meant (one slip in a word of seven letters).
 SURE_SPELLING = 0.85
+# A word known only from example questions also counts as the catalog's own word when it is
+# at least this close to one: a slip in a long word ("fuerungszeugnis"), not another word.
+RESPELL_SPELLING = 0.9
 # Kept in phrases: "ID card not ready" must not meet "my ID card is ready".
 _NEGATIONS = frozenset("not nicht kein keine keinen keiner no nie never".split())
 
@@ -311,7 +314,7 @@ class SearchIndex:
             return []
         pool = self._edited_by_initial.get(folded[0], [])
         match = process.extractOne(
-            folded, pool, scorer=fuzz.ratio, score_cutoff=100 * max(SURE_SPELLING, 0.9)
+            folded, pool, scorer=fuzz.ratio, score_cutoff=100 * RESPELL_SPELLING
         )
         return [match[0]] if match else []
 
