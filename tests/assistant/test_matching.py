@@ -30,6 +30,7 @@ def top(index: SearchIndex, names: dict[str, str], text: str) -> str | None:
 
 FAHRZEUG = "Fahrzeug zulassen, ummelden oder abmelden"
 GEWERBE = "Gewerbe anmelden, ummelden oder abmelden"
+AUFENTHALT = "Aufenthaltstitel beantragen oder verlängern"
 
 COLLOQUIAL = [
     ("Mein Perso ist abgelaufen, was nun?", PERSONALAUSWEIS),
@@ -314,6 +315,9 @@ def test_the_other_matter_counts_by_its_share_of_the_message(index: SearchIndex)
         "Kindergeld beantragen",
         "Wo bekomme ich einen Bibliotheksausweis?",
         "Steuererklärung abgeben",
+        # a visa for travelling abroad is the other country's embassy's; ours is the stay here
+        "Brauche ich ein Visum für meine Reise nach Indien?",
+        "Do I need a visa to travel to Canada?",
     ],
 )
 def test_other_authorities_matters_are_not_answered(index: SearchIndex, text: str) -> None:
@@ -329,6 +333,7 @@ def test_other_authorities_matters_are_not_answered(index: SearchIndex, text: st
         ("Wohngeld beantragen", "Wohngeld beantragen"),
         # Elterngeld is another authority's, the birth certificate for it is ours
         ("Geburtsurkunde für das Elterngeld", "Geburtsurkunde beantragen"),
+        ("Mein Visum läuft ab, wie kann ich es verlängern?", AUFENTHALT),
     ],
 )
 def test_our_own_services_keep_their_answer(
