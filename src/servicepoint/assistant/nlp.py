@@ -452,8 +452,10 @@ def _spans(tokens: Sequence[str]) -> set[int]:
     """Positions of the words that give an age or a span with a number (see _SPAN_UNITS)."""
     found = {i for i, t in enumerate(tokens) if _AGE_WORD.fullmatch(fold(t))}
     for i, token in enumerate(tokens):
+        if not token.isdigit():
+            continue
         j = i + 1
-        while token.isdigit() and j < len(tokens) and fold(tokens[j]) in _SPAN_UNITS:
+        while j < len(tokens) and fold(tokens[j]) in _SPAN_UNITS:
             found.add(j)
             j += 1
     return found

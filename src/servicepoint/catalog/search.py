@@ -8,9 +8,10 @@ BM25 (bm25s) then ranks the services over their names, citizen terms, examples a
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -120,6 +121,26 @@ def analyse(text: str) -> list[str]:
     return out
 
 
+def _terms(text: str) -> frozenset[str]:
+    return frozenset(analyse(text))
+
+
+def _by_initial(ordered: Iterable[str]) -> dict[str, list[str]]:
+    """Sorted terms grouped by their first letter: typos rarely hit the first letter."""
+    groups: dict[str, list[str]] = {}
+    for term in ordered:
+        groups.setdefault(term[0], []).append(term)
+    return groups
+
+
+def _starting_with(ordered: Sequence[str], prefix: str) -> Iterator[str]:
+    """The words of a sorted list that start with `prefix`, in order (found by bisection)."""
+    i = bisect.bisect_left(ordered, prefix)
+    while i < len(ordered) and ordered[i].startswith(prefix):
+        yield ordered[i]
+        i += 1
+
+
 @dataclass(frozen=True)
 class SearchDoc:
     """What the index knows of one service; weights repeat the strongest fields."""
@@ -164,11 +185,10 @@ class SearchIndex:
     _title_bm25: bm25s.BM25 = field(init=False, repr=False)
     _vocab: frozenset[str] = field(init=False, repr=False)
     _vocab_list: list[str] = field(init=False, repr=False)
-    _phrases: list[list[str]] = field(init=False, repr=False)
+    _by_initial: dict[str, list[str]] = field(init=False, repr=False)
     _exact: list[frozenset[str]] = field(init=False, repr=False)
     _phrase_docs: dict[str, set[int]] = field(init=False, repr=False)
     _phrase_len: int = field(init=False, repr=False)
-    _elsewhere_parts: list[tuple[str, tuple[str, ...]]] = field(init=False, repr=False)
     # the topics by their first word: a message names few topic words, so only their topics
     # need checking
     _elsewhere_by_first: dict[str, list[tuple[str, tuple[str, ...]]]] = field(
@@ -184,9 +204,8 @@ class SearchIndex:
     # Terms of a service's names and citizen words only: what the service *is*, not what its
     # description happens to mention.
     title_terms: list[frozenset[str]] = field(init=False, repr=False)
-    # Each example question's terms: a message close to one of them asks the same thing.
-    example_terms: list[list[frozenset[str]]] = field(init=False, repr=False)
-    # the same with each example's summed specificity, which every question's ranking needs
+    # Each example question's terms (a message close to one of them asks the same thing) with
+    # their summed specificity, which every question's ranking needs.
     example_weights: list[list[tuple[frozenset[str], float]]] = field(init=False, repr=False)
     _shared: list[tuple[frozenset[str], str]] = field(init=False, repr=False)
     # Words of names, citizen words and summaries, by initial: the catalog's own spelling.
@@ -222,9 +241,7 @@ class SearchIndex:
             }
         )
         self._edited = frozenset(edited)
-        self._edited_by_initial = {}
-        for term in edited:
-            self._edited_by_initial.setdefault(term[0], []).append(term)
+        self._edited_by_initial = _by_initial(edited)
         self._vocab = frozenset(t for toks in corpus for t in toks)
         self.doc_terms = [frozenset(toks) for toks in corpus]
         # Multi-word citizen phrases ("Geburtsurkunde Elterngeld") count only as whole phrases
@@ -240,10 +257,9 @@ class SearchIndex:
             )
             for doc in self.docs
         ]
-        self.example_terms = [[frozenset(analyse(e)) for e in doc.examples] for doc in self.docs]
         self.example_weights = [
-            [(terms, sum(self.idf(t) for t in terms)) for terms in examples]
-            for examples in self.example_terms
+            [(terms, sum(self.idf(t) for t in terms)) for terms in map(_terms, doc.examples)]
+            for doc in self.docs
         ]
         # Per service, the words of all its shared phrases ("neues Ausweisdokument" uses two).
         self._shared = [
@@ -252,25 +268,22 @@ class SearchIndex:
             if doc.shared
         ]
         self._vocab_list = sorted(self._vocab)
-        self._by_initial: dict[str, list[str]] = {}
-        for term in self._vocab_list:
-            self._by_initial.setdefault(term[0], []).append(term)
-        self._phrases = [[c for p in doc.phrases() if " " in (c := _core(p))] for doc in self.docs]
+        self._by_initial = _by_initial(self._vocab_list)
         self._exact = [frozenset(_core(p) for p in doc.phrases()) for doc in self.docs]
         self._phrase_docs = {}
-        for i, phrases in enumerate(self._phrases):
-            for p in phrases:
-                self._phrase_docs.setdefault(p, set()).add(i)
+        for i, doc in enumerate(self.docs):
+            for p in doc.phrases():
+                if " " in (core := _core(p)):
+                    self._phrase_docs.setdefault(core, set()).add(i)
         self._phrase_len = max((p.count(" ") + 1 for p in self._phrase_docs), default=0)
-        self._elsewhere_parts = [
-            (phrase, tuple(p for p in phrase.split() if p not in STOPWORDS))
-            for phrase in self.elsewhere
-        ]
         self._elsewhere_by_first = {}
-        for phrase, parts in self._elsewhere_parts:
+        for phrase in self.elsewhere:
+            parts = tuple(p for p in phrase.split() if p not in STOPWORDS)
             if parts:
                 self._elsewhere_by_first.setdefault(parts[0], []).append((phrase, parts))
-        self._elsewhere_part_set = frozenset(p for _, parts in self._elsewhere_parts for p in parts)
+        self._elsewhere_part_set = frozenset(
+            p for topics in self._elsewhere_by_first.values() for _, parts in topics for p in parts
+        )
         self._elsewhere_part_list = sorted(self._elsewhere_part_set)
 
     # -- query side -------------------------------------------------------------------------
@@ -353,14 +366,7 @@ class SearchIndex:
         # Typed-ahead or clipped words ("perso", "meldebesch") complete to the longest known term.
         if len(folded) < 5:
             return []
-        prefixed: list[str] = []
-        i = bisect.bisect_left(self._vocab_list, folded)
-        while i < len(self._vocab_list) and len(prefixed) < 3:
-            if not self._vocab_list[i].startswith(folded):
-                break
-            prefixed.append(self._vocab_list[i])
-            i += 1
-        return prefixed
+        return list(itertools.islice(_starting_with(self._vocab_list, folded), 3))
 
     def _split_compound(self, folded: str, depth: int = 0) -> list[str]:
         """Split e.g. 'personalausweisverlaengerung' into known parts (with German linking -s-)."""
@@ -485,11 +491,7 @@ class SearchIndex:
             hits.append(token)
         # "Deutschland" is a word of its own, not a clipped "Deutschlandticket".
         if len(token) >= 8 and token not in self._vocab:
-            i = bisect.bisect_left(parts, token)
-            while i < len(parts) and parts[i].startswith(token):
-                if len(token) >= 0.6 * len(parts[i]):
-                    hits.append(parts[i])
-                i += 1
+            hits += [p for p in _starting_with(parts, token) if len(token) >= 0.6 * len(p)]
         return hits
 
     def search(self, text: str, limit: int = 10, min_score: float = 0.5) -> list[Hit]:
