@@ -43,10 +43,10 @@ vendor:
 	cp /tmp/sp-vendor/node_modules/htmx.org/dist/htmx.min.js src/servicepoint/web/static/vendor/htmx/
 	cp /tmp/sp-vendor/node_modules/leaflet/dist/leaflet.js /tmp/sp-vendor/node_modules/leaflet/dist/leaflet.css src/servicepoint/web/static/vendor/leaflet/
 	cp /tmp/sp-vendor/node_modules/axe-core/axe.min.js tests/e2e/vendor/
+	cp /tmp/sp-vendor/node_modules/swagger-ui-dist/swagger-ui-bundle.js /tmp/sp-vendor/node_modules/swagger-ui-dist/swagger-ui.css src/servicepoint/web/static/vendor/swagger-ui/
 
 clean:
 	rm -rf $(VENV) servicepoint.db*
-	cp /tmp/sp-vendor/node_modules/swagger-ui-dist/swagger-ui-bundle.js /tmp/sp-vendor/node_modules/swagger-ui-dist/swagger-ui.css src/servicepoint/web/static/vendor/swagger-ui/
 
 messages: install
 	$(BIN)/python scripts/update_messages.py
