@@ -348,6 +348,13 @@ def test_content_words_drop_question_and_pointer_words() -> None:
     assert nlp.content_words("ok egal, wie beantrage ich einen Reisepass?", STOPWORDS) == [
         "Reisepass"
     ]
+    # nor do letter and chat formulae
+    letter = "Sehr geehrte Damen und Herren, hallo zusammen, sorry für die blöde Frage: Reisepass"
+    assert nlp.content_words(letter, STOPWORDS) == ["Reisepass"]
+    assert nlp.content_words("Dear Sir or Madam, passport? Kind regards", STOPWORDS) == [
+        "passport",
+        "Kind",
+    ]
     # numbers (ages, dates) and inflected sub-question words name no service
     assert nlp.content_words("Ausweis mit 17 beantragt", STOPWORDS) == ["Ausweis"]
     # unless they belong to a phrase the caller keeps

@@ -135,6 +135,17 @@ def test_a_known_head_with_a_loosely_guessed_tail_is_no_compound() -> None:
     assert build_index(docs).expand("Bettlängr") == ["bett", "laenger"]
 
 
+def test_a_loose_match_sharing_only_the_last_part_is_that_part() -> None:
+    # "Fahrprüfung" is a Prüfung, not a misspelt "Fischerprüfung"; a real slip still matches.
+    docs = [
+        SearchDoc("fs", ("Fischereischein", "Fishing licence"), keywords=["Fischerprüfung"]),
+        SearchDoc("fe", ("Führerschein", "Driving licence"), keywords=["Prüfung"]),
+    ]
+    index = build_index(docs)
+    assert index.expand_kind("Fahrprüfung") == (["pruefung"], "head")
+    assert index.expand_kind("Fischerprüfnug")[0] == ["fischerpruefung"]
+
+
 def test_compound_with_linking_s_is_split(index: SearchIndex) -> None:
     # "Hundesteuer" is known as a whole; "Reisepassverlängerung" needs the split.
     assert index.expand("Reisepassverlängerung") == ["reisepass", "verlaengerung"]

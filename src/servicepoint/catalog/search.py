@@ -54,7 +54,13 @@ STOPWORDS = frozenset(
         # colloquial: "krieg ich sowas", "brauch nen", "is noch nich fertig"
         "sowas krieg kriegt nen nem ner ne nich "
         # discourse particles: "ok egal, wie beantrage ich", "brauch ich den echt"
-        "egal halt eben eigentlich trotzdem grad gerade echt"
+        "egal halt eben eigentlich trotzdem grad gerade echt "
+        # letter and chat formulae and hedges: "Sehr geehrte Damen und Herren", "Hallo
+        # zusammen", "sorry für die blöde Frage", "Dear Sir or Madam, … kind regards"
+        "geehrte geehrter geehrten damen herren zusammen liebe lieber gruss gruesse "
+        "freundlichen vielen voraus vorab entschuldigung bloede dumme kurze ziemlich "
+        "irgendwann wirklich bisschen sir madam regards sincerely thank stupid silly dumb "
+        "question honestly anyway basically really quite"
     ).split()
 )
 # ... and the standard German function words (the Snowball list): "hin", "weiter", "dort";
@@ -315,9 +321,11 @@ class SearchIndex:
         parts = self._split_compound(folded)
         if parts:
             return parts, "compound"
-        if near:
-            return near, "fuzzy"
         head = self._compound_head(folded)
+        # A loose match that only shares the last part is another compound of that part, not
+        # a slip: "Fahrprüfung" is a Prüfung, not a "Fischerprüfung".
+        if near and not (head and near[0].endswith(head) and self.similarity(word) < SURE_SPELLING):
+            return near, "fuzzy"
         return ([head], "head") if head else ([], "none")
 
     def _respelled(self, folded: str) -> list[str]:
