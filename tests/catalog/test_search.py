@@ -146,6 +146,19 @@ def test_a_loose_match_sharing_only_the_last_part_is_that_part() -> None:
     assert index.expand_kind("Fischerprüfnug")[0] == ["fischerpruefung"]
 
 
+def test_a_service_compound_also_speaks_of_its_parts() -> None:
+    # "Umzug ins Ausland" spells apart what the catalog wrote as "Auslandsumzug".
+    docs = [
+        SearchDoc("ab", ("Wohnsitz abmelden", "Deregister"), keywords=["Auslandsumzug", "Ausland"]),
+        SearchDoc("an", ("Wohnsitz anmelden", "Register"), keywords=["Umzug"]),
+    ]
+    index = build_index(docs)
+    assert index.search("abmelden Umzug ins Ausland")[0].id == "ab"
+    assert "umzug" in index.doc_terms[0]
+    # ... without making the parts look common: "umzug" stays a word of one service
+    assert index.idf("umzug") == index.max_idf
+
+
 def test_compound_with_linking_s_is_split(index: SearchIndex) -> None:
     # "Hundesteuer" is known as a whole; "Reisepassverlängerung" needs the split.
     assert index.expand("Reisepassverlängerung") == ["reisepass", "verlaengerung"]

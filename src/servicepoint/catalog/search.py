@@ -11,7 +11,7 @@ import bisect
 import itertools
 import math
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -147,6 +147,19 @@ def _starting_with(ordered: Sequence[str], prefix: str) -> Iterator[str]:
         i += 1
 
 
+def _compound_parts(tokens: Sequence[str], known: Container[str]) -> list[str]:
+    """The known parts of a service's compound words, once each: "Auslandsumzug" also
+    speaks of an "Umzug" and of the "Ausland", as a message spelling it apart does."""
+    parts: list[str] = []
+    for token in set(tokens):
+        for cut in range(4, len(token) - 3):
+            head, tail = token[:cut], token[cut:]
+            if head in known and (tail in known or (tail[0] == "s" and tail[1:] in known)):
+                parts += [head, tail if tail in known else tail[1:]]
+                break
+    return parts
+
+
 @dataclass(frozen=True)
 class SearchDoc:
     """What the index knows of one service; weights repeat the strongest fields."""
@@ -220,14 +233,20 @@ class SearchIndex:
     _edited_by_initial: dict[str, list[str]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        corpus = [doc.tokens() or ["_"] for doc in self.docs]
+        written = [doc.tokens() or ["_"] for doc in self.docs]
         df: dict[str, int] = {}
-        for toks in corpus:
+        for toks in written:
             for tok in set(toks):
                 df[tok] = df.get(tok, 0) + 1
-        n = max(len(corpus), 1)
+        n = max(len(written), 1)
         self._idf = {tok: math.log((n + 1) / (count + 0.5)) for tok, count in df.items()}
         self._max_idf = max(self._idf.values(), default=0.0)
+        # Compound parts count for matching, not for how specific a word is: "Melderegister"
+        # must not make "register" a word every service uses.
+        corpus = [
+            toks + _compound_parts([t for x in (*d.names, *d.keywords) for t in analyse(x)], df)
+            for toks, d in zip(written, self.docs, strict=True)
+        ]
         self._bm25 = bm25s.BM25(k1=1.2, b=0.5)
         self._bm25.index(corpus, show_progress=False)
         # A second field: names and citizen words alone (BM25F-like). Words a service is
