@@ -236,6 +236,15 @@ def test_a_story_close_to_an_example_question_finds_its_service(
         ("Reisepass abgelaufen und ich fliege übermorgen", "Vorläufigen Reisepass beantragen"),
         ("Was kostet ein neuer Reisepass?", "Reisepass beantragen"),
         ("my ID card expired and I travel tomorrow", "Vorläufigen Personalausweis beantragen"),
+        # the passport is named in full, the stand-in is not: the hurry still decides
+        (
+            "My son's passport has expired and we fly to a wedding next week, can you help?",
+            "Vorläufigen Reisepass beantragen",
+        ),
+        (
+            "Muss ich nach der Heirat sofort einen neuen Ausweis beantragen?",
+            "Personalausweis beantragen",
+        ),
     ],
 )
 def test_a_hurried_question_finds_the_stand_in(

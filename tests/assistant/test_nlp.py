@@ -318,6 +318,9 @@ def test_does_not_mention_children(text: str) -> None:
         ("Ich brauche so schnell wie möglich einen Pass", True),
         ("Is there a paper ID they can give me on the spot?", True),
         ("I need it right away", True),
+        ("Mein Perso ist weg und ich brauche sofort Ersatz", True),
+        ("Muss ich das sofort melden?", False),  # asks whether it is due
+        ("Do I have to register immediately after moving?", False),
         ("Wie schnell geht das?", False),  # asks how long, names no deadline
         ("Guten Morgen, was kostet ein Pass?", False),  # a greeting, no deadline
         ("Wie lange dauert ein Reisepass?", False),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -289,6 +290,27 @@ def _hurried(index: SearchIndex, scores: np.ndarray) -> np.ndarray:
     return adjusted
 
 
+def _hurried_candidates(
+    index: SearchIndex, candidates: Iterable[Candidate], urgent: bool
+) -> list[Candidate]:
+    """Best first; in a hurry, a stand-in also leads its regular service after the ranking's
+    name and wording boosts, which favour the regular one ("passport" names "Reisepass")."""
+    ranked = list(candidates)
+    if urgent:
+        final = {c.service_id: c.score for c in ranked}
+        ranked = [
+            Candidate(
+                c.index,
+                c.service_id,
+                max(c.score, *(final.get(r, 0.0) * (1 + URGENT_BOOST) for r in urgent_for)),
+            )
+            if (urgent_for := index.docs[c.index].urgent_for)
+            else c
+            for c in ranked
+        ]
+    return sorted(ranked, key=lambda c: -c.score)
+
+
 def match(index: SearchIndex, text: str) -> Match:
     """Rank services for a message and say how sure we are about the best one."""
     text = nlp.join_separable(text)
@@ -300,12 +322,14 @@ def match(index: SearchIndex, text: str) -> Match:
     term_set = set(terms)
     term_weight = sum(index.idf(t) for t in term_set)
     scores = index.scores(spelled, terms, title_weight=TITLE_FIELD_WEIGHT)
-    if nlp.is_urgent(text):
+    urgent = nlp.is_urgent(text)
+    if urgent:
         scores = _hurried(index, scores)
     order = np.argsort(-scores, kind="stable")[:8]
     candidates = _break_ties(
         index,
-        sorted(
+        _hurried_candidates(
+            index,
             (
                 # A service that explains more of the message on its own is the likelier one.
                 Candidate(
@@ -320,7 +344,7 @@ def match(index: SearchIndex, text: str) -> Match:
                 for i in order
                 if scores[i] > 0
             ),
-            key=lambda c: -c.score,
+            urgent,
         ),
         term_set,
     )[:5]

@@ -424,9 +424,17 @@ _URGENT = (
 )
 
 
+# "Muss ich sofort einen neuen Ausweis beantragen?" asks whether it is due, not for haste.
+_DUE = (" muss ich ", " muessen wir ", " must i ", " do i have to ", " do we have to ")
+_DUE_CUES = (" sofort ", " immediately ", " right away ", " straight away ")
+
+
 def is_urgent(text: str) -> bool:
     """The message says time is short; "Guten Morgen" is a greeting, not a deadline."""
     folded = _folded_text(text).replace(" guten morgen ", " ")
+    if any(due in folded for due in _DUE):
+        for cue in _DUE_CUES:
+            folded = folded.replace(cue, " ")
     return any(cue in folded for cue in _URGENT)
 
 
