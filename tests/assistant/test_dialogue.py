@@ -66,6 +66,13 @@ def test_followup_naming_the_topic_by_a_part_of_its_name(index: SearchIndex) -> 
     assert (d.kind, d.service_id, d.aspects) == ("answer", "fischereischein", ["cost"])
 
 
+def test_followup_using_the_verb_of_the_topic_keeps_it(index: SearchIndex) -> None:
+    # "anmelden" alone would be the Wohnsitz; in a talk about the wedding it is the wedding's.
+    d = turn(index, "Ab wann können wir das anmelden?", talking_about("eheschliessung"))
+    assert (d.kind, d.service_id) == ("answer", "eheschliessung") and d.followup
+    assert turn(index, "Wie kann ich mich anmelden?", State()).service_id == "wohnsitz-anmelden"
+
+
 @pytest.mark.parametrize(
     "text",
     [

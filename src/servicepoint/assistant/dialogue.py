@@ -137,11 +137,15 @@ def _is_followup(index: SearchIndex, text: str, state: State, m: Match, limit: f
         return False
     if m.best and m.best.service_id == state.service_id:
         return True
-    # "and for children?" names no new topic, however well "children" matches a service.
+    # "and for children?" names no new topic, however well "children" matches a service; nor
+    # does a word of the current topic's own name ("Ab wann können wir das anmelden?").
+    names = _names_of(index, state.service_id)
     topical = [
         w
         for w in nlp.content_words(text, STOPWORDS)
-        if not nlp.mentions_children(w) and not nlp.is_filler(w)
+        if not nlp.mentions_children(w)
+        and not nlp.is_filler(w)
+        and not (len(w) >= 4 and fold(w) in names)
     ]
     if m.confidence >= limit and topical:
         return False

@@ -50,7 +50,7 @@ STOPWORDS = frozenset(
         "other than if because as so not no yes hi hey dear our their his her they them he she "
         "its was were been being got want wants like know tell anything something still "
         "already again only werde wirst beim vom ins ans fuers aufs ums uebers durchs unters vors "
-        "until till yet hab ey eh wegen "
+        "until till yet hab ey eh wegen ab per via pro je ca bzw usw dahin dafuer davon "
         # colloquial: "krieg ich sowas", "brauch nen", "is noch nich fertig"
         "sowas krieg kriegt nen nem ner ne nich "
         # discourse particles: "ok egal, wie beantrage ich", "brauch ich den echt"
