@@ -159,6 +159,13 @@ def test_a_service_compound_also_speaks_of_its_parts() -> None:
     assert index.idf("umzug") == index.max_idf
 
 
+def test_a_word_of_its_own_is_no_loose_slip() -> None:
+    # "Krankenhaus" is a German word, not a misspelt "Krankenkasse"; "Krankenkase" is a slip.
+    index = build_index([SearchDoc("kk", ("Krankenkasse wechseln", "Change health insurer"))])
+    assert index.expand_kind("Krankenhaus")[1] != "fuzzy"
+    assert index.expand("Krankenkase") == ["krankenkasse"]
+
+
 def test_compound_with_linking_s_is_split(index: SearchIndex) -> None:
     # "Hundesteuer" is known as a whole; "Reisepassverlängerung" needs the split.
     assert index.expand("Reisepassverlängerung") == ["reisepass", "verlaengerung"]

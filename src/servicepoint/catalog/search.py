@@ -109,6 +109,16 @@ def lemma(word: str) -> str:
     return fold(base)
 
 
+@lru_cache(maxsize=50_000)
+def is_word(word: str) -> bool:
+    """Whether the lemmatiser's German or English dictionary knows the word as written."""
+    return any(
+        simplemma.is_known(form, lang=lang)
+        for lang in ("de", "en")
+        for form in dict.fromkeys((word, word.lower(), word.capitalize()))
+    )
+
+
 def words(text: str) -> list[str]:
     return _WORD.findall(text)
 
@@ -341,9 +351,11 @@ class SearchIndex:
         if parts:
             return parts, "compound"
         head = self._compound_head(folded)
-        # A loose match that only shares the last part is another compound of that part, not
-        # a slip: "Fahrprüfung" is a Prüfung, not a "Fischerprüfung".
-        if near and not (head and near[0].endswith(head) and self.similarity(word) < SURE_SPELLING):
+        # A loose match is no slip when the word is a word of its own ("Krankenhaus" is not
+        # a misspelt "Krankenkasse"), or when it only shares the last part with the match: then
+        # it is another compound of that part ("Fahrprüfung" is a Prüfung, not "Fischerprüfung").
+        loose = self.similarity(word) < SURE_SPELLING
+        if near and not (loose and (is_word(word) or (head and near[0].endswith(head)))):
             return near, "fuzzy"
         return ([head], "head") if head else ([], "none")
 
