@@ -31,6 +31,7 @@ def top(index: SearchIndex, names: dict[str, str], text: str) -> str | None:
 FAHRZEUG = "Fahrzeug zulassen, ummelden oder abmelden"
 GEWERBE = "Gewerbe anmelden, ummelden oder abmelden"
 AUFENTHALT = "Aufenthaltstitel beantragen oder verlängern"
+VERLUST = "Verlust oder Diebstahl eines Ausweisdokuments melden"
 
 COLLOQUIAL = [
     ("Mein Perso ist abgelaufen, was nun?", PERSONALAUSWEIS),
@@ -327,6 +328,11 @@ def test_the_other_matter_counts_by_its_share_of_the_message(index: SearchIndex)
         # a visa for travelling abroad is the other country's embassy's; ours is the stay here
         "Brauche ich ein Visum für meine Reise nach Indien?",
         "Do I need a visa to travel to Canada?",
+        # a stolen bicycle is the police's; a stolen ID card is ours (below)
+        "Mein Fahrrad ist gestohlen worden, wo zeige ich das an?",
+        "My bike was stolen from the station, where do I report it?",
+        "Wie finde ich einen Hausarzt?",
+        "Where can I complain about a rude bus driver?",
     ],
 )
 def test_other_authorities_matters_are_not_answered(index: SearchIndex, text: str) -> None:
@@ -343,6 +349,8 @@ def test_other_authorities_matters_are_not_answered(index: SearchIndex, text: st
         # Elterngeld is another authority's, the birth certificate for it is ours
         ("Geburtsurkunde für das Elterngeld", "Geburtsurkunde beantragen"),
         ("Mein Visum läuft ab, wie kann ich es verlängern?", AUFENTHALT),
+        ("Mein Personalausweis wurde gestohlen, was muss ich tun?", VERLUST),
+        ("Führerschein für den Bus umtauschen", FUEHRERSCHEIN),
     ],
 )
 def test_our_own_services_keep_their_answer(
