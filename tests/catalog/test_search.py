@@ -194,6 +194,9 @@ def test_a_slip_in_an_example_question_does_not_hide_the_catalog_word() -> None:
     with_slip = build_index(docs)
     assert with_slip.expand("fürungszeugnis")[0] == "fuehrungszeugnis"
     assert top(with_slip, "wie lange dauert fürungszeugnis") == "fz"
+    # a different slip closest to the example's slip also means the catalog's word
+    assert with_slip.expand("fürungszeugniss")[0] == "fuehrungszeugnis"
+    assert with_slip.spelled("fürungszeugniss kosten") == "fuehrungszeugnis kosten"
     # words the catalog itself spells stay as they are
     assert with_slip.expand("Führungszeugnis") == ["fuehrungszeugnis"]
 

@@ -345,6 +345,10 @@ class SearchIndex:
             return self._respelled(folded) + terms, "exact"
         # A close misspelling of a whole known word beats splitting it into guessed parts.
         near = self._fuzzy(folded)
+        if near and near[0] not in self._edited:
+            # The closest word may be a citizen's slip in an example ("meldebeschinigung"):
+            # then the catalog's own spelling is meant as well.
+            near = self._respelled(near[0]) + near
         if near and self._similarity.get(folded, 0.0) >= 0.9:
             return near, "fuzzy"
         parts = self._split_compound(folded)
