@@ -319,6 +319,9 @@ def test_does_not_mention_children(text: str) -> None:
         ("Is there a paper ID they can give me on the spot?", True),
         ("I need it right away", True),
         ("Mein Perso ist weg und ich brauche sofort Ersatz", True),
+        ("nächsten Dienstag habe ich einen Notartermin", True),  # a weekday deadline
+        ("I need it by Friday", True),
+        ("Hat das Bürgeramt am Samstag offen?", False),  # opening hours, no deadline
         ("Muss ich das sofort melden?", False),  # asks whether it is due
         ("Do I have to register immediately after moving?", False),
         ("Wie schnell geht das?", False),  # asks how long, names no deadline

@@ -429,13 +429,23 @@ _DUE = (" muss ich ", " muessen wir ", " must i ", " do i have to ", " do we hav
 _DUE_CUES = (" sofort ", " immediately ", " right away ", " straight away ")
 
 
+_WEEKDAYS = (
+    "montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonntag|"
+    "monday|tuesday|wednesday|thursday|friday|saturday|sunday"
+)
+# A deadline on a weekday of this or next week: "bis Freitag", "nächsten Dienstag", "by Friday".
+_WEEKDAY_DEADLINE = re.compile(
+    rf" (?:bis|naechsten|naechste|kommenden|diesen|this|next|by|until) (?:{_WEEKDAYS}) "
+)
+
+
 def is_urgent(text: str) -> bool:
     """The message says time is short; "Guten Morgen" is a greeting, not a deadline."""
     folded = _folded_text(text).replace(" guten morgen ", " ")
     if any(due in folded for due in _DUE):
         for cue in _DUE_CUES:
             folded = folded.replace(cue, " ")
-    return any(cue in folded for cue in _URGENT)
+    return any(cue in folded for cue in _URGENT) or bool(_WEEKDAY_DEADLINE.search(folded))
 
 
 def mentions_children(text: str) -> bool:
