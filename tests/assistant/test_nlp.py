@@ -361,6 +361,8 @@ def test_content_words_drop_question_and_pointer_words() -> None:
         "passport",
         "Kind",
     ]
+    # nor does "own": "einen eigenen Ausweis" is an Ausweis
+    assert nlp.content_words("Ich brauche einen eigenen Ausweis", STOPWORDS) == ["Ausweis"]
     # numbers (ages, dates) and inflected sub-question words name no service
     assert nlp.content_words("Ausweis mit 17 beantragt", STOPWORDS) == ["Ausweis"]
     # unless they belong to a phrase the caller keeps

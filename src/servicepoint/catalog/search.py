@@ -60,7 +60,8 @@ STOPWORDS = frozenset(
         "geehrte geehrter geehrten damen herren zusammen liebe lieber gruss gruesse "
         "freundlichen vielen voraus vorab entschuldigung bloede dumme kurze ziemlich "
         "irgendwann wirklich bisschen sir madam regards sincerely thank stupid silly dumb "
-        "question honestly anyway basically really quite"
+        "question honestly anyway basically really quite eigen eigene eigenen eigener eigenes "
+        "own"
     ).split()
 )
 # ... and the standard German function words (the Snowball list): "hin", "weiter", "dort";
