@@ -159,11 +159,20 @@ def test_a_service_compound_also_speaks_of_its_parts() -> None:
     assert index.idf("umzug") == index.max_idf
 
 
-def test_a_word_of_its_own_is_no_loose_slip() -> None:
+def test_a_word_of_its_own_is_no_slip() -> None:
     # "Krankenhaus" is a German word, not a misspelt "Krankenkasse"; "Krankenkase" is a slip.
     index = build_index([SearchDoc("kk", ("Krankenkasse wechseln", "Change health insurer"))])
     assert index.expand_kind("Krankenhaus")[1] != "fuzzy"
     assert index.expand("Krankenkase") == ["krankenkasse"]
+
+
+def test_a_word_of_its_own_is_no_close_slip_unless_inflected() -> None:
+    # "tauschen" is not a misspelt "Tasche", however close; "verlorenen" is "verloren" inflected.
+    docs = [SearchDoc("fu", ("Fundsache melden", "Lost property"), ["Tasche verloren"])]
+    index = build_index(docs)
+    assert index.expand_kind("tauschen")[1] != "fuzzy"
+    assert index.expand("verlorenen") == ["verloren"]
+    assert index.expand("Tashe") == ["tasche"]
 
 
 def test_compound_with_linking_s_is_split(index: SearchIndex) -> None:

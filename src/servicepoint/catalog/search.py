@@ -120,6 +120,15 @@ def is_word(word: str) -> bool:
     )
 
 
+def _inflection_of(word: str, term: str) -> bool:
+    """Whether two words differ only in their last letters ("verlorenen", "verloren"), as
+    inflections do; "tauschen" and "Tasche" differ from the third letter on."""
+    shortest = min(len(word), len(term))
+    pairs = enumerate(zip(word, term, strict=False))
+    shared = next((i for i, (a, b) in pairs if a != b), shortest)
+    return shared >= shortest - 2
+
+
 def words(text: str) -> list[str]:
     return _WORD.findall(text)
 
@@ -356,11 +365,13 @@ class SearchIndex:
         if parts:
             return parts, "compound"
         head = self._compound_head(folded)
-        # A loose match is no slip when the word is a word of its own ("Krankenhaus" is not
-        # a misspelt "Krankenkasse"), or when it only shares the last part with the match: then
-        # it is another compound of that part ("Fahrprüfung" is a Prüfung, not "Fischerprüfung").
+        # A match is no slip when the word is a word of its own ("Krankenhaus" is not a
+        # misspelt "Krankenkasse", "tauschen" no "Tasche"), unless it is the same word inflected
+        # ("verlorenen"); nor is a loose match sharing only the last part with the word: that
+        # is another compound of the part ("Fahrprüfung" is a Prüfung, not "Fischerprüfung").
         loose = self.similarity(word) < SURE_SPELLING
-        if near and not (loose and (is_word(word) or (head and near[0].endswith(head)))):
+        other_word = bool(near) and is_word(word) and not _inflection_of(folded, near[0])
+        if near and not (other_word or (loose and head and near[0].endswith(head))):
             return near, "fuzzy"
         return ([head], "head") if head else ([], "none")
 
