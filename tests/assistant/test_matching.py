@@ -333,6 +333,8 @@ def test_the_other_matter_counts_by_its_share_of_the_message(index: SearchIndex)
         "My bike was stolen from the station, where do I report it?",
         "Wie finde ich einen Hausarzt?",
         "Where can I complain about a rude bus driver?",
+        # a topic word that could also ask a sub-question ("Internet") still names the topic
+        "Wie melde ich Internet in meiner neuen Wohnung an?",
     ],
 )
 def test_other_authorities_matters_are_not_answered(index: SearchIndex, text: str) -> None:

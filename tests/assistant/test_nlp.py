@@ -321,6 +321,9 @@ def test_does_not_mention_children(text: str) -> None:
         ("Mein Perso ist weg und ich brauche sofort Ersatz", True),
         ("nächsten Dienstag habe ich einen Notartermin", True),  # a weekday deadline
         ("I need it by Friday", True),
+        ("Wir fliegen in 5 Tagen nach Kanada", True),  # a count of days ahead
+        ("in three days I leave", True),
+        ("Der Pass kommt in 3 Wochen", False),
         ("Hat das Bürgeramt am Samstag offen?", False),  # opening hours, no deadline
         ("Muss ich das sofort melden?", False),  # asks whether it is due
         ("Do I have to register immediately after moving?", False),
@@ -363,6 +366,9 @@ def test_content_words_drop_question_and_pointer_words() -> None:
     ]
     # nor does "own": "einen eigenen Ausweis" is an Ausweis
     assert nlp.content_words("Ich brauche einen eigenen Ausweis", STOPWORDS) == ["Ausweis"]
+    # numbers, also written out, name no service; nor does "für Erwachsene"
+    assert nlp.content_words("a passport for my son, he is five", STOPWORDS) == ["passport", "son"]
+    assert nlp.content_words("Reisepass für Erwachsene", STOPWORDS) == ["Reisepass"]
     # numbers (ages, dates) and inflected sub-question words name no service
     assert nlp.content_words("Ausweis mit 17 beantragt", STOPWORDS) == ["Ausweis"]
     # unless they belong to a phrase the caller keeps

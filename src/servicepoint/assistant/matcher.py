@@ -248,7 +248,8 @@ def _elsewhere(index: SearchIndex, text: str, doc: int) -> float:
     if not named:
         return 0.0
     total = hit = 0.0
-    for word in nlp.content_words(text, STOPWORDS):
+    # A topic word counts even where it could ask a sub-question: "Internet anmelden".
+    for word in nlp.content_words(text, STOPWORDS, keep=frozenset(named)):
         expanded, kind = index.expand_kind(word)
         if kind == "stop":
             continue

@@ -392,8 +392,6 @@ _URGENT = (
     " diese woche ",
     " dieses wochenende ",
     " am wochenende ",
-    " in zwei tagen ",
-    " in drei tagen ",
     " so schnell wie moeglich",
     " schnellstmoeglich",
     " in eile",
@@ -409,8 +407,6 @@ _URGENT = (
     " next week ",
     " this week ",
     " this weekend ",
-    " in two days ",
-    " in three days ",
     " as soon as possible",
     " on the spot ",
     " right away ",
@@ -437,6 +433,8 @@ _WEEKDAYS = (
 _WEEKDAY_DEADLINE = re.compile(
     rf" (?:bis|naechsten|naechste|kommenden|diesen|this|next|by|until) (?:{_WEEKDAYS}) "
 )
+# "in 5 Tagen", "in fünf Tagen", "in 3 days": a count of days ahead
+_DAYS_AHEAD_COUNT = re.compile(r" in (\w+) (?:tagen|days) ")
 
 
 def is_urgent(text: str) -> bool:
@@ -445,7 +443,9 @@ def is_urgent(text: str) -> bool:
     if any(due in folded for due in _DUE):
         for cue in _DUE_CUES:
             folded = folded.replace(cue, " ")
-    return any(cue in folded for cue in _URGENT) or bool(_WEEKDAY_DEADLINE.search(folded))
+    if any(cue in folded for cue in _URGENT) or _WEEKDAY_DEADLINE.search(folded):
+        return True
+    return any(_is_number(m.group(1)) for m in _DAYS_AHEAD_COUNT.finditer(folded))
 
 
 def mentions_children(text: str) -> bool:
@@ -466,11 +466,25 @@ _SPAN_UNITS = frozenset(
 _AGE_WORD = re.compile(r"\w+jaehrig(?:e|er|en|em|es)?")
 
 
+# Numbers written out ("he is five", "in fünf Tagen") are numbers too.
+NUMBER_WORDS = frozenset(
+    "null eins zwei drei vier fuenf sechs sieben acht neun zehn elf zwoelf dreizehn vierzehn "
+    "fuenfzehn sechzehn siebzehn achtzehn neunzehn zwanzig dreissig vierzig fuenfzig sechzig "
+    "siebzig achtzig neunzig hundert zero one two three four five six seven eight nine ten "
+    "eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen twenty "
+    "thirty forty fifty sixty seventy eighty ninety hundred".split()
+)
+
+
+def _is_number(token: str) -> bool:
+    return token.isdigit() or fold(token) in NUMBER_WORDS
+
+
 def _spans(tokens: Sequence[str]) -> set[int]:
     """Positions of the words that give an age or a span with a number (see _SPAN_UNITS)."""
     found = {i for i, t in enumerate(tokens) if _AGE_WORD.fullmatch(fold(t))}
     for i, token in enumerate(tokens):
-        if not token.isdigit():
+        if not _is_number(token):
             continue
         j = i + 1
         while j < len(tokens) and fold(tokens[j]) in _SPAN_UNITS:
@@ -496,7 +510,7 @@ def content_words(
         or (
             i not in spans
             and len(fold(w)) > 1
-            and not w.isdigit()
+            and not _is_number(w)
             and fold(w) not in stop
             and fold(w) not in ASPECT_WORDS
             and fold(w) not in OFFICE_WORDS
