@@ -254,6 +254,21 @@ def test_a_hurried_question_finds_the_stand_in(
     assert top(index, names, text) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Mein Reisepass ist noch lange gültig, aber mein Perso läuft bald ab", PERSONALAUSWEIS),
+        ("I already have a valid passport, but what about my ID card?", PERSONALAUSWEIS),
+        # "aber" as a particle turns nothing
+        ("Führerschein verloren, ich brauche ihn aber dringend für die Arbeit", FUEHRERSCHEIN),
+    ],
+)
+def test_the_clause_after_a_turn_names_the_service(
+    index: SearchIndex, names: dict[str, str], text: str, expected: str
+) -> None:
+    assert top(index, names, text) == expected
+
+
 @pytest.mark.parametrize(("typo", "word"), [("Verlist", "verlust"), ("fisihng", "fishing")])
 def test_one_slip_in_a_mid_length_word_is_forgiven(
     index: SearchIndex, typo: str, word: str

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
@@ -312,6 +313,21 @@ def _hurried_candidates(
     return sorted(ranked, key=lambda c: -c.score)
 
 
+# A clause that turns against the one before: ", aber", "but", "Jedoch …" (not the particle
+# in "Ich brauche den aber dringend").
+_CONTRAST = re.compile(r"(?:[,;–-]|^|[.!?])\s*(?:aber|jedoch|sondern|but|however)\b", re.I)
+
+
+def _contrasted(index: SearchIndex, text: str) -> list[str]:
+    """The terms after the last turn, twice more: "Mein Pass ist noch gültig, aber mein Perso
+    läuft ab" is about the Perso."""
+    turns = list(_CONTRAST.finditer(text))
+    if not turns:
+        return []
+    after = text[turns[-1].end() :]
+    return [t for w in nlp.content_words(after, STOPWORDS) for t in index.expand(w)] * 2
+
+
 def match(index: SearchIndex, text: str) -> Match:
     """Rank services for a message and say how sure we are about the best one."""
     text = nlp.join_separable(text)
@@ -322,7 +338,9 @@ def match(index: SearchIndex, text: str) -> Match:
         return Match([], {}, 0.0, n_content)
     term_set = set(terms)
     term_weight = sum(index.idf(t) for t in term_set)
-    scores = index.scores(spelled, terms, title_weight=TITLE_FIELD_WEIGHT)
+    scores = index.scores(
+        spelled, terms + _contrasted(index, text), title_weight=TITLE_FIELD_WEIGHT
+    )
     urgent = nlp.is_urgent(text)
     if urgent:
         scores = _hurried(index, scores)

@@ -61,7 +61,7 @@ STOPWORDS = frozenset(
         "freundlichen vielen voraus vorab entschuldigung bloede dumme kurze ziemlich "
         "irgendwann wirklich bisschen sir madam regards sincerely thank stupid silly dumb "
         "question honestly anyway basically really quite eigen eigene eigenen eigener eigenes "
-        "own erwachsene erwachsener erwachsenen adult adults"
+        "own erwachsene erwachsener erwachsenen adult adults but however"
     ).split()
 )
 # ... and the standard German function words (the Snowball list): "hin", "weiter", "dort";
