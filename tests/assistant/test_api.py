@@ -205,6 +205,26 @@ def test_out_of_scope_says_so_and_hands_over(client: TestClient, message: str) -
     assert "€" not in body["reply"]
 
 
+@pytest.mark.parametrize(
+    ("message", "topic"),
+    [
+        ("Wie melde ich den Rundfunkbeitrag ab?", "„Rundfunkbeitrag“"),
+        ("How do I apply for child benefit?", "“Child benefit (Kindergeld)”"),
+    ],
+)
+def test_out_of_scope_names_the_other_matter(client: TestClient, message: str, topic: str) -> None:
+    # the city's list of other authorities' matters names the topic, never who handles it
+    body = ask(client, message)
+    assert body["service"] is None
+    assert topic in body["reply"]
+    assert any(a["url"].startswith("tel:") for a in body["actions"])
+
+
+def test_out_of_scope_without_a_known_matter_names_none(client: TestClient) -> None:
+    body = ask(client, "qwrtz plmokn uzgv")
+    assert "klingt nach" not in body["reply"]
+
+
 def test_out_of_scope_in_english(client: TestClient) -> None:
     body = ask(client, "What's the weather like in Hannover tomorrow?")
     assert body["lang"] == "en"

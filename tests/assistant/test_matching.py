@@ -12,7 +12,7 @@ from servicepoint.assistant.dialogue import State, decide, policy
 from servicepoint.catalog import service as catalog_service
 from servicepoint.catalog.search import SearchIndex
 from servicepoint.config import DATA_ROOT
-from servicepoint.core.city import elsewhere_words, place_names
+from servicepoint.core.city import elsewhere_topics, elsewhere_words, place_names
 
 PERSONALAUSWEIS = "Personalausweis beantragen"
 REISEPASS = "Reisepass beantragen"
@@ -309,6 +309,16 @@ def test_the_city_lists_matters_other_authorities_handle(tmp_path: Path) -> None
     words = elsewhere_words(DATA_ROOT / "hannover")
     assert {"kindergeld", "rundfunkbeitrag", "finanzamt"} <= set(words)
     assert elsewhere_words(tmp_path) == ()  # a city without the file: nothing is excluded
+    topics = elsewhere_topics(DATA_ROOT / "hannover")
+    assert topics["gez"] == ("Rundfunkbeitrag", "Broadcasting fee (Rundfunkbeitrag)")
+    assert set(topics) == set(words)  # every word belongs to a named topic
+    # a topic without an English name is named in German
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "elsewhere.yaml").write_text(
+        "topics:\n  - topic: Müllabfuhr\n    words: [mülltonne]\n", encoding="utf-8"
+    )
+    assert elsewhere_topics(other) == {"mülltonne": ("Müllabfuhr", "Müllabfuhr")}
 
 
 def elsewhere_in(index: SearchIndex, text: str) -> list[str]:

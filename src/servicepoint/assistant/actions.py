@@ -18,7 +18,7 @@ from servicepoint.assistant.schemas import (
 )
 from servicepoint.catalog import present
 from servicepoint.config import Settings
-from servicepoint.core.city import city_facts, elsewhere_words, place_names
+from servicepoint.core.city import city_facts, elsewhere_topics, elsewhere_words, place_names
 from servicepoint.core.i18n import N_
 from servicepoint.core.security import within_rate
 
@@ -66,6 +66,7 @@ def ask(session: Session, request: Request, body: AskRequest) -> AskResponse:
         default_lang=getattr(request.state, "lang", None),
         places=place_names(settings.city_dir),
         elsewhere=elsewhere_words(settings.city_dir),
+        topics=elsewhere_topics(settings.city_dir),
     )
     return to_response(reply)
 

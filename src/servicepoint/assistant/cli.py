@@ -11,7 +11,7 @@ from rich.console import Console
 from servicepoint.assistant import actions, service
 from servicepoint.cli_support import session_scope
 from servicepoint.config import Settings
-from servicepoint.core.city import city_facts, elsewhere_words, place_names
+from servicepoint.core.city import city_facts, elsewhere_topics, elsewhere_words, place_names
 
 console = Console()
 
@@ -38,6 +38,7 @@ def ask(
             rephrase=actions.rephraser(settings),
             places=place_names(settings.city_dir),
             elsewhere=elsewhere_words(settings.city_dir),
+            topics=elsewhere_topics(settings.city_dir),
         )
         data = actions.to_response(reply).model_dump()
     if as_json:

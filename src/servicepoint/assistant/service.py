@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -140,7 +140,9 @@ def _handover(lang: str, base: str, phone: str | None) -> list[compose.Action]:
     return out
 
 
-def _out_of_scope(lang: str, base: str, phone: str | None) -> tuple[str, list[compose.Action]]:
+def _out_of_scope(
+    lang: str, base: str, phone: str | None, topic: tuple[str, str] | None = None
+) -> tuple[str, list[compose.Action]]:
     text = _t(
         lang,
         "Dazu kann ich leider nichts sagen: Ich kenne nur die Leistungen unserer "
@@ -148,7 +150,27 @@ def _out_of_scope(lang: str, base: str, phone: str | None) -> tuple[str, list[co
         "I'm sorry, I can't help with that: I only know the services of our citizens' "
         "offices. The service phone is happy to help.",
     )
+    if topic:
+        # Only the topic's name: which authority handles it is not in the city's data.
+        text = _t(
+            lang,
+            f"Dazu kann ich leider nichts sagen: Das klingt nach „{topic[0]}“, und dafür sind "
+            "nicht die Bürgerämter zuständig. Gern hilft Ihnen das Servicetelefon weiter.",
+            f"I'm sorry, I can't help with that: it sounds like “{topic[1]}”, which the "
+            "citizens' offices do not handle. The service phone is happy to help.",
+        )
     return text, _handover(lang, base, phone)
+
+
+def _topic_named(
+    index: SearchIndex, text: str, topics: Mapping[str, tuple[str, str]]
+) -> tuple[str, str] | None:
+    """The other authority's matter the message names, if it names one (the first found)."""
+    folded = {" ".join(fold(w) for w in words(k)): v for k, v in topics.items()}
+    for phrase in index.elsewhere_words(text):
+        if phrase in folded:
+            return folded[phrase]
+    return None
 
 
 def _clarify(
@@ -326,6 +348,7 @@ def ask(
     default_lang: str | None = None,
     places: Sequence[str] = (),
     elsewhere: Sequence[str] = (),
+    topics: Mapping[str, tuple[str, str]] | None = None,
 ) -> Reply:
     """Answer one message; follow-ups use the conversation's topic.
 
@@ -350,7 +373,8 @@ def ask(
     elif decision.kind == "greeting":
         reply, acts = _greeting(reply_lang), []
     else:
-        reply, acts = _out_of_scope(reply_lang, base, phone)
+        topic = _topic_named(index, query, topics) if topics else None
+        reply, acts = _out_of_scope(reply_lang, base, phone, topic)
     message_id = secrets.token_urlsafe(9)
     _remember(conv, state, decision, reply_lang, text, message_id, now)
     _record(session, decision, m, text, reply_lang)

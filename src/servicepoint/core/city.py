@@ -33,11 +33,27 @@ def city_facts(city_dir: Path) -> dict[str, Any]:
     return data or {}
 
 
+def _elsewhere_topics(city_dir: Path) -> list[dict[str, Any]]:
+    path = city_dir / "elsewhere.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else None
+    return list((data or {}).get("topics") or [])
+
+
 @cache
 def elsewhere_words(city_dir: Path) -> tuple[str, ...]:
     """Words and phrases naming matters that other authorities handle (the data folder's
     elsewhere.yaml): a question about them is no question for the city's services."""
-    path = city_dir / "elsewhere.yaml"
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else None
-    topics = (data or {}).get("topics") or []
+    topics = _elsewhere_topics(city_dir)
     return tuple(sorted({str(w) for t in topics for w in t.get("words") or []}))
+
+
+@cache
+def elsewhere_topics(city_dir: Path) -> dict[str, tuple[str, str]]:
+    """Each of those words with its topic's German and English name, so a reply can say
+    which matter the question seems to be about (the German name where no English one)."""
+    return {
+        str(w): (str(t["topic"]), str(t.get("topic_en") or t["topic"]))
+        for t in _elsewhere_topics(city_dir)
+        if t.get("topic")
+        for w in t.get("words") or []
+    }
