@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from servicepoint.assistant import dialogue
 from servicepoint.assistant import service as assistant_service
 from servicepoint.assistant.models import Conversation
 from servicepoint.catalog import service as catalog_service
@@ -218,6 +219,23 @@ def test_out_of_scope_names_the_other_matter(client: TestClient, message: str, t
     assert body["service"] is None
     assert topic in body["reply"]
     assert any(a["url"].startswith("tel:") for a in body["actions"])
+
+
+def test_an_unsure_refusal_offers_the_likeliest_service_as_a_question(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # With a bar no answer reaches, a clear question is refused but its service is offered.
+    strict = {"answer_threshold": 0.9999, "clarify_ratio": 0.99, "followup_threshold": 0.8}
+    monkeypatch.setattr(dialogue, "policy", lambda: strict)
+    body = ask(client, "Was kostet ein Reisepass?")
+    assert body["service"] is None  # an offer, not an answer
+    assert "Meinten Sie „Reisepass beantragen“?" in body["reply"]
+    offer = body["actions"][0]
+    assert offer["type"] == "clarify" and offer["url"].endswith("/leistungen/reisepass-beantragen")
+    assert any(a["type"] == "handover" for a in body["actions"])
+    # gibberish has no likely service: no offer
+    nothing = ask(client, "qwrtz plmokn uzgv")
+    assert not any(a["type"] == "clarify" for a in nothing["actions"])
 
 
 def test_out_of_scope_without_a_known_matter_names_none(client: TestClient) -> None:
