@@ -177,10 +177,10 @@ def _suggested(
 ) -> tuple[str, list[compose.Action]]:
     """Instead of a plain refusal, the likeliest service offered as a question, never as the
     answer; the handover stays."""
-    svc = catalog_service.services_by_ids(session, ids=[service_id]).get(service_id)
-    if svc is None:
+    _, offer = _clarify(session, [service_id], lang, base)
+    if not offer:
         return reply, acts
-    name = svc.name_de if lang == "de" else svc.name_en
+    name = offer[0].label
     text = _t(
         lang,
         f"Da bin ich mir nicht sicher. Meinten Sie „{name}“? Sonst hilft Ihnen das "
@@ -188,8 +188,7 @@ def _suggested(
         f"I'm not sure I understood. Did you mean “{name}”? Otherwise the service phone is "
         "happy to help.",
     )
-    link = compose.Action("clarify", name, base + present.service_path(svc))
-    return text, [link, *acts]
+    return text, [*offer, *acts]
 
 
 def _topic_named(
