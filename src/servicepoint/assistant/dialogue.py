@@ -112,12 +112,12 @@ def _names_of(index: SearchIndex, service_id: str | None) -> str:
     return ""
 
 
-def _unexplained(index: SearchIndex, text: str, topic: str | None = None) -> int:
+def _unexplained(index: SearchIndex, text: str, names: str = "") -> int:
     """Content words the catalog does not know (or only guesses): signs of a new topic. Words
-    that only shorten the current topic's name ("der Schein" for the Fischereischein), fillers
+    that only shorten the current topic's name (`names`, see _names_of: "der Schein" for the
+    Fischereischein), fillers
     and misspelt sub-question words ("Gebüren") are no new topic."""
     content = nlp.content_words(text, STOPWORDS)
-    names = _names_of(index, topic) if topic else ""
     weak = 0
     for word in content:
         if nlp.mentions_children(word) or nlp.is_filler(word):
@@ -153,7 +153,7 @@ def _is_followup(index: SearchIndex, text: str, state: State, m: Match, limit: f
     # know: answering with the last service's fees would be pretending. A message that points
     # back ("Muss ich *da* nochmal eine Prüfung machen?") may bring one word of its own.
     allowed = 1 if nlp.refers_back(text) else 0
-    return _unexplained(index, text, state.service_id) <= allowed
+    return _unexplained(index, text, names) <= allowed
 
 
 def decide(
