@@ -195,10 +195,10 @@ def _topic_named(
     index: SearchIndex, text: str, topics: Mapping[str, tuple[str, str]]
 ) -> tuple[str, str] | None:
     """The other authority's matter the message names, if it names one (the first found)."""
-    folded = {" ".join(fold(w) for w in words(k)): v for k, v in topics.items()}
     for phrase in index.elsewhere_words(text):
-        if phrase in folded:
-            return folded[phrase]
+        topic = topics.get(index.elsewhere_written.get(phrase, phrase))
+        if topic:
+            return topic
     return None
 
 

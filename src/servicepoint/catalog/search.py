@@ -11,7 +11,7 @@ import bisect
 import itertools
 import math
 import re
-from collections.abc import Container, Iterable, Iterator, Sequence
+from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -220,6 +220,8 @@ class SearchIndex:
     ignore: frozenset[str] = frozenset()
     # Folded words and phrases naming matters other authorities handle (Kindergeld, GEZ …).
     elsewhere: tuple[str, ...] = ()
+    # ... each as the city's list writes it, to look up which topic it belongs to.
+    elsewhere_written: Mapping[str, str] = field(default_factory=dict)
     _bm25: bm25s.BM25 = field(init=False, repr=False)
     _title_bm25: bm25s.BM25 = field(init=False, repr=False)
     _vocab: frozenset[str] = field(init=False, repr=False)
@@ -561,5 +563,6 @@ def build_index(
     """The index; words of `places` (e.g. "Linden-Nord") are ignored in queries, `elsewhere`
     phrases name matters of other authorities."""
     ignore = frozenset(f for name in places for w in words(name) if len(f := fold(w)) >= 4)
-    other = tuple(sorted({" ".join(fold(w) for w in words(p)) for p in elsewhere} - {""}))
-    return SearchIndex(list(docs), ignore, other)
+    written = {" ".join(fold(w) for w in words(p)): p for p in elsewhere}
+    written.pop("", None)
+    return SearchIndex(list(docs), ignore, tuple(sorted(written)), written)
