@@ -300,12 +300,13 @@ def teach(
         raise QuestionNotFound(N_("Diese Frage gibt es nicht."))
     term = nlp.scrub((text or row.text).strip())
     kind = "example" if kind == "example" else "keyword"
-    # Words of an example the catalog does not know at all ("Flitzerschein") carry the
-    # question; as citizen words they also find the service when asked differently.
+    # Words of an example the catalog does not know as a whole ("Flitzerschein", known at most
+    # by its last part "Schein") carry the question; as citizen words they also find the
+    # service when asked differently.
     if kind == "example":
         index = catalog_service.search_index(session)
         for word in nlp.content_words(nlp.without_personal_data(term), STOPWORDS):
-            if len(word) >= 5 and index.expand_kind(word)[1] == "none":
+            if len(word) >= 5 and index.expand_kind(word)[1] in ("none", "head"):
                 catalog_service.add_term(
                     session, service_id=service_id, lang=row.lang, kind="keyword", text=word
                 )

@@ -407,8 +407,14 @@ class SearchIndex:
         cutoff = 86 if len(folded) < 8 else 78
         # Typos rarely hit the first letter; requiring it keeps "wetter" from becoming "letter".
         pool = self._by_initial.get(folded[0], [])
-        match = process.extractOne(folded, pool, scorer=fuzz.ratio, score_cutoff=cutoff)
-        if match:
+        matches = process.extract(folded, pool, scorer=fuzz.ratio, score_cutoff=cutoff, limit=3)
+        if matches:
+            # Of near-equal matches the catalog's own word wins over an inflection that only
+            # example questions use: "Personalausweiß" is "Personalausweis", not "Personalausweises".
+            best = matches[0][1]
+            match = next(
+                (m for m in matches if m[1] >= best - 1 and m[0] in self._edited), matches[0]
+            )
             self._similarity[folded] = float(match[1]) / 100
             return [match[0]]
         if 6 <= len(folded) < 8:
