@@ -75,6 +75,21 @@ def _policy_score(
     return float(np.mean(rates)) if rates else 0.0
 
 
+def _steadiest(
+    scores: dict[tuple[float, float], float], thresholds: Sequence[float]
+) -> tuple[float, float]:
+    """The (threshold, ratio) whose score, averaged with its neighbouring thresholds', is best.
+    A threshold at the edge of a cliff (one step lower answers many more out-of-scope
+    questions) is the best on dev by a question or two and the worst on new questions."""
+
+    def steady(key: tuple[float, float]) -> float:
+        i = thresholds.index(key[0])
+        near = thresholds[max(i - 1, 0) : i + 2]
+        return float(np.mean([scores[(t, key[1])] for t in near]))
+
+    return max(scores, key=lambda key: (steady(key), scores[key]))
+
+
 def calibrate(
     session: Session,
     items: Sequence[Item],
@@ -90,23 +105,30 @@ def calibrate(
     fitted = {f: round(float(w), 4) for f, w in zip(matcher.FEATURES, weights, strict=True)}
     out.write_text(json.dumps({"weights": fitted}, indent=2), encoding="utf-8")
     matcher.reload_weights()
-    best: tuple[float, dict[str, float]] = (-1.0, {})
-    for threshold in np.arange(0.2, 0.9, 0.05):
-        # Near ties are always asked back (the product promises it), so the ratio stays < 1.
-        for ratio in (0.9, 0.93, 0.95, 0.97, 0.99):
-            policy = {
-                "answer_threshold": float(threshold),
-                "clarify_ratio": ratio,
-                "followup_threshold": 0.8,
-            }
-            score = _policy_score(session, dev, policy, places, elsewhere)
-            if score > best[0]:
-                best = (score, policy)
+    thresholds = [round(float(t), 2) for t in np.arange(0.2, 0.9, 0.05)]
+    # Near ties are always asked back (the product promises it), so the ratio stays < 1.
+    ratios = (0.9, 0.93, 0.95, 0.97, 0.99)
+    scores = {
+        (t, r): _policy_score(
+            session,
+            dev,
+            {"answer_threshold": t, "clarify_ratio": r, "followup_threshold": 0.8},
+            places,
+            elsewhere,
+        )
+        for t in thresholds
+        for r in ratios
+    }
+    best = _steadiest(scores, thresholds)
     report = {
         "weights": fitted,
-        "policy": {k: round(v, 3) for k, v in best[1].items()},
+        "policy": {
+            "answer_threshold": best[0],
+            "clarify_ratio": best[1],
+            "followup_threshold": 0.8,
+        },
         "dev_questions": len(dev),
-        "dev_balanced_accuracy": round(best[0], 4),
+        "dev_balanced_accuracy": round(scores[best], 4),
         "dev_ece": round(expected_calibration_error(p, y), 4),
     }
     out.write_text(json.dumps(report, indent=2), encoding="utf-8")

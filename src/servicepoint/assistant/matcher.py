@@ -254,10 +254,16 @@ def _elsewhere(index: SearchIndex, text: str, doc: int) -> float:
         expanded, kind = index.expand_kind(word)
         if kind == "stop":
             continue
-        # A word the catalog does not know is as telling as its rarest word.
-        weight = max((index.idf(t) for t in expanded), default=0.0) or index.max_idf
+        # A word the catalog does not know is as telling as its rarest word; so is a word that
+        # names the other matter, however common it is in our catalog ("bus driver").
+        elsewhere = fold(word) in named
+        weight = (
+            index.max_idf
+            if elsewhere
+            else max((index.idf(t) for t in expanded), default=0.0) or index.max_idf
+        )
         total += weight
-        hit += weight if fold(word) in named else 0.0
+        hit += weight if elsewhere else 0.0
     return hit / total if total else 1.0
 
 
