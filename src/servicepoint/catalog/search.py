@@ -410,7 +410,8 @@ class SearchIndex:
         matches = process.extract(folded, pool, scorer=fuzz.ratio, score_cutoff=cutoff, limit=3)
         if matches:
             # Of near-equal matches the catalog's own word wins over an inflection that only
-            # example questions use: "Personalausweiß" is "Personalausweis", not "Personalausweises".
+            # example questions use: "Personalausweiß" is "Personalausweis", not
+            # "Personalausweises".
             best = matches[0][1]
             match = next(
                 (m for m in matches if m[1] >= best - 1 and m[0] in self._edited), matches[0]
