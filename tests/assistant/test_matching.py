@@ -269,6 +269,36 @@ def test_the_clause_after_a_turn_names_the_service(
     assert top(index, names, text) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Mein Personalausweis ist abgelaufen, der Reisepass ist aber noch gültig.",
+            PERSONALAUSWEIS,
+        ),
+        ("My passport is still valid but my ID card expired last month", PERSONALAUSWEIS),
+        ("Der Perso ist noch bis 2031 gültig. Ich brauche einen Reisepass für Kanada", REISEPASS),
+    ],
+)
+def test_a_document_said_to_be_still_valid_is_not_the_one_asked_about(
+    index: SearchIndex, names: dict[str, str], text: str, expected: str
+) -> None:
+    assert top(index, names, text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Ist mein Reisepass noch gültig, wenn ich umgezogen bin?",  # a question about validity
+        "Mein Reisepass ist noch gültig.",  # nothing else is said
+    ],
+)
+def test_validity_alone_or_asked_about_keeps_the_document(
+    index: SearchIndex, names: dict[str, str], text: str
+) -> None:
+    assert matcher._unsettled(text) == text
+
+
 @pytest.mark.parametrize(("typo", "word"), [("Verlist", "verlust"), ("fisihng", "fishing")])
 def test_one_slip_in_a_mid_length_word_is_forgiven(
     index: SearchIndex, typo: str, word: str

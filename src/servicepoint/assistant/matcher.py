@@ -334,9 +334,41 @@ def _contrasted(index: SearchIndex, text: str) -> list[str]:
     return [t for w in nlp.content_words(after, STOPWORDS) for t in index.expand(w)] * 2
 
 
+# A statement that a document is still valid: "Mein Reisepass ist noch bis 2030 gültig",
+# "my passport is still valid".
+_SETTLED = re.compile(r"\b(?:noch|still)\b[^,;.!?]*\b(?:gültig|gueltig|valid)\b", re.I)
+_SENTENCE = re.compile(r"[^.!?]+[.!?]*")
+_CLAUSE = re.compile(r"[^,;]+[,;]*")
+_TURN = re.compile(r"\b(?:aber|jedoch|but|however)\b", re.I)
+
+
+def _unsettled_clause(clause: str) -> str:
+    """The clause, or what is left of it, once a statement of validity is dropped: all of "der
+    Reisepass ist aber noch gültig", the first half of "my passport is still valid but …"."""
+    settled = _SETTLED.search(clause)
+    if settled is None:
+        return clause
+    turn = _TURN.search(clause, settled.end())
+    return clause[turn.start() :] if turn else ""
+
+
+def _unsettled(text: str) -> str:
+    """The message without the clauses that say a document is still valid, which is then not
+    the one asked about: "Mein Personalausweis ist abgelaufen, der Reisepass ist aber noch
+    gültig." A question about validity ("Ist mein Pass noch gültig?") is kept whole."""
+    kept = []
+    for sentence in _SENTENCE.findall(text):
+        if sentence.rstrip().endswith("?"):
+            kept.append(sentence)
+        else:
+            kept += [_unsettled_clause(c) for c in _CLAUSE.findall(sentence)]
+    rest = "".join(kept)
+    return rest if nlp.content_words(rest, STOPWORDS) else text
+
+
 def match(index: SearchIndex, text: str) -> Match:
     """Rank services for a message and say how sure we are about the best one."""
-    text = nlp.join_separable(text)
+    text = _unsettled(nlp.join_separable(text))
     spelled = index.spelled(text)
     a = _analyse(index, text, spelled)
     terms, coverage, specificity, n_content = a.terms, a.coverage, a.specificity, a.n_content
