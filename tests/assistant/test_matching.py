@@ -367,6 +367,30 @@ def test_other_matters_are_found_as_words_and_compound_starts(index: SearchIndex
     assert elsewhere_in(index, "Ich ziehe aus Deutschland weg") == []  # a word of its own
 
 
+def test_a_foreign_country_named_as_destination_is_a_topic_word(index: SearchIndex) -> None:
+    assert elsewhere_in(index, "Wie beantrage ich ein Visum für Indien?") == ["visum reiseziel"]
+    assert elsewhere_in(index, "Do I need a visa to travel to the United States?") != []
+    assert elsewhere_in(index, "Wir fliegen in die USA, brauchen wir ein Visum?") != []
+    # coming from a country, living in one, or Germany itself is no destination
+    assert elsewhere_in(index, "Ich komme aus Indien und mein Visum läuft ab") == []
+    assert elsewhere_in(index, "Meine Frau lebt in Syrien und braucht ein Visum") == []
+    assert elsewhere_in(index, "Visum für Deutschland verlängern") == []
+    # the visa named as the purpose of one of our documents is not the matter asked about
+    assert elsewhere_in(index, "Führungszeugnis für mein Visum nach Kanada") == []
+
+
+def test_a_document_for_a_visa_abroad_is_still_answered(
+    index: SearchIndex, names: dict[str, str]
+) -> None:
+    for text in (
+        "Ich brauche ein Führungszeugnis für mein Visum für Kanada",
+        "I need a police clearance certificate for my visa application to Canada",
+    ):
+        m = matcher.match(index, text)
+        assert top(index, names, text) == FUEHRUNGSZEUGNIS
+        assert decide(index, text, State(), m).kind == "answer"
+
+
 def test_the_other_matter_counts_by_its_share_of_the_message(index: SearchIndex) -> None:
     whole = matcher.match(index, "Elterngeld beantragen").features["elsewhere"]
     part = matcher.match(index, "Geburtsurkunde für das Elterngeld").features["elsewhere"]
@@ -383,6 +407,7 @@ def test_the_other_matter_counts_by_its_share_of_the_message(index: SearchIndex)
         # a visa for travelling abroad is the other country's embassy's; ours is the stay here
         "Brauche ich ein Visum für meine Reise nach Indien?",
         "Do I need a visa to travel to Canada?",
+        "Brauche ich als Deutscher ein Visum für Thailand?",
         # a stolen bicycle is the police's; a stolen ID card is ours (below)
         "Mein Fahrrad ist gestohlen worden, wo zeige ich das an?",
         "My bike was stolen from the station, where do I report it?",

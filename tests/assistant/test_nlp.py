@@ -338,12 +338,36 @@ def test_is_urgent(text: str, urgent: bool) -> None:
     assert nlp.is_urgent(text) is urgent
 
 
-@pytest.mark.parametrize("text", ["Hallo", "Guten Morgen!", "Danke", "thank you", "Moin"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Hallo",
+        "Guten Morgen!",
+        "Danke",
+        "thank you",
+        "Moin",
+        # small talk around a greeting asks for no service ("today" alone is no topic)
+        "Hi there, how are you today?",
+        "How are you today?",
+        "Hallo, wie geht's?",
+        "Moin moin, alles gut?",
+    ],
+)
 def test_is_greeting(text: str) -> None:
     assert nlp.is_greeting(text)
 
 
-@pytest.mark.parametrize("text", ["Hallo, was kostet ein Pass?", "Reisepass", ""])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Hallo, was kostet ein Pass?",
+        "Reisepass",
+        "",
+        "today",  # no greeting: a time without a topic
+        "Hallo, wo seid ihr?",  # a sub-question
+        "Hi, I need a passport today",
+    ],
+)
 def test_is_not_greeting(text: str) -> None:
     assert not nlp.is_greeting(text)
 

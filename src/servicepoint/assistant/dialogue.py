@@ -178,6 +178,9 @@ def decide(
             max(m.confidence, 0.8),
             followup=True,
         )
+    # Only greeting words ("Guten Morgen"): a greeting, even though "morgen" can be a topic.
+    if nlp.is_greeting(text):
+        return Decision("greeting", None, [], 0.95)
     # "für mein Kind" or "in Linden" does not say which document either.
     topic = [
         w
@@ -194,9 +197,6 @@ def decide(
         # Sure it is one of a few, not which: ask back instead of guessing.
         options = [c.service_id for c in rivals]
         return Decision("clarify", None, asked, sure_of_group, options=options)
-    # Only greeting words ("Guten Morgen"): a greeting, even though "morgen" can be a topic.
-    if nlp.is_greeting(text):
-        return Decision("greeting", None, [], 0.95)
     if m.confidence >= p["answer_threshold"] and m.best:
         return Decision("answer", m.best.service_id, asked, m.confidence)
     return Decision("out_of_scope", None, asked, 1.0 - m.confidence)

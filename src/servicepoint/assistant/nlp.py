@@ -554,6 +554,25 @@ def is_followup(text: str) -> bool:
     )
 
 
+# Small talk around a greeting ("Hi there, how are you today?", "Hallo, wie geht's?"): with a
+# greeting and nothing else, it asks for no service. "today" alone would name the stand-in
+# documents one gets the same day.
+_SMALL_TALK = frozenset(
+    "gehts s na leute today heute doing fine gut good bot nice meet everyone everybody "
+    "guys folks again wieder".split()
+)
+
+
 def is_greeting(text: str) -> bool:
+    """Only greeting words ("Guten Morgen"), or a greeting with small talk and function words
+    ("Hi there, how are you today?")."""
     tokens = [fold(w) for w in words(text)]
-    return bool(tokens) and len(tokens) <= 4 and all(t in _GREETING for t in tokens)
+    if not tokens or len(tokens) > 8:
+        return False
+    if len(tokens) <= 4 and all(t in _GREETING for t in tokens):
+        return True
+    return (
+        any(t in _GREETING_ONLY for t in tokens)
+        and not aspects(text)
+        and all(t in _GREETING or t in _SMALL_TALK or t in STOPWORDS for t in tokens)
+    )

@@ -133,6 +133,75 @@ def words(text: str) -> list[str]:
     return _WORD.findall(text)
 
 
+# A foreign country named as where someone goes ("ein Visum für Indien", "in die USA", "a visa
+# to Thailand") is the topic word DESTINATION in the list of other authorities' matters: entry
+# rules are the destination's business. "Ich komme aus Indien" or "in Indien" names no
+# destination.
+DESTINATION = "reiseziel"
+_TOWARDS = frozenset({"fuer", "nach", "to", "for", "into"})
+_TOWARDS_WITH_ARTICLE = frozenset({"in"})  # "in die Türkei", not "in Indien"
+_ARTICLES = frozenset({"die", "den", "das", "the"})
+_HOME = frozenset({"DE"})
+# Everyday names beside the official ones (CLDR's "Vereinigte Staaten", "United Kingdom").
+# ("US" is left out: "to us".)
+_COUNTRY_ALIASES = (
+    *("USA", "UK", "Amerika", "America", "England", "Schottland", "Scotland", "Holland"),
+)
+
+
+@lru_cache(maxsize=1)
+def _countries() -> dict[str, list[tuple[str, ...]]]:
+    """Folded country names (German and English, from CLDR via Babel) by their first word."""
+    from babel import Locale
+
+    names = [*_COUNTRY_ALIASES]
+    for locale in ("de", "en"):
+        territories = Locale.parse(locale).territories
+        names += [n for code, n in territories.items() if code.isalpha() and code not in _HOME]
+    by_first: dict[str, list[tuple[str, ...]]] = {}
+    for name in names:
+        tokens = tuple(fold(w) for w in words(name))
+        if tokens and tokens not in by_first.get(tokens[0], []):
+            by_first.setdefault(tokens[0], []).append(tokens)
+    return by_first
+
+
+_PURPOSE = frozenset({"fuer", "fuers", "zum", "zur", "for"})
+_DETERMINERS = frozenset(
+    "der die das den dem ein eine einen einem mein meine meinen meinem unser unsere unseren "
+    "unserem the a an my our".split()
+)
+
+
+def purposes(tokens: Sequence[str]) -> set[str]:
+    """Folded words named only as a purpose: "Visum" in "Führungszeugnis für mein Visum"."""
+    named_freely: set[str] = set()
+    governed: set[str] = set()
+    for i, token in enumerate(tokens):
+        j = i - 1
+        while j >= 0 and i - j <= 3 and tokens[j] in _DETERMINERS:
+            j -= 1
+        (governed if j >= 0 and tokens[j] in _PURPOSE else named_freely).add(token)
+    return governed - named_freely
+
+
+def destinations(tokens: Sequence[str]) -> set[str]:
+    """The folded words of foreign countries the folded `tokens` name as a destination."""
+    found: set[str] = set()
+    for i, token in enumerate(tokens):
+        if token not in _TOWARDS and token not in _TOWARDS_WITH_ARTICLE:
+            continue
+        j = i + 1
+        while j < len(tokens) and tokens[j] in _ARTICLES:
+            j += 1
+        if (j == i + 1 and token in _TOWARDS_WITH_ARTICLE) or j >= len(tokens):
+            continue
+        for name in _countries().get(tokens[j], ()):
+            if tuple(tokens[j : j + len(name)]) == name:
+                found.update(name)
+    return found
+
+
 def analyse(text: str) -> list[str]:
     """Index-side tokens: folded words plus their lemmas (duplicates kept for term frequency)."""
     out: list[str] = []
@@ -535,15 +604,27 @@ class SearchIndex:
         start of a compound ("Kindergeldantrag"), and most of a compound's start matches the
         compound ("arbeitslos" → "Arbeitslosengeld", "acknowledge" → "acknowledgement")."""
         named: dict[str, set[str]] = {}  # topic word → the text's words naming it
-        for token in {fold(w) for w in words(text)}:
+        tokens = [fold(w) for w in words(text)]
+        for token in set(tokens):
             for part in self._topic_words_named_by(token):
                 named.setdefault(part, set()).add(token)
+        if DESTINATION in self._elsewhere_part_set and (abroad := destinations(tokens)):
+            named.setdefault(DESTINATION, set()).update(abroad)
         found: dict[str, set[str]] = {}
         for first in list(named):
             for phrase, parts in self._elsewhere_by_first.get(first, ()):
-                if all(p in named for p in parts):
+                if all(p in named for p in parts) and self._own_matter(tokens, parts, named):
                     found[phrase] = {t for p in parts for t in named[p]}
         return found
+
+    @staticmethod
+    def _own_matter(tokens: list[str], parts: tuple[str, ...], named: dict[str, set[str]]) -> bool:
+        """A destination's topic is the matter itself, not the purpose of one of ours: not
+        "Führungszeugnis für mein Visum nach Kanada"."""
+        if DESTINATION not in parts:
+            return True
+        purpose = purposes(tokens)
+        return any(named[p] - purpose for p in parts if p != DESTINATION)
 
     def _topic_words_named_by(self, token: str) -> list[str]:
         """The topic words a message word names (see elsewhere_words)."""

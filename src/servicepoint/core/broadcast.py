@@ -72,7 +72,7 @@ class RedisBroadcaster:
                     yield data.decode() if isinstance(data, bytes) else str(data)
         finally:
             await pubsub.unsubscribe(PREFIX + channel)
-            await pubsub.aclose()  # type: ignore[no-untyped-call]
+            await pubsub.aclose()  # type: ignore[no-untyped-call, unused-ignore]  # typed from redis 8 on
             await client.aclose()
 
 
