@@ -31,6 +31,10 @@ LOG_BELOW = 0.6  # answers less sure than this go to the editors' list
 # 18 refused in-scope questions get the right offer and 1 a wrong one; 6 of 305 out-of-scope
 # questions get an offer.
 SUGGEST_FROM = 0.5
+# A refused question that names another authority's matter and spells out one of our services
+# ("Mein Sohn braucht einen Reisepass, wir fliegen nach Thailand, brauchen wir ein Visum?")
+# keeps a link to that service: the refusal is about the other matter.
+SPELLED_OUT = 1.0
 CONVERSATION_HOURS = 24
 RATEABLE = 10  # how many of a conversation's latest replies can still be rated
 
@@ -189,6 +193,23 @@ def _suggested(
         "happy to help.",
     )
     return text, [*offer, *acts]
+
+
+def _also_ours(
+    session: Session,
+    service_id: str,
+    lang: str,
+    base: str,
+    reply: str,
+    acts: list[compose.Action],
+) -> tuple[str, list[compose.Action]]:
+    """The refusal of the other matter, then the service the message also names, offered."""
+    _, offer = _clarify(session, [service_id], lang, base)
+    if not offer:
+        return reply, acts
+    name = offer[0].label
+    text = _t(lang, f" Zu „{name}“ helfe ich gern.", f" I can help with “{name}”, though.")
+    return reply + text, [*offer, *acts]
 
 
 def _topic_named(
@@ -407,6 +428,8 @@ def ask(
         reply, acts = _out_of_scope(reply_lang, base, phone, topic)
         if topic is None and m.best and m.confidence >= SUGGEST_FROM:
             reply, acts = _suggested(session, m.best.service_id, reply_lang, base, reply, acts)
+        elif topic is not None and m.best and m.features.get("title", 0.0) >= SPELLED_OUT:
+            reply, acts = _also_ours(session, m.best.service_id, reply_lang, base, reply, acts)
     message_id = secrets.token_urlsafe(9)
     _remember(conv, state, decision, reply_lang, text, message_id, now)
     _record(session, decision, m, text, reply_lang)
