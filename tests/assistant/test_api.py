@@ -226,7 +226,7 @@ def test_a_refusal_of_the_other_matter_keeps_the_service_the_message_also_names(
 ) -> None:
     body = ask(
         client,
-        "Mein Sohn braucht einen Reisepass, wir fliegen nach Thailand, brauchen wir auch ein Visum?",
+        "Mein Sohn braucht einen Reisepass, wir fliegen nach Thailand. Brauchen wir ein Visum?",
     )
     assert body["service"] is None  # the visa is the embassy's: refused, not answered
     assert "„Visum bei Botschaft oder Konsulat“" in body["reply"]

@@ -171,45 +171,36 @@ def _out_of_scope(
     return text, _handover(lang, base, phone)
 
 
-def _suggested(
+def _offered(
     session: Session,
     service_id: str,
     lang: str,
     base: str,
-    reply: str,
+    wording: Callable[[str], str],
     acts: list[compose.Action],
-) -> tuple[str, list[compose.Action]]:
-    """Instead of a plain refusal, the likeliest service offered as a question, never as the
-    answer; the handover stays."""
+) -> tuple[str, list[compose.Action]] | None:
+    """A reply offering the service as a question back, never as the answer (the handover
+    stays); `wording` makes the text from the service's name. None if the service is gone."""
     _, offer = _clarify(session, [service_id], lang, base)
-    if not offer:
-        return reply, acts
-    name = offer[0].label
-    text = _t(
+    return (wording(offer[0].label), [*offer, *acts]) if offer else None
+
+
+def _suggested(lang: str) -> Callable[[str], str]:
+    """Instead of a plain refusal, the likeliest service offered as a question."""
+    return lambda name: _t(
         lang,
         f"Da bin ich mir nicht sicher. Meinten Sie „{name}“? Sonst hilft Ihnen das "
         "Servicetelefon gern weiter.",
         f"I'm not sure I understood. Did you mean “{name}”? Otherwise the service phone is "
         "happy to help.",
     )
-    return text, [*offer, *acts]
 
 
-def _also_ours(
-    session: Session,
-    service_id: str,
-    lang: str,
-    base: str,
-    reply: str,
-    acts: list[compose.Action],
-) -> tuple[str, list[compose.Action]]:
-    """The refusal of the other matter, then the service the message also names, offered."""
-    _, offer = _clarify(session, [service_id], lang, base)
-    if not offer:
-        return reply, acts
-    name = offer[0].label
-    text = _t(lang, f" Zu „{name}“ helfe ich gern.", f" I can help with “{name}”, though.")
-    return reply + text, [*offer, *acts]
+def _also_ours(lang: str, reply: str) -> Callable[[str], str]:
+    """The refusal of the other matter, then the service the message also names."""
+    return lambda name: (
+        reply + _t(lang, f" Zu „{name}“ helfe ich gern.", f" I can help with “{name}”, though.")
+    )
 
 
 def _topic_named(
@@ -426,10 +417,14 @@ def ask(
     else:
         topic = _topic_named(index, query, topics) if topics else None
         reply, acts = _out_of_scope(reply_lang, base, phone, topic)
-        if topic is None and m.best and m.confidence >= SUGGEST_FROM:
-            reply, acts = _suggested(session, m.best.service_id, reply_lang, base, reply, acts)
-        elif topic is not None and m.best and m.features.get("title", 0.0) >= SPELLED_OUT:
-            reply, acts = _also_ours(session, m.best.service_id, reply_lang, base, reply, acts)
+        wording = None
+        if topic is None and m.confidence >= SUGGEST_FROM:
+            wording = _suggested(reply_lang)
+        elif topic is not None and m.features.get("title", 0.0) >= SPELLED_OUT:
+            wording = _also_ours(reply_lang, reply)
+        if wording and m.best:
+            offered = _offered(session, m.best.service_id, reply_lang, base, wording, acts)
+            reply, acts = offered or (reply, acts)
     message_id = secrets.token_urlsafe(9)
     _remember(conv, state, decision, reply_lang, text, message_id, now)
     _record(session, decision, m, text, reply_lang)
