@@ -403,6 +403,17 @@ def test_the_other_matter_counts_by_its_share_of_the_message(index: SearchIndex)
     assert 0.0 < part < 0.7
 
 
+def test_the_other_matter_weighs_most_where_the_service_is_not_the_focus(
+    index: SearchIndex,
+) -> None:
+    # "Geburtsurkunde" is the message's most telling word and names the service
+    named = matcher.match(index, "Geburtsurkunde für das Elterngeld").features
+    assert named["focus"] == 1.0 and named["unfocused"] == 0.0
+    # "Rundfunkbeitrag" is, and names none of ours
+    other = matcher.match(index, "Rundfunkbeitrag abmelden wegen Umzug ins Ausland").features
+    assert other["focus"] == 0.0 and other["unfocused"] == other["elsewhere"] > 0.0
+
+
 @pytest.mark.parametrize(
     "text",
     [

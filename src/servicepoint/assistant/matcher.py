@@ -2,8 +2,10 @@
 
 Signals: BM25 over the catalog (names, citizen words, examples, summaries), how much of the
 message the catalog vocabulary explains (exact, compound, fuzzy), how specific the matched words
-are, and the margin to the runner-up. A logistic model fitted on the labelled development set
-(`servicepoint assistant calibrate`) turns them into a probability of being right.
+are, the margin to the runner-up, and how much of the message names other authorities' matters
+(above all where its most telling word does not name the service). A logistic model fitted on
+the labelled development set (`servicepoint assistant calibrate`) turns them into a
+probability of being right.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ FEATURES = (
     "example",
     "n_content",
     "elsewhere",
+    "unfocused",
     "bias",
 )
 TITLE_BOOST = 1.0
@@ -425,6 +428,10 @@ def match(index: SearchIndex, text: str) -> Match:
         "elsewhere": _elsewhere(index, text, candidates[0].index),
         "bias": 1.0,
     }
+    # Another authority's matter weighs most where the message's most telling word does not
+    # name the service: "Rundfunkbeitrag abmelden wegen Umzug ins Ausland", not "Geburtsurkunde
+    # für das Elterngeld".
+    features["unfocused"] = features["elsewhere"] * (1.0 - features["focus"])
     return Match(candidates, features, confidence_of(features), n_content)
 
 
