@@ -221,24 +221,6 @@ def test_out_of_scope_names_the_other_matter(client: TestClient, message: str, t
     assert any(a["url"].startswith("tel:") for a in body["actions"])
 
 
-def test_a_refusal_of_the_other_matter_keeps_the_service_the_message_also_names(
-    client: TestClient,
-) -> None:
-    body = ask(
-        client,
-        "Mein Sohn braucht einen Reisepass, wir fliegen nach Thailand. Brauchen wir ein Visum?",
-    )
-    assert body["service"] is None  # the visa is the embassy's: refused, not answered
-    assert "„Visum bei Botschaft oder Konsulat“" in body["reply"]
-    assert body["reply"].endswith("Zu „Reisepass beantragen“ helfe ich gern.")
-    offer = body["actions"][0]
-    assert offer["type"] == "clarify" and offer["url"].endswith("/leistungen/reisepass-beantragen")
-    assert any(a["url"].startswith("tel:") for a in body["actions"])
-    # a message naming none of our services gets the plain refusal
-    plain = ask(client, "Wie beantrage ich ein Visum für Indien?")
-    assert not any(a["type"] == "clarify" for a in plain["actions"])
-
-
 def test_an_unsure_refusal_offers_the_likeliest_service_as_a_question(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
