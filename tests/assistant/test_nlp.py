@@ -149,6 +149,10 @@ def test_detect_lang_falls_back_to_default_when_unclear(text: str) -> None:
         ("How much time does it take?", "duration"),
         ("Can I do it online?", "online"),
         ("Where do I have to go?", "where"),
+        # the part of town asks where, too
+        ("Kann ich das nur in meinem Bezirk machen?", "where"),
+        ("Which is the nearest office?", "where"),
+        ("can I apply in any district?", "where"),
         ("What are the opening hours?", "hours"),
         ("Which authority is responsible?", "responsible"),
         ("How do I book an appointment?", "booking"),
@@ -377,6 +381,8 @@ def test_content_words_drop_question_and_pointer_words() -> None:
 
     assert nlp.content_words("Was kostet das für den Reisepass?", STOPWORDS) == ["Reisepass"]
     assert nlp.content_words("Hallo, und wie lange dauert das?", STOPWORDS) == []
+    # the part of town says where, not which service
+    assert nlp.content_words("passport in any district?", STOPWORDS) == ["passport"]
     # discourse particles carry no topic
     assert nlp.content_words("ok egal, wie beantrage ich einen Reisepass?", STOPWORDS) == [
         "Reisepass"

@@ -105,6 +105,16 @@ _ASPECT_STEMS: dict[str, tuple[str, ...]] = {
         "office",
         "location",
         "address",
+        # the part of town: "nur in meinem Bezirk?", "the nearest office"
+        "bezirk",
+        "stadtbezirk",
+        "naehe",
+        "district",
+        "neighbourhood",
+        "neighborhood",
+        "nearby",
+        "nearest",
+        "closest",
     ),
     "hours": ("oeffnungszeit", "geoeffnet", "offen", "uhrzeit", "opening", "open", "hours"),
     "responsible": (
@@ -150,6 +160,7 @@ ASPECT_WORDS = frozenset(
     authority contact phone appointment appointments book booking schedule walk much
     machen mache tun erledigen beantragen beantrage antrag apply application get
     gilt gelten gueltig gueltigkeit valid validity
+    bezirk stadtbezirk district districts neighbourhood neighborhood naehe nearby nearest closest
     """.split()
 )
 # The office itself says where, never which service ("Bürgerbüro ummelden" is about ummelden).
