@@ -88,6 +88,7 @@ def test_scrub_is_idempotent_and_drops_nul() -> None:
         "Brauche ich für die Ummeldung einen Termin?",
         "Was muss ich mitbringen, wenn ich meinen Hund anmelde?",
         "ich hab meinen führerschein verloren was jetzt",
+        "Ich will einen kleinen Shop in der City öffnen",
     ],
 )
 def test_detect_lang_german(text: str) -> None:
@@ -101,6 +102,9 @@ def test_detect_lang_german(text: str) -> None:
         "Do I need an appointment to register my address?",
         "what should I bring when I register my dog",
         "i lost my driving licence what now",
+        # words the German dictionary also knows ("open", "small", "city", "shop")
+        "I want to open a small cafe, what do I need from the city?",
+        "I want to open a small shop in the city",
     ],
 )
 def test_detect_lang_english(text: str) -> None:

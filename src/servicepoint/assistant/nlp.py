@@ -12,6 +12,7 @@ from functools import lru_cache
 
 import simplemma
 from rapidfuzz import fuzz, process
+from stop_words import get_stop_words
 
 from servicepoint.catalog.search import STOPWORDS, fold, lemma, words
 
@@ -269,6 +270,16 @@ def without_personal_data(text: str) -> str:
     return " ".join(_PLACEHOLDER.sub(" ", clean).split())
 
 
+# Function words only one of the two languages has ("what", "from" / "ich", "nicht"): the
+# lemmatiser's German dictionary knows many English words ("open", "small", "city", "shop").
+_EN_ONLY = frozenset(get_stop_words("english")) - frozenset(
+    fold(w) for w in get_stop_words("german")
+)
+_DE_ONLY = frozenset(fold(w) for w in get_stop_words("german")) - frozenset(
+    get_stop_words("english")
+)
+
+
 def detect_lang(text: str, default: str = "de") -> str:
     """German or English; short or mixed messages fall back to `default`."""
     scores = dict(simplemma.langdetect(text, lang=("de", "en")))
@@ -277,6 +288,11 @@ def detect_lang(text: str, default: str = "de") -> str:
         return "en"
     if de > en + 0.15:
         return "de"
+    tokens = [fold(w) for w in words(text)]
+    en_votes = sum(t in _EN_ONLY for t in tokens)
+    de_votes = sum(t in _DE_ONLY for t in tokens)
+    if en_votes != de_votes and max(en_votes, de_votes) >= 2:
+        return "en" if en_votes > de_votes else "de"
     return default
 
 
