@@ -311,6 +311,15 @@ def test_a_service_without_fees_says_so(client: TestClient) -> None:
     assert not euro_cents(body["reply"])
 
 
+def test_how_long_a_document_is_valid_is_no_question_of_processing_time(
+    client: TestClient,
+) -> None:
+    body = ask(client, "Wie lange ist ein vorläufiger Personalausweis gültig?")
+    assert body["service"]["id"] == "vorlaeufiger-personalausweis"
+    assert "drei Monate gültig" in body["reply"]  # the catalog's summary says it
+    assert "Bearbeitungsdauer" not in body["reply"]
+
+
 # -- bad input: 422 with a clear message, never 500 -------------------------------------------
 
 

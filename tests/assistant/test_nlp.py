@@ -209,6 +209,19 @@ def test_aspects_empty_for_a_general_question(text: str) -> None:
     assert nlp.aspects(text) == []
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Wie lange ist ein Führungszeugnis gültig?", []),
+        ("How long is a passport valid?", []),
+        ("Wie lange dauert es, bis der neue Ausweis gültig ist?", ["duration"]),
+        ("Wie lange dauert ein Reisepass?", ["duration"]),
+    ],
+)
+def test_how_long_valid_is_no_processing_time(text: str, expected: list[str]) -> None:
+    assert nlp.aspects(text) == expected
+
+
 # -- separable verbs -------------------------------------------------------------------------
 
 
@@ -261,6 +274,7 @@ def test_split_verbs_carry_their_sub_question() -> None:
     "text",
     [
         "Was kostet das?",
+        "Wie lange ist der gültig?",  # validity is a sub-question, too
         "Geht das auch online?",
         "und für Kinder?",
         "Und wie lange dauert das?",

@@ -400,7 +400,19 @@ def aspects(text: str) -> list[str]:
             if " " in stem.strip() or stem.endswith(" ")
         ):
             found.append(aspect)
+    if "duration" in found and asks_validity(text) and not _TAKES.search(folded):
+        found.remove("duration")  # "Wie lange ist der Pass gültig?" asks no processing time
     return found
+
+
+def asks_validity(text: str) -> bool:
+    """The message asks how long or where something is valid ("Wie lange gilt der?")."""
+    return bool(_VALIDITY.search(_folded_text(text)))
+
+
+# How long a document stays valid, not how long it takes to get it.
+_VALIDITY = re.compile(r" (?:gueltig\w*|gilt|gelten|valid\w*) ")
+_TAKES = re.compile(r" (?:dauer\w*|take\w*|bearbeitung\w*|processing) ")
 
 
 # Time is short: the message asks for something within days ("Ich fliege übermorgen").
@@ -571,6 +583,7 @@ def is_followup(text: str) -> bool:
         any(t in _DEICTIC for t in tokens)
         or refers_back(text)
         or bool(aspects(text))
+        or asks_validity(text)
         or mentions_children(text)
         # nothing but the visit and fillers: "Müssen wir beide persönlich hinkommen?" ("Danke"
         # alone has no filler: it is no question)
