@@ -399,6 +399,11 @@ def test_content_words_drop_question_and_pointer_words() -> None:
 
     assert nlp.content_words("Was kostet das für den Reisepass?", STOPWORDS) == ["Reisepass"]
     assert nlp.content_words("Hallo, und wie lange dauert das?", STOPWORDS) == []
+    # "Was passiert, wenn …?" asks for consequences, it names nothing
+    assert nlp.content_words("Was passiert, wenn mein Ausweis abgelaufen ist?", STOPWORDS) == [
+        "Ausweis",
+        "abgelaufen",
+    ]
     # the part of town says where, not which service
     assert nlp.content_words("passport in any district?", STOPWORDS) == ["passport"]
     # discourse particles carry no topic

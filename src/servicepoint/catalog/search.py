@@ -61,7 +61,9 @@ STOPWORDS = frozenset(
         "freundlichen vielen voraus vorab entschuldigung bloede dumme kurze ziemlich "
         "irgendwann wirklich bisschen sir madam regards sincerely thank stupid silly dumb "
         "question honestly anyway basically really quite eigen eigene eigenen eigener eigenes "
-        "own erwachsene erwachsener erwachsenen adult adults but however"
+        "own erwachsene erwachsener erwachsenen adult adults but however "
+        # "Was passiert, wenn …?" asks for the consequences of the service's matter
+        "passiert passieren happen happens happened"
     ).split()
 )
 # ... and the standard German function words (the Snowball list): "hin", "weiter", "dort";
