@@ -16,6 +16,7 @@ from servicepoint.assistant import dialogue
 from servicepoint.assistant import service as assistant_service
 from servicepoint.assistant.models import Conversation
 from servicepoint.catalog import service as catalog_service
+from servicepoint.catalog.models import Location
 from servicepoint.core.clock import utcnow
 from tests.conftest import csrf_of
 
@@ -179,6 +180,46 @@ def test_greeting(client: TestClient) -> None:
     assert_contract(body)
     assert body["service"] is None
     assert body["kind"] == "greeting"
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Wann hat das Bürgeramt offen?",
+        "Hat das Bürgeramt am Samstag offen?",
+        "Wo ist das nächste Bürgeramt?",
+        "Is the citizens' office open on Saturday?",
+    ],
+)
+def test_a_question_about_the_offices_themselves_lists_them(
+    client: TestClient, message: str
+) -> None:
+    body = ask(client, message)
+    assert_contract(body)
+    assert body["service"] is None and body["kind"] == "offices"
+    assert "Bürgeramt Aegi" in body["reply"]  # the city's offices, by name
+    # no opening hours are in the city's data: said so, none invented
+    assert "gesichert" in body["reply"] or "no confirmed" in body["reply"]
+    assert not re.search(r"\d{1,2}:\d{2}", body["reply"])
+    urls = [a["url"] for a in body["actions"]]
+    assert urls[0].endswith("/standorte") and any(u.endswith("/termine") for u in urls)
+    assert any(u.startswith("tel:") for u in urls)
+
+
+def test_a_service_question_naming_the_office_is_about_the_service(client: TestClient) -> None:
+    body = ask(client, "Öffnungszeiten Bürgeramt für die Anmeldung")
+    assert body["kind"] == "answer"
+    assert body["service"]["id"] == "wohnsitz-anmelden"
+
+
+def test_known_opening_hours_are_given(client: TestClient, session: Session) -> None:
+    aegi = session.get(Location, "aegi")
+    assert aegi is not None
+    aegi.opening_hours = {"mo": [["08:00", "12:00"]]}
+    session.flush()
+    body = ask(client, "Wann hat das Bürgeramt offen?")
+    assert "Bürgeramt Aegi: " in body["reply"] and "08:00" in body["reply"]
+    assert "der übrigen" in body["reply"]  # the others' hours stay unknown
 
 
 # -- out of scope ----------------------------------------------------------------------------

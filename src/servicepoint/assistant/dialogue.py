@@ -84,7 +84,7 @@ class State:
 
 @dataclass(frozen=True)
 class Decision:
-    kind: str  # answer | clarify | out_of_scope | greeting
+    kind: str  # answer | clarify | out_of_scope | greeting | offices
     service_id: str | None
     aspects: list[str]
     confidence: float
@@ -187,6 +187,13 @@ def decide(
         for w in nlp.content_words(text, STOPWORDS)
         if not nlp.mentions_children(w) and index.expand_kind(w)[1] != "stop"
     ]
+    # "Wann hat das Bürgeramt am Samstag offen?" asks about the offices, not a service.
+    if (
+        set(asked) & {"hours", "where", "booking"}
+        and nlp.names_an_office(text)
+        and all(nlp.is_office_talk(w) for w in topic)
+    ):
+        return Decision("offices", None, asked, 0.95)
     shared = index.shared_by(topic)
     if len(shared) >= 2:
         # The catalog says these words name several services: ask back, never guess.

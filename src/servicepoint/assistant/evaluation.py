@@ -66,7 +66,7 @@ def load(path: Path) -> tuple[list[Item], list[Dialogue]]:
 # -- scoring one answer -----------------------------------------------------------------------
 @dataclass(frozen=True)
 class Outcome:
-    kind: str  # answer | clarify | out_of_scope | greeting
+    kind: str  # answer | clarify | out_of_scope | greeting | offices
     service: str | None  # canonical name answered
     options: tuple[str, ...] = ()
 
@@ -75,7 +75,7 @@ def correct(item: Item, got: Outcome) -> bool:
     """In scope: the right service, or a question back naming the right ones when ambiguous.
     Out of scope: no service claimed."""
     if item.expected is None:
-        return got.service is None and got.kind in ("out_of_scope", "greeting")
+        return got.service is None and got.kind in ("out_of_scope", "greeting", "offices")
     if isinstance(item.expected, tuple):
         if got.kind == "clarify":
             return set(item.expected) <= set(got.options)

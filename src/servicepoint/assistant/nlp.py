@@ -171,6 +171,34 @@ OFFICE_WORDS = frozenset(
     servicepoint townhall
     """.split()
 )
+# The offices named in English ("citizens' office") and the words that only say which office
+# or when: "Wann hat das nächste Bürgeramt am Samstag offen?" asks about the offices
+# themselves, not about a service.
+_OFFICE_PHRASES = (" citizens office", " citizen office", " citizens offices", " town hall")
+_OFFICE_TALK = frozenset(
+    """
+    montag dienstag mittwoch donnerstag freitag samstag sonntag montags dienstags mittwochs
+    donnerstags freitags samstags sonntags wochenende feiertag feiertagen heute morgen abends
+    morgens vormittags nachmittags mittags uhr naechste naechstes naechsten
+    monday tuesday wednesday thursday friday saturday sunday mondays saturdays sundays weekend
+    weekends holiday holidays today tomorrow morning afternoon evening citizen citizens offices
+    """.split()
+)
+
+
+def names_an_office(text: str) -> bool:
+    """The message names the citizens' offices ("Bürgeramt", "citizens' office")."""
+    folded = _folded_text(text)
+    return any(t in OFFICE_WORDS for t in folded.split()) or any(
+        p in folded for p in _OFFICE_PHRASES
+    )
+
+
+def is_office_talk(word: str) -> bool:
+    """A word that only says which office or when ("Samstag", "nächste", "citizens")."""
+    return fold(word) in _OFFICE_TALK
+
+
 # Short messages that point back at the last topic ("das", "it", "dafür", "und für Kinder?").
 _DEICTIC = frozenset(
     "das dafuer damit dazu davon es dies diese dieser dort da it that this there same one "

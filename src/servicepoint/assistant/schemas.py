@@ -44,7 +44,7 @@ class AskResponse(BaseModel):
     service: ServiceRef | None
     actions: list[ActionRead]
     message_id: str
-    kind: str  # answer | clarify | out_of_scope | greeting
+    kind: str  # answer | clarify | out_of_scope | greeting | offices
 
 
 class FeedbackRequest(BaseModel):

@@ -19,6 +19,7 @@ from servicepoint.assistant.models import Conversation, LoggedQuestion
 from servicepoint.catalog import locations as location_service
 from servicepoint.catalog import present
 from servicepoint.catalog import service as catalog_service
+from servicepoint.catalog.hours import format_hours
 from servicepoint.catalog.models import Service
 from servicepoint.catalog.search import STOPWORDS, SearchIndex, fold, lemma, words
 from servicepoint.core import events
@@ -221,6 +222,52 @@ def _clarify(
     return text, acts
 
 
+def _offices(
+    session: Session, lang: str, base: str, phone: str | None
+) -> tuple[str, list[compose.Action]]:
+    """About the citizens' offices themselves: which there are, their opening hours where the
+    city's data has them, and where to look and book."""
+    offices = [loc for loc in location_service.list_locations(session) if loc.kind == "buergeramt"]
+    names = ", ".join(loc.name for loc in offices)
+    text = _t(
+        lang,
+        f"Unsere {len(offices)} Bürgerämter: {names}.",
+        f"Our {len(offices)} citizens' offices: {names}.",
+    )
+    known = [
+        f"{loc.name}: {format_hours(loc.opening_hours)}" for loc in offices if loc.opening_hours
+    ]
+    if known:
+        text += _t(lang, " Öffnungszeiten – ", " Opening hours – ") + "; ".join(known) + "."
+    if len(known) < len(offices):
+        text += _t(
+            lang,
+            " Die Öffnungszeiten der übrigen liegen mir nicht gesichert vor."
+            if known
+            else " Ihre Öffnungszeiten liegen mir nicht gesichert vor.",
+            " I have no confirmed opening hours for the others."
+            if known
+            else " I have no confirmed opening hours for them.",
+        )
+    text += _t(
+        lang,
+        " Adressen finden Sie bei den Standorten, freie Termine in der Terminbuchung.",
+        " The locations page has their addresses, the booking their free appointments.",
+    )
+    acts = [
+        compose.Action(
+            "referral",
+            _t(lang, "Standorte der Bürgerämter", "Citizens' office locations"),
+            f"{base}/standorte",
+        ),
+        compose.Action(
+            "book_appointment", _t(lang, "Termin buchen", "Book an appointment"), f"{base}/termine"
+        ),
+        *_handover(lang, base, phone),
+    ]
+    return text, acts
+
+
 def _greeting(lang: str) -> str:
     return _t(
         lang,
@@ -403,6 +450,8 @@ def ask(
         reply, acts = _clarify(session, decision.options, reply_lang, base)
     elif decision.kind == "greeting":
         reply, acts = _greeting(reply_lang), []
+    elif decision.kind == "offices":
+        reply, acts = _offices(session, reply_lang, base, phone)
     else:
         topic = _topic_named(index, query, topics) if topics else None
         reply, acts = _out_of_scope(reply_lang, base, phone, topic)
