@@ -429,6 +429,8 @@ def test_the_other_matter_weighs_most_where_the_service_is_not_the_focus(
         "My bike was stolen from the station, where do I report it?",
         "Wie finde ich einen Hausarzt?",
         "Where can I complain about a rude bus driver?",
+        # taxes in general are the tax office's; the dog tax is ours (below)
+        "I have a question about my taxes",
         # a topic word that could also ask a sub-question ("Internet") still names the topic
         "Wie melde ich Internet in meiner neuen Wohnung an?",
     ],
@@ -443,6 +445,8 @@ def test_other_authorities_matters_are_not_answered(index: SearchIndex, text: st
     ("text", "expected"),
     [
         ("Hund anmelden Hundesteuer", HUNDESTEUER),
+        ("Muss ich für meinen Hund Steuern zahlen?", HUNDESTEUER),
+        ("Wie viel Hundesteuer zahle ich für einen Kampfhund?", HUNDESTEUER),
         ("Wohngeld beantragen", "Wohngeld beantragen"),
         # Elterngeld is another authority's, the birth certificate for it is ours
         ("Geburtsurkunde für das Elterngeld", "Geburtsurkunde beantragen"),
