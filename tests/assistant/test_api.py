@@ -182,6 +182,13 @@ def test_greeting(client: TestClient) -> None:
     assert body["kind"] == "greeting"
 
 
+def test_thanks_get_a_youre_welcome(client: TestClient) -> None:
+    first = ask(client, "Was kostet ein Reisepass?")
+    body = ask(client, "Danke!", conversation_id=first["conversation_id"])
+    assert body["kind"] == "greeting" and body["reply"].startswith("Gern geschehen")
+    assert ask(client, "thanks a lot")["reply"].startswith("You're welcome")
+
+
 @pytest.mark.parametrize(
     "message",
     [

@@ -153,6 +153,10 @@ def test_detect_lang_falls_back_to_default_when_unclear(text: str) -> None:
         ("How much time does it take?", "duration"),
         ("Can I do it online?", "online"),
         ("Where do I have to go?", "where"),
+        # "what do I need" asks for the documents
+        ("Was brauche ich dafür?", "documents"),
+        ("Was brauche ich für einen Reisepass?", "documents"),
+        ("What do I need for a passport?", "documents"),
         # the part of town asks where, too
         ("Kann ich das nur in meinem Bezirk machen?", "where"),
         ("Which is the nearest office?", "where"),
@@ -202,7 +206,7 @@ def test_aspects_several_in_a_stable_order(text: str, expected: list[str]) -> No
         "I feel lost with all this",  # "feel" is no fee
         "Europawahl per Brief",  # "Europa" is no price in euro
         "amtliche Beglaubigung",  # "amtlich" asks for no office
-        "Was brauchen wir für die Hochzeit?",  # "brauchen" is no misspelt "buchen"
+        "Wir brauchen das für die Hochzeit",  # "brauchen" is no misspelt "buchen"
     ],
 )
 def test_aspects_empty_for_a_general_question(text: str) -> None:
@@ -216,6 +220,9 @@ def test_aspects_empty_for_a_general_question(text: str) -> None:
         ("How long is a passport valid?", []),
         ("Wie lange dauert es, bis der neue Ausweis gültig ist?", ["duration"]),
         ("Wie lange dauert ein Reisepass?", ["duration"]),
+        # "what do I need to do" asks how it works, not for documents
+        ("What do I need to do to register?", []),
+        ("Was muss ich tun?", []),
     ],
 )
 def test_how_long_valid_is_no_processing_time(text: str, expected: list[str]) -> None:
@@ -392,6 +399,20 @@ def test_is_greeting(text: str) -> None:
 )
 def test_is_not_greeting(text: str) -> None:
     assert not nlp.is_greeting(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "thanks"),
+    [
+        ("Danke!", True),
+        ("vielen Dank für die Hilfe", True),
+        ("ok thanks", True),
+        ("Hallo", False),
+        ("Danke, wie beantrage ich einen Pass?", False),  # a question, not a goodbye
+    ],
+)
+def test_is_thanks(text: str, thanks: bool) -> None:
+    assert nlp.is_thanks(text) is thanks
 
 
 def test_content_words_drop_question_and_pointer_words() -> None:

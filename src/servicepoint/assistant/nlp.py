@@ -239,7 +239,7 @@ _CHILD = (
 )
 _GREETING = frozenset(
     "hallo hi hey moin servus guten tag morgen abend hello danke thanks "
-    "thank you bye tschuess ok okay super prima".split()
+    "thank you bye tschuess ok okay super prima dank dankeschoen thx cheers".split()
 )
 # "morgen" also means tomorrow ("Ich fliege morgen"): a topic word outside greetings.
 _GREETING_ONLY = _GREETING - {"morgen", "abend", "tag"}
@@ -399,6 +399,13 @@ for _word in sorted(
         _FUZZY_POOL.setdefault(_word[0], {})[_word] = _aspect
 # "how much …", "wie viel kostet …" ask for the price, unless it is "how much time".
 _COST_PHRASE = re.compile(r" (?:how much|wie ?viel) (?!(?:zeit|time) )")
+# "Was brauche ich dafür?", "What do I need for a passport?" ask for the documents; "what do I
+# need to do" asks how it works.
+_DOCUMENTS_PHRASE = re.compile(
+    r" (?:was|welche \w+) (?:brauche|braucht|brauchen|benoetige|benoetigt) (?:ich|man|wir|du)"
+    r" (?!(?:noch )?(?:zu )?(?:tun|machen|erledigen) )"
+    r"| what (?:do|does|will|would) (?:i|we|you|one|he|she|they) need (?!to )"
+)
 
 
 @lru_cache(maxsize=65536)  # bounded: the tokens come from anyone's messages
@@ -420,6 +427,8 @@ def aspects(text: str) -> list[str]:
     named = {fuzzy_aspect(tok) for tok in tokens}
     if _COST_PHRASE.search(folded):
         named.add("cost")
+    if _DOCUMENTS_PHRASE.search(folded):
+        named.add("documents")
     found = []
     for aspect in ASPECTS:
         if aspect in named or any(
@@ -627,8 +636,16 @@ def is_followup(text: str) -> bool:
 # documents one gets the same day.
 _SMALL_TALK = frozenset(
     "gehts s na leute today heute doing fine gut good bot nice meet everyone everybody "
-    "guys folks again wieder".split()
+    "guys folks again wieder schoen hilfe help antwort answer info infos lot".split()
 )
+
+
+_THANKS = frozenset("danke dankeschoen dank thanks thank thx cheers".split())
+
+
+def is_thanks(text: str) -> bool:
+    """A greeting that thanks ("Danke!", "ok thanks"): it closes, it does not open."""
+    return is_greeting(text) and any(fold(w) in _THANKS for w in words(text))
 
 
 def is_greeting(text: str) -> bool:

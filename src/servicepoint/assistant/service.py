@@ -268,7 +268,11 @@ def _offices(
     return text, acts
 
 
-def _greeting(lang: str) -> str:
+def _greeting(lang: str, thanks: bool = False) -> str:
+    if thanks:
+        return _t(
+            lang, "Gern geschehen! Fragen Sie gern weiter.", "You're welcome! Ask me anything else."
+        )
     return _t(
         lang,
         "Hallo! Fragen Sie mich zu Leistungen der Bürgerämter, z. B. „Was kostet "
@@ -449,7 +453,7 @@ def ask(
     elif decision.kind == "clarify":
         reply, acts = _clarify(session, decision.options, reply_lang, base)
     elif decision.kind == "greeting":
-        reply, acts = _greeting(reply_lang), []
+        reply, acts = _greeting(reply_lang, thanks=nlp.is_thanks(text)), []
     elif decision.kind == "offices":
         reply, acts = _offices(session, reply_lang, base, phone)
     else:
