@@ -29,9 +29,9 @@ from servicepoint.core.i18n import N_
 LOG_BELOW = 0.6  # answers less sure than this go to the editors' list
 # A question refused for want of confidence still names its likeliest service as a question
 # back ("Meinten Sie …?") when that is at least as likely right as not. On the dev set
-# (2026-12-06), 1 of 16 refused in-scope questions gets the right offer and 3 a wrong one; 6 of
-# 331 out-of-scope questions get an offer. A lower bar (0.4) offers the right service to 5 but
-# also offers one to 17 out-of-scope questions.
+# (2026-12-06), 1 of 14 refused in-scope questions gets the right offer and 1 a wrong one; 7 of
+# 331 out-of-scope questions get an offer. A lower bar (0.4) offers the right service to 5 (and
+# a wrong one to 3) but also offers one to 17 out-of-scope questions.
 SUGGEST_FROM = 0.5
 CONVERSATION_HOURS = 24
 RATEABLE = 10  # how many of a conversation's latest replies can still be rated
