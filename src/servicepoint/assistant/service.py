@@ -20,7 +20,7 @@ from servicepoint.catalog import locations as location_service
 from servicepoint.catalog import present
 from servicepoint.catalog import service as catalog_service
 from servicepoint.catalog.hours import format_hours
-from servicepoint.catalog.models import Service
+from servicepoint.catalog.models import Location, Service
 from servicepoint.catalog.search import STOPWORDS, SearchIndex, fold, lemma, words
 from servicepoint.core import events
 from servicepoint.core.clock import utcnow
@@ -234,21 +234,7 @@ def _offices(
         f"Unsere {len(offices)} Bürgerämter: {names}.",
         f"Our {len(offices)} citizens' offices: {names}.",
     )
-    known = [
-        f"{loc.name}: {format_hours(loc.opening_hours)}" for loc in offices if loc.opening_hours
-    ]
-    if known:
-        text += _t(lang, " Öffnungszeiten – ", " Opening hours – ") + "; ".join(known) + "."
-    if len(known) < len(offices):
-        text += _t(
-            lang,
-            " Die Öffnungszeiten der übrigen liegen mir nicht gesichert vor."
-            if known
-            else " Ihre Öffnungszeiten liegen mir nicht gesichert vor.",
-            " I have no confirmed opening hours for the others."
-            if known
-            else " I have no confirmed opening hours for them.",
-        )
+    text += _opening_hours(offices, lang)
     text += _t(
         lang,
         " Adressen finden Sie bei den Standorten, freie Termine in der Terminbuchung.",
@@ -266,6 +252,29 @@ def _offices(
         *_handover(lang, base, phone),
     ]
     return text, acts
+
+
+def _opening_hours(offices: Sequence[Location], lang: str) -> str:
+    """The offices' opening hours where the city's data has them; unknown ones said so."""
+    known = [
+        f"{loc.name}: {format_hours(loc.opening_hours)}" for loc in offices if loc.opening_hours
+    ]
+    text = (
+        _t(lang, " Öffnungszeiten – ", " Opening hours – ") + "; ".join(known) + "."
+        if known
+        else ""
+    )
+    if len(known) < len(offices):
+        text += _t(
+            lang,
+            " Die Öffnungszeiten der übrigen liegen mir nicht gesichert vor."
+            if known
+            else " Ihre Öffnungszeiten liegen mir nicht gesichert vor.",
+            " I have no confirmed opening hours for the others."
+            if known
+            else " I have no confirmed opening hours for them.",
+        )
+    return text
 
 
 def _greeting(lang: str, thanks: bool = False) -> str:
