@@ -213,6 +213,12 @@ def test_a_question_about_the_offices_themselves_lists_them(
     assert any(u.startswith("tel:") for u in urls)
 
 
+def test_a_question_about_one_office_is_about_that_one(client: TestClient) -> None:
+    body = ask(client, "Hat das Bürgeramt Linden heute offen?")
+    assert body["kind"] == "offices"
+    assert body["reply"].startswith("Bürgeramt Linden.") and "Aegi" not in body["reply"]
+
+
 def test_a_service_question_naming_the_office_is_about_the_service(client: TestClient) -> None:
     body = ask(client, "Öffnungszeiten Bürgeramt für die Anmeldung")
     assert body["kind"] == "answer"

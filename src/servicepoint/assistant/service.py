@@ -16,6 +16,7 @@ from servicepoint.assistant import compose, matcher, nlp
 from servicepoint.assistant.dialogue import Decision, State, decide
 from servicepoint.assistant.errors import ConversationNotFound, QuestionNotFound
 from servicepoint.assistant.models import Conversation, LoggedQuestion
+from servicepoint.assistant.nlp import OFFICE_WORDS as OFFICES
 from servicepoint.catalog import locations as location_service
 from servicepoint.catalog import present
 from servicepoint.catalog import service as catalog_service
@@ -223,22 +224,27 @@ def _clarify(
 
 
 def _offices(
-    session: Session, lang: str, base: str, phone: str | None
+    session: Session, text: str, lang: str, base: str, phone: str | None
 ) -> tuple[str, list[compose.Action]]:
-    """About the citizens' offices themselves: which there are, their opening hours where the
-    city's data has them, and where to look and book."""
+    """About the citizens' offices themselves: which there are (or the one the message names),
+    their opening hours where the city's data has them, and where to look and book."""
     offices = [loc for loc in location_service.list_locations(session) if loc.kind == "buergeramt"]
-    names = ", ".join(loc.name for loc in offices)
-    text = _t(
-        lang,
-        f"Unsere {len(offices)} Bürgerämter: {names}.",
-        f"Our {len(offices)} citizens' offices: {names}.",
+    named = _named_offices(offices, text)
+    names = ", ".join(loc.name for loc in named or offices)
+    reply = (
+        f"{names}."
+        if named
+        else _t(
+            lang,
+            f"Unsere {len(offices)} Bürgerämter: {names}.",
+            f"Our {len(offices)} citizens' offices: {names}.",
+        )
     )
-    text += _opening_hours(offices, lang)
-    text += _t(
+    reply += _opening_hours(named or offices, lang)
+    reply += _t(
         lang,
         " Adressen finden Sie bei den Standorten, freie Termine in der Terminbuchung.",
-        " The locations page has their addresses, the booking their free appointments.",
+        " The locations page has the addresses, the booking the free appointments.",
     )
     acts = [
         compose.Action(
@@ -251,7 +257,17 @@ def _offices(
         ),
         *_handover(lang, base, phone),
     ]
-    return text, acts
+    return reply, acts
+
+
+def _named_offices(offices: Sequence[Location], text: str) -> list[Location]:
+    """The offices the message names by their own word ("Linden" in "Bürgeramt Linden")."""
+    said = {fold(w) for w in words(text)}
+    return [
+        loc
+        for loc in offices
+        if any(f in said for w in words(loc.name) if len(f := fold(w)) > 3 and f not in OFFICES)
+    ]
 
 
 def _opening_hours(offices: Sequence[Location], lang: str) -> str:
@@ -269,10 +285,10 @@ def _opening_hours(offices: Sequence[Location], lang: str) -> str:
             lang,
             " Die Öffnungszeiten der übrigen liegen mir nicht gesichert vor."
             if known
-            else " Ihre Öffnungszeiten liegen mir nicht gesichert vor.",
+            else " Die Öffnungszeiten liegen mir nicht gesichert vor.",
             " I have no confirmed opening hours for the others."
             if known
-            else " I have no confirmed opening hours for them.",
+            else " I have no confirmed opening hours.",
         )
     return text
 
@@ -464,7 +480,7 @@ def ask(
     elif decision.kind == "greeting":
         reply, acts = _greeting(reply_lang, thanks=nlp.is_thanks(text)), []
     elif decision.kind == "offices":
-        reply, acts = _offices(session, reply_lang, base, phone)
+        reply, acts = _offices(session, query, reply_lang, base, phone)
     else:
         topic = _topic_named(index, query, topics) if topics else None
         reply, acts = _out_of_scope(reply_lang, base, phone, topic)
