@@ -175,13 +175,16 @@ OFFICE_WORDS = frozenset(
 # or when: "Wann hat das nächste Bürgeramt am Samstag offen?" asks about the offices
 # themselves, not about a service.
 _OFFICE_PHRASES = (" citizens office", " citizen office", " citizens offices", " town hall")
-_OFFICE_TALK = frozenset(
+_WEEKDAYS = (
+    "montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonntag|"
+    "monday|tuesday|wednesday|thursday|friday|saturday|sunday"
+)
+_OFFICE_TALK = frozenset(_WEEKDAYS.split("|")) | frozenset(
     """
-    montag dienstag mittwoch donnerstag freitag samstag sonntag montags dienstags mittwochs
-    donnerstags freitags samstags sonntags wochenende feiertag feiertagen heute morgen abends
-    morgens vormittags nachmittags mittags uhr naechste naechstes naechsten
-    monday tuesday wednesday thursday friday saturday sunday mondays saturdays sundays weekend
-    weekends holiday holidays today tomorrow morning afternoon evening citizen citizens offices
+    montags dienstags mittwochs donnerstags freitags samstags sonntags wochenende feiertag
+    feiertagen heute morgen abends morgens vormittags nachmittags mittags uhr naechste naechstes
+    naechsten mondays saturdays sundays weekend weekends holiday holidays today tomorrow morning
+    afternoon evening citizen citizens offices
     """.split()
 )
 
@@ -501,10 +504,6 @@ _DUE = (" muss ich ", " muessen wir ", " must i ", " do i have to ", " do we hav
 _DUE_CUES = (" sofort ", " immediately ", " right away ", " straight away ")
 
 
-_WEEKDAYS = (
-    "montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonntag|"
-    "monday|tuesday|wednesday|thursday|friday|saturday|sunday"
-)
 # A deadline on a weekday of this or next week: "bis Freitag", "nächsten Dienstag", "by Friday".
 _WEEKDAY_DEADLINE = re.compile(
     rf" (?:bis|naechsten|naechste|kommenden|diesen|this|next|by|until) (?:{_WEEKDAYS}) "

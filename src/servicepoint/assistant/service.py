@@ -16,7 +16,6 @@ from servicepoint.assistant import compose, matcher, nlp
 from servicepoint.assistant.dialogue import Decision, State, decide
 from servicepoint.assistant.errors import ConversationNotFound, QuestionNotFound
 from servicepoint.assistant.models import Conversation, LoggedQuestion
-from servicepoint.assistant.nlp import OFFICE_WORDS as OFFICES
 from servicepoint.catalog import locations as location_service
 from servicepoint.catalog import present
 from servicepoint.catalog import service as catalog_service
@@ -266,7 +265,11 @@ def _named_offices(offices: Sequence[Location], text: str) -> list[Location]:
     return [
         loc
         for loc in offices
-        if any(f in said for w in words(loc.name) if len(f := fold(w)) > 3 and f not in OFFICES)
+        if any(
+            f in said
+            for w in words(loc.name)
+            if len(f := fold(w)) > 3 and f not in nlp.OFFICE_WORDS
+        )
     ]
 
 
@@ -478,7 +481,7 @@ def ask(
     elif decision.kind == "clarify":
         reply, acts = _clarify(session, decision.options, reply_lang, base)
     elif decision.kind == "greeting":
-        reply, acts = _greeting(reply_lang, thanks=nlp.is_thanks(text)), []
+        reply, acts = _greeting(reply_lang, thanks=nlp.is_thanks(query)), []
     elif decision.kind == "offices":
         reply, acts = _offices(session, query, reply_lang, base, phone)
     else:

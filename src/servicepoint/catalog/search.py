@@ -146,9 +146,7 @@ _ARTICLES = frozenset({"die", "den", "das", "the"})
 _HOME = frozenset({"DE"})
 # Everyday names beside the official ones (CLDR's "Vereinigte Staaten", "United Kingdom").
 # ("US" is left out: "to us".)
-_COUNTRY_ALIASES = (
-    *("USA", "UK", "Amerika", "America", "England", "Schottland", "Scotland", "Holland"),
-)
+_COUNTRY_ALIASES = "USA UK Amerika America England Schottland Scotland Holland".split()
 
 
 @lru_cache(maxsize=1)
