@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from servicepoint.account import service as account_service
 from servicepoint.account.deps import require
 from servicepoint.account.models import User
-from servicepoint.appointment import actions
+from servicepoint.appointment import actions, console_view
 from servicepoint.appointment import queue as queue_service
 from servicepoint.appointment import service as appointment_service
 from servicepoint.appointment.errors import InvalidBooking
@@ -172,6 +172,7 @@ def _console_context(session: Session, location_id: str, counter: int) -> dict[s
         if t.counter is not None and t.status in ("done", "no_show", "called"):
             by_counter.setdefault(t.counter, []).append(t)
     cap = appointment_service.get_capacity(session, location_id=location_id)
+    bookings = appointment_service.bookings_on(session, location_id=location_id, day=today_local())
     return {
         "loc": location_service.get_location(session, location_id=location_id),
         "counter": counter,
@@ -181,9 +182,9 @@ def _console_context(session: Session, location_id: str, counter: int) -> dict[s
         "waiting": queue_service.waiting_tickets(
             session, location_id=location_id, day=today_local()
         ),
-        "bookings": appointment_service.bookings_on(
-            session, location_id=location_id, day=today_local()
-        ),
+        "bookings": bookings,
+        "visits": console_view.visits(session, tickets=tickets, bookings=bookings),
+        "status_text": console_view.status_text,
         "estimate": queue_service.estimate_now(session, location_id=location_id),
     }
 
