@@ -32,12 +32,27 @@ def _cookies(scope: Scope) -> dict[str, str]:
     return {k: v.value for k, v in jar.items()}
 
 
-def _lang(scope: Scope, cookies: dict[str, str], default: i18n.Lang) -> i18n.Lang:
+def _query_lang(scope: Scope) -> i18n.Lang | None:
     query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-    return (
-        i18n.coerce_lang((query.get("lang") or [None])[0])
-        or i18n.coerce_lang(cookies.get(LANG_COOKIE))
-        or default
+    return i18n.coerce_lang((query.get("lang") or [None])[0])
+
+
+def _lang(scope: Scope, cookies: dict[str, str], default: i18n.Lang) -> i18n.Lang:
+    return _query_lang(scope) or i18n.coerce_lang(cookies.get(LANG_COOKIE)) or default
+
+
+def _remembered_lang(scope: Scope, cookies: dict[str, str]) -> str | None:
+    """A page opened with ?lang= keeps that language for the next links and forms, which
+    carry no ?lang=: the choice goes into the same cookie the language switch sets. API calls
+    (the widget asks with the page's ?lang=) choose nothing."""
+    chosen = _query_lang(scope)
+    if chosen is None or chosen == cookies.get(LANG_COOKIE) or scope["path"].startswith("/api"):
+        return None
+    app = scope.get("app")
+    mode = getattr(getattr(getattr(app, "state", None), "settings", None), "secure_cookies", "")
+    secure = mode == "always" or (mode != "never" and scope.get("scheme") == "https")
+    return f"{LANG_COOKIE}={chosen}; Path=/; Max-Age={365 * 86400}; SameSite=Lax; HttpOnly" + (
+        "; Secure" if secure else ""
     )
 
 
@@ -62,7 +77,8 @@ class RequestContextMiddleware:
             await self._reject(send, lang)
             return
         new_cookie = CSRF_COOKIE not in cookies
-        await self.app(scope, self._limited(receive), self._headers(send, csrf, new_cookie))
+        sent = self._headers(send, csrf, new_cookie, _remembered_lang(scope, cookies))
+        await self.app(scope, self._limited(receive), sent)
 
     def _declared_too_large(self, scope: Scope) -> bool:
         for name, value in scope.get("headers", []):
@@ -101,7 +117,7 @@ class RequestContextMiddleware:
 
         return wrapped
 
-    def _headers(self, send: Send, csrf: str, new_cookie: bool) -> Send:
+    def _headers(self, send: Send, csrf: str, new_cookie: bool, lang_cookie: str | None) -> Send:
         async def wrapped(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
@@ -114,6 +130,8 @@ class RequestContextMiddleware:
                 if new_cookie:
                     cookie = f"{CSRF_COOKIE}={csrf}; Path=/; SameSite=Strict; HttpOnly"
                     headers.append((b"set-cookie", cookie.encode()))
+                if lang_cookie:
+                    headers.append((b"set-cookie", lang_cookie.encode()))
                 message["headers"] = headers
             await send(message)
 
