@@ -17,6 +17,7 @@ from servicepoint.core.ratelimit import make_rate_limiter
 from servicepoint.core.templating import build_env
 from servicepoint.web import errors as web_errors
 from servicepoint.web.middleware import InFlightLimitMiddleware, RequestContextMiddleware
+from servicepoint.web.warmup import warm_up
 
 # Only our own origin: vendored JS/CSS, no third-party requests. Leaflet sets inline styles.
 CSP = (
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        warm_up(settings, _app.state.sessionmaker)
         # Everything loaded at start-up lives as long as the process: keep it out of the
         # garbage collector's full passes, which otherwise stall requests for tens of ms.
         gc.collect()

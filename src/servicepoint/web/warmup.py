@@ -1,0 +1,34 @@
+"""Warm-up at start-up: the search indexes are built before the first request, not during it.
+
+Building them takes seconds (the first search after a start took 5 s); each worker process
+does it once in its lifespan and keeps them, so no citizen waits for it.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from servicepoint.assistant import matcher
+from servicepoint.catalog import service as catalog_service
+from servicepoint.config import Settings
+from servicepoint.core.city import elsewhere_words, place_names
+
+log = logging.getLogger("servicepoint")
+
+
+def warm_up(settings: Settings, sessions: sessionmaker[Session]) -> None:
+    """Build the site search's and the assistant's index and run one query through each."""
+    try:
+        with sessions() as session:
+            first = next(iter(catalog_service.list_services(session)), None)
+            probe = first.name_de if first else ""
+            catalog_service.search_index(session).search(probe, limit=1)
+            city = settings.city_dir
+            index = catalog_service.search_index(session, place_names(city), elsewhere_words(city))
+            matcher.match(index, probe)
+    except SQLAlchemyError:
+        # A database that is not migrated yet: the first request builds the indexes instead.
+        log.warning("warm-up skipped: the database is not ready", exc_info=True)
