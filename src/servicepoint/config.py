@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     # Callback requests lose their phone number once called, everything after this many days.
     callback_retention_days: int = Field(default=14, ge=0, le=365)
     callback_rate_limit: int = 5  # callback requests per IP and hour
+    # Staff actions (who changed what) stay long enough to look into an incident, then go.
+    audit_retention_days: int = Field(default=180, ge=1, le=3650)
     api_rate_limit: int = 120  # write requests per IP and minute on the public API
     pow_difficulty: int = Field(default=14, ge=0, le=24)  # leading zero bits of the challenge
     worker_interval_seconds: float = 30.0

@@ -27,6 +27,7 @@ class WorkerReport:
     mails_purged: int
     sessions_purged: int
     callbacks_purged: int = 0
+    audit_purged: int = 0
 
 
 def run_once(
@@ -43,7 +44,11 @@ def run_once(
     sessions = account_service.purge_expired_sessions(session)
     assistant_service.purge_conversations(session, now=now)
     callbacks = callback.purge(session, retention_days=settings.callback_retention_days, now=now)
-    return WorkerReport(sent, purged, mails_purged, sessions, callbacks)
+    report = WorkerReport(sent, purged, mails_purged, sessions, callbacks)
+    report.audit_purged = account_service.purge_audit(
+        session, retention_days=settings.audit_retention_days, now=now
+    )
+    return report
 
 
 def run_forever(settings: Settings) -> None:

@@ -113,5 +113,12 @@ def audit(
     session.add(AuditEntry(username=username, action=action, target=target, detail=detail or {}))
 
 
+def purge_audit(session: Session, *, retention_days: int, now: dt.datetime) -> int:
+    """Delete audit entries older than the retention period; returns how many went."""
+    cutoff = now - dt.timedelta(days=retention_days)
+    result = session.execute(delete(AuditEntry).where(AuditEntry.at < cutoff))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 def recent_audit(session: Session, *, limit: int = 100) -> list[AuditEntry]:
     return list(session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)))
