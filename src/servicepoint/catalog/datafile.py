@@ -6,14 +6,47 @@ Every file is validated on load; a broken file fails naming the file, the entry 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 Channel = Literal["online", "appointment", "video", "mobile", "external"]
 CHANNELS: tuple[Channel, ...] = ("online", "appointment", "video", "mobile", "external")
+
+
+# A folder of the machine the data was gathered on (/work/…, /home/…, C:\\…): meaningless to a
+# citizen and revealing about the machine, so it must never reach a page.
+_MACHINE_PATH = re.compile(r"(?<![\w.~-])/(?:work|home|tmp|root|Users)/|\b[A-Za-z]:\\")
+
+
+def _one_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or re.search(r"\s", value):
+        raise ValueError(
+            f"a source must be one http(s) URL, without notes, paths or lists: {value!r}"
+        )
+    return value
+
+
+def _no_machine_path(value: str) -> str:
+    if _MACHINE_PATH.search(value):
+        raise ValueError(f"names a file path of a machine; cite a URL or a law instead: {value!r}")
+    return value
+
+
+SourceUrl = Annotated[str, AfterValidator(_one_url)]
 
 
 class _Strict(BaseModel):
@@ -37,7 +70,7 @@ class FeeItem(_Strict):
     amount_cents: int = Field(ge=0)
     condition: Text | None = None
     valid_from: dt.date | None = None
-    source: str = Field(min_length=1)
+    source: Annotated[str, AfterValidator(_no_machine_path)] = Field(min_length=1)
 
 
 class Authority(_Strict):
@@ -88,7 +121,8 @@ class ServiceFile(_Strict):
     responsible: Authority
     appointment_minutes: int | None = Field(default=None, ge=5, le=240)
     tutorial: Tutorial | None = None
-    sources: list[str] = Field(default_factory=list)
+    # Shown under "Quellen" as links; a note on a source goes in a YAML comment beside it.
+    sources: list[SourceUrl] = Field(default_factory=list)
 
     @field_validator("channels")
     @classmethod
