@@ -7,6 +7,7 @@ otherwise those cases skip with the reason.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -136,10 +137,19 @@ def client(app: FastAPI) -> Iterator[TestClient]:
         yield c
 
 
+_CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]*)"')
+
+
+def csrf_in(html: str) -> str:
+    """The CSRF token of the first form on a page."""
+    found = _CSRF_FIELD.search(html)
+    return found.group(1) if found else ""
+
+
 def csrf_of(client: TestClient) -> str:
-    """Load a page so the CSRF cookie is set, and return its value for form posts."""
-    client.get("/mitarbeiter/login")
-    return client.cookies.get("sp_csrf") or ""
+    """Load a form as a browser would and return its CSRF token (bound to this client's
+    browser cookie and staff session, so fetch it again after logging in or out)."""
+    return csrf_in(client.get("/mitarbeiter/login").text)
 
 
 def make_user(

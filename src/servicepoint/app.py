@@ -8,6 +8,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from servicepoint.assistant import actions as assistant_actions
 from servicepoint.config import PACKAGE_DIR, Settings
@@ -16,7 +18,11 @@ from servicepoint.core.db import make_engine, make_sessionmaker
 from servicepoint.core.ratelimit import make_rate_limiter
 from servicepoint.core.templating import build_env
 from servicepoint.web import errors as web_errors
-from servicepoint.web.middleware import InFlightLimitMiddleware, RequestContextMiddleware
+from servicepoint.web.middleware import (
+    InFlightLimitMiddleware,
+    RequestContextMiddleware,
+    SecurityHeadersMiddleware,
+)
 from servicepoint.web.warmup import warm_up
 
 # Only our own origin: vendored JS/CSS, no third-party requests. Leaflet sets inline styles.
@@ -54,6 +60,13 @@ def _routers(app: FastAPI) -> None:
         app.include_router(module.router)
 
 
+class ServicePointApp(FastAPI):
+    """FastAPI with the security headers outside everything, Starlette's error layer included."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return SecurityHeadersMiddleware(super().build_middleware_stack(), csp=CSP)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     engine = make_engine(settings.database_url)
@@ -69,7 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
         engine.dispose()
 
-    app = FastAPI(
+    app = ServicePointApp(
         title=settings.site_name, version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None
     )
     app.state.settings = settings
@@ -88,6 +101,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         RequestContextMiddleware,
         max_body=settings.max_body_bytes,
         default_lang=settings.default_lang,
-        csp=CSP,
+        secret_key=settings.secret_key,
+        secure_cookies=settings.secure_cookies,
     )
+    if settings.trusted_proxies:  # the one place the client's address is decided (serve: off)
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     return app

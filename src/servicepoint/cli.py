@@ -35,7 +35,9 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
         host=host,
         port=port,
         workers=workers,
-        proxy_headers=True,
+        # Forwarded headers are read by the app, from SERVICEPOINT_TRUSTED_PROXIES only:
+        # uvicorn's own default trusts loopback, and a local client could then pick any address.
+        proxy_headers=False,
         log_level="info",
     )
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 DATA_ROOT = PACKAGE_DIR / "data"
@@ -25,7 +26,13 @@ class Settings(BaseSettings):
     secure_cookies: Literal["auto", "always", "never"] = "auto"
     session_hours: int = 10
     bot_protection: Literal["on", "off"] = "on"
-    login_max_attempts: int = 5
+    # Reverse proxies (IPs or CIDRs, comma separated) whose X-Forwarded-For/-Proto are believed.
+    # None by default: otherwise any client could name its own address and escape every limit.
+    trusted_proxies: Annotated[list[str], NoDecode] = []
+    login_max_attempts: int = 5  # failed logins per address in the window, across accounts
+    # Failed logins per account from all addresses; past it, only browsers where the account
+    # logged in before may still try, so guessing from many addresses locks out no owner.
+    login_account_max_attempts: int = 50
     login_window_seconds: int = 900
     max_body_bytes: int = 1_000_000
     default_lang: Literal["de", "en"] = "de"
@@ -59,6 +66,18 @@ class Settings(BaseSettings):
     assistant_llm_model: str = "default"
     assistant_llm_api_key: str | None = None
     assistant_llm_timeout: float = 3.0
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxy_list(cls, value: object) -> object:
+        """Accept "10.0.0.1, 10.1.0.0/16" from the environment; a typo fails at start-up."""
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, list):
+            return value
+        networks = [str(item).strip() for item in items if str(item).strip()]
+        for network in networks:
+            ipaddress.ip_network(network, strict=False)
+        return networks
 
     @property
     def city_dir(self) -> Path:

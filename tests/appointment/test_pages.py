@@ -38,7 +38,7 @@ from tests.appointment.conftest import (
     capacity_of,
     fresh,
 )
-from tests.conftest import csrf_of, login, make_user
+from tests.conftest import csrf_in, csrf_of, login, make_user
 
 pytestmark = pytest.mark.usefixtures("clock")
 
@@ -80,7 +80,7 @@ def booking_form(
     page = client.get(form_url(start))
     assert page.status_code == 200, page.text
     data: dict[str, Any] = {
-        "csrf_token": client.cookies.get("sp_csrf"),
+        "csrf_token": csrf_in(page.text),
         "service": [PASS],
         "location": LOCATION,
         "start": start.isoformat(),

@@ -12,8 +12,9 @@ from servicepoint.account.errors import LoginRequired
 from servicepoint.account.models import User
 from servicepoint.core.db import SessionDep
 from servicepoint.core.i18n import N_
+from servicepoint.core.security import SESSION_COOKIE
 
-SESSION_COOKIE = "sp_session"
+__all__ = ["SESSION_COOKIE", "optional_user", "require"]
 
 
 def optional_user(request: Request, session: Session = SessionDep) -> User | None:

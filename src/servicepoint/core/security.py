@@ -1,7 +1,9 @@
-"""CSRF protection (double-submit cookie) and client addresses for rate limits."""
+"""CSRF protection (a signed token bound to the browser and its session), client addresses for
+rate limits, and the one rule for the Secure flag of every cookie."""
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
 
@@ -10,8 +12,9 @@ from fastapi import Request
 from servicepoint.core.i18n import N_
 from servicepoint.errors import Forbidden
 
-CSRF_COOKIE = "sp_csrf"
+CSRF_COOKIE = "sp_csrf"  # a random id per browser; the form token is derived from it
 CSRF_FIELD = "csrf_token"
+SESSION_COOKIE = "sp_session"
 
 
 class CsrfFailed(Forbidden):
@@ -22,12 +25,23 @@ def new_csrf_token() -> str:
     return secrets.token_urlsafe(24)
 
 
+def csrf_token_for(secret: str, browser: str, session: str) -> str:
+    """The form token for this browser id and staff session cookie, signed with the secret.
+
+    A token from another browser or another session fails, and a cookie planted by someone
+    else (a sibling subdomain, plain HTTP) forges nothing without the secret.
+    """
+    message = f"csrf:{browser}:{session}".encode()
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
 async def csrf_protect(request: Request) -> None:
-    """Dependency for every form POST: the form's token must equal the cookie's."""
-    cookie = request.cookies.get(CSRF_COOKIE, "")
+    """Dependency for every form POST: the token sent must be the one for this browser."""
     form = await request.form()
     sent = form.get(CSRF_FIELD) or request.headers.get("x-csrf-token", "")
-    if not cookie or not isinstance(sent, str) or not hmac.compare_digest(cookie, sent):
+    expected = getattr(request.state, "csrf_token", "")
+    known = bool(request.cookies.get(CSRF_COOKIE))  # else `expected` is for a new browser id
+    if not known or not isinstance(sent, str) or not hmac.compare_digest(expected, sent):
         raise CsrfFailed(
             N_(
                 "Das Formular ist abgelaufen oder ungültig. Bitte laden Sie die Seite neu und "
@@ -49,10 +63,13 @@ def within_rate(request: Request, key: str, *, limit: int, window: int) -> bool:
     return bool(limiter.hit(f"{key}:{client_ip(request)}", limit=limit, window=window))
 
 
-def secure_cookie(request: Request) -> bool:
+def secure_for(mode: str, scheme: str) -> bool:
     """Secure flag: always/never by setting, else when the request came over TLS.
 
-    Behind a TLS proxy run uvicorn with --proxy-headers so the scheme is seen as https.
+    Behind a TLS proxy, name it in SERVICEPOINT_TRUSTED_PROXIES so the scheme is seen as https.
     """
-    mode = request.app.state.settings.secure_cookies
-    return mode == "always" or (mode == "auto" and request.url.scheme == "https")
+    return mode == "always" or (mode == "auto" and scheme in ("https", "wss"))
+
+
+def secure_cookie(request: Request) -> bool:
+    return secure_for(request.app.state.settings.secure_cookies, request.url.scheme)

@@ -1,4 +1,4 @@
-"""Pure ASGI middleware: request language, CSRF cookie, body size limit, security headers."""
+"""Pure ASGI middleware: request language, CSRF token, body size limit, security headers."""
 
 from __future__ import annotations
 
@@ -12,7 +12,13 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from servicepoint.core import i18n
-from servicepoint.core.security import CSRF_COOKIE, new_csrf_token
+from servicepoint.core.security import (
+    CSRF_COOKIE,
+    SESSION_COOKIE,
+    csrf_token_for,
+    new_csrf_token,
+    secure_for,
+)
 
 LANG_COOKIE = "sp_lang"
 _TOO_LARGE = {
@@ -57,11 +63,20 @@ def _remembered_lang(scope: Scope, cookies: dict[str, str]) -> str | None:
 
 
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, *, max_body: int, default_lang: i18n.Lang, csp: str) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body: int,
+        default_lang: i18n.Lang,
+        secret_key: str,
+        secure_cookies: str,
+    ) -> None:
         self.app = app
         self.max_body = max_body
         self.default_lang = default_lang
-        self.csp = csp
+        self.secret_key = secret_key
+        self.secure_cookies = secure_cookies
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -69,16 +84,25 @@ class RequestContextMiddleware:
             return
         cookies = _cookies(scope)
         lang = _lang(scope, cookies, self.default_lang)
-        csrf = cookies.get(CSRF_COOKIE) or new_csrf_token()
+        browser = cookies.get(CSRF_COOKIE) or new_csrf_token()
+        token = csrf_token_for(self.secret_key, browser, cookies.get(SESSION_COOKIE, ""))
         state: dict[str, Any] = scope.setdefault("state", {})
-        state.update(lang=lang, csrf_token=csrf)
+        state.update(lang=lang, csrf_token=token)
         i18n.current_lang.set(lang)
         if self._declared_too_large(scope):
             await self._reject(send, lang)
             return
-        new_cookie = CSRF_COOKIE not in cookies
-        sent = self._headers(send, csrf, new_cookie, _remembered_lang(scope, cookies))
+        new_cookies = [_remembered_lang(scope, cookies)]
+        if CSRF_COOKIE not in cookies:
+            new_cookies.append(self._browser_cookie(scope, browser))
+        sent = self._set_cookies(send, [c.encode() for c in new_cookies if c])
         await self.app(scope, self._limited(receive), sent)
+
+    def _browser_cookie(self, scope: Scope, browser: str) -> str:
+        cookie = f"{CSRF_COOKIE}={browser}; Path=/; SameSite=Strict; HttpOnly"
+        if secure_for(self.secure_cookies, scope.get("scheme", "http")):
+            cookie += "; Secure"  # the same rule as the session cookie
+        return cookie
 
     def _declared_too_large(self, scope: Scope) -> bool:
         for name, value in scope.get("headers", []):
@@ -117,25 +141,52 @@ class RequestContextMiddleware:
 
         return wrapped
 
-    def _headers(self, send: Send, csrf: str, new_cookie: bool, lang_cookie: str | None) -> Send:
+    def _set_cookies(self, send: Send, cookies: list[bytes]) -> Send:
         async def wrapped(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                headers += [
-                    (b"x-content-type-options", b"nosniff"),
-                    (b"referrer-policy", b"same-origin"),
-                    (b"x-frame-options", b"DENY"),
-                    (b"content-security-policy", self.csp.encode()),
-                ]
-                if new_cookie:
-                    cookie = f"{CSRF_COOKIE}={csrf}; Path=/; SameSite=Strict; HttpOnly"
-                    headers.append((b"set-cookie", cookie.encode()))
-                if lang_cookie:
-                    headers.append((b"set-cookie", lang_cookie.encode()))
-                message["headers"] = headers
+            if cookies and message["type"] == "http.response.start":
+                extra = [(b"set-cookie", cookie) for cookie in cookies]
+                message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
 
         return wrapped
+
+
+# Pages only staff see: never kept by a browser or proxy cache (shared PCs at the counter).
+STAFF_PREFIXES = ("/mitarbeiter", "/verwaltung")
+
+
+class SecurityHeadersMiddleware:
+    """The outermost layer: every answer carries the security headers, errors included.
+
+    It wraps even Starlette's error middleware (500) and the early 413, which the app's own
+    middleware never sees. Staff pages get `Cache-Control: no-store`, decided here once.
+    """
+
+    def __init__(self, app: ASGIApp, *, csp: str) -> None:
+        self.app = app
+        self.headers = [
+            (b"x-content-type-options", b"nosniff"),
+            (b"referrer-policy", b"same-origin"),
+            (b"x-frame-options", b"DENY"),
+            (b"content-security-policy", csp.encode()),
+        ]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope.get("path", "")
+        staff = any(path == p or path.startswith(p + "/") for p in STAFF_PREFIXES)
+        extra = self.headers + ([(b"cache-control", b"no-store")] if staff else [])
+        replaced = {name for name, _ in extra}
+
+        async def wrapped(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                kept = [(k, v) for k, v in message.get("headers", []) if k.lower() not in replaced]
+                message["headers"] = kept + extra
+            await send(message)
+
+        await self.app(scope, receive, wrapped)
 
 
 class InFlightLimitMiddleware:
