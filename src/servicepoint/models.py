@@ -5,6 +5,7 @@ from servicepoint.appointment import models as appointment_models
 from servicepoint.assistant import models as assistant_models
 from servicepoint.catalog import models as catalog_models
 from servicepoint.core import events as core_events
+from servicepoint.core import guards as core_guards
 from servicepoint.core.db import Base
 
 __all__ = [
@@ -14,4 +15,5 @@ __all__ = [
     "assistant_models",
     "catalog_models",
     "core_events",
+    "core_guards",
 ]

@@ -239,22 +239,41 @@ def test_login_rate_limit(client: TestClient, session: Session, settings: Settin
     assert attempts >= 1
     for _ in range(attempts):
         assert post_login(client, "gina", "wrong-password").status_code == 401
-    # Once limited, even the right password is refused for a while.
+    # Once limited, the guessing address is refused for a while, and told how long.
     resp = post_login(client, "gina", PASSWORD)
     assert resp.status_code == 429
     assert "Zu viele Anmeldeversuche" in resp.text
+    assert 0 < int(resp.headers["retry-after"]) <= settings.login_window_seconds
     assert "sp_session" not in resp.headers.get("set-cookie", "")
 
 
-def test_login_rate_limit_follows_the_username_across_addresses(
+def test_the_owner_logs_in_while_another_address_guesses(
     app: FastAPI, session: Session, settings: Settings
 ) -> None:
     make_user(session, "hans", "staff")
-    with TestClient(app, client=("192.0.2.1", 5000)) as first:
+    with TestClient(app, client=("192.0.2.1", 5000)) as guesser:
         for i in range(settings.login_max_attempts):
-            assert post_login(first, "hans", f"wrong-{i}-password").status_code == 401
-    with TestClient(app, client=("192.0.2.2", 5000)) as second:
-        assert post_login(second, "HANS").status_code == 429
+            assert post_login(guesser, "hans", f"wrong-{i}-password").status_code == 401
+        assert post_login(guesser, "hans", "wrong-again-pw").status_code == 429
+    with TestClient(app, client=("192.0.2.2", 5000)) as owner:
+        assert post_login(owner, "HANS").status_code == 303
+
+
+def test_guessing_from_many_addresses_spares_the_owners_browser(
+    settings: Settings, session_factory: sessionmaker[Session], session: Session
+) -> None:
+    application = create_app(settings.model_copy(update={"login_account_max_attempts": 3}))
+    application.state.sessionmaker = session_factory
+    make_user(session, "hedda", "staff")
+    with TestClient(application, client=("192.0.2.9", 5000)) as owner:
+        assert post_login(owner, "hedda").status_code == 303  # the owner's usual browser
+        owner.cookies.delete("sp_session")
+        for n in range(4):
+            with TestClient(application, client=(f"198.51.100.{n}", 5000)) as bot:
+                status = post_login(bot, "hedda", "wrong-password")
+            assert status.status_code == (401 if n < 3 else 429)
+        assert post_login(owner, "hedda").status_code == 303
+    application.state.engine.dispose()
 
 
 def test_login_rate_limit_follows_the_address_across_usernames(

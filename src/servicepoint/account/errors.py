@@ -1,4 +1,4 @@
-from servicepoint.errors import BadRequest, Forbidden, TooManyRequests, Unauthorized
+from servicepoint.errors import BadRequest, Forbidden, Unauthorized
 
 
 class LoginRequired(Unauthorized):
@@ -11,10 +11,6 @@ class RoleRequired(Forbidden):
 
 class InvalidCredentials(Unauthorized):
     code = "invalid_credentials"
-
-
-class TooManyLogins(TooManyRequests):
-    code = "too_many_login_attempts"
 
 
 class InvalidUser(BadRequest):
