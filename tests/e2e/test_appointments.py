@@ -133,7 +133,7 @@ def draw_ticket(page: Page, location_id: str) -> str:
     expect(page.locator("p.lead")).to_have_text(KIOSK_ESTIMATE)
     with page.expect_navigation():
         page.get_by_role("button", name="Nummer ziehen").click()
-    expect(page).to_have_url(re.compile(r"/wartenummer/[\w-]+$"))
+    expect(page).to_have_url(re.compile(r"/wartenummer/[\w-]+\?kiosk=1$"))
     return urlsplit(page.url).path
 
 
@@ -399,7 +399,7 @@ def test_walk_in_is_called_and_the_display_updates_live(
             clerk.get_by_role("button", name="Erledigt").click()
         expect(clerk.get_by_text("Niemand am Schalter.")).to_be_visible()
         expect(clerk.locator("section[aria-labelledby=counters-title]")).to_contain_text(
-            f"{label} (done)"
+            f"{label} (erledigt)"
         )
         expect(ticket.locator("#ticket-status")).to_have_text(
             "Erledigt. Vielen Dank für Ihren Besuch!", timeout=5_000
