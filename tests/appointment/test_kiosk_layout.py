@@ -52,7 +52,10 @@ def test_the_number_drawn_at_the_kiosk_leads_back_to_the_kiosk(
     at_kiosk = client.get(resp.headers["location"]).text
     assert 'class="kiosk"' in at_kiosk and "W001" in at_kiosk
     assert "site-header" not in at_kiosk and "chat-widget" not in at_kiosk
-    assert {urlsplit(h).path for h in links(at_kiosk)} == {urlsplit(resp.headers["location"]).path, KIOSK}
+    assert {urlsplit(h).path for h in links(at_kiosk)} == {
+        urlsplit(resp.headers["location"]).path,
+        KIOSK,
+    }
     assert "Fertig – zurück zum Start" in at_kiosk
     own = client.get(urlsplit(resp.headers["location"]).path).text  # on the citizen's phone
     assert "site-header" in own and 'class="kiosk"' not in own

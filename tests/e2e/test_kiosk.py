@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy.orm import Session
 
+from tests.e2e import test_appointments
 from tests.e2e.conftest import new_context
 from tests.e2e.support import (
     MODULE_MARKS,
@@ -21,9 +22,10 @@ from tests.e2e.support import (
     fill_login,
     format_violations,
 )
-from tests.e2e.test_appointments import js_errors, open_all_day  # noqa: F401 (fixture)
 
 pytestmark = MODULE_MARKS
+js_errors = test_appointments.js_errors
+open_all_day = test_appointments.open_all_day  # the fixture, shared with that module
 
 LOCATION = "doehren"
 KIOSK = f"/standorte/{LOCATION}/kiosk"
@@ -39,7 +41,9 @@ LEAVING = """() => ({
 
 
 def font_px(page: Page, selector: str) -> float:
-    return float(page.locator(selector).first.evaluate("e => parseFloat(getComputedStyle(e).fontSize)"))
+    return float(
+        page.locator(selector).first.evaluate("e => parseFloat(getComputedStyle(e).fontSize)")
+    )
 
 
 def assert_no_way_out(page: Page) -> None:
@@ -78,7 +82,9 @@ def booking_today(live_server: LiveServer) -> Iterator[str]:
 
 
 def test_the_kiosk_has_no_way_out_and_still_serves_citizens(
-    page: Page, open_all_day: Callable[[str], None], booking_today: str  # noqa: F811
+    page: Page,
+    open_all_day: Callable[[str], None],
+    booking_today: str,
 ) -> None:
     open_all_day(LOCATION)
     errors = js_errors(page)
@@ -132,7 +138,7 @@ def test_the_call_display_is_large_and_chimes_only_when_asked(
     browser: Browser,
     live_server: LiveServer,
     request_log: RequestLog,
-    open_all_day: Callable[[str], None],  # noqa: F811
+    open_all_day: Callable[[str], None],
 ) -> None:
     open_all_day(LOCATION)
     errors = js_errors(page)
@@ -172,7 +178,7 @@ def test_the_call_display_is_large_and_chimes_only_when_asked(
 def test_kiosk_screens_pass_axe(
     axe_page: Page,
     axe: Callable[[Page], list[AxeResult]],
-    open_all_day: Callable[[str], None],  # noqa: F811
+    open_all_day: Callable[[str], None],
 ) -> None:
     open_all_day(LOCATION)
     page = axe_page
