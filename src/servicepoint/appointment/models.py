@@ -83,6 +83,9 @@ class Booking(Base):
     email: Mapped[str | None] = mapped_column(String(254))
     lang: Mapped[str] = mapped_column(String(2), default="de")
     status: Mapped[str] = mapped_column(String(16), default="booked", index=True)
+    # The calendar file's SEQUENCE (RFC 5545): each move or cancellation counts it up, so
+    # calendar clients replace the event of the same UID instead of keeping the old one.
+    sequence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     cancelled_at: Mapped[dt.datetime | None]
     purged_at: Mapped[dt.datetime | None]

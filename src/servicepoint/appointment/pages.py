@@ -17,6 +17,7 @@ from servicepoint.appointment import service as appointment_service
 from servicepoint.appointment.errors import ChallengeFailed, InvalidBooking
 from servicepoint.appointment.schemas import BookingCreate
 from servicepoint.catalog import locations as location_service
+from servicepoint.catalog import present
 from servicepoint.catalog import service as catalog_service
 from servicepoint.catalog.models import Location, Service
 from servicepoint.core import challenge
@@ -158,7 +159,8 @@ def _booking_context(
     settings = request.app.state.settings
     return {
         "services": services,
-        "location": location_service.get_location(session, location_id=location_id),
+        "location": (loc := location_service.get_location(session, location_id=location_id)),
+        "address": present.address(loc),
         "start": start,
         "minutes": appointment_service.duration_of(
             [appointment_service.BookingFacts.of(s) for s in services]
@@ -255,6 +257,7 @@ def booking_page(code: str, request: Request, session: Session = SessionDep) -> 
             "booking": booking,
             "services": services,
             "location": location,
+            "address": present.address(location),
             "code": appointment_service.format_code(booking.code),
             "new": request.query_params.get("neu") == "1",
         },

@@ -28,7 +28,7 @@ from servicepoint.catalog import service as catalog_service
 from servicepoint.catalog.hours import format_hours
 from servicepoint.core.clock import today_local
 from servicepoint.core.db import SessionDep
-from servicepoint.core.i18n import N_
+from servicepoint.core.i18n import N_, error_text
 from servicepoint.core.security import csrf_protect
 from servicepoint.core.templating import render
 
@@ -269,6 +269,10 @@ def _run_action(
 
 
 # -- capacity ---------------------------------------------------------------------------------
+# The office's published hours are edited with its capacity: one page, one source.
+OFFICE_FORM_FIELDS = ("opening_hours", "dec24", "dec31", "opening_source")
+
+
 @router.get("/verwaltung/kapazitaet/{location_id}", response_class=HTMLResponse)
 def capacity_form(
     location_id: str,
@@ -286,10 +290,12 @@ def _capacity_context(
     session: Session, location_id: str, *, errors: list[str], form: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     cap = appointment_service.get_capacity(session, location_id=location_id)
+    loc = location_service.get_location(session, location_id=location_id)
     return {
-        "loc": location_service.get_location(session, location_id=location_id),
+        "loc": loc,
         "cap": cap,
         "hours": format_hours(cap.hours),
+        "opening_hours": format_hours(loc.opening_hours or {}),
         "errors": errors,
         "form": form or {},
         "services": [
@@ -324,6 +330,7 @@ async def capacity_save(
             walkin_share=_percent(form.get("walkin_percent", "")),
             grid_minutes=form.get("grid_minutes", ""),
             service_ids=None if form.get("all_services") else chosen,
+            **{k: form[k] for k in OFFICE_FORM_FIELDS if k in form},
         )
     except (ValidationError, ValueError) as exc:
         errors = (
@@ -337,12 +344,23 @@ async def capacity_save(
             _capacity_context(session, location_id, errors=errors, form=form),
             status_code=400,
         )
-    appointment_service.update_capacity(
-        session,
-        location_id=location_id,
-        change=change,
-        source=f"{user.username} ({dt.date.today():%d.%m.%Y})",
-    )
+    try:
+        appointment_service.update_capacity(
+            session,
+            location_id=location_id,
+            change=change,
+            source=f"{user.username} ({dt.date.today():%d.%m.%Y})",
+            by=user.username,
+        )
+    except InvalidBooking as exc:  # checked before anything changed: show the form again
+        return render(
+            request,
+            "appointment/capacity.html",
+            _capacity_context(
+                session, location_id, errors=[error_text(exc, request.state.lang)], form=form
+            ),
+            status_code=exc.status_code,
+        )
     account_service.audit(
         session,
         username=user.username,

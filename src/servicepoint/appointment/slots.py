@@ -11,18 +11,20 @@ import bisect
 import datetime as dt
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from operator import itemgetter
 from typing import NamedTuple
 
 import holidays
 
+from servicepoint.catalog.hours import SPECIAL_DAYS, SPECIAL_RULES
 from servicepoint.core.clock import BERLIN
 from servicepoint.core.i18n import N_
 
 DAY_KEYS = ("mo", "tu", "we", "th", "fr", "sa", "su")
 UTC = dt.UTC
+MORNING_END = 12 * 60  # a "morning" special day keeps the spans before noon
 
 
 def _minutes(hhmm: str) -> int:
@@ -39,6 +41,7 @@ class Schedule:
     capacity: int
     closed: frozenset[dt.date] = frozenset()
     subdivision: str = "NI"  # Lower Saxony public holidays
+    special: Mapping[tuple[int, int], str] = field(default_factory=dict)  # (month, day) -> rule
 
     @classmethod
     def from_hours(
@@ -48,18 +51,33 @@ class Schedule:
         grid: int,
         capacity: int,
         closed: frozenset[dt.date] = frozenset(),
+        special: Mapping[str, str | None] | None = None,
     ) -> Schedule:
         spans = {
             day: tuple((_minutes(a), _minutes(b)) for a, b in hours.get(day, []))
             for day in DAY_KEYS
         }
-        return cls(hours=spans, grid=grid, capacity=capacity, closed=closed)
+        rules = {
+            SPECIAL_DAYS[key]: rule
+            for key, rule in (special or {}).items()
+            if key in SPECIAL_DAYS and rule in SPECIAL_RULES
+        }
+        return cls(hours=spans, grid=grid, capacity=capacity, closed=closed, special=rules)
 
     def is_open(self, day: dt.date) -> bool:
-        return day not in self.closed and not is_holiday(day, self.subdivision)
+        return (
+            day not in self.closed
+            and not is_holiday(day, self.subdivision)
+            and self.special.get((day.month, day.day)) != "closed"
+        )
 
     def spans(self, day: dt.date) -> tuple[tuple[int, int], ...]:
-        return self.hours.get(DAY_KEYS[day.weekday()], ()) if self.is_open(day) else ()
+        if not self.is_open(day):
+            return ()
+        usual = self.hours.get(DAY_KEYS[day.weekday()], ())
+        if self.special.get((day.month, day.day)) == "morning":
+            return tuple((a, min(b, MORNING_END)) for a, b in usual if a < MORNING_END)
+        return usual
 
 
 @lru_cache(maxsize=64)

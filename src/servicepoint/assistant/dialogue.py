@@ -105,55 +105,87 @@ def _picked_option(text: str, state: State, m: Match) -> str | None:
     return None
 
 
-def _names_of(index: SearchIndex, service_id: str | None) -> str:
-    for doc in index.docs:
+def _doc_of(index: SearchIndex, service_id: str | None) -> int | None:
+    for i, doc in enumerate(index.docs):
         if doc.id == service_id:
-            return " ".join(fold(w) for text in (*doc.names, *doc.keywords) for w in words(text))
-    return ""
+            return i
+    return None
 
 
-def _unexplained(index: SearchIndex, text: str, names: str = "") -> int:
-    """Content words the catalog does not know (or only guesses): signs of a new topic. Words
-    that only shorten the current topic's name (`names`, see _names_of: "der Schein" for the
-    Fischereischein), fillers
-    and misspelt sub-question words ("Gebüren") are no new topic."""
-    content = nlp.content_words(text, STOPWORDS)
-    weak = 0
-    for word in content:
-        if nlp.mentions_children(word) or nlp.is_filler(word):
-            continue
-        if len(word) >= 4 and fold(word) in names:
-            continue
-        _, kind = index.expand_kind(word)
-        if kind in ("none", "fuzzy"):
-            weak += 1
-    return weak
+def _names_of(index: SearchIndex, doc: int | None) -> frozenset[str]:
+    """The folded words of a service's names and citizen words."""
+    if doc is None:
+        return frozenset()
+    found = index.docs[doc]
+    return frozenset(fold(w) for text in (*found.names, *found.keywords) for w in words(text))
+
+
+def _names_another(index: SearchIndex, word: str, doc: int | None) -> bool:
+    """The word, as a whole, is a name or citizen word of a service other than `doc`
+    ("Meldebescheinigung" while talking about Wohnsitz abmelden)."""
+    terms, kind = index.expand_kind(word)
+    if kind not in ("exact", "compound") or (
+        doc is not None and index.title_terms[doc] & set(terms)
+    ):
+        return False
+    return any(i != doc and title & set(terms) for i, title in enumerate(index.title_terms))
+
+
+def _own(index: SearchIndex, word: str, names: frozenset[str], doc: int | None) -> bool:
+    """A word of the current topic's own name, or a shortening of one ("der Schein" for the
+    Fischereischein) that is not the name of another service as well ("Meldebescheinigung"
+    ends "Abmeldebescheinigung", yet names a service of its own)."""
+    folded = fold(word)
+    if folded in names:
+        return True
+    shortens = len(folded) >= 4 and any(n.endswith(folded) for n in names)
+    return shortens and not _names_another(index, word, doc)
+
+
+def _neutral(index: SearchIndex, word: str, names: frozenset[str], doc: int | None) -> bool:
+    """A word that brings no topic of its own into a follow-up: a filler, a word of the current
+    topic, or a word for children ("und für Kinder?"), unless it names another matter itself
+    ("Kindergeld")."""
+    if nlp.is_filler(word) or _own(index, word, names, doc):
+        return True
+    return nlp.mentions_children(word) and not (
+        index.elsewhere_words(word) or _names_another(index, word, doc)
+    )
+
+
+def _unexplained(index: SearchIndex, words_: list[str]) -> int:
+    """Content words the catalog does not know (or only guesses): signs of a new topic."""
+    return sum(index.expand_kind(w)[1] in ("none", "fuzzy") for w in words_)
+
+
+def _elsewhere_named(index: SearchIndex, text: str, doc: int | None) -> bool:
+    """The message names another authority's matter that the current topic is not called by."""
+    own = index.title_terms[doc] if doc is not None else frozenset()
+    return any(not set(phrase.split()) <= own for phrase in index.elsewhere_words(text))
 
 
 def _is_followup(index: SearchIndex, text: str, state: State, m: Match, limit: float) -> bool:
-    """A short message that asks a sub-question or points back ('das', 'it'), without a
-    strong topic of its own and without words the catalog does not know."""
+    """A short message that asks a sub-question or points back ('das', 'it') and brings no
+    matter of its own: context fills in only what the message lacks. A message naming another
+    authority's matter, or another service clearly, starts a new topic."""
     if not state.service_id or not nlp.is_followup(text):
         return False
     if m.best and m.best.service_id == state.service_id:
         return True
+    doc = _doc_of(index, state.service_id)
+    if _elsewhere_named(index, text, doc):
+        return False
+    names = _names_of(index, doc)
     # "and for children?" names no new topic, however well "children" matches a service; nor
     # does a word of the current topic's own name ("Ab wann können wir das anmelden?").
-    names = _names_of(index, state.service_id)
-    topical = [
-        w
-        for w in nlp.content_words(text, STOPWORDS)
-        if not nlp.mentions_children(w)
-        and not nlp.is_filler(w)
-        and not (len(w) >= 4 and fold(w) in names)
-    ]
+    topical = [w for w in nlp.content_words(text, STOPWORDS) if not _neutral(index, w, names, doc)]
     if m.confidence >= limit and topical:
         return False
     # "Was kostet eine Pizza?" asks a sub-question, but about something the catalog does not
     # know: answering with the last service's fees would be pretending. A message that points
     # back ("Muss ich *da* nochmal eine Prüfung machen?") may bring one word of its own.
     allowed = 1 if nlp.refers_back(text) else 0
-    return _unexplained(index, text, names) <= allowed
+    return _unexplained(index, topical) <= allowed
 
 
 def decide(

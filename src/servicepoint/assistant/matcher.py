@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from servicepoint.assistant import nlp
+from servicepoint.assistant import lexicon, nlp
 from servicepoint.catalog.search import STOPWORDS, SearchIndex, analyse, fold
 
 CALIBRATION_FILE = Path(__file__).resolve().parent / "calibration.json"
@@ -369,9 +369,16 @@ def _unsettled(text: str) -> str:
     return rest if nlp.content_words(rest, STOPWORDS) else text
 
 
+def _directed(index: SearchIndex, text: str) -> str:
+    """The message with what its way of moving implies: "Ich ziehe nach Hannover" is a
+    registration, though "ziehen" alone reads like the deregistration's "ins Ausland ziehen"."""
+    means = lexicon.moving_means(text, index.ignore)
+    return f"{text} {' '.join(means)}" if means else text
+
+
 def match(index: SearchIndex, text: str) -> Match:
     """Rank services for a message and say how sure we are about the best one."""
-    text = _unsettled(nlp.join_separable(text))
+    text = _directed(index, _unsettled(nlp.join_separable(text)))
     spelled = index.spelled(text)
     a = _analyse(index, text, spelled)
     terms, coverage, specificity, n_content = a.terms, a.coverage, a.specificity, a.n_content

@@ -19,6 +19,10 @@ _ALIASES = {
     "so": "su",
     "su": "su",
 }
+# The days of the year whose hours an office sets apart, and how: closed, open in the morning
+# only (until 12:00) or with its usual hours.
+SPECIAL_DAYS = {"dec24": (12, 24), "dec31": (12, 31)}
+SPECIAL_RULES = ("closed", "morning", "regular")
 DAY_NAMES = {
     "de": ("Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag"),
     "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
@@ -84,3 +88,41 @@ def format_hours(hours: dict[str, list[list[str]]]) -> str:
             spans = ", ".join(f"{a}-{b}" for a, b in hours[day])
             rules.append(f"{day.capitalize()} {spans}")
     return "; ".join(rules)
+
+
+Hours = dict[str, list[list[str]]]
+
+
+def intersect(hours: Hours, opening: Hours) -> Hours:
+    """The part of `hours` that lies inside `opening`, day by day ("HH:MM" strings as
+    parse_hours writes them compare like times)."""
+    result: Hours = {}
+    for day in DAYS:
+        spans = [
+            [max(a, c), min(b, d)]
+            for a, b in hours.get(day, [])
+            for c, d in opening.get(day, [])
+            if max(a, c) < min(b, d)
+        ]
+        if spans:
+            result[day] = sorted(spans)
+    return result
+
+
+def outside(hours: Hours, opening: Hours) -> Hours:
+    """The part of `hours` that lies outside `opening` (empty when all of it is inside)."""
+    result: Hours = {}
+    for day in DAYS:
+        rest: list[list[str]] = []
+        for a, b in hours.get(day, []):
+            start = a
+            for c, d in sorted(opening.get(day, [])):
+                if c < b and d > start:
+                    if c > start:
+                        rest.append([start, c])
+                    start = max(start, d)
+            if start < b:
+                rest.append([start, b])
+        if rest:
+            result[day] = rest
+    return result

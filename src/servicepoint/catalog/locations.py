@@ -30,9 +30,13 @@ EDITABLE = (
     "lat",
     "lon",
     "opening_hours",
+    "dec24",
+    "dec31",
     "phone",
     "notes",
 )
+# How an office keeps 24 and 31 December (see appointment.slots.SPECIAL_RULES).
+SPECIAL_DAY_RULE = r"^(closed|morning|regular)?$"
 
 
 class LocationPatch(BaseModel):
@@ -49,6 +53,8 @@ class LocationPatch(BaseModel):
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
     opening_hours: str | None = Field(default=None, max_length=500)
+    dec24: str | None = Field(default=None, max_length=16, pattern=SPECIAL_DAY_RULE)
+    dec31: str | None = Field(default=None, max_length=16, pattern=SPECIAL_DAY_RULE)
     phone: str | None = Field(default=None, max_length=64)
     notes: str | None = Field(default=None, max_length=2000)
 
@@ -89,9 +95,13 @@ class LocationSeed(BaseModel):
     lat: float | None = None
     lon: float | None = None
     opening_hours: str | None = None
+    dec24: str | None = Field(default=None, pattern=SPECIAL_DAY_RULE)
+    dec31: str | None = Field(default=None, pattern=SPECIAL_DAY_RULE)
     phone: str | None = None
     notes: str | None = None
     source: str
+    # A field whose value comes from elsewhere than `source` (e.g. the city's calendar).
+    field_sources: dict[str, str] = Field(default_factory=dict)
 
 
 def _stamp(loc: Location, field: str, *, source: str, by: str) -> None:
@@ -144,7 +154,8 @@ def seed_location(session: Session, *, seed: LocationSeed) -> bool:
         value = getattr(seed, field, None)
         current_by = (loc.provenance or {}).get(field, {}).get("by")
         if value is not None and current_by in (None, "seed"):
-            _set(loc, field, value, source=seed.source, by="seed")
+            source = seed.field_sources.get(field, seed.source)
+            _set(loc, field, value, source=source, by="seed")
     return created
 
 

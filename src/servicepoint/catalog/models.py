@@ -67,6 +67,9 @@ class Location(Base):
     lon: Mapped[float | None] = mapped_column(Float)
     # {"mo": [["08:00", "12:00"]], ...}; None = unknown, {} = closed every day.
     opening_hours: Mapped[dict[str, list[list[str]]] | None] = mapped_column(JSON)
+    # 24 and 31 December: "closed", "morning" (until 12:00) or "regular"; None = unknown.
+    dec24: Mapped[str | None] = mapped_column(String(16))
+    dec31: Mapped[str | None] = mapped_column(String(16))
     phone: Mapped[str | None] = mapped_column(String(64))
     notes: Mapped[str | None] = mapped_column(Text)
     # Service ids offered here; None = every in-person service of the Bürgerämter.

@@ -1,0 +1,302 @@
+"""Office hours and capacity: when an office is open (the one published source, its location
+record), the part of it served by appointments and walk-ins, counters and closed days.
+
+Every slot, kiosk and page reads the hours through `schedule_for`, which never serves outside
+the published opening hours; staff edit all of it on one page (`update_capacity`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sqlalchemy import case, func, select, update
+from sqlalchemy.orm import Session
+
+from servicepoint.appointment.errors import BookingNotFound, InvalidBooking
+from servicepoint.appointment.models import Booking, Capacity, Closure, SlotUsage
+from servicepoint.appointment.slots import Schedule
+from servicepoint.catalog import locations as location_service
+from servicepoint.catalog import service as catalog_service
+from servicepoint.catalog.hours import (
+    SPECIAL_DAYS,
+    Hours,
+    HoursError,
+    format_hours,
+    intersect,
+    outside,
+    parse_hours,
+)
+from servicepoint.catalog.models import Location
+from servicepoint.core.clock import utcnow
+from servicepoint.core.i18n import N_
+from servicepoint.core.inputs import Key
+
+OFFICE_FIELDS = ("opening_hours", *SPECIAL_DAYS)
+
+
+# -- capacity ---------------------------------------------------------------------------------
+def load_capacity_defaults(folder: Path) -> dict[str, Any]:
+    path = folder / "capacity.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}
+    return data or {}
+
+
+def seed_capacity(session: Session, *, folder: Path) -> int:
+    """Give every location a capacity row from the city's defaults; existing rows stay."""
+    config = load_capacity_defaults(folder)
+    defaults: dict[str, Any] = config.get("defaults") or {}
+    overrides: dict[str, dict[str, Any]] = config.get("locations") or {}
+    created = 0
+    for loc in location_service.list_locations(session):
+        if session.get(Capacity, loc.id) is not None:
+            continue
+        values = {**defaults, **overrides.get(loc.id, {})}
+        session.add(_capacity_row(loc.id, values))
+        created += 1
+    session.flush()
+    return created
+
+
+def _capacity_row(location_id: str, values: dict[str, Any]) -> Capacity:
+    return Capacity(
+        location_id=location_id,
+        hours=parse_hours(values.get("hours") or "Mo-Fr 08:00-12:00"),
+        hours_source=str(values.get("hours_source") or "configuration"),
+        counters=int(values.get("counters", 3)),
+        walkin_share=float(values.get("walkin_share", 0.3)),
+        grid_minutes=int(values.get("grid_minutes", 10)),
+        lead_minutes=int(values.get("lead_minutes", 60)),
+        horizon_days=int(values.get("horizon_days", 60)),
+        service_ids=values.get("service_ids"),
+    )
+
+
+def appointment_counters(cap: Capacity) -> int:
+    """Counters left for appointments once the walk-in share is set aside."""
+    return max(0, round(cap.counters * (1 - cap.walkin_share)))
+
+
+def get_capacity(session: Session, *, location_id: str) -> Capacity:
+    cap = session.get(Capacity, location_id)
+    if cap is None:
+        location_service.get_location(session, location_id=location_id)  # 404 if unknown
+
+        raise InvalidBooking(
+            N_("An diesem Standort werden keine Termine vergeben."), code="no_appointments_here"
+        )
+    return cap
+
+
+def all_capacities(session: Session) -> list[Capacity]:
+    return list(session.scalars(select(Capacity).order_by(Capacity.location_id)))
+
+
+def closures(session: Session, *, location_id: str, since: dt.date) -> list[Closure]:
+    stmt = select(Closure).where(Closure.location_id == location_id, Closure.day >= since)
+    return list(session.scalars(stmt.order_by(Closure.day)))
+
+
+def closed_days(
+    session: Session, *, location_ids: Sequence[str], since: dt.date
+) -> dict[str, frozenset[dt.date]]:
+    """Ad-hoc closures of several locations in one query."""
+    stmt = select(Closure.location_id, Closure.day).where(
+        Closure.location_id.in_(location_ids), Closure.day >= since
+    )
+    days: dict[str, set[dt.date]] = defaultdict(set)
+    for loc_id, day in session.execute(stmt):
+        days[loc_id].add(day)
+    return {loc_id: frozenset(days.get(loc_id, ())) for loc_id in location_ids}
+
+
+@dataclass(frozen=True)
+class OfficeHours:
+    """An office's published opening hours (None = unknown) and its rules for 24 and 31
+    December (None = unknown: its usual hours apply)."""
+
+    opening: Hours | None
+    special: dict[str, str | None]
+
+    @classmethod
+    def of(cls, loc: Location) -> OfficeHours:
+        return cls(loc.opening_hours, {key: getattr(loc, key) for key in SPECIAL_DAYS})
+
+
+def office_hours(session: Session, *, location_id: str) -> OfficeHours:
+    return OfficeHours.of(location_service.get_location(session, location_id=location_id))
+
+
+def service_hours(cap: Capacity, office: OfficeHours) -> Hours:
+    """When appointments and walk-ins are served: the configured hours, cut to the published
+    opening hours where these are known (an office closed on Tuesday afternoons takes no
+    booking then, whatever the capacity settings still say)."""
+    return cap.hours if office.opening is None else intersect(cap.hours, office.opening)
+
+
+def schedule_for(
+    session: Session,
+    cap: Capacity,
+    *,
+    since: dt.date,
+    closed: frozenset[dt.date] | None = None,
+    office: OfficeHours | None = None,
+) -> Schedule:
+    if closed is None:
+        closed = closed_days(session, location_ids=[cap.location_id], since=since)[cap.location_id]
+    office = office or office_hours(session, location_id=cap.location_id)
+    return Schedule.from_hours(
+        service_hours(cap, office),
+        grid=cap.grid_minutes,
+        capacity=appointment_counters(cap),
+        closed=closed,
+        special=office.special,
+    )
+
+
+# -- capacity management (staff) --------------------------------------------------------------
+class CapacityChange(BaseModel):
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    hours: str = Field(min_length=5, max_length=500)
+    counters: int = Field(ge=0, le=50)
+    walkin_share: float = Field(ge=0, le=1)
+    grid_minutes: int = Field(ge=5, le=60)
+    service_ids: list[Key] | None = Field(default=None, max_length=500)
+    # The office's published facts, edited on the same page; left out = unchanged, "" = unknown.
+    opening_hours: str | None = Field(default=None, max_length=500)
+    dec24: str | None = Field(default=None, max_length=8, pattern=r"^(closed|morning|regular)?$")
+    dec31: str | None = Field(default=None, max_length=8, pattern=r"^(closed|morning|regular)?$")
+    opening_source: str = Field(default="", max_length=300)
+
+    @field_validator("hours", "opening_hours")
+    @classmethod
+    def _hours(cls, value: str | None) -> str | None:
+        try:
+            parse_hours(value or "")
+        except HoursError as exc:
+            raise ValueError(str(exc)) from exc
+        return value
+
+    def office_values(self) -> dict[str, Any]:
+        """The office facts this change sets, as stored (parsed hours, None for unknown)."""
+        given = self.model_fields_set & set(OFFICE_FIELDS)
+        values: dict[str, Any] = {name: getattr(self, name) or None for name in given}
+        if self.opening_hours and "opening_hours" in given:
+            values["opening_hours"] = parse_hours(self.opening_hours)
+        return values
+
+
+def _future_bookings(session: Session, location_id: str, now: dt.datetime) -> int:
+    stmt = select(func.count(Booking.id)).where(
+        Booking.location_id == location_id, Booking.end > now, Booking.status == "booked"
+    )
+    return int(session.scalar(stmt) or 0)
+
+
+def update_capacity(
+    session: Session,
+    *,
+    location_id: str,
+    change: CapacityChange,
+    source: str,
+    by: str = "staff",
+    now: dt.datetime | None = None,
+) -> Capacity:
+    """Apply staff's settings and the office's hours; all are checked before anything
+    changes, and existing bookings always keep their place."""
+    now = now or utcnow()
+    cap = get_capacity(session, location_id=location_id)
+    loc = location_service.get_location(session, location_id=location_id)
+    office = _office_changes(loc, change)
+    _check_within(parse_hours(change.hours), office.get("opening_hours", loc.opening_hours))
+    if change.grid_minutes != cap.grid_minutes and _future_bookings(session, location_id, now):
+        raise InvalidBooking(
+            N_(
+                "Das Zeitraster lässt sich nur ändern, solange keine künftigen "
+                "Termine gebucht sind."
+            ),
+            code="grid_locked",
+        )
+    if change.service_ids is not None:
+        catalog_ids = {s.id for s in catalog_service.list_services(session)}
+        unknown = sorted(set(change.service_ids) - catalog_ids)
+        if unknown:
+            raise InvalidBooking(
+                N_("Unbekannte Leistung: %(id)s"), code="unknown_service", id=", ".join(unknown)
+            )
+    _apply_office(loc, office, change, by=by)
+    cap.hours = parse_hours(change.hours)
+    cap.hours_source = source
+    cap.counters, cap.walkin_share = change.counters, change.walkin_share
+    cap.grid_minutes, cap.service_ids = change.grid_minutes, change.service_ids
+    new_capacity = appointment_counters(cap)
+    # Cells already claimed keep at least their bookings (the CHECK would refuse less).
+    session.execute(
+        update(SlotUsage)
+        .where(SlotUsage.location_id == location_id, SlotUsage.start >= now)
+        .values(capacity=case((SlotUsage.used > new_capacity, SlotUsage.used), else_=new_capacity))
+        .execution_options(synchronize_session=False)
+    )
+    return cap
+
+
+def _office_changes(loc: Location, change: CapacityChange) -> dict[str, Any]:
+    """The office facts that differ from what is stored; each needs a source, like any
+    published fact."""
+    changed = {k: v for k, v in change.office_values().items() if getattr(loc, k) != v}
+    if changed and not change.opening_source:
+        raise InvalidBooking(
+            N_("Bitte geben Sie die Quelle der Öffnungszeiten an."), code="source_missing"
+        )
+    return changed
+
+
+def _check_within(hours: Hours, opening: Hours | None) -> None:
+    """Service hours must lie inside the published opening hours."""
+    beyond = outside(hours, opening) if opening is not None else {}
+    if beyond:
+        raise InvalidBooking(
+            N_(
+                "Die Servicezeiten liegen außerhalb der Öffnungszeiten: %(spans)s. Bitte "
+                "kürzen Sie die Servicezeiten oder erweitern Sie die Öffnungszeiten."
+            ),
+            code="hours_outside_opening",
+            spans=format_hours(beyond),
+        )
+
+
+def _apply_office(loc: Location, office: dict[str, Any], change: CapacityChange, by: str) -> None:
+    raw = {
+        k: (format_hours(v) if k == "opening_hours" and v else v or "") for k, v in office.items()
+    }
+    patch = location_service.LocationPatch.model_validate(raw)
+    location_service.apply_patch(loc, patch, source=change.opening_source, by=by)
+
+
+def add_closure(session: Session, *, location_id: str, day: dt.date, reason: str) -> Closure:
+    """Close a location for a day; bookings already made that day stay and are listed to staff."""
+    get_capacity(session, location_id=location_id)
+    existing = session.scalar(
+        select(Closure).where(Closure.location_id == location_id, Closure.day == day)
+    )
+    if existing:
+        existing.reason = reason
+        return existing
+    closure = Closure(location_id=location_id, day=day, reason=reason[:200])
+    session.add(closure)
+    session.flush()
+    return closure
+
+
+def remove_closure(session: Session, *, location_id: str, closure_id: int) -> None:
+    closure = session.get(Closure, closure_id)
+    if closure is None or closure.location_id != location_id:
+        raise BookingNotFound(N_("Diese Schließung gibt es nicht."), code="closure_not_found")
+    session.delete(closure)
