@@ -42,10 +42,12 @@ def _routers(app: FastAPI) -> None:
     from servicepoint.assistant import pages as assistant_pages
     from servicepoint.catalog import api as catalog_api
     from servicepoint.catalog import pages as catalog_pages
+    from servicepoint.web import legal as legal_pages
     from servicepoint.web import pages as web_pages
 
     modules = (
         web_pages,
+        legal_pages,
         catalog_api,
         catalog_pages,
         account_pages,

@@ -96,3 +96,21 @@ def test_no_request_leaves_for_another_host(
     assert hosts == {live_server.host}, request_log.foreign(live_server.host)
     assert any(u.endswith("/static/vendor/leaflet/leaflet.js") for u in request_log.urls)
     assert any(u.endswith("/static/vendor/htmx/htmx.min.js") for u in request_log.urls)
+
+
+LEGAL_PAGES = ("/impressum", "/datenschutz", "/barrierefreiheit")
+
+
+@pytest.mark.parametrize("lang", ["de", "en"])
+def test_axe_on_the_legal_pages(
+    axe_page: Page, axe: Callable[[Page], list[AxeResult]], lang: str
+) -> None:
+    failures = []
+    for path in LEGAL_PAGES:
+        response = axe_page.goto(f"{path}?lang={lang}")
+        assert response is not None and response.status == 200, path
+        expect(axe_page.locator("footer a[href='/datenschutz']")).to_be_visible()
+        violations = axe(axe_page)
+        if violations:
+            failures.append(f"{path} ({lang}):\n{format_violations(violations)}")
+    assert not failures, "axe-core violations:\n" + "\n".join(failures)
