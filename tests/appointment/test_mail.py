@@ -128,9 +128,11 @@ def test_the_confirmation_is_sent_with_code_checklist_and_calendar(
     assert recipients == ["erika@example.org"]
     assert message["To"] == "erika@example.org"
     assert "HannoverServicePoint" in message["From"]
-    assert message["Subject"] == "Ihr Termin am 16.12.2026, 09:00"
+    assert message["Subject"] == "Ihr Termin am Mittwoch, 16.12.2026, 09:00 Uhr"
     body = text_of(message)
     assert "Guten Tag Erika Mustermann," in body
+    assert "Wann: Mittwoch, 16.12.2026, 09:00 Uhr" in body  # weekday and "Uhr"
+    assert "Wo: Bürgeramt Aegi, Aegidientorplatz 1" in body  # with the known address
     assert code in body
     assert "Bitte bringen Sie mit:" in body
     assert "- Bisheriger Personalausweis oder Reisepass (falls vorhanden)" in body
@@ -160,9 +162,13 @@ def test_english_bookings_get_english_mail(
     assert resp.status_code == 201
     run(session, mail_settings, NOW + dt.timedelta(minutes=1))
     _, message = smtp.messages[0]
-    assert "16.12.2026, 09:00" in message["Subject"]
-    assert message["Subject"] != "Ihr Termin am 16.12.2026, 09:00"
-    assert "Your current identity card or passport" in text_of(message)
+    assert message["Subject"] == "Your appointment on Wednesday, 16.12.2026, 09:00"
+    body = text_of(message)
+    assert "Your current identity card or passport" in body
+    assert "When: Wednesday, 16.12.2026, 09:00" in body and "Uhr" not in body
+    assert "Where: Bürgeramt Aegi, Aegidientorplatz 1" in body
+    event = next(c for c in calendar_of(message).walk() if c.name == "VEVENT")
+    assert str(event["summary"]) == "Appointment: Apply for an identity card – Bürgeramt Aegi"
 
 
 def test_the_reminder_goes_out_at_six_pm_the_day_before(
@@ -173,12 +179,12 @@ def test_the_reminder_goes_out_at_six_pm_the_day_before(
     assert run(session, mail_settings, REMINDER_AT - dt.timedelta(minutes=1)) == 0
     assert run(session, mail_settings, REMINDER_AT) == 1
     _, reminder = smtp.messages[-1]
-    assert reminder["Subject"] == "Erinnerung: Ihr Termin morgen, 16.12.2026, 09:00"
+    assert reminder["Subject"] == "Erinnerung: Ihr Termin morgen, Mittwoch, 16.12.2026, 09:00 Uhr"
     assert code in text_of(reminder)
     assert "Bitte bringen Sie mit:" in text_of(reminder)
     assert run(session, mail_settings, REMINDER_AT + dt.timedelta(hours=1)) == 0
     assert [m["Subject"].split(":")[0] for _, m in smtp.messages] == [
-        "Ihr Termin am 16.12.2026, 09",
+        "Ihr Termin am Mittwoch, 16.12.2026, 09",
         "Erinnerung",
     ]
 
@@ -202,14 +208,15 @@ def test_a_cancelled_booking_gets_a_cancellation_and_no_reminder(
     assert run(session, mail_settings, WEDNESDAY_9) == 0
     subjects = [m["Subject"] for _, m in smtp.messages]
     assert subjects == [
-        "Ihr Termin am 16.12.2026, 09:00",
-        "Ihr Termin am 16.12.2026, 09:00 wurde abgesagt",
+        "Ihr Termin am Mittwoch, 16.12.2026, 09:00 Uhr",
+        "Ihr Termin am Mittwoch, 16.12.2026, 09:00 Uhr wurde abgesagt",
     ]
     cancellation = smtp.messages[-1][1]
     assert code in text_of(cancellation)
     assert "Bitte bringen Sie mit:" not in text_of(cancellation)
     event = next(c for c in calendar_of(cancellation).walk() if c.name == "VEVENT")
     assert str(event["status"]) == "CANCELLED"
+    assert event.decoded("sequence") == 1  # replaces the confirmed event in calendars
     assert "reminder" not in [m.kind for m in outbox(session)]
 
 
@@ -220,7 +227,7 @@ def test_cancelling_before_the_confirmation_went_out_sends_only_the_cancellation
     client.delete(f"/api/appointments/{code}")
     assert run(session, mail_settings, WEDNESDAY_9) == 1
     assert [m["Subject"] for _, m in smtp.messages] == [
-        "Ihr Termin am 16.12.2026, 09:00 wurde abgesagt"
+        "Ihr Termin am Mittwoch, 16.12.2026, 09:00 Uhr wurde abgesagt"
     ]
 
 
@@ -239,9 +246,9 @@ def test_a_moved_booking_is_confirmed_and_reminded_for_the_new_time(
     run(session, mail_settings, REMINDER_AT + dt.timedelta(minutes=1))  # old reminder: gone
     run(session, mail_settings, berlin(2026, 12, 17, 18, 0))
     assert [m["Subject"] for _, m in smtp.messages] == [
-        "Ihr Termin am 16.12.2026, 09:00",
-        "Ihr Termin am 18.12.2026, 10:00",
-        "Erinnerung: Ihr Termin morgen, 18.12.2026, 10:00",
+        "Ihr Termin am Mittwoch, 16.12.2026, 09:00 Uhr",
+        "Ihr Termin am Freitag, 18.12.2026, 10:00 Uhr",
+        "Erinnerung: Ihr Termin morgen, Freitag, 18.12.2026, 10:00 Uhr",
     ]
 
 
@@ -281,3 +288,37 @@ def test_a_refused_recipient_is_retried_a_few_times_then_left(
     assert confirmation.attempts == MAX_ATTEMPTS
     assert confirmation.last_error and "550" in confirmation.last_error
     assert smtp.messages == []
+
+
+def test_a_moved_booking_s_calendar_file_keeps_its_uid_and_counts_up_its_sequence(
+    client: TestClient, session: Session, smtp: Collector, mail_settings: Settings
+) -> None:
+    code = book_via_api(client, start=WEDNESDAY_9.isoformat())["code"]
+
+    def event() -> Any:
+        resp = client.get(f"/api/appointments/{code}/ics")
+        assert resp.status_code == 200
+        return next(c for c in Calendar.from_ical(resp.content).walk() if c.name == "VEVENT")
+
+    first = event()
+    assert first.decoded("sequence") == 0
+    for n, day in enumerate((17, 18), start=1):
+        new = berlin(2026, 12, day, 10, 0)
+        moved = client.post(f"/api/appointments/{code}/reschedule", json={"start": new.isoformat()})
+        assert moved.status_code == 200, moved.text
+        assert event().decoded("sequence") == n
+        assert str(event()["uid"]) == str(first["uid"])
+        assert event().decoded("dtstart") == new
+    run(session, mail_settings, NOW + dt.timedelta(minutes=1))
+    confirmation = smtp.messages[-1][1]
+    mailed = next(c for c in calendar_of(confirmation).walk() if c.name == "VEVENT")
+    assert mailed.decoded("sequence") == 2 and str(mailed["uid"]) == str(first["uid"])
+    assert str(mailed["summary"]) == "Termin: Personalausweis beantragen – Bürgeramt Aegi"
+
+
+def test_the_mail_says_when_the_address_is_unknown(
+    client: TestClient, session: Session, smtp: Collector, mail_settings: Settings
+) -> None:
+    book_via_api(client, location="bemerode")
+    run(session, mail_settings, NOW + dt.timedelta(minutes=1))
+    assert "Wo: Bürgeramt Bemerode (Adresse unbekannt)" in text_of(smtp.messages[-1][1])

@@ -19,6 +19,7 @@ from servicepoint.appointment.models import Booking, OutboxMail
 from servicepoint.catalog import locations as location_service
 from servicepoint.catalog import present
 from servicepoint.catalog import service as catalog_service
+from servicepoint.catalog.hours import DAY_NAMES
 from servicepoint.catalog.models import Service
 from servicepoint.config import Settings
 from servicepoint.core.clock import BERLIN, utcnow
@@ -55,10 +56,12 @@ def booking_ics(
     cal.add("method", "PUBLISH")
     event = Event()
     event.add("uid", f"{booking.code}@servicepoint")
+    # Each move or cancellation counts it up, so clients update the event of this UID.
+    event.add("sequence", booking.sequence)
     event.add("dtstamp", utcnow())
     event.add("dtstart", booking.start.astimezone(dt.UTC))
     event.add("dtend", booking.end.astimezone(dt.UTC))
-    event.add("summary", f"{site_name}: " + ", ".join(s.name_de for s in services))
+    event.add("summary", _summary(booking.lang, services, location_name))
     event.add("location", ", ".join(p for p in (location_name, address) if p))
     links = booking_links(booking, base_url)
     event.add("description", f"Code: {booking.code}\n{links['page']}")
@@ -68,9 +71,33 @@ def booking_ics(
     return bytes(cal.to_ical())
 
 
+def _names(services: Sequence[Service], lang: str) -> str:
+    return ", ".join(s.name_de if lang == "de" else s.name_en for s in services)
+
+
+def _summary(lang: str, services: Sequence[Service], location_name: str) -> str:
+    """The calendar entry's title, in the language the citizen booked in."""
+    return translate(lang, "Termin: %(services)s – %(place)s") % {
+        "services": _names(services, lang),
+        "place": location_name,
+    }
+
+
 def _when(booking: Booking) -> str:
+    """Weekday, date and time as the citizen reads them ("Mittwoch, 16.12.2026, 09:00 Uhr")."""
     local = booking.start.astimezone(BERLIN)
-    return local.strftime("%d.%m.%Y, %H:%M")
+    lang = booking.lang if booking.lang in DAY_NAMES else "de"
+    return translate(lang, "%(weekday)s, %(date)s, %(time)s Uhr") % {
+        "weekday": DAY_NAMES[lang][local.weekday()],
+        "date": local.strftime("%d.%m.%Y"),
+        "time": local.strftime("%H:%M"),
+    }
+
+
+def _where(location_name: str, address: str | None, lang: str) -> str:
+    """The office with its address, or a plain word that the address is not known."""
+    known = address or translate(lang, "Adresse unbekannt")
+    return f"{location_name}, {known}" if address else f"{location_name} ({known})"
 
 
 def _checklist(services: Sequence[Service], lang: str) -> list[str]:
@@ -92,6 +119,7 @@ def compose(
     services: Sequence[Service],
     location_name: str,
     settings: Settings,
+    address: str | None = None,
 ) -> tuple[str, str]:
     """Subject and plain-text body in the booking's language."""
     lang = booking.lang
@@ -106,13 +134,13 @@ def compose(
         "cancellation": t("Ihr Termin am %(when)s wurde abgesagt"),
     }
     subject = subjects[kind] % {"when": _when(booking)}
-    names = ", ".join(s.name_de if lang == "de" else s.name_en for s in services)
+    names = _names(services, lang)
     lines = [
         t("Guten Tag %(name)s,") % {"name": booking.name or ""},
         "",
         f"{t('Leistung')}: {names}",
         f"{t('Wann')}: {_when(booking)}",
-        f"{t('Wo')}: {location_name}",
+        f"{t('Wo')}: {_where(location_name, address, lang)}",
         f"{t('Buchungscode')}: {booking.code}",
         "",
     ]
@@ -176,7 +204,12 @@ def render(session: Session, *, mail: OutboxMail, settings: Settings) -> bool:
     location = location_service.get_location(session, location_id=booking.location_id)
     local = settings.model_copy(update={"base_url": mail.meta.get("base_url", settings.base_url)})
     mail.subject, mail.body = compose(
-        booking, kind=mail.kind, services=services, location_name=location.name, settings=local
+        booking,
+        kind=mail.kind,
+        services=services,
+        location_name=location.name,
+        settings=local,
+        address=present.address(location),
     )
     mail.ics = booking_ics(
         booking,

@@ -288,6 +288,7 @@ def book(
         "email": email.strip(),
         "lang": lang,
         "status": "booked",
+        "sequence": 0,
         "created_at": now,
     }
     booking = Booking(cancelled_at=None, purged_at=None, **values)
