@@ -42,6 +42,7 @@ def _routers(app: FastAPI) -> None:
     from servicepoint.assistant import pages as assistant_pages
     from servicepoint.catalog import api as catalog_api
     from servicepoint.catalog import pages as catalog_pages
+    from servicepoint.planning import pages as planning_pages
     from servicepoint.web import legal as legal_pages
     from servicepoint.web import pages as web_pages
 
@@ -56,6 +57,7 @@ def _routers(app: FastAPI) -> None:
         queue_pages,
         assistant_api,
         assistant_pages,
+        planning_pages,
     )
     app.include_router(web_pages.health_router)
     for module in modules:

@@ -114,3 +114,15 @@ def test_axe_on_the_legal_pages(
         if violations:
             failures.append(f"{path} ({lang}):\n{format_violations(violations)}")
     assert not failures, "axe-core violations:\n" + "\n".join(failures)
+
+
+@pytest.mark.parametrize("lang", ["de", "en"])
+def test_axe_on_the_planners_home(
+    axe_page: Page, axe: Callable[[Page], list[AxeResult]], lang: str
+) -> None:
+    axe_page.goto("/mitarbeiter/login")
+    fill_login(axe_page, ADMIN[0], ADMIN[1])
+    axe_page.goto(f"/planung?lang={lang}")
+    expect(axe_page.locator("table.demand tbody tr").first).to_be_visible()
+    violations = axe(axe_page)
+    assert not violations, format_violations(violations)

@@ -1,0 +1,71 @@
+"""Planners get a home page behind login and the planner role; staff do not."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from servicepoint.planning.demand import load_districts, share_of_largest
+from tests.conftest import DATA_DIR, login, make_user
+
+
+def test_a_planner_sees_what_planning_offers_now_and_next(
+    client: TestClient, session: Session
+) -> None:
+    make_user(session, "plan-anna", "planner")
+    login(client, "plan-anna")
+    resp = client.get("/planung")
+    assert resp.status_code == 200
+    assert '<a href="/standorte">' in resp.text
+    assert "Was als Nächstes kommt" in resp.text
+    assert re.search(r"<th scope=\"row\">Mitte</th><td>Mitte</td>\s*<td>.*11\.412", resp.text)
+    english = client.get("/planung?lang=en").text
+    assert "What comes next" in english and "11,412" in english
+
+
+def test_the_staff_home_links_planning_for_planners_only(
+    client: TestClient, session: Session
+) -> None:
+    make_user(session, "plan-ben", "planner")
+    login(client, "plan-ben")
+    assert '<a href="/planung">' in client.get("/mitarbeiter").text
+    client.cookies.clear()
+    make_user(session, "desk-cem", "staff")
+    login(client, "desk-cem")
+    assert '<a href="/planung">' not in client.get("/mitarbeiter").text
+
+
+def test_staff_without_the_planner_role_are_refused(client: TestClient, session: Session) -> None:
+    make_user(session, "desk-dora", "staff")
+    login(client, "desk-dora")
+    assert client.get("/planung").status_code == 403
+
+
+def test_admins_may_plan_too(client: TestClient, session: Session) -> None:
+    make_user(session, "chef-eva", "admin")
+    login(client, "chef-eva")
+    assert client.get("/planung").status_code == 200
+
+
+def test_anonymous_visitors_are_sent_to_the_login(client: TestClient) -> None:
+    resp = client.get("/planung", follow_redirects=False)
+    assert resp.status_code in (303, 401)
+    if resp.status_code == 303:
+        assert resp.headers["location"].startswith("/mitarbeiter/login")
+
+
+def test_districts_come_from_the_data_folder_largest_first() -> None:
+    districts = load_districts(DATA_DIR)
+    assert len(districts) == 49
+    sizes = [d.population or 0 for d in districts]
+    assert sizes == sorted(sizes, reverse=True)
+    bars = share_of_largest(districts)
+    assert bars[districts[0].name] == 100 and all(0 <= v <= 100 for v in bars.values())
+
+
+def test_a_city_without_district_figures_gets_an_empty_list(tmp_path: Path) -> None:
+    assert load_districts(tmp_path) == []
+    assert share_of_largest([]) == {}
