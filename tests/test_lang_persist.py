@@ -21,13 +21,15 @@ def test_lang_from_the_query_stays_for_links_and_forms(client: TestClient) -> No
     # a GET form (the slot search) and a POST form (the booking, refused for its e-mail)
     search = client.get("/termine", params={"service": "personalausweis"})
     assert page_lang(search.text) == "en"
+    token = re.search(r'"X-CSRF-Token": "([^"]+)"', search.text)
+    assert token
     posted = client.post(
         "/termine/buchen",
         data={
-            "csrf_token": client.cookies.get("sp_csrf"),
+            "csrf_token": token.group(1),
             "service": "personalausweis",
             "location": "aegi",
-            "start": "2099-01-05T09:00:00+01:00",
+            "start": "2027-01-05T09:00:00+01:00",
             "name": "Erika Mustermann",
             "email": "no-address",
         },

@@ -13,6 +13,7 @@ from servicepoint.account.models import User
 from servicepoint.core import i18n
 from servicepoint.core.db import SessionDep
 from servicepoint.core.i18n import N_
+from servicepoint.core.inputs import NextPath
 from servicepoint.core.security import csrf_protect, secure_cookie
 from servicepoint.core.templating import render
 from servicepoint.web.pages import safe_next
@@ -23,7 +24,7 @@ _TOO_MANY = N_("Zu viele Anmeldeversuche. Bitte warten Sie einige Minuten.")
 
 @router.get("/mitarbeiter/login", response_class=HTMLResponse)
 def login_form(
-    request: Request, next: str = "/mitarbeiter", user: User | None = Depends(optional_user)
+    request: Request, next: NextPath = "/mitarbeiter", user: User | None = Depends(optional_user)
 ) -> HTMLResponse:
     """The staff login form."""
     return render(request, "account/login.html", {"next": safe_next(next), "error": None})
@@ -42,7 +43,7 @@ def login(
     request: Request,
     username: str = Form(..., max_length=64),
     password: str = Form(..., max_length=256),
-    next: str = Form("/mitarbeiter"),
+    next: str = Form("/mitarbeiter", max_length=2000),
     session: Session = SessionDep,
 ) -> HTMLResponse | RedirectResponse:
     """Check the password (guesses limited) and start a server-side session."""

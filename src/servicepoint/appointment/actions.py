@@ -15,13 +15,14 @@ from sqlalchemy.orm import Session
 from servicepoint.appointment import mail
 from servicepoint.appointment import queue as queue_service
 from servicepoint.appointment import service as appointment_service
-from servicepoint.appointment.errors import BookingRateLimited
+from servicepoint.appointment.errors import BookingCancelled, BookingRateLimited
 from servicepoint.appointment.models import Booking
 from servicepoint.appointment.schemas import BookingCreate, TicketRead, WaitingRead
 from servicepoint.catalog import locations as location_service
 from servicepoint.catalog import present
 from servicepoint.catalog import service as catalog_service
 from servicepoint.config import Settings
+from servicepoint.core import clock
 from servicepoint.core.clock import today_local
 from servicepoint.core.i18n import N_
 from servicepoint.core.security import within_rate
@@ -105,6 +106,33 @@ def reschedule(
     )
     mail.drop_pending(session, booking=booking, kinds=("confirmation", "reminder"))
     mail.queue_booking_mails(session, booking=booking, settings=_mail_settings(request))
+    return booking
+
+
+RESEND_PER_BOOKING = 3  # a day: enough for a lost or deleted mail, too few to flood a mailbox
+RESEND_PER_CLIENT = 10  # an hour, over all bookings
+
+
+def resend_confirmation(session: Session, request: Request, code: str) -> Booking:
+    """Queue the confirmation once more, to the address given when booking (never shown)."""
+    _limited(request, "resend", RESEND_PER_CLIENT, 3600)
+    booking = appointment_service.get_booking(session, code=code)
+    if booking.status != "booked" or not booking.email or booking.start <= clock.utcnow():
+        raise BookingCancelled(
+            N_("Für diesen Termin kann keine Bestätigung mehr verschickt werden."),
+            code="booking_closed",
+        )
+    # Per booking, also with bot protection off: it guards the citizen's mailbox.
+    limiter = request.app.state.rate_limiter
+    if not limiter.hit(f"resend:{booking.id}", limit=RESEND_PER_BOOKING, window=86400):
+        raise BookingRateLimited(
+            N_(
+                "Die Bestätigung wurde heute schon mehrmals verschickt. Bitte sehen Sie auch "
+                "im Spam-Ordner nach oder versuchen Sie es morgen noch einmal."
+            )
+        )
+    mail.drop_pending(session, booking=booking, kinds=("confirmation",))
+    mail.queue_mail(session, booking=booking, kind="confirmation", settings=_mail_settings(request))
     return booking
 
 

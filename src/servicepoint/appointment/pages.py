@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import math
-from collections import defaultdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -12,16 +10,16 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BeforeValidator, ValidationError
 from sqlalchemy.orm import Session
 
-from servicepoint.appointment import actions
+from servicepoint.appointment import actions, finding, manage_pages
 from servicepoint.appointment import service as appointment_service
-from servicepoint.appointment.errors import ChallengeFailed, InvalidBooking
+from servicepoint.appointment.errors import ChallengeFailed, InvalidBooking, SlotTaken
 from servicepoint.appointment.schemas import BookingCreate
 from servicepoint.catalog import locations as location_service
 from servicepoint.catalog import present
 from servicepoint.catalog import service as catalog_service
-from servicepoint.catalog.models import Location, Service
+from servicepoint.catalog.models import Service
 from servicepoint.core import challenge
-from servicepoint.core.clock import BERLIN, today_local
+from servicepoint.core.clock import BERLIN
 from servicepoint.core.db import SessionDep
 from servicepoint.core.i18n import N_, error_text
 from servicepoint.core.security import csrf_protect
@@ -29,8 +27,8 @@ from servicepoint.core.templating import render
 from servicepoint.web.geo import district_points
 
 router = APIRouter(include_in_schema=False)
-PAGE_SLOTS = 40
-DAYPARTS = {"vormittag": (0, 12 * 60), "nachmittag": (12 * 60, 24 * 60)}
+# First, so that /termine/verwalten is not taken for a booking code.
+router.include_router(manage_pages.router)
 # A GET form sends its empty date field as `date_from=`: that means "no date", not bad input.
 OptionalDate = Annotated[dt.date | None, BeforeValidator(lambda v: v or None)]
 
@@ -39,72 +37,15 @@ def _bookable(session: Session) -> list[Service]:
     return [s for s in catalog_service.list_services(session) if "appointment" in s.channels]
 
 
-def _km(a: tuple[float, float], b: tuple[float, float]) -> float:
-    """Great-circle distance; enough to order offices by nearness."""
-    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
-    h = (
-        math.sin((lat2 - lat1) / 2) ** 2
-        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
-    )
-    return 6371 * 2 * math.asin(math.sqrt(h))
-
-
-def _distances(
-    request: Request, locations: list[Location], district: str | None
-) -> dict[str, float | None]:
-    points = {
-        name: (lat, lon) for name, lat, lon in district_points(request.app.state.settings.city_dir)
-    }
-    origin = points.get(district or "")
-    return {
-        loc.id: round(_km(origin, (loc.lat, loc.lon)), 1)
-        if origin and loc.lat is not None and loc.lon is not None
-        else None
-        for loc in locations
-    }
-
-
-def _in_daypart(start: dt.datetime, daypart: str | None) -> bool:
-    if daypart not in DAYPARTS:
-        return True
-    local = start.astimezone(BERLIN)
-    lo, hi = DAYPARTS[daypart]
-    return lo <= local.hour * 60 + local.minute < hi
-
-
 def _slot_rows(
-    session: Session,
-    request: Request,
-    *,
-    service_ids: list[str],
-    location: str | None,
-    date_from: dt.date | None,
-    daypart: str | None,
-    district: str | None,
-    sort: str,
+    session: Session, request: Request, q: finding.SlotQuery, date_from: dt.date | None
 ) -> dict[str, Any]:
-    slots = appointment_service.find_slots(
-        session,
-        service_ids=service_ids,
-        location_id=location or None,
-        date_from=date_from,
-        date_to=(date_from or today_local()) + dt.timedelta(days=20),
-    )
-    slots = [s for s in slots if _in_daypart(s.start, daypart)]
-    locations = {loc.id: loc for loc in location_service.list_locations(session)}
-    dist = _distances(request, list(locations.values()), district)
-    if sort == "entfernung":
-        slots.sort(
-            key=lambda s: (
-                dist.get(s.location_id) is None,
-                dist.get(s.location_id) or 0,
-                s.start,
-            )
-        )
-    by_day: dict[dt.date, list[Any]] = defaultdict(list)
-    for ls in slots[:PAGE_SLOTS]:
-        by_day[ls.start.astimezone(BERLIN).date()].append(ls)
-    return {"by_day": dict(by_day), "total": len(slots), "locations": locations, "distances": dist}
+    """One page of whole days, with the links to the earlier and later days."""
+    result = finding.slot_page(session, request.app.state.settings.city_dir, q, date_from)
+    for side in ("earlier", "later"):
+        day = result[side]
+        result[f"{side}_url"] = finding.page_url(request, day) if day else None
+    return result
 
 
 @router.get("/termine", response_class=HTMLResponse)
@@ -119,31 +60,30 @@ def find(
     session: Session = SessionDep,
 ) -> HTMLResponse:
     """Choose services and see the earliest free times across all ServicePoints."""
+    all_locations = location_service.list_locations(session)
+    districts = [n for n, _, _ in district_points(request.app.state.settings.city_dir)]
+    # Without a known office position "nearest first" would sort nothing: it is not offered.
+    by_distance = bool(districts) and finding.has_coordinates(all_locations)
+    q = finding.SlotQuery(
+        service, location, daypart, *((district, sort) if by_distance else (None, "zeit"))
+    )
     context: dict[str, Any] = {
         "services": _bookable(session),
         "chosen": service,
         "location": location,
         "date_from": date_from,
         "daypart": daypart,
-        "district": district,
-        "sort": sort,
-        "all_locations": location_service.list_locations(session),
-        "districts": [n for n, _, _ in district_points(request.app.state.settings.city_dir)],
+        "district": q.district,
+        "sort": q.sort,
+        "by_distance": by_distance,
+        "all_locations": all_locations,
+        "districts": districts,
         "result": None,
         "error": None,
     }
     if service:
         try:
-            context["result"] = _slot_rows(
-                session,
-                request,
-                service_ids=service,
-                location=location,
-                date_from=date_from,
-                daypart=daypart,
-                district=district,
-                sort=sort,
-            )
+            context["result"] = _slot_rows(session, request, q, date_from)
             context["chosen_services"] = appointment_service.bookable_services(
                 session, service_ids=service
             )
@@ -203,7 +143,7 @@ def _check_challenge(request: Request, form: dict[str, str]) -> None:
 async def book(request: Request, session: Session = SessionDep) -> HTMLResponse | RedirectResponse:
     """Book; invalid input shows the form again with the reasons, nothing is stored."""
     raw = await request.form()
-    form = {k: str(v) for k, v in raw.items() if isinstance(v, str)}
+    form = _chosen_slot({k: str(v) for k, v in raw.items() if isinstance(v, str)})
     service_ids = [str(v) for v in raw.getlist("service")]
     try:
         body = BookingCreate(
@@ -233,8 +173,39 @@ async def book(request: Request, session: Session = SessionDep) -> HTMLResponse 
         )
     actions.check_booking_rate(request)
     _check_challenge(request, form)
-    booking = actions.book(session, request, body)
+    try:
+        # A savepoint: a longer booking may have taken its first places when a later one is
+        # gone; those go back, and the transaction stays usable to offer other times.
+        with session.begin_nested():
+            booking = actions.book(session, request, body)
+    except SlotTaken as exc:
+        return _taken(session, request, body, form, error_text(exc, request.state.lang))
     return RedirectResponse(f"/termine/{booking.code}?neu=1", status_code=303)
+
+
+def _chosen_slot(form: dict[str, str]) -> dict[str, str]:
+    """After a taken slot the form offers others as `slot` = "location|start"; one chosen
+    there replaces the taken one."""
+    location, sep, start = form.get("slot", "").partition("|")
+    return {**form, "location": location, "start": start} if sep else form
+
+
+def _taken(
+    session: Session, request: Request, body: BookingCreate, form: dict[str, str], message: str
+) -> HTMLResponse:
+    """The slot went to someone else: the same form, all that was typed in it, and the
+    nearest free times at this office and at the others to choose from."""
+    context = _booking_context(session, request, body.service_ids, body.location_id, body.start)
+    near = finding.nearest(
+        session, service_ids=body.service_ids, location_id=body.location_id, wanted=body.start
+    )
+    locations = {loc.id: loc for loc in location_service.list_locations(session)}
+    return render(
+        request,
+        "appointment/book.html",
+        {**context, "form": form, "errors": [], "taken": message, "near": near, "names": locations},
+        status_code=409,
+    )
 
 
 def _iso(value: str | None) -> bool:
@@ -289,16 +260,8 @@ def move_form(
 ) -> HTMLResponse:
     """Free times for the same services, to move the booking."""
     booking = appointment_service.get_booking(session, code=code)
-    result = _slot_rows(
-        session,
-        request,
-        service_ids=booking.service_ids,
-        location=location,
-        date_from=date_from,
-        daypart=None,
-        district=None,
-        sort="zeit",
-    )
+    q = finding.SlotQuery(booking.service_ids, location)
+    result = _slot_rows(session, request, q, date_from)
     return render(
         request,
         "appointment/move.html",

@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import datetime as dt
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any
 
 import segno
 from fastapi import APIRouter, BackgroundTasks, Depends, Form, Request
@@ -29,6 +29,7 @@ from servicepoint.catalog.hours import format_hours
 from servicepoint.core.clock import today_local
 from servicepoint.core.db import SessionDep
 from servicepoint.core.i18n import N_, error_text
+from servicepoint.core.inputs import Counter, Day, Id, Key, ShortText
 from servicepoint.core.security import csrf_protect
 from servicepoint.core.templating import render
 
@@ -43,7 +44,7 @@ def _qr_svg(url: str) -> Markup:
 
 
 @router.get("/standorte/{location_id}/kiosk", response_class=HTMLResponse)
-def kiosk(location_id: str, request: Request, session: Session = SessionDep) -> HTMLResponse:
+def kiosk(location_id: Key, request: Request, session: Session = SessionDep) -> HTMLResponse:
     """Kiosk screen (also usable on a phone): draw a waiting number or check in."""
     loc = location_service.get_location(session, location_id=location_id)
     estimate = queue_service.estimate_now(session, location_id=location_id)
@@ -55,7 +56,7 @@ def kiosk(location_id: str, request: Request, session: Session = SessionDep) -> 
 
 @router.post("/standorte/{location_id}/kiosk", dependencies=[Depends(csrf_protect)])
 def draw_ticket(
-    location_id: str,
+    location_id: Key,
     request: Request,
     background: BackgroundTasks,
     service: str = Form(default="", max_length=64),
@@ -72,7 +73,7 @@ def draw_ticket(
 
 @router.post("/standorte/{location_id}/kiosk/anmelden", dependencies=[Depends(csrf_protect)])
 def kiosk_check_in(
-    location_id: str,
+    location_id: Key,
     request: Request,
     background: BackgroundTasks,
     code: str = Form(..., min_length=4, max_length=20),
@@ -87,7 +88,7 @@ def kiosk_check_in(
 
 @router.get("/wartenummer/{token}", response_class=HTMLResponse)
 def ticket_page(
-    token: str,
+    token: Key,
     request: Request,
     partial: bool = False,
     kiosk: bool = False,
@@ -114,7 +115,7 @@ def ticket_page(
 
 @router.get("/standorte/{location_id}/aufruf", response_class=HTMLResponse)
 def call_display(
-    location_id: str, request: Request, partial: bool = False, session: Session = SessionDep
+    location_id: Key, request: Request, partial: bool = False, session: Session = SessionDep
 ) -> HTMLResponse:
     """Call display for the waiting area: number → counter, updated live."""
     loc = location_service.get_location(session, location_id=location_id)
@@ -149,7 +150,7 @@ async def _events(request: Request, channel: str) -> AsyncIterator[str]:
 
 
 @router.get("/live/standorte/{location_id}")
-def live(location_id: str, request: Request, session: Session = SessionDep) -> StreamingResponse:
+def live(location_id: Key, request: Request, session: Session = SessionDep) -> StreamingResponse:
     """Server-Sent Events for a location's display and ticket pages."""
     location_service.get_location(session, location_id=location_id)
     return StreamingResponse(
@@ -173,7 +174,7 @@ def console_choose(
     )
 
 
-def _console_context(session: Session, location_id: str, counter: int) -> dict[str, Any]:
+def _console_context(session: Session, location_id: Key, counter: int) -> dict[str, Any]:
     tickets = queue_service.tickets_today(session, location_id=location_id)
     current = next(
         (t for t in reversed(tickets) if t.counter == counter and t.status == "called"), None
@@ -202,8 +203,8 @@ def _console_context(session: Session, location_id: str, counter: int) -> dict[s
 
 @router.get("/mitarbeiter/schalter/{location_id}/{counter}", response_class=HTMLResponse)
 def console(
-    location_id: str,
-    counter: int,
+    location_id: Key,
+    counter: Counter,
     request: Request,
     user: User = Depends(require("staff")),
     session: Session = SessionDep,
@@ -216,13 +217,13 @@ def console(
 
 @router.post("/mitarbeiter/schalter/{location_id}/{counter}", dependencies=[Depends(csrf_protect)])
 def console_action(
-    location_id: str,
-    counter: int,
+    location_id: Key,
+    counter: Counter,
     request: Request,
     background: BackgroundTasks,
     action: str = Form(..., max_length=20),
-    ticket_id: int | None = Form(default=None),
-    target_counter: int | None = Form(default=None, ge=1, le=99),
+    ticket_id: Annotated[Id | None, Form()] = None,
+    target_counter: Annotated[Counter | None, Form()] = None,
     code: str = Form(default="", max_length=20),
     user: User = Depends(require("staff")),
     session: Session = SessionDep,
@@ -242,7 +243,7 @@ def console_action(
 
 def _run_action(
     session: Session,
-    location_id: str,
+    location_id: Key,
     counter: int,
     action: str,
     ticket_id: int | None,
@@ -275,7 +276,7 @@ OFFICE_FORM_FIELDS = ("opening_hours", "dec24", "dec31", "opening_source")
 
 @router.get("/verwaltung/kapazitaet/{location_id}", response_class=HTMLResponse)
 def capacity_form(
-    location_id: str,
+    location_id: Key,
     request: Request,
     user: User = Depends(require("admin")),
     session: Session = SessionDep,
@@ -287,7 +288,7 @@ def capacity_form(
 
 
 def _capacity_context(
-    session: Session, location_id: str, *, errors: list[str], form: dict[str, Any] | None = None
+    session: Session, location_id: Key, *, errors: list[str], form: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     cap = appointment_service.get_capacity(session, location_id=location_id)
     loc = location_service.get_location(session, location_id=location_id)
@@ -314,7 +315,7 @@ def _capacity_context(
     dependencies=[Depends(csrf_protect)],
 )
 async def capacity_save(
-    location_id: str,
+    location_id: Key,
     request: Request,
     user: User = Depends(require("admin")),
     session: Session = SessionDep,
@@ -382,9 +383,9 @@ def _percent(value: str) -> float:
     "/verwaltung/kapazitaet/{location_id}/schliessung", dependencies=[Depends(csrf_protect)]
 )
 def closure_add(
-    location_id: str,
-    day: dt.date = Form(...),
-    reason: str = Form(..., min_length=2, max_length=200),
+    location_id: Key,
+    day: Annotated[Day, Form()],
+    reason: Annotated[ShortText, Form(min_length=2, max_length=200)],
     user: User = Depends(require("admin")),
     session: Session = SessionDep,
 ) -> RedirectResponse:
@@ -405,8 +406,8 @@ def closure_add(
     dependencies=[Depends(csrf_protect)],
 )
 def closure_remove(
-    location_id: str,
-    closure_id: int,
+    location_id: Key,
+    closure_id: Id,
     user: User = Depends(require("admin")),
     session: Session = SessionDep,
 ) -> RedirectResponse:

@@ -10,9 +10,12 @@ from servicepoint.catalog import present
 from servicepoint.catalog import service as catalog_service
 from servicepoint.catalog.schemas import LocationRead, SearchItem, ServiceDetail, ServiceItem
 from servicepoint.core.db import SessionDep
+from servicepoint.core.inputs import Key
 
 router = APIRouter(prefix="/api", tags=["catalog"])
-Lang = Query(default=None, pattern="^(de|en)$", description="Language of texts (default de)")
+Lang = Query(
+    default=None, max_length=2, pattern="^(de|en)$", description="Language of texts (default de)"
+)
 
 
 def _base(request: Request) -> str:
@@ -48,7 +51,7 @@ def services(
 
 @router.get("/services/{service_id}", response_model=ServiceDetail)
 def service_detail(
-    service_id: str, request: Request, lang: str | None = Lang, session: Session = SessionDep
+    service_id: Key, request: Request, lang: str | None = Lang, session: Session = SessionDep
 ) -> ServiceDetail:
     """One service in full: documents, fees, processing time, responsibility, tutorial."""
     svc = catalog_service.get_service(session, service_id=service_id)
@@ -62,6 +65,6 @@ def locations(session: Session = SessionDep) -> list[LocationRead]:
 
 
 @router.get("/locations/{location_id}", response_model=LocationRead)
-def location(location_id: str, session: Session = SessionDep) -> LocationRead:
+def location(location_id: Key, session: Session = SessionDep) -> LocationRead:
     """One ServicePoint, with the source of each value."""
     return present.location_read(location_service.get_location(session, location_id=location_id))

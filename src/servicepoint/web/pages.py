@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from servicepoint.catalog import service as catalog_service
 from servicepoint.core.db import SessionDep
 from servicepoint.core.i18n import N_, coerce_lang
+from servicepoint.core.inputs import Lang, NextPath
 from servicepoint.core.security import secure_cookie
 from servicepoint.core.templating import render
 from servicepoint.errors import NotFound
@@ -50,7 +51,7 @@ def home(request: Request, session: Session = SessionDep) -> HTMLResponse:
 
 
 @router.get("/sprache/{lang}")
-def switch_language(lang: str, request: Request, next: str | None = None) -> RedirectResponse:
+def switch_language(lang: Lang, request: Request, next: NextPath | None = None) -> RedirectResponse:
     """Remember the chosen language in a cookie and go back to the page."""
     chosen = coerce_lang(lang)
     if chosen is None:
