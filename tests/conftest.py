@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from argon2 import PasswordHasher
 from fastapi import FastAPI
@@ -22,6 +23,7 @@ from servicepoint.account import service as account_service
 from servicepoint.app import create_app
 from servicepoint.cli_support import upgrade
 from servicepoint.config import DATA_ROOT, Settings
+from servicepoint.core import challenge
 from servicepoint.core.db import make_engine
 from servicepoint.seeding import seed_city
 
@@ -131,9 +133,30 @@ def app(settings: Settings, session_factory: sessionmaker[Session]) -> Iterator[
     application.state.engine.dispose()
 
 
+def proof_headers(client: TestClient) -> dict[str, str]:
+    """What the city's portal does before POST /api/appointments: fetch and solve a challenge."""
+    token = client.get("/api/challenge").json()["challenge"]
+    if token is None:  # bot protection off
+        return {}
+    return {"x-challenge": token, "x-challenge-nonce": challenge.solve(token)}
+
+
+def _solves_booking_challenges(client: TestClient) -> None:
+    """Let `client` behave like the portal: a booking it posts without a proof gets one.
+    Tests of the challenge itself post through a client without this hook."""
+
+    def hook(request: httpx.Request) -> None:
+        booking = request.method == "POST" and request.url.path == "/api/appointments"
+        if booking and "x-challenge" not in request.headers:
+            request.headers.update(proof_headers(client))
+
+    client.event_hooks = {"request": [hook], "response": []}
+
+
 @pytest.fixture
 def client(app: FastAPI) -> Iterator[TestClient]:
     with TestClient(app, base_url="http://testserver") as c:
+        _solves_booking_challenges(c)
         yield c
 
 

@@ -55,6 +55,7 @@ class Settings(BaseSettings):
     # Staff actions (who changed what) stay long enough to look into an incident, then go.
     audit_retention_days: int = Field(default=180, ge=1, le=3650)
     api_rate_limit: int = 120  # write requests per IP and minute on the public API
+    assistant_rate_limit: int = 20  # assistant questions per client and minute
     pow_difficulty: int = Field(default=14, ge=0, le=24)  # leading zero bits of the challenge
     worker_interval_seconds: float = 30.0
     # Requests handled at once per process: below anyio's 40 worker threads and the database

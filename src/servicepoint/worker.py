@@ -15,6 +15,7 @@ from servicepoint.appointment import service as appointment_service
 from servicepoint.assistant import callback
 from servicepoint.assistant import service as assistant_service
 from servicepoint.config import Settings
+from servicepoint.core import guards
 from servicepoint.core.clock import utcnow
 
 log = logging.getLogger("servicepoint.worker")
@@ -28,6 +29,7 @@ class WorkerReport:
     sessions_purged: int
     callbacks_purged: int = 0
     audit_purged: int = 0
+    guards_purged: int = 0  # expired login counters and spent booking challenges
 
 
 def run_once(
@@ -48,6 +50,7 @@ def run_once(
     report.audit_purged = account_service.purge_audit(
         session, retention_days=settings.audit_retention_days, now=now
     )
+    report.guards_purged = guards.purge(session, now=now)
     return report
 
 

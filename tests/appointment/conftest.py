@@ -24,6 +24,7 @@ from servicepoint.catalog.hours import format_hours
 from servicepoint.core import clock as core_clock
 from servicepoint.core import events
 from servicepoint.core.clock import BERLIN
+from tests.conftest import proof_headers
 
 NOW = dt.datetime(2026, 12, 14, 7, 0, tzinfo=dt.UTC)  # Monday, 08:00 Europe/Berlin
 LOCATION = "aegi"
@@ -129,6 +130,7 @@ def book_via_api(
             "name": name,
             "email": email,
         },
+        headers=proof_headers(client),
     )
     assert resp.status_code == 201, resp.text
     body: dict[str, Any] = resp.json()

@@ -5,22 +5,24 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from fastapi import APIRouter, BackgroundTasks, Query, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Header, Query, Request, Response
 from sqlalchemy.orm import Session
 
-from servicepoint.appointment import actions
+from servicepoint.appointment import actions, proof
 from servicepoint.appointment import queue as queue_service
 from servicepoint.appointment import service as appointment_service
 from servicepoint.appointment.schemas import (
     BookingCreate,
     BookingCreated,
     BookingRead,
+    ChallengeRead,
     RescheduleRequest,
     SlotRead,
     TicketCreate,
     TicketRead,
     WaitingRead,
 )
+from servicepoint.core.challenge import MAX_AGE_SECONDS
 from servicepoint.core.db import SessionDep, request_transaction
 
 router = APIRouter(prefix="/api", tags=["appointments"])
@@ -56,12 +58,26 @@ def slots(
 
 
 @router.post("/appointments", response_model=BookingCreated, status_code=201)
-def create_booking(body: BookingCreate, request: Request) -> dict[str, Any]:
-    """Book an appointment; 409 `slot_taken` when someone was faster."""
+def create_booking(
+    body: BookingCreate,
+    request: Request,
+    x_challenge: str | None = Header(default=None, max_length=200),
+    x_challenge_nonce: str | None = Header(default=None, max_length=20),
+) -> dict[str, Any]:
+    """Book an appointment (with a solved /api/challenge); 409 `slot_taken` when too late."""
     actions.check_booking_rate(request)
     with request_transaction(request) as session:  # commit right after the writes
+        proof.require(request, session, x_challenge, x_challenge_nonce)
         booking = actions.book(session, request, body)
     return actions.booking_view(booking, request)  # validated once, by response_model
+
+
+@router.get("/challenge", response_model=ChallengeRead)
+def booking_challenge(request: Request) -> ChallengeRead:
+    """A proof-of-work challenge to solve before POST /api/appointments (null when off)."""
+    token = proof.issue(request)
+    difficulty = int(token.split(":")[2]) if token else 0
+    return ChallengeRead(challenge=token, difficulty=difficulty, expires_in=MAX_AGE_SECONDS)
 
 
 @router.get("/appointments/{code}", response_model=BookingRead)

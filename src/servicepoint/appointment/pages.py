@@ -10,18 +10,17 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BeforeValidator, ValidationError
 from sqlalchemy.orm import Session
 
-from servicepoint.appointment import actions, finding, manage_pages
+from servicepoint.appointment import actions, finding, manage_pages, proof
 from servicepoint.appointment import service as appointment_service
-from servicepoint.appointment.errors import ChallengeFailed, InvalidBooking, SlotTaken
+from servicepoint.appointment.errors import InvalidBooking, SlotTaken
 from servicepoint.appointment.schemas import BookingCreate
 from servicepoint.catalog import locations as location_service
 from servicepoint.catalog import present
 from servicepoint.catalog import service as catalog_service
 from servicepoint.catalog.models import Service
-from servicepoint.core import challenge
 from servicepoint.core.clock import BERLIN
 from servicepoint.core.db import SessionDep
-from servicepoint.core.i18n import N_, error_text
+from servicepoint.core.i18n import error_text
 from servicepoint.core.security import csrf_protect
 from servicepoint.core.templating import render
 from servicepoint.web.geo import district_points
@@ -96,7 +95,6 @@ def _booking_context(
     session: Session, request: Request, service_ids: list[str], location_id: str, start: dt.datetime
 ) -> dict[str, Any]:
     services = appointment_service.bookable_services(session, service_ids=service_ids)
-    settings = request.app.state.settings
     return {
         "services": services,
         "location": (loc := location_service.get_location(session, location_id=location_id)),
@@ -105,9 +103,7 @@ def _booking_context(
         "minutes": appointment_service.duration_of(
             [appointment_service.BookingFacts.of(s) for s in services]
         ),
-        "challenge": challenge.issue(settings.secret_key, settings.pow_difficulty)
-        if settings.bot_protection_on
-        else None,
+        "challenge": proof.issue(request),
     }
 
 
@@ -122,21 +118,6 @@ def booking_form(
     """Enter name and e-mail for the chosen time."""
     context = _booking_context(session, request, service, location, start)
     return render(request, "appointment/book.html", {**context, "form": {}, "errors": []})
-
-
-def _check_challenge(request: Request, form: dict[str, str]) -> None:
-    settings = request.app.state.settings
-    if not settings.bot_protection_on:
-        return
-    token, nonce = form.get("pow_challenge", ""), form.get("pow_nonce", "")
-    ok = challenge.verify(settings.secret_key, token, nonce)
-    if not ok or not request.app.state.rate_limiter.hit(f"pow:{token}", limit=1, window=3600):
-        raise ChallengeFailed(
-            N_(
-                "Die Sicherheitsprüfung ist fehlgeschlagen. Bitte laden Sie "
-                "die Seite neu (JavaScript wird dafür benötigt)."
-            )
-        )
 
 
 @router.post("/termine/buchen", response_model=None, dependencies=[Depends(csrf_protect)])
@@ -172,7 +153,7 @@ async def book(request: Request, session: Session = SessionDep) -> HTMLResponse 
             status_code=422,
         )
     actions.check_booking_rate(request)
-    _check_challenge(request, form)
+    proof.require(request, session, form.get("pow_challenge"), form.get("pow_nonce"))
     try:
         # A savepoint: a longer booking may have taken its first places when a later one is
         # gone; those go back, and the transaction stays usable to offer other times.

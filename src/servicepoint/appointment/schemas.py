@@ -91,3 +91,11 @@ class WaitingRead(BaseModel):
     estimate_low_minutes: int | None
     estimate_high_minutes: int | None
     next_free_slot: dt.datetime | None
+
+class ChallengeRead(BaseModel):
+    """Solve: find a decimal `nonce` so that SHA-256(challenge + ":" + nonce) starts with
+    `difficulty` zero bits; send both as X-Challenge and X-Challenge-Nonce, once."""
+
+    challenge: str | None
+    difficulty: int
+    expires_in: int

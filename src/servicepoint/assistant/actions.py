@@ -6,7 +6,7 @@ from fastapi import Request
 from sqlalchemy.orm import Session
 
 from servicepoint.assistant import callback, service
-from servicepoint.assistant.errors import CallbackRateLimited
+from servicepoint.assistant.errors import AssistantRateLimited, CallbackRateLimited
 from servicepoint.assistant.models import CallbackRequest
 from servicepoint.assistant.rephrase import Rephraser
 from servicepoint.assistant.schemas import (
@@ -54,7 +54,12 @@ def to_response(reply: service.Reply) -> AskResponse:
 
 
 def ask(session: Session, request: Request, body: AskRequest) -> AskResponse:
+    """Answer a question; each client may ask `assistant_rate_limit` a minute (page and API)."""
     settings: Settings = request.app.state.settings
+    if not within_rate(request, "ask", limit=settings.assistant_rate_limit, window=60):
+        raise AssistantRateLimited(
+            N_("Sie haben sehr viele Fragen in kurzer Zeit gestellt. Bitte warten Sie eine Minute.")
+        )
     reply = service.ask(
         session,
         message=body.message,

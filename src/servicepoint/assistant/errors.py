@@ -27,3 +27,7 @@ class CallbackNotFound(NotFound):
 
 class CallbackRateLimited(TooManyRequests):
     code = "rate_limited"
+
+
+class AssistantRateLimited(TooManyRequests):
+    code = "rate_limited"
