@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from fastapi import APIRouter, BackgroundTasks, Header, Query, Request, Response
@@ -24,17 +23,18 @@ from servicepoint.appointment.schemas import (
 )
 from servicepoint.core.challenge import MAX_AGE_SECONDS
 from servicepoint.core.db import SessionDep, request_transaction
+from servicepoint.core.inputs import Code, Count, Day, Key
 
 router = APIRouter(prefix="/api", tags=["appointments"])
 
 
 @router.get("/appointments/slots", response_model=list[SlotRead])
 def slots(
-    service: list[str] = Query(..., min_length=1, max_length=5),
+    service: list[Key] = Query(..., min_length=1, max_length=5),
     location: str | None = Query(default=None, max_length=64),
-    date_from: dt.date | None = None,
-    date_to: dt.date | None = None,
-    limit: int | None = Query(default=None, ge=1, le=5000),
+    date_from: Day | None = None,
+    date_to: Day | None = None,
+    limit: Count | None = None,
     session: Session = SessionDep,
 ) -> list[SlotRead]:
     """Free slots for the chosen services, earliest first (14 days unless date_to is given)."""
@@ -81,7 +81,7 @@ def booking_challenge(request: Request) -> ChallengeRead:
 
 
 @router.get("/appointments/{code}", response_model=BookingRead)
-def read_booking(code: str, request: Request, session: Session = SessionDep) -> BookingRead:
+def read_booking(code: Code, request: Request, session: Session = SessionDep) -> BookingRead:
     """The booking behind a code."""
     booking = appointment_service.get_booking(session, code=code)
     return BookingRead(
@@ -94,7 +94,7 @@ def read_booking(code: str, request: Request, session: Session = SessionDep) -> 
 
 
 @router.delete("/appointments/{code}", status_code=204)
-def delete_booking(code: str, request: Request, session: Session = SessionDep) -> Response:
+def delete_booking(code: Code, request: Request, session: Session = SessionDep) -> Response:
     """Cancel; the slot is free again at once."""
     actions.cancel(session, request, code)
     return Response(status_code=204)
@@ -102,7 +102,7 @@ def delete_booking(code: str, request: Request, session: Session = SessionDep) -
 
 @router.post("/appointments/{code}/reschedule", response_model=BookingRead)
 def move_booking(
-    code: str, body: RescheduleRequest, request: Request, session: Session = SessionDep
+    code: Code, body: RescheduleRequest, request: Request, session: Session = SessionDep
 ) -> BookingRead:
     """Move a booking to another free start (and optionally another location)."""
     booking = actions.reschedule(session, request, code, body.start, body.location_id)
@@ -116,7 +116,7 @@ def move_booking(
 
 
 @router.get("/appointments/{code}/ics")
-def booking_ics(code: str, request: Request, session: Session = SessionDep) -> Response:
+def booking_ics(code: Code, request: Request, session: Session = SessionDep) -> Response:
     """The booking as an RFC 5545 calendar file."""
     body = actions.ics(session, request, code)
     return Response(
@@ -140,12 +140,12 @@ def create_ticket(
 
 
 @router.get("/tickets/{token}", response_model=TicketRead)
-def read_ticket(token: str, request: Request, session: Session = SessionDep) -> TicketRead:
+def read_ticket(token: Key, request: Request, session: Session = SessionDep) -> TicketRead:
     """A waiting number's live position and estimated wait."""
     return actions.ticket_read(session, request, token)
 
 
 @router.get("/locations/{location_id}/waiting", response_model=WaitingRead)
-def waiting(location_id: str, session: Session = SessionDep) -> WaitingRead:
+def waiting(location_id: Key, session: Session = SessionDep) -> WaitingRead:
     """Today's estimated walk-in wait and the next free appointment of a location."""
     return actions.waiting_read(session, location_id)

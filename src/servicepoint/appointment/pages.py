@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from pydantic import BeforeValidator, ValidationError
+from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from servicepoint.appointment import actions, finding, manage_pages, proof
@@ -21,6 +21,7 @@ from servicepoint.catalog.models import Service
 from servicepoint.core.clock import BERLIN
 from servicepoint.core.db import SessionDep
 from servicepoint.core.i18n import error_text
+from servicepoint.core.inputs import Code, Key, LocalMoment, OptionalDay
 from servicepoint.core.security import csrf_protect
 from servicepoint.core.templating import render
 from servicepoint.web.geo import district_points
@@ -28,8 +29,6 @@ from servicepoint.web.geo import district_points
 router = APIRouter(include_in_schema=False)
 # First, so that /termine/verwalten is not taken for a booking code.
 router.include_router(manage_pages.router)
-# A GET form sends its empty date field as `date_from=`: that means "no date", not bad input.
-OptionalDate = Annotated[dt.date | None, BeforeValidator(lambda v: v or None)]
 
 
 def _bookable(session: Session) -> list[Service]:
@@ -50,12 +49,12 @@ def _slot_rows(
 @router.get("/termine", response_class=HTMLResponse)
 def find(
     request: Request,
-    service: list[str] = Query(default=[], max_length=5),
+    service: list[Key] = Query(default=[], max_length=5),
     location: str | None = Query(default=None, max_length=64),
-    date_from: OptionalDate = None,
+    date_from: OptionalDay = None,
     daypart: str | None = Query(default=None, max_length=20),
     district: str | None = Query(default=None, max_length=80),
-    sort: str = Query(default="zeit", pattern="^(zeit|entfernung)$"),
+    sort: str = Query(default="zeit", max_length=20, pattern="^(zeit|entfernung)$"),
     session: Session = SessionDep,
 ) -> HTMLResponse:
     """Choose services and see the earliest free times across all ServicePoints."""
@@ -110,9 +109,9 @@ def _booking_context(
 @router.get("/termine/buchen", response_class=HTMLResponse)
 def booking_form(
     request: Request,
-    service: list[str] = Query(..., min_length=1, max_length=5),
+    start: Annotated[LocalMoment, Query()],
+    service: list[Key] = Query(..., min_length=1, max_length=5),
     location: str = Query(..., max_length=64),
-    start: dt.datetime = Query(...),
     session: Session = SessionDep,
 ) -> HTMLResponse:
     """Enter name and e-mail for the chosen time."""
@@ -197,7 +196,7 @@ def _iso(value: str | None) -> bool:
 
 
 @router.get("/termine/{code}", response_class=HTMLResponse)
-def booking_page(code: str, request: Request, session: Session = SessionDep) -> HTMLResponse:
+def booking_page(code: Code, request: Request, session: Session = SessionDep) -> HTMLResponse:
     """The booking: code, time, place, checklist, calendar file, cancel and move."""
     booking = appointment_service.get_booking(session, code=code)
     services = list(catalog_service.services_by_ids(session, ids=booking.service_ids).values())
@@ -217,7 +216,7 @@ def booking_page(code: str, request: Request, session: Session = SessionDep) -> 
 
 
 @router.get("/termine/{code}/absagen", response_class=HTMLResponse)
-def cancel_form(code: str, request: Request, session: Session = SessionDep) -> HTMLResponse:
+def cancel_form(code: Code, request: Request, session: Session = SessionDep) -> HTMLResponse:
     """Ask before cancelling."""
     booking = appointment_service.get_booking(session, code=code)
     location = location_service.get_location(session, location_id=booking.location_id)
@@ -225,7 +224,7 @@ def cancel_form(code: str, request: Request, session: Session = SessionDep) -> H
 
 
 @router.post("/termine/{code}/absagen", dependencies=[Depends(csrf_protect)])
-def cancel(code: str, request: Request, session: Session = SessionDep) -> RedirectResponse:
+def cancel(code: Code, request: Request, session: Session = SessionDep) -> RedirectResponse:
     """Cancel; the slot is bookable again at once."""
     booking = actions.cancel(session, request, code)
     return RedirectResponse(f"/termine/{booking.code}", status_code=303)
@@ -233,10 +232,10 @@ def cancel(code: str, request: Request, session: Session = SessionDep) -> Redire
 
 @router.get("/termine/{code}/verschieben", response_class=HTMLResponse)
 def move_form(
-    code: str,
+    code: Code,
     request: Request,
     location: str | None = Query(default=None, max_length=64),
-    date_from: OptionalDate = None,
+    date_from: OptionalDay = None,
     session: Session = SessionDep,
 ) -> HTMLResponse:
     """Free times for the same services, to move the booking."""
@@ -258,9 +257,9 @@ def move_form(
 
 @router.post("/termine/{code}/verschieben", dependencies=[Depends(csrf_protect)])
 def move(
-    code: str,
+    code: Code,
     request: Request,
-    start: dt.datetime = Form(...),
+    start: Annotated[LocalMoment, Form()],
     location: str = Form(..., max_length=64),
     session: Session = SessionDep,
 ) -> RedirectResponse:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from servicepoint.core.inputs import Key, Moment, Name
 
 
 class SlotRead(BaseModel):
@@ -17,26 +19,12 @@ class SlotRead(BaseModel):
 class BookingCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    service_ids: list[str] = Field(min_length=1, max_length=5)
-    location_id: str = Field(min_length=1, max_length=64)
-    start: AwareDatetime
-    name: str = Field(min_length=2, max_length=120)
+    service_ids: list[Key] = Field(min_length=1, max_length=5)
+    location_id: Key
+    start: Moment
+    name: Name = Field(min_length=2, max_length=120)
     email: EmailStr = Field(max_length=254)
-    lang: str = Field(default="de", pattern="^(de|en)$")
-
-    @field_validator("name")
-    @classmethod
-    def _printable(cls, value: str) -> str:
-        if any(ord(ch) < 32 for ch in value):
-            raise ValueError("control characters are not allowed")
-        return value
-
-    @field_validator("service_ids")
-    @classmethod
-    def _ids(cls, value: list[str]) -> list[str]:
-        if any(not v or len(v) > 64 for v in value):
-            raise ValueError("invalid service id")
-        return value
+    lang: str = Field(default="de", max_length=2, pattern="^(de|en)$")
 
 
 class BookingCreated(BaseModel):
@@ -59,15 +47,15 @@ class BookingRead(BookingCreated):
 class RescheduleRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    start: AwareDatetime
-    location_id: str | None = Field(default=None, max_length=64)
+    start: Moment
+    location_id: Key | None = None
 
 
 class TicketCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    location_id: str = Field(min_length=1, max_length=64)
-    service_id: str | None = Field(default=None, max_length=64)
+    location_id: Key
+    service_id: Key | None = None
 
 
 class TicketRead(BaseModel):
@@ -91,6 +79,7 @@ class WaitingRead(BaseModel):
     estimate_low_minutes: int | None
     estimate_high_minutes: int | None
     next_free_slot: dt.datetime | None
+
 
 class ChallengeRead(BaseModel):
     """Solve: find a decimal `nonce` so that SHA-256(challenge + ":" + nonce) starts with

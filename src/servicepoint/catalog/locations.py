@@ -19,6 +19,7 @@ from servicepoint.catalog.hours import HoursError, parse_hours
 from servicepoint.catalog.models import Location
 from servicepoint.core.clock import utcnow
 from servicepoint.core.i18n import N_
+from servicepoint.core.inputs import MAX_JSON_DEPTH, LongText, Name, ShortText, json_too_deep
 
 EDITABLE = (
     "name",
@@ -44,19 +45,20 @@ class LocationPatch(BaseModel):
 
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
-    name: str | None = Field(default=None, min_length=2, max_length=200)
-    street: str | None = Field(default=None, max_length=300)
-    house_number: str | None = Field(default=None, max_length=20)
-    building: str | None = Field(default=None, max_length=300)
-    postcode: str | None = Field(default=None, pattern=r"^(\d{5})?$")
-    city: str | None = Field(default=None, max_length=100)
+    # Names are normalised and may not start like a spreadsheet formula (core.inputs).
+    name: Name | None = Field(default=None, min_length=2, max_length=200)
+    street: Name | None = Field(default=None, max_length=200)
+    house_number: ShortText | None = Field(default=None, max_length=20)
+    building: Name | None = Field(default=None, max_length=200)
+    postcode: str | None = Field(default=None, max_length=5, pattern=r"^(\d{5})?$")
+    city: Name | None = Field(default=None, max_length=100)
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
-    opening_hours: str | None = Field(default=None, max_length=500)
+    opening_hours: ShortText | None = Field(default=None, max_length=500)
     dec24: str | None = Field(default=None, max_length=16, pattern=SPECIAL_DAY_RULE)
     dec31: str | None = Field(default=None, max_length=16, pattern=SPECIAL_DAY_RULE)
-    phone: str | None = Field(default=None, max_length=64)
-    notes: str | None = Field(default=None, max_length=2000)
+    phone: ShortText | None = Field(default=None, max_length=64)
+    notes: LongText | None = Field(default=None, max_length=2000)
 
     @field_validator("opening_hours")
     @classmethod
@@ -73,14 +75,6 @@ class LocationPatch(BaseModel):
     def _blank_coordinate(cls, value: Any) -> Any:
         # The edit form sends unknown coordinates as "": that clears them like any other field.
         return None if isinstance(value, str) and not value.strip() else value
-
-    @field_validator("*")
-    @classmethod
-    def _no_nul(cls, value: Any) -> Any:
-        # PostgreSQL text cannot hold NUL; refuse it here instead of failing on commit.
-        if isinstance(value, str) and "\x00" in value:
-            raise ValueError("NUL character not allowed")
-        return value
 
 
 class LocationSeed(BaseModel):
@@ -178,6 +172,7 @@ def update_location(
 
 
 # -- import of official files -----------------------------------------------------------------
+MAX_IMPORT_ROWS = 1000  # a city has dozens of offices; more rows are a wrong file
 _REJECTED = N_("Import abgelehnt, fehlerhafte Zeilen: %(rows)s")
 
 
@@ -200,6 +195,11 @@ def _rows_from_csv(text: str) -> list[dict[str, Any]]:
 
 
 def _rows_from_geojson(text: str) -> list[dict[str, Any]]:
+    if json_too_deep(text):  # json.loads would recurse until the interpreter gives up
+        raise InvalidLocationData(
+            N_("Die GeoJSON-Datei ist zu tief verschachtelt (höchstens %(depth)s Ebenen)."),
+            depth=MAX_JSON_DEPTH,
+        )
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -233,6 +233,10 @@ def parse_import(text: str, *, filename: str) -> list[dict[str, Any]]:
     rows = _rows_from_geojson(text) if looks_json else _rows_from_csv(text)
     if not rows:
         raise InvalidLocationData(N_("Die Datei enthält keine Standorte."))
+    if len(rows) > MAX_IMPORT_ROWS:
+        raise InvalidLocationData(
+            N_("Die Datei enthält zu viele Zeilen (höchstens %(rows)s)."), rows=MAX_IMPORT_ROWS
+        )
     return rows
 
 

@@ -18,6 +18,7 @@ from servicepoint.catalog.errors import InvalidLocationData
 from servicepoint.catalog.hours import DAY_NAMES, DAYS, format_hours
 from servicepoint.core.db import SessionDep
 from servicepoint.core.i18n import N_
+from servicepoint.core.inputs import Key, Step
 from servicepoint.core.security import csrf_protect
 from servicepoint.core.templating import render
 from servicepoint.errors import BadRequest, NotFound
@@ -49,7 +50,7 @@ def service_list(request: Request, session: Session = SessionDep) -> HTMLRespons
 
 
 @router.get("/leistungen/{slug}", response_class=HTMLResponse)
-def service_page(slug: str, request: Request, session: Session = SessionDep) -> HTMLResponse:
+def service_page(slug: Key, request: Request, session: Session = SessionDep) -> HTMLResponse:
     """One service: online first, then checklist, fees, duration, responsibility."""
     svc = catalog_service.get_service_by_slug(session, slug=slug)
     detail = present.service_detail(svc, base="", lang=request.state.lang)
@@ -65,9 +66,9 @@ def service_page(slug: str, request: Request, session: Session = SessionDep) -> 
 
 @router.get("/leistungen/{slug}/anleitung", response_class=HTMLResponse)
 def tutorial(
-    slug: str,
+    slug: Key,
     request: Request,
-    schritt: int = Query(default=0, ge=0, le=50),
+    schritt: Step = 0,
     session: Session = SessionDep,
 ) -> HTMLResponse:
     """Step-by-step guide to the online service, one step per page with progress."""
@@ -103,7 +104,7 @@ def locations(request: Request, session: Session = SessionDep) -> HTMLResponse:
 
 @router.get("/standorte/{location_id}", response_class=HTMLResponse)
 def location_page(
-    location_id: str,
+    location_id: Key,
     request: Request,
     session: Session = SessionDep,
     user: User | None = Depends(optional_user),
@@ -188,7 +189,7 @@ async def import_file(
 
 @router.get("/verwaltung/standorte/{location_id}", response_class=HTMLResponse)
 def edit_location_form(
-    location_id: str,
+    location_id: Key,
     request: Request,
     user: User = Depends(require("admin")),
     session: Session = SessionDep,
@@ -213,7 +214,7 @@ def edit_location_form(
     dependencies=[Depends(csrf_protect)],
 )
 async def edit_location(
-    location_id: str,
+    location_id: Key,
     request: Request,
     user: User = Depends(require("admin")),
     session: Session = SessionDep,

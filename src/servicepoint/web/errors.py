@@ -8,6 +8,7 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from servicepoint.account.errors import LoginRequired
@@ -80,6 +81,10 @@ _PYDANTIC_TEXT = {
     "greater_than": N_("Wert zu klein"),
     "less_than": N_("Wert zu groß"),
     "extra_forbidden": N_("unbekanntes Feld"),
+    # Raised by the shared input types (core.inputs).
+    "invalid_characters": N_("enthält unerlaubte Steuer- oder Sonderzeichen"),
+    "formula_prefix": N_("darf nicht mit =, +, - oder @ beginnen"),
+    "date_window": N_("Datum außerhalb des erlaubten Zeitraums"),
 }
 
 
@@ -118,6 +123,17 @@ def install(app: FastAPI) -> None:
         text = _HTTP_TEXT.get(exc.status_code, N_("Die Anfrage konnte nicht bearbeitet werden."))
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return error_response(request, exc.status_code, code, i18n.translate(_lang(request), text))
+
+    @app.exception_handler(DataError)
+    @app.exception_handler(OverflowError)
+    async def _out_of_range(request: Request, exc: Exception) -> Response:
+        # A safety net only: bounded input types stop such values first. A number too large
+        # for the database column is still the client's mistake, never a server error.
+        log.warning("value out of range on %s: %s", request.url.path, exc)
+        text = i18n.translate(
+            _lang(request), N_("Ein Wert liegt außerhalb des erlaubten Bereichs.")
+        )
+        return error_response(request, 400, "invalid_input", text)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
