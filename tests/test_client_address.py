@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from servicepoint import cli
 from servicepoint.app import create_app
 from servicepoint.config import Settings
+from tests.conftest import csrf_of
 
 LOOPBACK = ("127.0.0.1", 40000)
 PROXY = ("10.0.0.5", 40000)
@@ -55,6 +56,31 @@ def test_rotating_forwarded_for_from_an_untrusted_peer_does_not_escape_the_limit
 ) -> None:
     codes = [_ticket(direct, f"198.51.100.{n}") for n in range(4)]
     assert codes[:2] != [429, 429] and codes[2:] == [429, 429]
+
+
+def test_rotating_forwarded_for_escapes_neither_the_booking_nor_the_login_limit(
+    settings: Settings, session_factory: sessionmaker[Session]
+) -> None:
+    application = _app(settings, session_factory, booking_rate_limit=1, login_max_attempts=2)
+    booking = {"service_ids": ["x"], "location_id": "aegi", "start": "2026-12-15T09:00:00+01:00"}
+    booking |= {"name": "Erika Mustermann", "email": "erika@example.org"}
+    login = {"username": "nobody", "password": "wrong-password", "next": "/mitarbeiter"}
+    with TestClient(application, client=LOOPBACK) as c:
+        books = [
+            c.post(
+                "/api/appointments", json=booking, headers={"x-forwarded-for": f"198.51.100.{n}"}
+            )
+            for n in range(2)
+        ]
+        logins = []
+        for n in range(3):
+            token = csrf_of(c)
+            headers = {"x-forwarded-for": f"203.0.113.{n}"}
+            form = login | {"csrf_token": token}
+            logins.append(c.post("/mitarbeiter/login", data=form, headers=headers).status_code)
+    application.state.engine.dispose()
+    assert books[0].status_code != 429 and books[1].status_code == 429
+    assert logins == [401, 401, 429]
 
 
 def test_a_configured_proxy_passes_on_the_real_client_address(proxied: TestClient) -> None:
