@@ -121,6 +121,8 @@ def test_closing_tuesday_afternoon_in_the_admin_ends_those_slots(
     assert "Aushang vor Ort, 14.12.2026" in page  # where the hours came from
     loc = fresh(session).get(Location, LOCATION)
     assert loc is not None and loc.provenance["opening_hours"]["by"] == "boss"
+    listed = {x["id"]: x for x in admin.get("/api/locations").json()}
+    assert listed[LOCATION]["opening_hours"]["tu"] == [["08:00", "12:00"]]
 
 
 def test_opening_hours_bound_slots_booking_and_walk_ins_whatever_the_capacity_says(

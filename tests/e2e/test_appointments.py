@@ -96,6 +96,7 @@ def open_all_day(live_server: LiveServer) -> Iterator[Callable[[str], None]]:
     afterwards. Public holidays stay closed (the rules), so those days skip."""
     from servicepoint.appointment.models import Capacity
     from servicepoint.appointment.slots import is_holiday
+    from servicepoint.catalog.models import Location
     from servicepoint.core.clock import today_local
     from servicepoint.core.db import make_engine
 
@@ -113,6 +114,10 @@ def open_all_day(live_server: LiveServer) -> Iterator[Callable[[str], None]]:
             assert cap is not None, location_id
             saved.setdefault(location_id, cap.hours)
             cap.hours = ALL_DAY
+            # 24 and 31 December follow the city's calendar (closed); opening hours bound all.
+            loc = session.get(Location, location_id)
+            assert loc is not None
+            loc.opening_hours, loc.dec24, loc.dec31 = None, "regular", "regular"
             session.commit()
 
     try:
@@ -204,7 +209,10 @@ def test_citizen_books_moves_and_cancels(page: Page) -> None:
     page.get_by_label("Standort").select_option(location)
     with page.expect_navigation():
         page.get_by_role("button", name="Anzeigen", exact=True).click()
-    expect(page).to_have_url(re.compile(rf"verschieben\?location={location}&date_from=$"))
+    # ... and opens at the results (#ergebnisse), which are below the form on a phone.
+    expect(page).to_have_url(
+        re.compile(rf"verschieben\?location={location}&date_from=#ergebnisse$")
+    )
     expect(page.get_by_role("heading", level=1)).to_have_text("Termin verschieben")
     offers: list[list[str]] = page.locator("ul.slot-list form").evaluate_all(
         """forms => forms.map(f => [f.elements.location.value, f.elements.start.value])"""
