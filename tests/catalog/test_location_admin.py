@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from servicepoint.account.models import AuditEntry
 from servicepoint.catalog import locations as location_service
 from servicepoint.catalog.errors import InvalidLocationData, LocationNotFound
+from servicepoint.web import form_errors
 from tests.conftest import DATA_DIR, csrf_of, login, make_user
 
 EDIT = "/verwaltung/standorte/bemerode"
@@ -194,7 +195,7 @@ def test_invalid_value_is_a_400_and_nothing_changes(
     )
     assert resp.status_code == 400, resp.text
     assert "Bitte korrigieren Sie" in resp.text
-    assert field in resp.text  # the error names the field
+    assert f"{form_errors.label('de', field)}: " in resp.text  # the error names the field
     assert 'value="Soll nicht gespeichert werden"' in resp.text  # input kept for correction
     assert location(admin) == before
     assert audit_entries(session, "location.update") == []

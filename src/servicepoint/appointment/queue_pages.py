@@ -32,6 +32,7 @@ from servicepoint.core.i18n import N_, error_text
 from servicepoint.core.inputs import Counter, Day, Id, Key, ShortText
 from servicepoint.core.security import csrf_protect
 from servicepoint.core.templating import render
+from servicepoint.web import form_errors
 
 router = APIRouter(include_in_schema=False)
 KEEPALIVE_SECONDS = 15.0
@@ -333,12 +334,8 @@ async def capacity_save(
             service_ids=None if form.get("all_services") else chosen,
             **{k: form[k] for k in OFFICE_FORM_FIELDS if k in form},
         )
-    except (ValidationError, ValueError) as exc:
-        errors = (
-            [f"{e['loc'][0]}: {e['msg']}" for e in exc.errors()]
-            if isinstance(exc, ValidationError)
-            else [str(exc)]
-        )
+    except ValidationError as exc:
+        errors = list(form_errors.field_errors(exc, request.state.lang).values())
         return render(
             request,
             "appointment/capacity.html",
@@ -372,11 +369,13 @@ async def capacity_save(
     return RedirectResponse(f"/verwaltung/kapazitaet/{location_id}?gespeichert=1", status_code=303)
 
 
-def _percent(value: str) -> float:
+def _percent(value: str) -> float | str:
+    """A share from the percent the form shows; not a number stays as typed, for the model to
+    refuse in words."""
     try:
         return float(value.replace(",", ".")) / 100
     except ValueError:
-        raise ValueError("walkin_percent: keine Zahl / not a number") from None
+        return value
 
 
 @router.post(

@@ -16,12 +16,14 @@ from servicepoint.catalog import present
 from servicepoint.catalog import service as catalog_service
 from servicepoint.catalog.errors import InvalidLocationData
 from servicepoint.catalog.hours import DAY_NAMES, DAYS, format_hours
+from servicepoint.core import i18n
 from servicepoint.core.db import SessionDep
 from servicepoint.core.i18n import N_
 from servicepoint.core.inputs import Key, Step
 from servicepoint.core.security import csrf_protect
 from servicepoint.core.templating import render
 from servicepoint.errors import BadRequest, NotFound
+from servicepoint.web import form_errors
 from servicepoint.web.geo import map_context
 
 router = APIRouter(include_in_schema=False)
@@ -229,10 +231,11 @@ async def edit_location(
             raise BadRequest(N_("Bitte geben Sie die Quelle der Angaben an."))
         patch = location_service.LocationPatch.model_validate(values)
     except (ValidationError, BadRequest) as exc:
-        errors = (
-            [exc.message]
+        lang = request.state.lang
+        by_field = (
+            {"source": i18n.error_text(exc, lang)}
             if isinstance(exc, BadRequest)
-            else [f"{e['loc'][0]}: {e['msg']}" for e in exc.errors()]
+            else form_errors.field_errors(exc, lang)
         )
         return render(
             request,
@@ -242,7 +245,8 @@ async def edit_location(
                 "hours": values.get("opening_hours", ""),
                 "form": values,
                 "map": map_context(request, [loc], editable=True),
-                "errors": errors,
+                "errors": list(by_field.values()),
+                "field_errors": by_field,
             },
             status_code=400,
         )

@@ -16,6 +16,7 @@ from servicepoint.core import i18n
 from servicepoint.core.i18n import N_
 from servicepoint.core.templating import render
 from servicepoint.errors import ServicePointError
+from servicepoint.web import form_errors
 
 log = logging.getLogger("servicepoint")
 
@@ -92,14 +93,17 @@ def _message(lang: str, err: dict[str, object]) -> str:
     msgid = _PYDANTIC_TEXT.get(str(err.get("type", "")))
     if msgid:
         return i18n.translate(lang, msgid)
-    return str(err.get("msg", "")).removeprefix("Value error, ")
+    return form_errors.explain(lang, err)  # never pydantic's English text
 
 
 def validation_detail(request: Request, exc: RequestValidationError) -> str:
     lang = _lang(request)
     items = []
     for err in exc.errors()[:10]:
-        items.append(f"{_field_name(tuple(err.get('loc', ())))}: {_message(lang, err)}")
+        name = _field_name(tuple(err.get("loc", ())))
+        if not _wants_json(request):  # people read the form's label; programs the field name
+            name = form_errors.label(lang, form_errors.field_of(err)) or name
+        items.append(f"{name}: {_message(lang, err)}")
     prefix = i18n.translate(lang, N_("Ungültige Eingabe"))
     return f"{prefix} – " + "; ".join(items)
 
