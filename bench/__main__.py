@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import sys
 
-from bench import assistant, booking_load, slot_search
+from bench import assistant, booking_load, first_search, slot_search
 
 
 def main() -> int:
     only = set(sys.argv[1:])
-    suites = {"assistant": assistant.run, "slots": slot_search.run, "booking": booking_load.run}
+    suites = {
+        "assistant": assistant.run,
+        "slots": slot_search.run,
+        "booking": booking_load.run,
+        "first": first_search.run,
+    }
 
     failed = 0
     for name, run in suites.items():

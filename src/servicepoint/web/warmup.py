@@ -11,16 +11,19 @@ import logging
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from servicepoint.appointment.slots import is_holiday
 from servicepoint.assistant import matcher
 from servicepoint.catalog import service as catalog_service
 from servicepoint.config import Settings
-from servicepoint.core.city import elsewhere_words, place_names
+from servicepoint.core.city import elsewhere_topics, elsewhere_words, place_names
+from servicepoint.core.clock import today_local
 
 log = logging.getLogger("servicepoint")
 
 
 def warm_up(settings: Settings, sessions: sessionmaker[Session]) -> None:
-    """Build the site search's and the assistant's index and run one query through each."""
+    """Build the site search's and the assistant's index and run one query through each; load
+    what the assistant and the slot search would otherwise read on their first request."""
     try:
         with sessions() as session:
             first = next(iter(catalog_service.list_services(session)), None)
@@ -29,6 +32,9 @@ def warm_up(settings: Settings, sessions: sessionmaker[Session]) -> None:
             city = settings.city_dir
             index = catalog_service.search_index(session, place_names(city), elsewhere_words(city))
             matcher.match(index, probe)
+            elsewhere_topics(city)
+        # The holiday calendar's module loads on the first slot search otherwise.
+        is_holiday(today_local())
     except SQLAlchemyError:
         # A database that is not migrated yet: the first request builds the indexes instead.
         log.warning("warm-up skipped: the database is not ready", exc_info=True)
