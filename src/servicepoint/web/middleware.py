@@ -47,16 +47,13 @@ def _lang(scope: Scope, cookies: dict[str, str], default: i18n.Lang) -> i18n.Lan
     return _query_lang(scope) or i18n.coerce_lang(cookies.get(LANG_COOKIE)) or default
 
 
-def _remembered_lang(scope: Scope, cookies: dict[str, str]) -> str | None:
+def _remembered_lang(scope: Scope, cookies: dict[str, str], secure: bool) -> str | None:
     """A page opened with ?lang= keeps that language for the next links and forms, which
     carry no ?lang=: the choice goes into the same cookie the language switch sets. API calls
     (the widget asks with the page's ?lang=) choose nothing."""
     chosen = _query_lang(scope)
     if chosen is None or chosen == cookies.get(LANG_COOKIE) or scope["path"].startswith("/api"):
         return None
-    app = scope.get("app")
-    mode = getattr(getattr(getattr(app, "state", None), "settings", None), "secure_cookies", "")
-    secure = mode == "always" or (mode != "never" and scope.get("scheme") == "https")
     return f"{LANG_COOKIE}={chosen}; Path=/; Max-Age={365 * 86400}; SameSite=Lax; HttpOnly" + (
         "; Secure" if secure else ""
     )
@@ -92,7 +89,8 @@ class RequestContextMiddleware:
         if self._declared_too_large(scope):
             await self._reject(send, lang)
             return
-        new_cookies = [_remembered_lang(scope, cookies)]
+        secure = secure_for(self.secure_cookies, scope.get("scheme", "http"))
+        new_cookies = [_remembered_lang(scope, cookies, secure)]
         if CSRF_COOKIE not in cookies:
             new_cookies.append(self._browser_cookie(scope, browser))
         sent = self._set_cookies(send, [c.encode() for c in new_cookies if c])
