@@ -37,6 +37,8 @@ class LoggedQuestion(Base):
     confidence: Mapped[float] = mapped_column(Float, default=0.0)
     handled_at: Mapped[dt.datetime | None]
     handled_service_id: Mapped[str | None] = mapped_column(String(64))
+    # taught | elsewhere (another authority's matter) | ignored
+    handled_as: Mapped[str | None] = mapped_column(String(16))
 
 
 class CallbackRequest(Base):

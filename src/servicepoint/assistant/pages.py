@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
@@ -19,7 +17,6 @@ from servicepoint.config import Settings
 from servicepoint.core.city import city_facts
 from servicepoint.core.db import SessionDep
 from servicepoint.core.i18n import N_, translate
-from servicepoint.core.inputs import Id, LongText, Name
 from servicepoint.core.security import csrf_protect
 from servicepoint.core.templating import render
 
@@ -67,16 +64,16 @@ def editor(
 
 @router.post("/mitarbeiter/assistent/{question_id}", dependencies=[Depends(csrf_protect)])
 def teach(
-    question_id: Id,
+    question_id: int,
     request: Request,
-    action: str = Form(..., max_length=10, pattern="^(teach|dismiss)$"),
+    action: str = Form(..., pattern="^(teach|elsewhere|dismiss)$"),
     service_id: str = Form(default="", max_length=64),
-    kind: str = Form(default="example", max_length=10, pattern="^(example|keyword)$"),
+    kind: str = Form(default="example", pattern="^(example|keyword)$"),
     text: str = Form(default="", max_length=500),
     user: User = Depends(require("staff")),
     session: Session = SessionDep,
 ) -> RedirectResponse:
-    """Attach a question to a service as a citizen word or example, or dismiss it."""
+    """Teach a question to a service, mark it another authority's matter, or ignore it."""
     if action == "teach" and not service_id:
         # Without a service, "Zuordnen" must not quietly discard the question.
         raise ServiceMissing(N_("Bitte wählen Sie die Leistung aus, zu der die Frage gehört."))
@@ -85,12 +82,13 @@ def teach(
             session, question_id=question_id, service_id=service_id, kind=kind, text=text or None
         )
     else:
-        service.dismiss(session, question_id=question_id)
+        handled_as = "elsewhere" if action == "elsewhere" else "ignored"
+        service.settle(session, question_id=question_id, handled_as=handled_as)
     account_service.audit(
         session,
         username=user.username,
         action=f"assistant.{action}",
-        target=service_id or None,
+        target=service_id if action == "teach" else None,
         detail={"question": question_id},
     )
     return RedirectResponse("/mitarbeiter/assistent", status_code=303)
@@ -126,9 +124,9 @@ def callback_form(request: Request) -> HTMLResponse:
 def callback_submit(
     request: Request,
     phone: str = Form(default="", max_length=40),
-    topic: Annotated[LongText, Form(max_length=2000)] = "",
+    topic: str = Form(default="", max_length=2000),
     window: str = Form(default="any", max_length=16),
-    name: Annotated[Name, Form(max_length=200)] = "",
+    name: str = Form(default="", max_length=200),
     session: Session = SessionDep,
 ) -> Response:
     """Store a callback request; a mistake shows the form again with what was typed."""
@@ -164,7 +162,7 @@ def callbacks(
 
 @router.post("/mitarbeiter/rueckrufe/{request_id}", dependencies=[Depends(csrf_protect)])
 def callback_done(
-    request_id: Id, user: User = Depends(require("staff")), session: Session = SessionDep
+    request_id: int, user: User = Depends(require("staff")), session: Session = SessionDep
 ) -> RedirectResponse:
     """Mark a callback as made; its phone number and name are deleted at once."""
     callback.mark_done(session, request_id=request_id)

@@ -8,20 +8,29 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from servicepoint.appointment import service as appointment_service
 from servicepoint.assistant import compose, matcher, nlp
 from servicepoint.assistant.dialogue import Decision, State, decide
-from servicepoint.assistant.errors import ConversationNotFound, QuestionNotFound
-from servicepoint.assistant.models import Conversation, LoggedQuestion
+from servicepoint.assistant.editors import (
+    dismiss,
+    log_question,
+    open_count,
+    open_groups,
+    purge_questions,
+    settle,
+    teach,
+)
+from servicepoint.assistant.errors import ConversationNotFound
+from servicepoint.assistant.models import Conversation
 from servicepoint.catalog import locations as location_service
 from servicepoint.catalog import present
 from servicepoint.catalog import service as catalog_service
 from servicepoint.catalog.hours import format_hours
 from servicepoint.catalog.models import Location, Service
-from servicepoint.catalog.search import STOPWORDS, SearchIndex, fold, lemma, words
+from servicepoint.catalog.search import SearchIndex, fold, words
 from servicepoint.core import events
 from servicepoint.core.clock import utcnow
 from servicepoint.core.i18n import N_
@@ -33,8 +42,22 @@ LOG_BELOW = 0.6  # answers less sure than this go to the editors' list
 # 331 out-of-scope questions get an offer. A lower bar (0.4) offers the right service to 5 (and
 # a wrong one to 3) but also offers one to 17 out-of-scope questions.
 SUGGEST_FROM = 0.5
-CONVERSATION_HOURS = 24
+CONVERSATION_HOURS = 24  # the default of the setting assistant_conversation_hours
 RATEABLE = 10  # how many of a conversation's latest replies can still be rated
+# The editors' loop lives in editors.py; other modules reach it through this service module.
+__all__ = [
+    "Reply",
+    "ask",
+    "dismiss",
+    "feedback",
+    "log_question",
+    "open_count",
+    "open_groups",
+    "purge_conversations",
+    "purge_questions",
+    "settle",
+    "teach",
+]
 
 
 @dataclass
@@ -66,8 +89,11 @@ def _conversation(session: Session, conversation_id: str | None) -> Conversation
     return conv
 
 
-def purge_conversations(session: Session, *, now: dt.datetime | None = None) -> int:
-    cutoff = (now or utcnow()) - dt.timedelta(hours=CONVERSATION_HOURS)
+def purge_conversations(
+    session: Session, *, now: dt.datetime | None = None, hours: int = CONVERSATION_HOURS
+) -> int:
+    """Delete conversations (their context and the turns shown back) after the retention."""
+    cutoff = (now or utcnow()) - dt.timedelta(hours=hours)
     result = session.execute(delete(Conversation).where(Conversation.updated_at < cutoff))
     return int(getattr(result, "rowcount", 0) or 0)
 
@@ -308,113 +334,6 @@ def _greeting(lang: str, thanks: bool = False) -> str:
         "Hello! Ask me about the services of our citizens' offices, e.g. “How much is "
         "a passport?” or “How do I register my new address?”",
     )
-
-
-# -- the editors' loop ------------------------------------------------------------------------
-def group_key(text: str) -> str:
-    """Questions that differ only in form, order or spelling land in one group."""
-    toks = sorted({lemma(w) for w in words(text) if len(fold(w)) > 2})
-    return " ".join(toks)[:300] or fold(text)[:300]
-
-
-def log_question(
-    session: Session, *, text: str, lang: str, reason: str, guess: str | None, confidence: float
-) -> None:
-    clean = nlp.scrub(text)[:1000]
-    session.add(
-        LoggedQuestion(
-            lang=lang,
-            text=clean,
-            group_key=group_key(clean),
-            reason=reason,
-            guess_service_id=guess,
-            confidence=round(confidence, 3),
-        )
-    )
-
-
-@dataclass(frozen=True)
-class QuestionGroup:
-    key: str
-    count: int
-    example: str
-    reasons: list[str]
-    guess_service_id: str | None
-    last_at: dt.datetime
-    ids: list[int]
-
-
-def open_groups(session: Session, *, limit: int = 200) -> list[QuestionGroup]:
-    rows = session.scalars(
-        select(LoggedQuestion)
-        .where(LoggedQuestion.handled_at.is_(None))
-        .order_by(LoggedQuestion.created_at.desc())
-        .limit(2000)
-    ).all()
-    groups: dict[str, list[LoggedQuestion]] = {}
-    for row in rows:
-        groups.setdefault(row.group_key, []).append(row)
-    out = [
-        QuestionGroup(
-            k,
-            len(v),
-            v[0].text,
-            sorted({r.reason for r in v}),
-            v[0].guess_service_id,
-            v[0].created_at,
-            [r.id for r in v],
-        )
-        for k, v in groups.items()
-    ]
-    out.sort(key=lambda g: (-g.count, -g.last_at.timestamp()))
-    return out[:limit]
-
-
-def teach(
-    session: Session, *, question_id: int, service_id: str, kind: str, text: str | None = None
-) -> None:
-    """Attach a logged question (or an edited form of it) to a service as a citizen word or
-    example; the whole group counts as handled. The search index is rebuilt on next use."""
-    row = session.get(LoggedQuestion, question_id)
-    if row is None:
-        raise QuestionNotFound(N_("Diese Frage gibt es nicht."))
-    term = nlp.scrub((text or row.text).strip())
-    kind = "example" if kind == "example" else "keyword"
-    # Words of an example the catalog does not know as a whole ("Flitzerschein", known at most
-    # by its last part "Schein") carry the question; as citizen words they also find the
-    # service when asked differently.
-    if kind == "example":
-        index = catalog_service.search_index(session)
-        for word in nlp.content_words(nlp.without_personal_data(term), STOPWORDS):
-            if len(word) >= 5 and index.expand_kind(word)[1] in ("none", "head"):
-                catalog_service.add_term(
-                    session, service_id=service_id, lang=row.lang, kind="keyword", text=word
-                )
-    catalog_service.add_term(session, service_id=service_id, lang=row.lang, kind=kind, text=term)
-    now = utcnow()
-    for other in session.scalars(
-        select(LoggedQuestion).where(
-            LoggedQuestion.group_key == row.group_key, LoggedQuestion.handled_at.is_(None)
-        )
-    ):
-        other.handled_at, other.handled_service_id = now, service_id
-
-
-def dismiss(session: Session, *, question_id: int) -> None:
-    row = session.get(LoggedQuestion, question_id)
-    if row is None:
-        raise QuestionNotFound(N_("Diese Frage gibt es nicht."))
-    for other in session.scalars(
-        select(LoggedQuestion).where(
-            LoggedQuestion.group_key == row.group_key, LoggedQuestion.handled_at.is_(None)
-        )
-    ):
-        other.handled_at = utcnow()
-
-
-def open_count(session: Session) -> int:
-    stmt = select(func.count(LoggedQuestion.id)).where(LoggedQuestion.handled_at.is_(None))
-    return int(session.scalar(stmt) or 0)
 
 
 # -- asking -----------------------------------------------------------------------------------
