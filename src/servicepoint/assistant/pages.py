@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
@@ -17,6 +19,7 @@ from servicepoint.config import Settings
 from servicepoint.core.city import city_facts
 from servicepoint.core.db import SessionDep
 from servicepoint.core.i18n import N_, translate
+from servicepoint.core.inputs import Id, LongText, Name
 from servicepoint.core.security import csrf_protect
 from servicepoint.core.templating import render
 
@@ -64,11 +67,11 @@ def editor(
 
 @router.post("/mitarbeiter/assistent/{question_id}", dependencies=[Depends(csrf_protect)])
 def teach(
-    question_id: int,
+    question_id: Id,
     request: Request,
-    action: str = Form(..., pattern="^(teach|elsewhere|dismiss)$"),
+    action: str = Form(..., max_length=10, pattern="^(teach|elsewhere|dismiss)$"),
     service_id: str = Form(default="", max_length=64),
-    kind: str = Form(default="example", pattern="^(example|keyword)$"),
+    kind: str = Form(default="example", max_length=10, pattern="^(example|keyword)$"),
     text: str = Form(default="", max_length=500),
     user: User = Depends(require("staff")),
     session: Session = SessionDep,
@@ -124,9 +127,9 @@ def callback_form(request: Request) -> HTMLResponse:
 def callback_submit(
     request: Request,
     phone: str = Form(default="", max_length=40),
-    topic: str = Form(default="", max_length=2000),
+    topic: Annotated[LongText, Form(max_length=2000)] = "",
     window: str = Form(default="any", max_length=16),
-    name: str = Form(default="", max_length=200),
+    name: Annotated[Name, Form(max_length=200)] = "",
     session: Session = SessionDep,
 ) -> Response:
     """Store a callback request; a mistake shows the form again with what was typed."""
@@ -162,7 +165,7 @@ def callbacks(
 
 @router.post("/mitarbeiter/rueckrufe/{request_id}", dependencies=[Depends(csrf_protect)])
 def callback_done(
-    request_id: int, user: User = Depends(require("staff")), session: Session = SessionDep
+    request_id: Id, user: User = Depends(require("staff")), session: Session = SessionDep
 ) -> RedirectResponse:
     """Mark a callback as made; its phone number and name are deleted at once."""
     callback.mark_done(session, request_id=request_id)
