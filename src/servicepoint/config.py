@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     # Callback requests lose their phone number once called, everything after this many days.
     callback_retention_days: int = Field(default=14, ge=0, le=365)
     callback_rate_limit: int = 5  # callback requests per IP and hour
+    # Questions asked to the assistant: the conversation (its context and the turns shown on
+    # /assistent) goes this many hours after its last message; the editors' list of badly
+    # answered questions (scrubbed of personal data) this many days after the question.
+    assistant_conversation_hours: int = Field(default=24, ge=1, le=24 * 30)
+    assistant_question_retention_days: int = Field(default=90, ge=1, le=3650)
     # Staff actions (who changed what) stay long enough to look into an incident, then go.
     audit_retention_days: int = Field(default=180, ge=1, le=3650)
     api_rate_limit: int = 120  # write requests per IP and minute on the public API

@@ -29,6 +29,8 @@ class WorkerReport:
     sessions_purged: int
     callbacks_purged: int = 0
     audit_purged: int = 0
+    conversations_purged: int = 0
+    questions_purged: int = 0  # the assistant's logged questions past their retention
     guards_purged: int = 0  # expired login counters and spent booking challenges
 
 
@@ -44,9 +46,14 @@ def run_once(
     cutoff = now - dt.timedelta(days=settings.booking_retention_days)
     mails_purged = mail.purge_sent(session, before=cutoff)
     sessions = account_service.purge_expired_sessions(session)
-    assistant_service.purge_conversations(session, now=now)
     callbacks = callback.purge(session, retention_days=settings.callback_retention_days, now=now)
     report = WorkerReport(sent, purged, mails_purged, sessions, callbacks)
+    report.conversations_purged = assistant_service.purge_conversations(
+        session, now=now, hours=settings.assistant_conversation_hours
+    )
+    report.questions_purged = assistant_service.purge_questions(
+        session, retention_days=settings.assistant_question_retention_days, now=now
+    )
     report.audit_purged = account_service.purge_audit(
         session, retention_days=settings.audit_retention_days, now=now
     )

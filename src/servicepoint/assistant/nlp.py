@@ -14,6 +14,7 @@ import simplemma
 from rapidfuzz import fuzz, process
 from stop_words import get_stop_words
 
+from servicepoint.assistant import personal
 from servicepoint.catalog.search import STOPWORDS, fold, lemma, words
 
 ASPECTS = ("cost", "documents", "duration", "online", "where", "hours", "responsible", "booking")
@@ -267,16 +268,17 @@ _DATE = re.compile(
 
 
 def scrub(text: str) -> str:
-    """Remove e-mail addresses, phone numbers, IBANs, ID-like numbers and dates before storing."""
+    """Remove e-mail addresses, phone numbers, IBANs, ID-like numbers, dates (of birth, too),
+    names given after a cue ("Mein Name ist …") and street addresses before storing."""
     text = text.replace("\x00", "")  # never storable (PostgreSQL refuses NUL in text)
     text = _EMAIL.sub("[E-Mail]", text)
     text = _IBAN.sub("[IBAN]", text)
-    text = _DATE.sub("[Datum]", text)
+    text = personal.scrub(_DATE.sub("[Datum]", text))
     text = _PHONE.sub("[Nummer]", text)
     return _ID_LIKE.sub("[Nummer]", text)
 
 
-_PLACEHOLDER = re.compile(r"\[(?:E-Mail|IBAN|Datum|Nummer)\]")
+_PLACEHOLDER = re.compile(r"\[(?:E-Mail|IBAN|Datum|Nummer|Name|Adresse)\]")
 # Words that only introduce the personal data after them ("geboren am …", "Rückruf unter …").
 _INTRODUCER = re.compile(
     r"\b(?:geboren|geb|geburtsdatum|born|birthday|date of birth|dob|tel|telefon\w*|handy\w*|"
