@@ -18,6 +18,7 @@ from servicepoint.core.db import make_engine, make_sessionmaker
 from servicepoint.core.ratelimit import make_rate_limiter
 from servicepoint.core.templating import build_env
 from servicepoint.web import errors as web_errors
+from servicepoint.web import openapi as web_openapi
 from servicepoint.web.input_guard import InputGuardMiddleware
 from servicepoint.web.middleware import (
     InFlightLimitMiddleware,
@@ -100,6 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "web" / "static"), name="static")
     web_errors.install(app)
     _routers(app)
+    web_openapi.install(app)
     app.add_middleware(InFlightLimitMiddleware, limit=settings.max_in_flight)
     # Inside the context (language, size limit, headers), outside the in-flight limit: a slow
     # upload must not hold one of the few request places while its body is read and checked.

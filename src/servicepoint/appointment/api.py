@@ -24,6 +24,7 @@ from servicepoint.appointment.schemas import (
 from servicepoint.core.challenge import MAX_AGE_SECONDS
 from servicepoint.core.db import SessionDep, request_transaction
 from servicepoint.core.inputs import Code, Count, Day, Key
+from servicepoint.web.openapi import conflict
 
 router = APIRouter(prefix="/api", tags=["appointments"])
 
@@ -57,7 +58,12 @@ def slots(
     ]
 
 
-@router.post("/appointments", response_model=BookingCreated, status_code=201)
+@router.post(
+    "/appointments",
+    response_model=BookingCreated,
+    status_code=201,
+    responses=conflict("`slot_taken`: someone booked the slot first."),
+)
 def create_booking(
     body: BookingCreate,
     request: Request,
@@ -93,14 +99,22 @@ def read_booking(code: Code, request: Request, session: Session = SessionDep) ->
     )
 
 
-@router.delete("/appointments/{code}", status_code=204)
+@router.delete(
+    "/appointments/{code}",
+    status_code=204,
+    responses=conflict("`booking_cancelled`: already cancelled or past."),
+)
 def delete_booking(code: Code, request: Request, session: Session = SessionDep) -> Response:
     """Cancel; the slot is free again at once."""
     actions.cancel(session, request, code)
     return Response(status_code=204)
 
 
-@router.post("/appointments/{code}/reschedule", response_model=BookingRead)
+@router.post(
+    "/appointments/{code}/reschedule",
+    response_model=BookingRead,
+    responses=conflict("`slot_taken` or `booking_cancelled`."),
+)
 def move_booking(
     code: Code, body: RescheduleRequest, request: Request, session: Session = SessionDep
 ) -> BookingRead:
@@ -126,7 +140,12 @@ def booking_ics(code: Code, request: Request, session: Session = SessionDep) -> 
     )
 
 
-@router.post("/tickets", response_model=TicketRead, status_code=201)
+@router.post(
+    "/tickets",
+    response_model=TicketRead,
+    status_code=201,
+    responses=conflict("`queue_conflict`: no number could be drawn; try again."),
+)
 def create_ticket(
     body: TicketCreate, request: Request, background: BackgroundTasks, session: Session = SessionDep
 ) -> TicketRead:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
@@ -38,15 +39,23 @@ def _lang(request: Request) -> str:
     return getattr(request.state, "lang", "de")
 
 
-def error_response(request: Request, status: int, code: str, detail: str) -> Response:
+def error_response(
+    request: Request,
+    status: int,
+    code: str,
+    detail: str,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
     if _wants_json(request):
-        return JSONResponse({"error": code, "detail": detail}, status_code=status)
-    return render(
+        return JSONResponse({"error": code, "detail": detail}, status_code=status, headers=headers)
+    page = render(
         request,
         "error.html",
         {"status": status, "code": code, "detail": detail},
         status_code=status,
     )
+    page.headers.update(headers or {})
+    return page
 
 
 def _field_name(loc: tuple[object, ...]) -> str:
@@ -126,7 +135,9 @@ def install(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         text = _HTTP_TEXT.get(exc.status_code, N_("Die Anfrage konnte nicht bearbeitet werden."))
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return error_response(request, exc.status_code, code, i18n.translate(_lang(request), text))
+        detail = i18n.translate(_lang(request), text)
+        # Keep the exception's headers: a 405 must name the allowed methods (RFC 9110 `Allow`).
+        return error_response(request, exc.status_code, code, detail, headers=exc.headers)
 
     @app.exception_handler(DataError)
     @app.exception_handler(OverflowError)
