@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     booking_rate_limit: int = 20  # bookings per IP and hour (bot protection)
     # Callback requests lose their phone number once called, everything after this many days.
     callback_retention_days: int = Field(default=14, ge=0, le=365)
+    # Waiting numbers (times, office, link to a booking) go this many days after their day.
+    ticket_retention_days: int = Field(default=14, ge=1, le=365)
     callback_rate_limit: int = 5  # callback requests per IP and hour
     # Questions asked to the assistant: the conversation (its context and the turns shown on
     # /assistent) goes this many hours after its last message; the editors' list of badly

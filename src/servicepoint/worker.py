@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from servicepoint.account import service as account_service
 from servicepoint.appointment import mail
+from servicepoint.appointment import queue as queue_service
 from servicepoint.appointment import service as appointment_service
 from servicepoint.assistant import callback
 from servicepoint.assistant import service as assistant_service
@@ -32,6 +33,7 @@ class WorkerReport:
     conversations_purged: int = 0
     questions_purged: int = 0  # the assistant's logged questions past their retention
     guards_purged: int = 0  # expired login counters and spent booking challenges
+    tickets_purged: int = 0  # walk-in waiting numbers past their retention
 
 
 def run_once(
@@ -58,6 +60,9 @@ def run_once(
         session, retention_days=settings.audit_retention_days, now=now
     )
     report.guards_purged = guards.purge(session, now=now)
+    report.tickets_purged = queue_service.purge_tickets(
+        session, retention_days=settings.ticket_retention_days, now=now
+    )
     return report
 
 

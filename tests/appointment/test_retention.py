@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from servicepoint.appointment import queue as queue_service
+from servicepoint.appointment.errors import TicketNotFound
 from servicepoint.appointment.models import Booking, OutboxMail
 from servicepoint.config import Settings
 from servicepoint.core import events
@@ -186,3 +187,16 @@ def test_record_writes_one_event_per_service(session: Session) -> None:
     assert sorted((e.service_id or "-") for e in rows) == ["-", "personalausweis", "reisepass"]
     assert all(e.at == at for e in rows)
     assert events.events(session, kind="test.event", since=at + dt.timedelta(seconds=1)) == []
+
+
+def test_waiting_numbers_go_retention_days_after_their_day(
+    client: TestClient, session: Session
+) -> None:
+    resp = client.post("/api/tickets", json={"location_id": LOCATION})
+    assert resp.status_code == 201, resp.text
+    day = queue_service.get_ticket(fresh(session), token=resp.json()["token"]).day
+    end_of_retention = berlin(day.year, day.month, day.day, 12) + dt.timedelta(days=14)
+    assert worker(session, end_of_retention).tickets_purged == 0
+    assert worker(session, end_of_retention + dt.timedelta(days=1)).tickets_purged == 1
+    with pytest.raises(TicketNotFound):
+        queue_service.get_ticket(fresh(session), token=resp.json()["token"])

@@ -12,7 +12,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -345,3 +345,11 @@ def tickets_today(
         Ticket.location_id == location_id, Ticket.day == _today(now or utcnow())
     )
     return session.scalars(stmt.order_by(Ticket.id)).all()
+
+
+def purge_tickets(session: Session, *, retention_days: int, now: dt.datetime) -> int:
+    """Delete waiting numbers `retention_days` after their day; a number only serves its day,
+    and its times and booking link would otherwise tell who came when."""
+    cutoff = _today(now) - dt.timedelta(days=retention_days)
+    result = session.execute(delete(Ticket).where(Ticket.day < cutoff))
+    return int(getattr(result, "rowcount", 0) or 0)
