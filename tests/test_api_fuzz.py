@@ -21,6 +21,8 @@ def _check(operation: APIOperation) -> None:
         max_examples=12, deadline=None, suppress_health_check=list(HealthCheck), database=None
     )
     def run(case: Case) -> None:
+        # Schema-valid is not always acceptable: an unknown service id, a start off the slot
+        # grid or a missing proof of work are refused with a documented 4xx on purpose.
         case.call_and_validate(excluded_checks=[positive_data_acceptance])
 
     run()

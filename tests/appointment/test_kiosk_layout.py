@@ -59,3 +59,16 @@ def test_the_number_drawn_at_the_kiosk_leads_back_to_the_kiosk(
     assert "Fertig – zurück zum Start" in at_kiosk
     own = client.get(urlsplit(resp.headers["location"]).path).text  # on the citizen's phone
     assert "site-header" in own and 'class="kiosk"' not in own
+
+
+def test_the_kiosk_privacy_notice_stays_on_the_kiosk(client: TestClient, clock: Clock) -> None:
+    clock.set(berlin(2026, 12, 14, 9, 0))
+    kiosk = client.get(KIOSK).text
+    assert 'href="/datenschutz?kiosk=aegi"' in kiosk
+    for lang, back in (("de", "Zurück zum Start"), ("en", "Back to the start")):
+        notice = client.get(f"/datenschutz?kiosk=aegi&lang={lang}")
+        assert notice.status_code == 200
+        assert 'class="kiosk"' in notice.text and back in notice.text
+        for href in links(notice.text):  # no mail, phone or web link leads off the screen
+            assert urlsplit(href.replace("&amp;", "&")).path in ("/datenschutz", KIOSK), href
+    assert "site-footer" in client.get("/datenschutz").text  # the ordinary page is unchanged

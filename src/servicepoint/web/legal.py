@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from servicepoint.catalog.datafile import Text
 from servicepoint.config import Settings
 from servicepoint.core.i18n import N_
+from servicepoint.core.inputs import Key
 from servicepoint.core.templating import render
 from servicepoint.errors import NotFound
 
@@ -114,13 +115,14 @@ def localise(page: LegalPage, lang: str, settings: Settings) -> dict[str, Any]:
     }
 
 
-def _show(request: Request, name: str) -> HTMLResponse:
+def _show(request: Request, name: str, kiosk: str | None = None) -> HTMLResponse:
     settings: Settings = request.app.state.settings
     path = settings.city_dir / "legal" / f"{name}.yaml"
     if not path.is_file():
         raise NotFound(N_("Diese Seite hat die Stadt noch nicht veröffentlicht."))
     page = localise(load_page(path), request.state.lang, settings)
-    return render(request, "legal/page.html", {"page": page})
+    # Opened from a kiosk: the same text in the kiosk's layout, with the way back to the kiosk.
+    return render(request, "legal/page.html", {"page": page, "kiosk": kiosk})
 
 
 @router.get("/impressum", response_class=HTMLResponse)
@@ -130,9 +132,9 @@ def impressum(request: Request) -> HTMLResponse:
 
 
 @router.get("/datenschutz", response_class=HTMLResponse)
-def privacy(request: Request) -> HTMLResponse:
+def privacy(request: Request, kiosk: Key | None = None) -> HTMLResponse:
     """The privacy notice under Art. 13 DSGVO, with retention periods from the settings."""
-    return _show(request, "datenschutz")
+    return _show(request, "datenschutz", kiosk)
 
 
 @router.get("/barrierefreiheit", response_class=HTMLResponse)
