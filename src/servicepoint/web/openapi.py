@@ -17,12 +17,12 @@ ERROR_REF = {"$ref": "#/components/schemas/Error"}
 
 # Why each status can happen, for the reader of /docs.
 _WHY = {
-    "400": "Unusable input: control characters, NUL bytes or a malformed body.",
+    "400": "A value the database cannot hold, or a malformed request.",
     "403": "Proof of work or form token missing or invalid.",
     "404": "Unknown id or code.",
     "409": "Conflict with the current state, e.g. `slot_taken`.",
     "413": "Request body too large.",
-    "422": "Invalid input; `detail` names the fields.",
+    "422": "Invalid input (also NUL, control or invisible characters); `detail` names the fields.",
     "429": "Too many requests from this client; try again later.",
 }
 _EVERY_OPERATION = ("400", "413", "422")
