@@ -73,3 +73,9 @@ def test_method_not_allowed_names_the_allowed_methods(client: TestClient) -> Non
         resp = client.request("TRACE", path)
         assert resp.status_code == 405
         assert "GET" in resp.headers["allow"]
+
+
+def test_method_not_allowed_names_every_method_of_the_path(client: TestClient) -> None:
+    resp = client.request("OPTIONS", "/api/appointments/ABCDEF123456")
+    assert resp.status_code == 405
+    assert {m.strip() for m in resp.headers["allow"].split(",")} >= {"GET", "DELETE"}

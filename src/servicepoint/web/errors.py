@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
@@ -11,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Route
 
 from servicepoint.account.errors import LoginRequired
 from servicepoint.core import i18n
@@ -117,6 +119,25 @@ def validation_detail(request: Request, exc: RequestValidationError) -> str:
     return f"{prefix} – " + "; ".join(items)
 
 
+def _routes(routes: Iterable[Any]) -> Iterator[Route]:
+    for route in routes:
+        if isinstance(route, Route):
+            yield route
+        included = getattr(route, "original_router", None)  # include_router() of FastAPI 0.16x
+        if included is not None:
+            yield from _routes(included.routes)
+
+
+def _allowed_methods(request: Request) -> str:
+    """RFC 9110 `Allow` for a 405: the methods of every route on this path. Starlette names only
+    the first matching route's, though GET and DELETE of one path are two routes here."""
+    methods: set[str] = set()
+    for route in _routes(request.app.router.routes):
+        if route.matches(request.scope)[0] != Match.NONE:
+            methods |= route.methods or set()
+    return ", ".join(sorted(methods))
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(ServicePointError)
     async def _domain(request: Request, exc: ServicePointError) -> Response:
@@ -136,8 +157,10 @@ def install(app: FastAPI) -> None:
         text = _HTTP_TEXT.get(exc.status_code, N_("Die Anfrage konnte nicht bearbeitet werden."))
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         detail = i18n.translate(_lang(request), text)
-        # Keep the exception's headers: a 405 must name the allowed methods (RFC 9110 `Allow`).
-        return error_response(request, exc.status_code, code, detail, headers=exc.headers)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = _allowed_methods(request)
+        return error_response(request, exc.status_code, code, detail, headers=headers)
 
     @app.exception_handler(DataError)
     @app.exception_handler(OverflowError)
