@@ -58,6 +58,8 @@ class State:
     last: dict[str, Any] = field(default_factory=dict)
     # The last few replies (as `last`), so each of them can still be rated.
     recent: list[dict[str, Any]] = field(default_factory=list)
+    # Every turn so far (question scrubbed, reply, links), shown back on the no-JS page.
+    turns: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
     def load(cls, data: dict[str, Any] | None) -> State:
@@ -69,6 +71,7 @@ class State:
             options=list(data.get("options", [])),
             last=dict(data.get("last", {})),
             recent=[dict(r) for r in data.get("recent", [])],
+            turns=[dict(t) for t in data.get("turns", [])],
         )
 
     def dump(self) -> dict[str, Any]:
@@ -79,6 +82,7 @@ class State:
             "options": self.options,
             "last": self.last,
             "recent": self.recent,
+            "turns": self.turns,
         }
 
 

@@ -13,7 +13,7 @@ from servicepoint.account.deps import require
 from servicepoint.account.models import User
 from servicepoint.assistant import actions, callback, service
 from servicepoint.assistant.errors import InvalidCallback, ServiceMissing
-from servicepoint.assistant.schemas import MAX_MESSAGE, AskRequest
+from servicepoint.assistant.schemas import MAX_MESSAGE, AskRequest, FeedbackRequest
 from servicepoint.catalog import service as catalog_service
 from servicepoint.config import Settings
 from servicepoint.core.city import city_facts
@@ -26,10 +26,31 @@ from servicepoint.core.templating import render
 router = APIRouter(include_in_schema=False)
 
 
+def _chat_page(
+    request: Request,
+    session: Session,
+    conversation_id: str | None,
+    *,
+    focus: str | None = None,
+    rated: str | None = None,
+) -> HTMLResponse:
+    """The page with the conversation so far; `focus` is the turn the page opens at."""
+    turns = service.conversation_turns(session, conversation_id=conversation_id)
+    context = {
+        "turns": turns,
+        "conversation_id": conversation_id if turns else "",
+        "focus": focus or (turns[-1]["message_id"] if turns else None),
+        "rated": rated,
+        "max": MAX_MESSAGE,
+    }
+    return render(request, "assistant/page.html", context)
+
+
 @router.get("/assistent", response_class=HTMLResponse)
 def page(request: Request) -> HTMLResponse:
     """The service assistant as a full page."""
-    return render(request, "assistant/page.html", {"exchange": None, "max": MAX_MESSAGE})
+    context: dict[str, object] = {"turns": [], "conversation_id": "", "max": MAX_MESSAGE}
+    return render(request, "assistant/page.html", context)
 
 
 @router.post("/assistent", response_class=HTMLResponse, dependencies=[Depends(csrf_protect)])
@@ -39,15 +60,27 @@ def ask(
     conversation_id: str = Form(default="", max_length=40),
     session: Session = SessionDep,
 ) -> HTMLResponse:
-    """Ask without JavaScript: the answer is rendered into the page."""
+    """Ask without JavaScript: the whole conversation is shown, the newest answer focused."""
     # No forced language: the answer follows the question's, the page's only where unclear.
     body = AskRequest(message=message, conversation_id=conversation_id or None)
     answer = actions.ask(session, request, body)
-    return render(
-        request,
-        "assistant/page.html",
-        {"exchange": {"question": message, "answer": answer}, "max": MAX_MESSAGE},
-    )
+    return _chat_page(request, session, answer.conversation_id, focus=answer.message_id)
+
+
+@router.post(
+    "/assistent/bewertung", response_class=HTMLResponse, dependencies=[Depends(csrf_protect)]
+)
+def rate(
+    request: Request,
+    conversation_id: str = Form(..., min_length=1, max_length=40),
+    message_id: str = Form(..., min_length=1, max_length=40),
+    helpful: bool = Form(...),
+    session: Session = SessionDep,
+) -> HTMLResponse:
+    """Rate an answer without JavaScript, as the widget's helpful/unhelpful buttons do."""
+    body = FeedbackRequest(conversation_id=conversation_id, message_id=message_id, helpful=helpful)
+    actions.feedback(session, body)
+    return _chat_page(request, session, conversation_id, focus=message_id, rated=message_id)
 
 
 @router.get("/mitarbeiter/assistent", response_class=HTMLResponse)

@@ -12,7 +12,7 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from servicepoint.appointment import service as appointment_service
-from servicepoint.assistant import compose, matcher, nlp
+from servicepoint.assistant import compose, matcher, nlp, replies
 from servicepoint.assistant.dialogue import Decision, State, decide
 from servicepoint.assistant.editors import (
     dismiss,
@@ -28,9 +28,8 @@ from servicepoint.assistant.models import Conversation
 from servicepoint.catalog import locations as location_service
 from servicepoint.catalog import present
 from servicepoint.catalog import service as catalog_service
-from servicepoint.catalog.hours import format_hours
-from servicepoint.catalog.models import Location, Service
-from servicepoint.catalog.search import SearchIndex, fold, words
+from servicepoint.catalog.models import Service
+from servicepoint.catalog.search import SearchIndex
 from servicepoint.core import events
 from servicepoint.core.clock import utcnow
 from servicepoint.core.i18n import N_
@@ -44,10 +43,12 @@ LOG_BELOW = 0.6  # answers less sure than this go to the editors' list
 SUGGEST_FROM = 0.5
 CONVERSATION_HOURS = 24  # the default of the setting assistant_conversation_hours
 RATEABLE = 10  # how many of a conversation's latest replies can still be rated
+MAX_TURNS = 50  # how many turns the no-JS page shows again (bounds the stored state)
 # The editors' loop lives in editors.py; other modules reach it through this service module.
 __all__ = [
     "Reply",
     "ask",
+    "conversation_turns",
     "dismiss",
     "feedback",
     "log_question",
@@ -144,198 +145,6 @@ def _context(
     )
 
 
-# -- replies for the other kinds --------------------------------------------------------------
-_t = compose.bilingual
-
-
-def _handover(lang: str, base: str, phone: str | None) -> list[compose.Action]:
-    out = []
-    if phone:
-        out.append(
-            compose.Action(
-                "handover",
-                _t(lang, f"Servicetelefon {phone}", f"Service phone {phone}"),
-                "tel:" + "".join(ch for ch in phone if ch.isdigit() or ch == "+"),
-            )
-        )
-    out.append(
-        compose.Action(
-            "handover", _t(lang, "Rückruf anfordern", "Request a callback"), f"{base}/rueckruf"
-        )
-    )
-    out.append(
-        compose.Action(
-            "handover",
-            _t(lang, "Alle Leistungen durchsuchen", "Browse all services"),
-            f"{base}/leistungen",
-        )
-    )
-    return out
-
-
-def _out_of_scope(
-    lang: str, base: str, phone: str | None, topic: tuple[str, str] | None = None
-) -> tuple[str, list[compose.Action]]:
-    text = _t(
-        lang,
-        "Dazu kann ich leider nichts sagen: Ich kenne nur die Leistungen unserer "
-        "Bürgerämter. Gern hilft Ihnen das Servicetelefon weiter.",
-        "I'm sorry, I can't help with that: I only know the services of our citizens' "
-        "offices. The service phone is happy to help.",
-    )
-    if topic:
-        # Only the topic's name: which authority handles it is not in the city's data.
-        text = _t(
-            lang,
-            f"Dazu kann ich leider nichts sagen: Das klingt nach „{topic[0]}“, und dafür sind "
-            "nicht die Bürgerämter zuständig. Gern hilft Ihnen das Servicetelefon weiter.",
-            f"I'm sorry, I can't help with that: it sounds like “{topic[1]}”, which the "
-            "citizens' offices do not handle. The service phone is happy to help.",
-        )
-    return text, _handover(lang, base, phone)
-
-
-def _suggested(
-    session: Session,
-    service_id: str,
-    lang: str,
-    base: str,
-    reply: str,
-    acts: list[compose.Action],
-) -> tuple[str, list[compose.Action]]:
-    """Instead of a plain refusal, the likeliest service offered as a question, never as the
-    answer; the handover stays."""
-    _, offer = _clarify(session, [service_id], lang, base)
-    if not offer:
-        return reply, acts
-    name = offer[0].label
-    text = _t(
-        lang,
-        f"Da bin ich mir nicht sicher. Meinten Sie „{name}“? Sonst hilft Ihnen das "
-        "Servicetelefon gern weiter.",
-        f"I'm not sure I understood. Did you mean “{name}”? Otherwise the service phone is "
-        "happy to help.",
-    )
-    return text, [*offer, *acts]
-
-
-def _topic_named(
-    index: SearchIndex, text: str, topics: Mapping[str, tuple[str, str]]
-) -> tuple[str, str] | None:
-    """The other authority's matter the message names, if it names one (the first found)."""
-    for phrase in index.elsewhere_words(text):
-        topic = topics.get(index.elsewhere_written.get(phrase, phrase))
-        if topic:
-            return topic
-    return None
-
-
-def _clarify(
-    session: Session, options: list[str], lang: str, base: str
-) -> tuple[str, list[compose.Action]]:
-    found = catalog_service.services_by_ids(session, ids=options)
-    names = [found[o] for o in options if o in found]
-    label = [s.name_de if lang == "de" else s.name_en for s in names]
-    text = _t(
-        lang,
-        "Meinen Sie " + " oder ".join(f"„{n}“" for n in label) + "?",
-        "Do you mean " + " or ".join(f"“{n}”" for n in label) + "?",
-    )
-    acts = [
-        compose.Action("clarify", lab, base + present.service_path(s))
-        for lab, s in zip(label, names, strict=True)
-    ]
-    return text, acts
-
-
-def _offices(
-    session: Session, text: str, lang: str, base: str, phone: str | None
-) -> tuple[str, list[compose.Action]]:
-    """About the citizens' offices themselves: which there are (or the one the message names),
-    their opening hours where the city's data has them, and where to look and book."""
-    offices = [loc for loc in location_service.list_locations(session) if loc.kind == "buergeramt"]
-    named = _named_offices(offices, text)
-    names = ", ".join(loc.name for loc in named or offices)
-    reply = (
-        f"{names}."
-        if named
-        else _t(
-            lang,
-            f"Unsere {len(offices)} Bürgerämter: {names}.",
-            f"Our {len(offices)} citizens' offices: {names}.",
-        )
-    )
-    reply += _opening_hours(named or offices, lang)
-    reply += _t(
-        lang,
-        " Adressen finden Sie bei den Standorten, freie Termine in der Terminbuchung.",
-        " The locations page has the addresses, the booking the free appointments.",
-    )
-    acts = [
-        compose.Action(
-            "referral",
-            _t(lang, "Standorte der Bürgerämter", "Citizens' office locations"),
-            f"{base}/standorte",
-        ),
-        compose.Action(
-            "book_appointment", _t(lang, "Termin buchen", "Book an appointment"), f"{base}/termine"
-        ),
-        *_handover(lang, base, phone),
-    ]
-    return reply, acts
-
-
-def _named_offices(offices: Sequence[Location], text: str) -> list[Location]:
-    """The offices the message names by their own word ("Linden" in "Bürgeramt Linden")."""
-    said = {fold(w) for w in words(text)}
-    return [
-        loc
-        for loc in offices
-        if any(
-            f in said
-            for w in words(loc.name)
-            if len(f := fold(w)) > 3 and f not in nlp.OFFICE_WORDS
-        )
-    ]
-
-
-def _opening_hours(offices: Sequence[Location], lang: str) -> str:
-    """The offices' opening hours where the city's data has them; unknown ones said so."""
-    known = [
-        f"{loc.name}: {format_hours(loc.opening_hours)}" for loc in offices if loc.opening_hours
-    ]
-    text = (
-        _t(lang, " Öffnungszeiten – ", " Opening hours – ") + "; ".join(known) + "."
-        if known
-        else ""
-    )
-    if len(known) < len(offices):
-        text += _t(
-            lang,
-            " Die Öffnungszeiten der übrigen liegen mir nicht gesichert vor."
-            if known
-            else " Die Öffnungszeiten liegen mir nicht gesichert vor.",
-            " I have no confirmed opening hours for the others."
-            if known
-            else " I have no confirmed opening hours.",
-        )
-    return text
-
-
-def _greeting(lang: str, thanks: bool = False) -> str:
-    if thanks:
-        return _t(
-            lang, "Gern geschehen! Fragen Sie gern weiter.", "You're welcome! Ask me anything else."
-        )
-    return _t(
-        lang,
-        "Hallo! Fragen Sie mich zu Leistungen der Bürgerämter, z. B. „Was kostet "
-        "ein Reisepass?“ oder „Wie melde ich mich um?“",
-        "Hello! Ask me about the services of our citizens' offices, e.g. “How much is "
-        "a passport?” or “How do I register my new address?”",
-    )
-
-
 # -- asking -----------------------------------------------------------------------------------
 def _stand_in(index: SearchIndex, service_id: str, lang: str) -> str | None:
     """The name of the service that stands in for this one at short notice, if any."""
@@ -398,55 +207,85 @@ def ask(
         if rephrase:
             reply = rephrase(reply, reply_lang)
     elif decision.kind == "clarify":
-        reply, acts = _clarify(session, decision.options, reply_lang, base)
+        reply, acts = replies.clarify(session, decision.options, reply_lang, base)
     elif decision.kind == "greeting":
-        reply, acts = _greeting(reply_lang, thanks=nlp.is_thanks(query)), []
+        reply, acts = replies.greeting(reply_lang, thanks=nlp.is_thanks(query)), []
     elif decision.kind == "offices":
-        reply, acts = _offices(session, query, reply_lang, base, phone)
+        reply, acts = replies.offices(session, query, reply_lang, base, phone)
     else:
-        topic = _topic_named(index, query, topics) if topics else None
-        reply, acts = _out_of_scope(reply_lang, base, phone, topic)
+        topic = replies.topic_named(index, query, topics) if topics else None
+        reply, acts = replies.out_of_scope(reply_lang, base, phone, topic)
         if topic is None and m.best and m.confidence >= SUGGEST_FROM:
-            reply, acts = _suggested(session, m.best.service_id, reply_lang, base, reply, acts)
-    message_id = secrets.token_urlsafe(9)
-    _remember(conv, state, decision, reply_lang, text, message_id, now)
-    _record(session, decision, m, text, reply_lang)
-    return Reply(
+            best = m.best.service_id
+            reply, acts = replies.suggested(session, best, reply_lang, base, reply, acts)
+    answer = Reply(
         conv.id,
         reply_lang,
         reply,
         round(decision.confidence, 3),
         service,
         acts,
-        message_id,
+        secrets.token_urlsafe(9),
         decision.kind,
         base,
     )
+    _remember(conv, state, decision, answer, text, now)
+    _record(session, decision, m, text, reply_lang)
+    return answer
 
 
 def _remember(
     conv: Conversation,
     state: State,
     decision: Decision,
-    lang: str,
+    answer: Reply,
     text: str,
-    message_id: str,
     now: dt.datetime,
 ) -> None:
-    state.lang = lang
+    state.lang = answer.lang
     if decision.kind == "answer":
         state.service_id, state.aspects, state.options = decision.service_id, decision.aspects, []
     elif decision.kind == "clarify":
         state.options, state.aspects = decision.options, decision.aspects
+    question = nlp.scrub(text)[:1000]
     state.last = {
-        "message_id": message_id,
-        "question": nlp.scrub(text)[:1000],
+        "message_id": answer.message_id,
+        "question": question,
         "service_id": decision.service_id,
         "confidence": decision.confidence,
     }
     state.recent = [*state.recent, state.last][-RATEABLE:]
+    state.turns = [*state.turns, _turn(answer, question)][-MAX_TURNS:]
     conv.state = state.dump()
     conv.updated_at = now
+
+
+def _turn(answer: Reply, question: str) -> dict[str, Any]:
+    """One question and its answer as the no-JS page shows them again (question scrubbed)."""
+    svc = answer.service
+    return {
+        "message_id": answer.message_id,
+        "question": question,
+        "reply": answer.reply,
+        "actions": [{"type": a.type, "label": a.label, "url": a.url} for a in answer.actions],
+        "service": {
+            "id": svc.id,
+            "name": svc.name_de,
+            "url": answer.base + present.service_path(svc),
+        }
+        if svc
+        else None,
+    }
+
+
+def conversation_turns(session: Session, *, conversation_id: str | None) -> list[dict[str, Any]]:
+    """The turns of a conversation in order, each marked whether it can still be rated;
+    empty for an unknown or expired conversation."""
+    usable = _usable_id(conversation_id)
+    conv = session.get(Conversation, usable) if usable else None
+    state = State.load(conv.state if conv else None)
+    rateable = {r.get("message_id") for r in state.recent}
+    return [{**t, "rateable": t.get("message_id") in rateable} for t in state.turns]
 
 
 def _record(session: Session, decision: Decision, m: matcher.Match, text: str, lang: str) -> None:
