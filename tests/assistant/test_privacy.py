@@ -4,6 +4,7 @@ retention period, deleted by the worker like bookings (issue 14)."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 import pytest
@@ -122,3 +123,13 @@ def test_retention_settings_have_defaults_and_bounds() -> None:
     )
     with pytest.raises(ValidationError):
         Settings(secret_key="x", assistant_question_retention_days=0)
+
+
+def test_the_privacy_notice_states_the_assistants_retention(client: TestClient) -> None:
+    settings = client.app.state.settings  # type: ignore[attr-defined]
+    settings.assistant_conversation_hours, settings.assistant_question_retention_days = 5, 33
+    page = " ".join(re.sub(r"<[^>]+>", " ", client.get("/datenschutz").text).split())
+    assert "Das Gespräch wird 5 Stunden nach Ihrer letzten Frage gelöscht." in page
+    assert "Fragen ohne gute Antwort werden 33 Tage nach der Frage gelöscht." in page
+    english = " ".join(re.sub(r"<[^>]+>", " ", client.get("/datenschutz?lang=en").text).split())
+    assert "deleted 33 days after they were asked" in english
