@@ -175,7 +175,7 @@ def console_choose(
     )
 
 
-def _console_context(session: Session, location_id: Key, counter: int) -> dict[str, Any]:
+def _console_context(session: Session, location_id: str, counter: int) -> dict[str, Any]:
     tickets = queue_service.tickets_today(session, location_id=location_id)
     current = next(
         (t for t in reversed(tickets) if t.counter == counter and t.status == "called"), None
@@ -289,7 +289,7 @@ def capacity_form(
 
 
 def _capacity_context(
-    session: Session, location_id: Key, *, errors: list[str], form: dict[str, Any] | None = None
+    session: Session, location_id: str, *, errors: list[str], form: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     cap = appointment_service.get_capacity(session, location_id=location_id)
     loc = location_service.get_location(session, location_id=location_id)
