@@ -12,7 +12,7 @@ from servicepoint.account.errors import LoginRequired
 from servicepoint.account.models import User
 from servicepoint.core.db import SessionDep
 from servicepoint.core.i18n import N_
-from servicepoint.core.security import SESSION_COOKIE
+from servicepoint.core.security import SESSION_COOKIE, mark_private
 
 __all__ = ["SESSION_COOKIE", "optional_user", "require"]
 
@@ -20,6 +20,8 @@ __all__ = ["SESSION_COOKIE", "optional_user", "require"]
 def optional_user(request: Request, session: Session = SessionDep) -> User | None:
     user = service.user_for_token(session, token=request.cookies.get(SESSION_COOKIE))
     request.state.user = user
+    if user is not None:  # the page may show what only this user sees
+        mark_private(request)
     return user
 
 

@@ -15,6 +15,9 @@ from servicepoint.errors import Forbidden
 CSRF_COOKIE = "sp_csrf"  # a random id per browser; the form token is derived from it
 CSRF_FIELD = "csrf_token"
 SESSION_COOKIE = "sp_session"
+# Request state set once a logged-in user is resolved: the answer is that user's own, so the
+# security-headers layer sends `Cache-Control: no-store` whatever the path.
+PRIVATE_STATE = "private_page"
 
 
 class CsrfFailed(Forbidden):
@@ -48,6 +51,11 @@ async def csrf_protect(request: Request) -> None:
                 "versuchen Sie es noch einmal."
             )
         )
+
+
+def mark_private(request: Request) -> None:
+    """No browser or proxy may keep this answer (shared PCs at the counter)."""
+    setattr(request.state, PRIVATE_STATE, True)
 
 
 def client_ip(request: Request) -> str:

@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from servicepoint.core import i18n
 from servicepoint.core.security import (
     CSRF_COOKIE,
+    PRIVATE_STATE,
     SESSION_COOKIE,
     csrf_token_for,
     new_csrf_token,
@@ -149,7 +150,7 @@ class RequestContextMiddleware:
         return wrapped
 
 
-# Pages only staff see: never kept by a browser or proxy cache (shared PCs at the counter).
+# Paths only staff use: their redirects to the login and their errors are never kept either.
 STAFF_PREFIXES = ("/mitarbeiter", "/verwaltung")
 
 
@@ -157,7 +158,9 @@ class SecurityHeadersMiddleware:
     """The outermost layer: every answer carries the security headers, errors included.
 
     It wraps even Starlette's error middleware (500) and the early 413, which the app's own
-    middleware never sees. Staff pages get `Cache-Control: no-store`, decided here once.
+    middleware never sees. `Cache-Control: no-store` goes on every answer built for a
+    logged-in user (the account dependency marks the request state, see security.mark_private)
+    and on everything under the staff paths.
     """
 
     def __init__(self, app: ASGIApp, *, csp: str) -> None:
@@ -175,11 +178,14 @@ class SecurityHeadersMiddleware:
             return
         path: str = scope.get("path", "")
         staff = any(path == p or path.startswith(p + "/") for p in STAFF_PREFIXES)
-        extra = self.headers + ([(b"cache-control", b"no-store")] if staff else [])
-        replaced = {name for name, _ in extra}
+        # Shared with request.state of every layer inside, which may mark the page private.
+        state: dict[str, Any] = scope.setdefault("state", {})
 
         async def wrapped(message: Message) -> None:
             if message["type"] == "http.response.start":
+                private = staff or bool(state.get(PRIVATE_STATE))
+                extra = self.headers + ([(b"cache-control", b"no-store")] if private else [])
+                replaced = {name for name, _ in extra}
                 kept = [(k, v) for k, v in message.get("headers", []) if k.lower() not in replaced]
                 message["headers"] = kept + extra
             await send(message)
