@@ -9,11 +9,13 @@ from typing import Any
 
 import pytest
 import yaml
+from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from servicepoint.catalog import service as catalog_service
 from servicepoint.catalog.datafile import ServiceFile
 from servicepoint.catalog.models import Service
+from tests.conftest import login, make_user
 
 ServiceDict = Callable[..., dict[str, Any]]
 
@@ -104,3 +106,11 @@ def add_service(session: Session, **overrides: Any) -> Service:
     svc, _ = catalog_service.upsert_service(session, record=record)
     session.commit()  # releases the test's savepoint only; the outer transaction is rolled back
     return svc
+
+
+@pytest.fixture
+def admin(client: TestClient, session: Session) -> TestClient:
+    """A client logged in as an admin, for the location and import pages."""
+    make_user(session, "admin1", "admin")
+    login(client, "admin1")
+    return client
