@@ -302,3 +302,103 @@ def test_update_of_unknown_location_raises_not_found(session: Session) -> None:
             source="s",
             by="b",
         )
+
+
+# -- what the shared input rules refuse in an imported file ---------------------------------------
+HUGE_NUMBER = "9" * 5000  # past Python's 4300-digit limit for converting text to int
+
+
+def _feature(properties: str) -> bytes:
+    return (
+        '{"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": null, '
+        f'"properties": {properties}}}]}}'
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    "properties",
+    [
+        f'{{"id": "aegi", "phone": {HUGE_NUMBER}}}',
+        f'{{"id": "aegi", "extra": {{"deep": [{HUGE_NUMBER}]}}}}',
+    ],
+)
+def test_number_with_too_many_digits_is_a_400_in_the_users_language(
+    admin: TestClient, properties: str
+) -> None:
+    before = all_locations(admin)
+    resp = upload(admin, "standorte.geojson", _feature(properties))
+    assert resp.status_code == 400, resp.text[:300]
+    assert "Zahl mit zu vielen Ziffern" in resp.text
+    english = admin.post(
+        f"{IMPORT}?lang=en",
+        data={"csrf_token": csrf_of(admin), "source": "Official list 2026"},
+        files={"file": ("standorte.geojson", _feature(properties), "text/plain")},
+    )
+    assert english.status_code == 400
+    assert "number with too many digits" in english.text
+    _unchanged(admin, before)
+
+
+def test_csv_number_with_too_many_digits_is_a_400(admin: TestClient) -> None:
+    before = all_locations(admin)
+    resp = upload(
+        admin, "liste.csv", f"id,lat,postcode\naegi,{HUGE_NUMBER},{HUGE_NUMBER}\n".encode()
+    )
+    assert resp.status_code == 400, resp.text[:300]
+    _unchanged(admin, before)
+
+
+BAD_TEXT = "enthält unerlaubte Steuer- oder Sonderzeichen"
+
+
+@pytest.mark.parametrize(
+    ("properties", "field"),
+    [
+        ('{"id": "ae\\u0000gi"}', "id"),
+        ('{"id": "ae\\u202egi"}', "id"),
+        ('{"name": "B\\u00fcrgeramt \\u202eAegi"}', "name"),
+        ('{"id": "aegi", "notes": "Eingang \\u0000 hinten"}', "notes"),
+        ('{"id": "aegi", "extra": {"note": ["x\\u200by"]}}', "extra.note.0"),
+        ('{"id": "aegi", "no\\u0000te": "x"}', "?"),
+    ],
+)
+def test_bad_characters_in_geojson_are_refused_like_everywhere_else(
+    admin: TestClient, properties: str, field: str
+) -> None:
+    before = all_locations(admin)
+    resp = upload(admin, "standorte.geojson", _feature(properties))
+    assert resp.status_code == 400, resp.text[:300]
+    assert f"Ungültige Eingabe – Zeile 1, {field}: {BAD_TEXT}" in resp.text
+    assert "\x00" not in resp.text and "\u202e" not in resp.text
+    _unchanged(admin, before)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "id,street\nae\x00gi,Aegidientorplatz\n",
+        "id,street\naegi,Aegidien\u202etorplatz\n",
+        "id,str\x00eet\naegi,Aegidientorplatz\n",
+    ],
+)
+def test_bad_characters_in_csv_are_refused_like_everywhere_else(
+    admin: TestClient, content: str
+) -> None:
+    before = all_locations(admin)
+    resp = upload(admin, "liste.csv", content.encode())
+    assert resp.status_code == 400, resp.text[:300]
+    assert BAD_TEXT in resp.text and "Zeile 1" in resp.text
+    assert "\x00" not in resp.text and "\u202e" not in resp.text
+    _unchanged(admin, before)
+
+
+def test_bad_characters_are_refused_in_english_too(admin: TestClient) -> None:
+    resp = admin.post(
+        f"{IMPORT}?lang=en",
+        data={"csrf_token": csrf_of(admin), "source": "Official list 2026"},
+        files={"file": ("standorte.geojson", _feature('{"id": "ae\\u202egi"}'), "text/plain")},
+    )
+    assert resp.status_code == 400
+    assert (
+        "Invalid input – row 1, id: contains forbidden control or invisible characters" in resp.text
+    )

@@ -19,7 +19,15 @@ from servicepoint.catalog.hours import HoursError, parse_hours
 from servicepoint.catalog.models import Location
 from servicepoint.core.clock import utcnow
 from servicepoint.core.i18n import N_
-from servicepoint.core.inputs import MAX_JSON_DEPTH, LongText, Name, ShortText, json_too_deep
+from servicepoint.core.inputs import (
+    MAX_JSON_DEPTH,
+    LongText,
+    Name,
+    ShortText,
+    first_bad_field,
+    json_texts,
+    json_too_deep,
+)
 
 EDITABLE = (
     "name",
@@ -204,6 +212,10 @@ def _rows_from_geojson(text: str) -> list[dict[str, Any]]:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InvalidLocationData(N_("Die Datei ist kein gültiges GeoJSON.")) from exc
+    except ValueError as exc:  # an integer with more digits than Python converts (over 4300)
+        raise InvalidLocationData(
+            N_("Die GeoJSON-Datei enthält eine Zahl mit zu vielen Ziffern.")
+        ) from exc
     if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
         raise InvalidLocationData(N_("GeoJSON muss eine FeatureCollection sein."))
     features = doc.get("features")
@@ -226,9 +238,6 @@ def _rows_from_geojson(text: str) -> list[dict[str, Any]]:
 
 def parse_import(text: str, *, filename: str) -> list[dict[str, Any]]:
     """Rows of an official CSV or GeoJSON file as plain dicts (not yet validated)."""
-    if "\x00" in text:  # PostgreSQL cannot store it; say where it is
-        line = text.count("\n", 0, text.index("\x00")) + 1
-        raise InvalidLocationData(_REJECTED, rows=f"{line}: NUL")
     looks_json = filename.lower().endswith((".geojson", ".json")) or text.lstrip().startswith("{")
     rows = _rows_from_geojson(text) if looks_json else _rows_from_csv(text)
     if not rows:
@@ -237,7 +246,25 @@ def parse_import(text: str, *, filename: str) -> list[dict[str, Any]]:
         raise InvalidLocationData(
             N_("Die Datei enthält zu viele Zeilen (höchstens %(rows)s)."), rows=MAX_IMPORT_ROWS
         )
+    _refuse_bad_text(rows)
     return rows
+
+
+def _refuse_bad_text(rows: list[dict[str, Any]]) -> None:
+    """The request guard's rule for every key and value of every row: a file is read after
+    the guard, and a JSON escape such as \\u0000 only becomes a character when parsed."""
+    for number, row in enumerate(rows, start=1):
+        field = first_bad_field(json_texts(row, root="?"))
+        if field is not None:
+            raise InvalidLocationData(
+                # The request guard's words (core.inputs.BAD_TEXT), with the row of the file.
+                N_(
+                    "Ungültige Eingabe – Zeile %(row)s, %(field)s: enthält unerlaubte Steuer- "
+                    "oder Sonderzeichen"
+                ),
+                row=number,
+                field=field,
+            )
 
 
 def _match(session: Session, row: dict[str, Any]) -> Location | None:

@@ -11,12 +11,14 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
+from collections.abc import Iterable, Iterator
 from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
 from servicepoint.core.clock import today_local
+from servicepoint.core.i18n import N_
 
 # Every numeric primary key is an INTEGER column: PostgreSQL's int4 ends here.
 MAX_ID = 2_147_483_647
@@ -33,6 +35,8 @@ _ASCII_BAD = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _ALLOWED_FORMAT = frozenset("\u200c\u200d")
 # A cell starting with one of these is run as a formula by spreadsheet programs.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# What a person is told about such a character, by the request guard and by file imports alike.
+BAD_TEXT = N_("enthält unerlaubte Steuer- oder Sonderzeichen")
 
 
 def bad_char(ch: str) -> bool:
@@ -51,6 +55,33 @@ def first_bad_char(value: str) -> str | None:
         found = _ASCII_BAD.search(value)
         return found.group() if found else None
     return next((ch for ch in value if bad_char(ch)), None)
+
+
+def first_bad_field(pairs: Iterable[tuple[str, str]]) -> str | None:
+    """The field of the first (field, text) pair with a forbidden character; "?" when the
+    field name itself has one, so the answer never echoes it."""
+    for field, value in pairs:
+        if first_bad_char(field) is not None:
+            return "?"
+        if first_bad_char(value) is not None:
+            return field
+    return None
+
+
+def json_texts(doc: object, root: str = "body") -> Iterator[tuple[str, str]]:
+    """Every key and string value of parsed JSON with its dotted path (`root` for the top),
+    without recursion: a document may nest as deep as MAX_JSON_DEPTH."""
+    stack: list[tuple[str, object]] = [("", doc)]
+    while stack:
+        path, node = stack.pop()
+        if isinstance(node, str):
+            yield path or root, node
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                yield path or root, str(key)
+                stack.append((f"{path}.{key}" if path else str(key), value))
+        elif isinstance(node, list):
+            stack.extend((f"{path}.{i}" if path else str(i), item) for i, item in enumerate(node))
 
 
 def _clean(value: str) -> str:

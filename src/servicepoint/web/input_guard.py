@@ -20,10 +20,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from servicepoint.core import i18n
 from servicepoint.core.i18n import N_
-from servicepoint.core.inputs import first_bad_char, json_too_deep
+from servicepoint.core.inputs import BAD_TEXT, first_bad_field, json_texts, json_too_deep
 from servicepoint.web.errors import error_response
 
-_BAD_TEXT = N_("enthält unerlaubte Steuer- oder Sonderzeichen")
 _TOO_DEEP = N_("zu tief verschachtelt")
 _UNREADABLE = N_("kein gültiges JSON")
 _BODY_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data", "application/json")
@@ -57,10 +56,8 @@ Problem = tuple[str, str]
 
 
 def _first_bad(pairs: Iterable[tuple[str, str]]) -> Problem | None:
-    for field, value in pairs:
-        if first_bad_char(field) is not None or first_bad_char(value) is not None:
-            return field if first_bad_char(field) is None else "?", _BAD_TEXT
-    return None
+    field = first_bad_field(pairs)
+    return None if field is None else (field, BAD_TEXT)
 
 
 def _url_texts(scope: Scope) -> Iterator[tuple[str, str]]:
@@ -113,22 +110,7 @@ def _json_problem(body: bytes) -> Problem | None:
         return None  # FastAPI answers that with its own 422 `json_invalid`
     except ValueError:  # e.g. an integer with more digits than Python converts
         return "body", _UNREADABLE
-    return _first_bad(_json_texts(doc))
-
-
-def _json_texts(doc: object) -> Iterator[tuple[str, str]]:
-    """Every key and string value of a JSON document, without recursion."""
-    stack: list[tuple[str, object]] = [("", doc)]
-    while stack:
-        path, node = stack.pop()
-        if isinstance(node, str):
-            yield path or "body", node
-        elif isinstance(node, dict):
-            for key, value in node.items():
-                yield path or "body", str(key)
-                stack.append((f"{path}.{key}" if path else str(key), value))
-        elif isinstance(node, list):
-            stack.extend((f"{path}.{i}" if path else str(i), item) for i, item in enumerate(node))
+    return _first_bad(json_texts(doc))
 
 
 async def _multipart_texts(scope: Scope, body: bytes) -> list[tuple[str, str]]:
