@@ -29,9 +29,12 @@ class Settings(BaseSettings):
     # Reverse proxies (IPs or CIDRs, comma separated) whose X-Forwarded-For/-Proto are believed.
     # None by default: otherwise any client could name its own address and escape every limit.
     trusted_proxies: Annotated[list[str], NoDecode] = []
-    login_max_attempts: int = 5  # failed logins per address in the window, across accounts
-    # Failed logins per account from all addresses; past it, only browsers where the account
-    # logged in before may still try, so guessing from many addresses locks out no owner.
+    # Failed logins per address and account in the window (and per known browser of an account).
+    login_max_attempts: int = 5
+    # Failed logins per address across accounts (an office behind one NAT address shares it).
+    login_address_max_attempts: int = 50
+    # Failed logins per account from all addresses. Browsers where the account logged in before
+    # spend only their own budget, so guessing from anywhere locks out no owner.
     login_account_max_attempts: int = 50
     login_window_seconds: int = 900
     max_body_bytes: int = 1_000_000

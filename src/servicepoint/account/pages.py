@@ -48,10 +48,10 @@ def login(
 ) -> HTMLResponse | RedirectResponse:
     """Check the password (guesses limited) and start a server-side session."""
     name = username.strip().lower()
-    wait = guard.admit(request, session, name)
-    if wait is not None:
+    attempt = guard.admit(request, name)  # committed before the slow password check
+    if attempt.wait is not None:
         response = _login_page(request, next, username, _TOO_MANY, 429)
-        response.headers["Retry-After"] = str(wait)
+        response.headers["Retry-After"] = str(attempt.wait)
         return response
     try:
         user = service.authenticate(session, username=username, password=password)
@@ -61,7 +61,7 @@ def login(
     settings = request.app.state.settings
     token = service.start_session(session, user=user, hours=settings.session_hours)
     redirect = RedirectResponse(safe_next(next), status_code=303)
-    guard.succeeded(request, session, name, redirect)
+    guard.succeeded(request, attempt, user, redirect)
     redirect.set_cookie(
         SESSION_COOKIE,
         token,

@@ -67,6 +67,14 @@ def authenticate(session: Session, *, username: str, password: str) -> User:
     return user
 
 
+def password_hash_of(session: Session, *, username: str) -> str | None:
+    """The stored hash of an active account (marks of known browsers are bound to it)."""
+    if "\x00" in username:
+        return None
+    user = session.scalar(select(User).where(User.username == username))
+    return user.password_hash if user is not None and user.active else None
+
+
 def start_session(session: Session, *, user: User, hours: int) -> str:
     """Create a server-side session; returns the cookie value (never stored in clear)."""
     token = secrets.token_urlsafe(32)
