@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import secrets
 
 from fastapi import Request
@@ -58,8 +59,23 @@ def mark_private(request: Request) -> None:
     setattr(request.state, PRIVATE_STATE, True)
 
 
+def client_key(host: str) -> str:
+    """IPv6 by /64, since one household, phone or server gets a whole /64 and may use any
+    address in it; an IPv4 address mapped into IPv6 is that IPv4 address."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host  # not an address (a test client, a Unix socket)
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((int(address) >> 64 << 64, 64)))
+    return str(address)
+
+
 def client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    """The client as every per-client limit counts it (see client_key)."""
+    return client_key(request.client.host if request.client else "unknown")
 
 
 def within_rate(request: Request, key: str, *, limit: int, window: int) -> bool:
