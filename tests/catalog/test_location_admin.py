@@ -9,6 +9,7 @@ import yaml
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from servicepoint.catalog import locations as location_service
 from servicepoint.web import form_errors
 from tests.catalog.location_support import audit_entries, location
 from tests.conftest import DATA_DIR, csrf_of, login, make_user
@@ -38,7 +39,6 @@ def full_form(client: TestClient, loc: dict[str, Any], **changes: str) -> dict[s
         "lon",
     )
     values = {f: "" if loc[f] is None else str(loc[f]) for f in fields}
-    values["opening_hours"] = ""
     values["notes"] = SEED_NOTES.get(loc["id"]) or ""  # not in the API; the seed's text
     values.update(changes)
     return form(client, **values)
@@ -63,7 +63,6 @@ def test_edit_changes_values_and_records_provenance(admin: TestClient, session: 
             postcode="30539",
             lat="52.3449",
             lon="9.8129",
-            opening_hours="Mo-Fr 08:00-12:00; Do 14:00-18:00",
         ),
         follow_redirects=False,
     )
@@ -74,9 +73,8 @@ def test_edit_changes_values_and_records_provenance(admin: TestClient, session: 
     assert loc["house_number"] == "1"
     assert loc["postcode"] == "30539"
     assert loc["lat"] == pytest.approx(52.3449) and loc["lon"] == pytest.approx(9.8129)
-    assert loc["opening_hours"]["th"] == [["08:00", "12:00"], ["14:00", "18:00"]]
     assert loc["address"] == "Bemeroder Rathausplatz 1, 30539 Hannover"
-    for field in ("street", "house_number", "postcode", "lat", "lon", "opening_hours"):
+    for field in ("street", "house_number", "postcode", "lat", "lon"):
         prov = loc["provenance"][field]
         assert prov["source"] == "Aushang vor Ort, 25.11.2026"
         assert prov["by"] == "admin1"
@@ -144,9 +142,6 @@ def test_empty_value_clears_a_field_and_records_who_cleared_it(admin: TestClient
         ("lat", "nan"),
         ("postcode", "12"),
         ("postcode", "3016A"),
-        ("opening_hours", "Mo-Fr 12:00-08:00"),
-        ("opening_hours", "immer offen"),
-        ("opening_hours", "Mo 08:00-12:00, 11:00-13:00"),
         ("name", "X"),
         ("house_number", "1" * 21),
     ],
@@ -247,3 +242,32 @@ def test_location_name_cannot_break_out_of_the_map_data(admin: TestClient) -> No
     for page in ("/standorte", "/standorte/bemerode"):
         html = admin.get(page).text
         assert "<script>alert(1)</script>" not in html, page
+
+
+def test_the_location_form_does_not_change_office_hours_or_the_year_end(
+    admin: TestClient, session: Session
+) -> None:
+    """One place edits the office facts: the capacity page, which checks them against the
+    service hours. The location form ignores them, whatever a client posts."""
+    loc = location_service.get_location(session, location_id="aegi")
+    before = (loc.opening_hours, loc.dec24, loc.dec31, dict(loc.provenance or {}))
+    office_facts = {"opening_hours": "Mo 08:00-09:00", "dec24": "regular", "dec31": "closed"}
+    resp = admin.post(
+        "/verwaltung/standorte/aegi",
+        data=form(admin, house_number="9", **office_facts),
+        follow_redirects=False,
+    )
+    assert resp.status_code == 303, resp.text
+    session.expire_all()
+    loc = location_service.get_location(session, location_id="aegi")
+    assert loc.house_number == "9"  # the rest of the form is saved
+    assert (loc.opening_hours, loc.dec24, loc.dec31) == before[:3]
+    unchanged = {k: v for k, v in loc.provenance.items() if k != "house_number"}
+    assert unchanged == {k: v for k, v in before[3].items() if k != "house_number"}
+    assert audit_entries(session, "location.update")[0].detail["fields"] == ["house_number"]
+
+
+def test_the_edit_form_links_the_one_place_for_office_hours(admin: TestClient) -> None:
+    html = admin.get("/verwaltung/standorte/aegi").text
+    assert 'name="opening_hours"' not in html and 'name="dec24"' not in html
+    assert 'href="/verwaltung/kapazitaet/aegi"' in html

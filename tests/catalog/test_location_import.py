@@ -117,6 +117,17 @@ def test_file_with_one_bad_row_changes_nothing(admin: TestClient, session: Sessi
     assert audit_entries(session, "location.import") == []
 
 
+@pytest.mark.parametrize(
+    "hours", ["Mo-Fr 12:00-08:00", "immer offen", "Mo 08:00-12:00, 11:00-13:00"]
+)
+def test_invalid_opening_hours_in_a_file_change_nothing(admin: TestClient, hours: str) -> None:
+    before = all_locations(admin)
+    resp = upload(admin, "liste.csv", f'id,street,opening_hours\naegi,Testweg,"{hours}"\n'.encode())
+    assert resp.status_code == 400, resp.text[:300]
+    assert "1: opening_hours" in resp.text
+    _unchanged(admin, before)
+
+
 def test_unknown_location_is_rejected(admin: TestClient) -> None:
     before = all_locations(admin)
     content = GOOD_CSV + b"atlantis,Meeresgrund,1,,,,\n"

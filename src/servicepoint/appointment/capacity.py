@@ -277,7 +277,9 @@ def _apply_office(loc: Location, office: dict[str, Any], change: CapacityChange,
         k: (format_hours(v) if k == "opening_hours" and v else v or "") for k, v in office.items()
     }
     patch = location_service.LocationPatch.model_validate(raw)
-    location_service.apply_patch(loc, patch, source=change.opening_source, by=by)
+    location_service.apply_patch(
+        loc, patch, source=change.opening_source, by=by, fields=location_service.OFFICE_FACTS
+    )
 
 
 def add_closure(session: Session, *, location_id: str, day: dt.date, reason: str) -> Closure:

@@ -29,6 +29,8 @@ from servicepoint.core.inputs import (
     json_too_deep,
 )
 
+# What the location form may change. Opening hours and the 24/31 December rules are office
+# facts: only the capacity page edits them, because it checks them against the service hours.
 EDITABLE = (
     "name",
     "street",
@@ -38,12 +40,14 @@ EDITABLE = (
     "city",
     "lat",
     "lon",
-    "opening_hours",
-    "dec24",
-    "dec31",
     "phone",
     "notes",
 )
+OFFICE_FACTS = ("opening_hours", "dec24", "dec31")
+# An official file may publish opening hours too; slots are cut to them (appointment.slots).
+IMPORTABLE = (*EDITABLE, "opening_hours")
+# The city's seed and the capacity page may set every fact.
+PATCHABLE = (*EDITABLE, *OFFICE_FACTS)
 # How an office keeps 24 and 31 December (see appointment.slots.SPECIAL_RULES).
 SPECIAL_DAY_RULE = r"^(closed|morning|regular)?$"
 
@@ -124,10 +128,17 @@ def _set(loc: Location, field: str, value: Any, *, source: str, by: str) -> bool
     return True
 
 
-def apply_patch(loc: Location, patch: LocationPatch, *, source: str, by: str) -> list[str]:
-    """Set the given fields; returns the names of those that changed."""
+def apply_patch(
+    loc: Location,
+    patch: LocationPatch,
+    *,
+    source: str,
+    by: str,
+    fields: tuple[str, ...] = PATCHABLE,
+) -> list[str]:
+    """Set the given ones of `fields`; returns the names of those that changed."""
     changed = []
-    for field in patch.model_fields_set & set(EDITABLE):
+    for field in patch.model_fields_set & set(fields):
         if _set(loc, field, getattr(patch, field), source=source, by=by):
             changed.append(field)
     return sorted(changed)
@@ -152,7 +163,7 @@ def seed_location(session: Session, *, seed: LocationSeed) -> bool:
         loc = Location(id=seed.id, name=seed.name, kind=seed.kind, city="Hannover", provenance={})
         session.add(loc)
         _stamp(loc, "name", source=seed.source, by="seed")
-    for field in EDITABLE:
+    for field in PATCHABLE:
         value = getattr(seed, field, None)
         current_by = (loc.provenance or {}).get(field, {}).get("by")
         if value is not None and current_by in (None, "seed"):
@@ -287,7 +298,7 @@ def import_locations(
         if loc is None:
             problems.append(f"{number}: unbekannter Standort ({row.get('id') or row.get('name')})")
             continue
-        values = {k: v for k, v in row.items() if k in EDITABLE and v not in ("", None)}
+        values = {k: v for k, v in row.items() if k in IMPORTABLE and v not in ("", None)}
         try:
             planned.append((loc, LocationPatch.model_validate(values)))
         except ValidationError as exc:
@@ -295,4 +306,7 @@ def import_locations(
             problems.append(f"{number}: {fields}")
     if problems:
         raise InvalidLocationData(_REJECTED, rows="; ".join(problems[:20]))
-    return {loc.id: apply_patch(loc, patch, source=source, by=by) for loc, patch in planned}
+    return {
+        loc.id: apply_patch(loc, patch, source=source, by=by, fields=IMPORTABLE)
+        for loc, patch in planned
+    }

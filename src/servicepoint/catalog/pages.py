@@ -242,7 +242,7 @@ async def edit_location(
             "catalog/admin_location.html",
             {
                 "loc": loc,
-                "hours": values.get("opening_hours", ""),
+                "hours": format_hours(loc.opening_hours or {}),
                 "form": values,
                 "map": map_context(request, [loc], editable=True),
                 "errors": list(by_field.values()),
@@ -250,7 +250,9 @@ async def edit_location(
             },
             status_code=400,
         )
-    changed = location_service.apply_patch(loc, patch, source=source, by=user.username)
+    changed = location_service.apply_patch(
+        loc, patch, source=source, by=user.username, fields=location_service.EDITABLE
+    )
     account_service.audit(
         session,
         username=user.username,
