@@ -458,7 +458,8 @@ def test_location_page_shows_hours_when_known(client: TestClient, session: Sessi
     page = main_of(html_of(client, "/standorte/linden"))
     assert "Öffnungszeiten: unbekannt" not in page
     assert "08:00–12:00, 14:00–18:00" in page  # Thursday
-    assert page.count("geschlossen") == 2  # Saturday and Sunday
+    week = page[page.index('<table class="hours">') : page.index("</table>")]
+    assert week.count("geschlossen") == 2  # Saturday and Sunday
 
 
 def test_location_page_names_the_source_of_each_fact(client: TestClient) -> None:
