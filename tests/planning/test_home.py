@@ -8,6 +8,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from servicepoint.planning import service as planning_service
 from servicepoint.planning.demand import load_districts, share_of_largest
 from tests.conftest import DATA_DIR, login, make_user
 
@@ -69,3 +70,25 @@ def test_districts_come_from_the_data_folder_largest_first() -> None:
 def test_a_city_without_district_figures_gets_an_empty_list(tmp_path: Path) -> None:
     assert load_districts(tmp_path) == []
     assert share_of_largest([]) == {}
+
+
+def test_another_citys_district_table_is_found_by_its_pattern(tmp_path: Path) -> None:
+    (tmp_path / "bremen_stadtteile.csv").write_text(
+        "stadtteil,stadtbezirk,population,population_date\n"
+        "Findorff,Bremen-West,26000,2023-12-31\n"
+        "Vegesack,Bremen-Nord,34000,\n",
+        encoding="utf-8",
+    )
+    districts = load_districts(tmp_path)
+    assert [d.name for d in districts] == ["Vegesack", "Findorff"]
+    assert districts[1].borough == "Bremen-West" and districts[0].as_of is None
+
+
+def test_the_district_figures_are_read_once_per_data_folder(tmp_path: Path) -> None:
+    table = tmp_path / "muster_stadtteile.csv"
+    table.write_text("stadtteil,stadtbezirk,population,population_date\nA,B,10,\n", "utf-8")
+    first = planning_service.demand_overview(tmp_path)
+    table.unlink()  # a second request does not touch the file again
+    again = planning_service.demand_overview(tmp_path)
+    assert again is first
+    assert [d.name for d in again.districts] == ["A"] and again.bars == {"A": 100}

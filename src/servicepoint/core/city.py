@@ -9,6 +9,15 @@ from typing import Any
 
 import yaml
 
+# The city's tables of districts: a city names them after itself (hannover_stadtteile.csv).
+STADTBEZIRKE = "*stadtbezirke*.csv"
+STADTTEILE = "*stadtteile*.csv"
+
+
+def city_tables(city_dir: Path, pattern: str) -> list[Path]:
+    """The data folder's files matching `pattern` (e.g. STADTTEILE), in name order."""
+    return sorted(city_dir.glob(pattern))
+
 
 @cache
 def place_names(city_dir: Path) -> tuple[str, ...]:
@@ -16,11 +25,8 @@ def place_names(city_dir: Path) -> tuple[str, ...]:
     *stadtbezirke*/*stadtteile* tables): where someone lives says nothing about which
     service they need."""
     names = [str(city_facts(city_dir).get("name") or "")]
-    for pattern, column in (
-        ("*stadtbezirke*.csv", "stadtbezirk"),
-        ("*stadtteile*.csv", "stadtteil"),
-    ):
-        for path in sorted(city_dir.glob(pattern)):
+    for pattern, column in ((STADTBEZIRKE, "stadtbezirk"), (STADTTEILE, "stadtteil")):
+        for path in city_tables(city_dir, pattern):
             with path.open(encoding="utf-8") as fh:
                 names += [row.get(column) or "" for row in csv.DictReader(fh)]
     return tuple(sorted({n for n in names if n}))

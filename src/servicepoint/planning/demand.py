@@ -7,7 +7,7 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-STADTTEILE_FILE = "hannover_stadtteile.csv"
+from servicepoint.core.city import STADTTEILE, city_tables
 
 
 @dataclass(frozen=True)
@@ -35,12 +35,12 @@ def _district(row: dict[str, str]) -> District:
 
 
 def load_districts(city_dir: Path) -> list[District]:
-    """The city's Stadtteile, most residents first; an empty list if the file is absent."""
-    path = city_dir / STADTTEILE_FILE
-    if not path.is_file():
-        return []
-    with path.open(encoding="utf-8", newline="") as handle:
-        rows = list(csv.DictReader(handle))
+    """The city's Stadtteile (its *stadtteile*.csv), most residents first; an empty list if the
+    data folder has no such table."""
+    rows: list[dict[str, str]] = []
+    for path in city_tables(city_dir, STADTTEILE):
+        with path.open(encoding="utf-8", newline="") as handle:
+            rows += csv.DictReader(handle)
     districts = [_district(r) for r in rows]
     return sorted(districts, key=lambda d: -(d.population or 0))
 
