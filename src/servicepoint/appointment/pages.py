@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.orm import Session
 
 from servicepoint.appointment import actions, finding, manage_pages, proof
@@ -18,14 +18,14 @@ from servicepoint.catalog import locations as location_service
 from servicepoint.catalog import present
 from servicepoint.catalog import service as catalog_service
 from servicepoint.catalog.models import Service
-from servicepoint.core.clock import BERLIN
 from servicepoint.core.db import SessionDep
 from servicepoint.core.i18n import error_text
-from servicepoint.core.inputs import Code, Key, LocalMoment, OptionalDay
+from servicepoint.core.inputs import Code, Key, LocalMoment, Moment, OptionalDay
 from servicepoint.core.security import csrf_protect
 from servicepoint.core.templating import render
 from servicepoint.web.geo import district_points
 
+_START: TypeAdapter[dt.datetime] = TypeAdapter(Moment)
 router = APIRouter(include_in_schema=False)
 # First, so that /termine/verwalten is not taken for a booking code.
 router.include_router(manage_pages.router)
@@ -91,8 +91,14 @@ def find(
 
 
 def _booking_context(
-    session: Session, request: Request, service_ids: list[str], location_id: str, start: dt.datetime
+    session: Session,
+    request: Request,
+    service_ids: list[str],
+    location_id: str,
+    start: dt.datetime | None,
 ) -> dict[str, Any]:
+    """What the booking form shows; without a valid `start` the form omits the time and keeps
+    the typed one in its hidden field."""
     services = appointment_service.bookable_services(session, service_ids=service_ids)
     return {
         "services": services,
@@ -136,15 +142,8 @@ async def book(request: Request, session: Session = SessionDep) -> HTMLResponse 
         )
     except ValidationError as exc:
         errors = sorted({str(e["loc"][0]) for e in exc.errors()})
-        context = _booking_context(
-            session,
-            request,
-            service_ids,
-            form.get("location", ""),
-            dt.datetime.fromisoformat(form["start"])
-            if _iso(form.get("start"))
-            else dt.datetime.now(BERLIN),
-        )
+        start = _typed_start(form.get("start"))
+        context = _booking_context(session, request, service_ids, form.get("location", ""), start)
         return render(
             request,
             "appointment/book.html",
@@ -188,11 +187,12 @@ def _taken(
     )
 
 
-def _iso(value: str | None) -> bool:
+def _typed_start(value: str | None) -> dt.datetime | None:
+    """The start as the booking reads it; None when it is no time the form may show."""
     try:
-        return bool(value) and dt.datetime.fromisoformat(str(value)).tzinfo is not None
-    except ValueError:
-        return False
+        return _START.validate_python(value)
+    except ValidationError:
+        return None
 
 
 @router.get("/termine/{code}", response_class=HTMLResponse)

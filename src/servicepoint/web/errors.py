@@ -165,9 +165,12 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(DataError)
     @app.exception_handler(OverflowError)
     async def _out_of_range(request: Request, exc: Exception) -> Response:
-        # A safety net only: bounded input types stop such values first. A number too large
-        # for the database column is still the client's mistake, never a server error.
-        log.warning("value out of range on %s: %s", request.url.path, exc)
+        # A safety net only: bounded input types stop such values first, so one that reaches
+        # the database is logged as an error (a boundary to tighten). Any other overflow or
+        # data error is a bug of ours and answers 500.
+        if not _value_out_of_range(exc):
+            return _internal_error(request, exc)
+        log.error("value out of range on %s: %s", request.url.path, exc)
         text = i18n.translate(
             _lang(request), N_("Ein Wert liegt außerhalb des erlaubten Bereichs.")
         )
@@ -175,6 +178,33 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
-        log.exception("unhandled error on %s", request.url.path)
-        text = i18n.translate(_lang(request), N_("Ein unerwarteter Fehler ist aufgetreten."))
-        return error_response(request, 500, "internal_error", text)
+        return _internal_error(request, exc)
+
+
+def _internal_error(request: Request, exc: Exception) -> Response:
+    log.error("unhandled error on %s", request.url.path, exc_info=exc)
+    text = i18n.translate(_lang(request), N_("Ein unerwarteter Fehler ist aufgetreten."))
+    return error_response(request, 500, "internal_error", text)
+
+
+# PostgreSQL's SQLSTATEs for a value its column cannot hold: numeric_value_out_of_range,
+# string_data_right_truncation, character_not_in_repertoire.
+_RANGE_STATES = {"22003", "22001", "22021"}
+
+
+def _value_out_of_range(exc: Exception) -> bool:
+    """A value the database cannot hold (the client's input), not a fault in our code."""
+    if isinstance(exc, DataError):
+        state = getattr(exc.orig, "sqlstate", None)
+        # psycopg refuses a NUL byte in text before sending it, with no SQLSTATE.
+        return state in _RANGE_STATES or (state is None and "NUL (0x00)" in str(exc.orig))
+    # The SQLite driver raises a bare OverflowError when it binds an integer over 64 bits.
+    return isinstance(exc, OverflowError) and _raised_in_sqlalchemy(exc)
+
+
+def _raised_in_sqlalchemy(exc: BaseException) -> bool:
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    module = str(tb.tb_frame.f_globals.get("__name__", "")) if tb is not None else ""
+    return module.startswith("sqlalchemy.")
