@@ -10,9 +10,7 @@ from typing import Annotated, Any
 import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
-from fastapi.testclient import TestClient
 from pydantic import BaseModel, TypeAdapter, ValidationError
-from sqlalchemy.exc import DataError
 
 from servicepoint.app import create_app
 from servicepoint.appointment.capacity import CapacityChange
@@ -249,25 +247,5 @@ def test_the_audit_catches_an_unbounded_parameter(route: str) -> None:
     assert list(_unbounded(schema, {}, route)) == [f"{route}: number without upper bound"]
 
 
-# -- the safety net for values the database cannot hold -------------------------------------------
-@pytest.mark.parametrize(
-    "error",
-    [
-        OverflowError("Python int too large to convert to SQLite INTEGER"),
-        DataError("SELECT", {}, Exception("integer out of range")),
-    ],
-)
-def test_database_range_errors_are_a_400_not_a_500(error: Exception) -> None:
-    app = create_app(Settings(database_url="sqlite://", secret_key="x"))
-
-    def boom() -> None:
-        raise error
-
-    app.add_api_route("/api/boom", boom)
-    with TestClient(app, raise_server_exceptions=False) as client:
-        resp = client.get("/api/boom")
-    assert resp.status_code == 400
-    assert resp.json() == {
-        "error": "invalid_input",
-        "detail": "Ein Wert liegt außerhalb des erlaubten Bereichs.",
-    }
+# The safety net for values the database cannot hold (a narrow 400) is tested with real
+# database errors in tests/web/test_error_narrowing.py.
