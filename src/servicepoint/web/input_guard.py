@@ -97,6 +97,8 @@ async def _body_problem(scope: Scope, content_type: str, body: bytes) -> Problem
         return _json_problem(body)
     if content_type == "multipart/form-data":
         return _first_bad(await _multipart_texts(scope, body))
+    # Latin-1, as Starlette's form parser reads the raw bytes: the guard checks exactly the text
+    # the route will get (browsers %-escape everything that is not ASCII anyway).
     text = body.decode("latin-1")
     return _first_bad(parse_qsl(text, keep_blank_values=True))
 
