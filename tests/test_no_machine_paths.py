@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
+from servicepoint.catalog.datafile import MACHINE_PATH
 from servicepoint.config import PACKAGE_DIR
 
 SRC = PACKAGE_DIR.parent
-# A home, scratch or work folder of some machine: meaningless (and revealing) anywhere else.
-MACHINE_PATH = re.compile(r"(?<![\w.~-])/(?:work|home|tmp|root|Users)/[\w.-]")
 BINARY = {".pyc", ".png", ".jpg", ".jpeg", ".gif", ".ico", ".woff", ".woff2", ".mo", ".gz", ".zip"}
 
 
@@ -34,6 +32,7 @@ def test_no_absolute_machine_path_in_src_or_the_data_folder() -> None:
 def test_the_scan_covers_the_data_folder_and_finds_a_path() -> None:
     names = {p.name for p in shipped_text_files()}
     assert {"personalausweis-beantragen.yaml", "locations.yaml", "base.html"} <= names
-    assert MACHINE_PATH.search("see /work/shared/data/SOURCES.md")
+    assert MACHINE_PATH.search("see /Users/anna/daten/SOURCES.md")
     assert MACHINE_PATH.search("(via /home/anna/x.csv)")
-    assert not MACHINE_PATH.search("https://example.org/work/x and /termine/buchen")
+    assert MACHINE_PATH.search("C:\\Daten\\quellen.txt")
+    assert not MACHINE_PATH.search("https://example.org/home/x and /termine/buchen")

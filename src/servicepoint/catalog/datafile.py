@@ -26,9 +26,9 @@ Channel = Literal["online", "appointment", "video", "mobile", "external"]
 CHANNELS: tuple[Channel, ...] = ("online", "appointment", "video", "mobile", "external")
 
 
-# A folder of the machine the data was gathered on (/work/…, /home/…, C:\\…): meaningless to a
-# citizen and revealing about the machine, so it must never reach a page.
-_MACHINE_PATH = re.compile(r"(?<![\w.~-])/(?:work|home|tmp|root|Users)/|\b[A-Za-z]:\\")
+# A folder of the machine the data was gathered on (a home, scratch or work folder, a drive
+# letter): meaningless to a citizen and revealing about the machine, so it must never reach a page.
+MACHINE_PATH = re.compile(r"(?<![\w.~-])/(?:work|home|tmp|root|Users)/|\b[A-Za-z]:\\")
 
 
 def _one_url(value: str) -> str:
@@ -41,7 +41,7 @@ def _one_url(value: str) -> str:
 
 
 def _no_machine_path(value: str) -> str:
-    if _MACHINE_PATH.search(value):
+    if MACHINE_PATH.search(value):
         raise ValueError(f"names a file path of a machine; cite a URL or a law instead: {value!r}")
     return value
 
