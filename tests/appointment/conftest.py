@@ -9,9 +9,11 @@ Saxony (2026-12-25, 2027-01-01) inside the 60-day booking horizon.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,7 +26,7 @@ from servicepoint.catalog.hours import format_hours
 from servicepoint.core import clock as core_clock
 from servicepoint.core import events
 from servicepoint.core.clock import BERLIN
-from tests.conftest import proof_headers
+from tests.conftest import login, make_user, proof_headers
 
 NOW = dt.datetime(2026, 12, 14, 7, 0, tzinfo=dt.UTC)  # Monday, 08:00 Europe/Berlin
 LOCATION = "aegi"
@@ -135,3 +137,12 @@ def book_via_api(
     assert resp.status_code == 201, resp.text
     body: dict[str, Any] = resp.json()
     return body
+
+
+@pytest.fixture
+def admin(app: FastAPI, session: Session) -> Iterator[TestClient]:
+    """An admin's browser; a 500 comes back as a response, so tests can assert on it."""
+    make_user(session, "boss", "admin")
+    with TestClient(app, base_url="http://testserver", raise_server_exceptions=False) as c:
+        login(c, "boss")
+        yield c

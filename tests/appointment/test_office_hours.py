@@ -5,11 +5,9 @@ calendar or the office's own rule; unknown address or hours are said before book
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
@@ -21,7 +19,7 @@ from servicepoint.catalog.hours import intersect, outside, parse_hours
 from servicepoint.catalog.models import Location
 from servicepoint.core.clock import BERLIN
 from tests.appointment.conftest import LOCATION, PASS, berlin, book_via_api, capacity_of, fresh
-from tests.conftest import csrf_of, login, make_user
+from tests.conftest import csrf_of
 
 pytestmark = pytest.mark.usefixtures("clock")
 
@@ -53,14 +51,6 @@ def test_special_days_close_or_shorten_the_day() -> None:
 
 
 # -- with a database --------------------------------------------------------------------------
-@pytest.fixture
-def admin(app: FastAPI, session: Session) -> Iterator[TestClient]:
-    make_user(session, "boss", "admin")
-    with TestClient(app, base_url="http://testserver", raise_server_exceptions=False) as c:
-        login(c, "boss")
-        yield c
-
-
 def slot_starts(client: TestClient, day_from: dt.date, day_to: dt.date) -> list[dt.datetime]:
     resp = client.get(
         "/api/appointments/slots",

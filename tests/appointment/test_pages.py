@@ -9,7 +9,7 @@ import datetime as dt
 import html
 import re
 import threading
-from collections.abc import AsyncGenerator, AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any, cast
 from urllib.parse import parse_qs, urlparse
 
@@ -587,15 +587,6 @@ def capacity_form(client: TestClient, **values: Any) -> dict[str, Any]:
 def cap_values(session: Session) -> tuple[Any, ...]:
     cap = capacity_of(session)
     return (cap.hours, cap.counters, cap.walkin_share, cap.grid_minutes, cap.service_ids)
-
-
-@pytest.fixture
-def admin(app: FastAPI, session: Session) -> Iterator[TestClient]:
-    """An admin's browser; a 500 comes back as a response, so tests can assert on it."""
-    make_user(session, "boss", "admin")
-    with TestClient(app, base_url="http://testserver", raise_server_exceptions=False) as c:
-        login(c, "boss")
-        yield c
 
 
 def test_the_capacity_page_is_for_admins(client: TestClient, session: Session) -> None:

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from servicepoint.catalog import locations as location_service
 from servicepoint.web import form_errors
-from tests.catalog.location_support import audit_entries, location
+from tests.account.account_support import audit as audit_entries
+from tests.catalog.location_support import location
 from tests.conftest import DATA_DIR, csrf_of, login, make_user
 
 EDIT = "/verwaltung/standorte/bemerode"

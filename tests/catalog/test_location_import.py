@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from servicepoint.catalog import locations as location_service
 from servicepoint.catalog.errors import InvalidLocationData, LocationNotFound
-from tests.catalog.location_support import all_locations, audit_entries, location
+from tests.account.account_support import audit as audit_entries
+from tests.catalog.location_support import all_locations, location
 from tests.conftest import csrf_of, login, make_user
 
 IMPORT = "/verwaltung/standorte/import"
