@@ -30,6 +30,7 @@ from servicepoint.core.inputs import (
     first_bad_char,
     json_too_deep,
 )
+from servicepoint.web import routing
 
 
 # -- characters ----------------------------------------------------------------------------------
@@ -205,19 +206,10 @@ def _route_params(route: APIRoute) -> Iterator[tuple[str, Any]]:
             yield field.name, Annotated[field.field_info.annotation, field.field_info]
 
 
-def _api_routes(routes: list[Any]) -> Iterator[APIRoute]:
-    for route in routes:
-        if isinstance(route, APIRoute):
-            yield route
-        included = getattr(route, "original_router", None)  # include_router() of FastAPI 0.16x
-        if included is not None:
-            yield from _api_routes(included.routes)
-
-
 @pytest.fixture(scope="module")
 def every_route() -> list[APIRoute]:
     app: FastAPI = create_app(Settings(database_url="sqlite://", secret_key="x"))
-    return list(_api_routes(app.routes))
+    return [r for r in routing.every_route(app.routes) if isinstance(r, APIRoute)]
 
 
 def test_the_audit_sees_every_route(every_route: list[APIRoute]) -> None:

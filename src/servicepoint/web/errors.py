@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from collections.abc import Mapping
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
@@ -12,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match, Route
+from starlette.routing import Match
 
 from servicepoint.account.errors import LoginRequired
 from servicepoint.core import i18n
@@ -20,6 +19,7 @@ from servicepoint.core.i18n import N_
 from servicepoint.core.templating import render
 from servicepoint.errors import ServicePointError
 from servicepoint.web import form_errors
+from servicepoint.web.routing import every_route
 
 log = logging.getLogger("servicepoint")
 
@@ -119,20 +119,11 @@ def validation_detail(request: Request, exc: RequestValidationError) -> str:
     return f"{prefix} – " + "; ".join(items)
 
 
-def _routes(routes: Iterable[Any]) -> Iterator[Route]:
-    for route in routes:
-        if isinstance(route, Route):
-            yield route
-        included = getattr(route, "original_router", None)  # include_router() of FastAPI 0.16x
-        if included is not None:
-            yield from _routes(included.routes)
-
-
 def _allowed_methods(request: Request) -> str:
     """RFC 9110 `Allow` for a 405: the methods of every route on this path. Starlette names only
     the first matching route's, though GET and DELETE of one path are two routes here."""
     methods: set[str] = set()
-    for route in _routes(request.app.router.routes):
+    for route in every_route(request.app.router.routes):
         if route.matches(request.scope)[0] != Match.NONE:
             methods |= route.methods or set()
     return ", ".join(sorted(methods))
