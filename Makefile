@@ -39,10 +39,12 @@ bench: install
 # Refresh the vendored front-end files from the npm registry (not needed at run time).
 vendor:
 	cd /tmp && rm -rf sp-vendor && mkdir sp-vendor && cd sp-vendor && npm init -y >/dev/null && \
-	  npm install --silent htmx.org@2.0.11 leaflet@1.9.4 axe-core@4.14.1 swagger-ui-dist@5.35.0
+	  npm install --silent htmx.org@2.0.11 leaflet@1.9.4 axe-core@4.14.1 swagger-ui-dist@5.35.0 \
+	    json-logic-js@2.0.5
 	cp /tmp/sp-vendor/node_modules/htmx.org/dist/htmx.min.js src/servicepoint/web/static/vendor/htmx/
 	cp /tmp/sp-vendor/node_modules/leaflet/dist/leaflet.js /tmp/sp-vendor/node_modules/leaflet/dist/leaflet.css src/servicepoint/web/static/vendor/leaflet/
 	cp /tmp/sp-vendor/node_modules/axe-core/axe.min.js tests/e2e/vendor/
+	cp /tmp/sp-vendor/node_modules/json-logic-js/logic.js /tmp/sp-vendor/node_modules/json-logic-js/LICENSE src/servicepoint/web/static/vendor/json-logic/
 	cp /tmp/sp-vendor/node_modules/swagger-ui-dist/swagger-ui-bundle.js /tmp/sp-vendor/node_modules/swagger-ui-dist/swagger-ui.css src/servicepoint/web/static/vendor/swagger-ui/
 
 clean:
