@@ -72,6 +72,15 @@ class Settings(BaseSettings):
     # pool's 30 connections (see web.middleware.InFlightLimitMiddleware). Streams don't count.
     max_in_flight: int = Field(default=24, ge=1, le=29)
 
+    # The instance folder (relative to the working directory; outside the package and the web
+    # root): uploaded documents and the development signing key live here.
+    state_dir: Path = Path("var")
+    upload_max_bytes: int = Field(default=5_000_000, ge=10_000, le=50_000_000)
+    # Online applications: drafts not submitted go after this many days.
+    case_draft_days: int = Field(default=30, ge=1, le=365)
+    # "invoice" (pay on collection or by invoice) or a dotted path to a PaymentProvider class.
+    payment_provider: str = "invoice"
+
     # Optional OpenAI-compatible endpoint that only rephrases grounded answers.
     assistant_llm_url: str | None = None
     assistant_llm_model: str = "default"
