@@ -3,6 +3,7 @@
 from servicepoint.account import models as account_models
 from servicepoint.appointment import models as appointment_models
 from servicepoint.assistant import models as assistant_models
+from servicepoint.casework import models as casework_models
 from servicepoint.catalog import models as catalog_models
 from servicepoint.core import events as core_events
 from servicepoint.core import guards as core_guards
@@ -13,6 +14,7 @@ __all__ = [
     "account_models",
     "appointment_models",
     "assistant_models",
+    "casework_models",
     "catalog_models",
     "core_events",
     "core_guards",

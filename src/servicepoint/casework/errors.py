@@ -1,0 +1,27 @@
+"""Casework errors: each carries its status code and a German msgid (translated on display)."""
+
+from __future__ import annotations
+
+from servicepoint.errors import Conflict, NotFound, Unprocessable
+
+
+class FormNotFound(NotFound):
+    code = "form_not_found"
+
+
+class CaseNotFound(NotFound):
+    code = "case_not_found"
+
+
+class CaseClosed(Conflict):
+    """The case is decided (or not in the state the action needs)."""
+
+    code = "case_closed"
+
+
+class InvalidApplication(Unprocessable):
+    """Answers that fail the form's checks; `fields` names each field and what is wrong."""
+
+    def __init__(self, message: str, *, fields: dict[str, str]) -> None:
+        super().__init__(message)
+        self.fields = fields
