@@ -31,7 +31,6 @@ def upgrade() -> None:
         sa.Column("applicant", sa.JSON(), nullable=False),
         sa.Column("data", sa.JSON(), nullable=False),
         sa.Column("step", sa.Integer(), nullable=False),
-        sa.Column("resume_hash", sa.String(length=64), nullable=True),
         sa.Column("findings", sa.JSON(), nullable=False),
         sa.Column("trace", sa.JSON(), nullable=False),
         sa.Column("rules_version", sa.String(length=32), nullable=True),
@@ -51,7 +50,6 @@ def upgrade() -> None:
         sa.Column("delete_after", servicepoint.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_application")),
         sa.UniqueConstraint("code", name=op.f("uq_application_code")),
-        sa.UniqueConstraint("resume_hash", name=op.f("uq_application_resume_hash")),
         sa.UniqueConstraint("verification_code", name=op.f("uq_application_verification_code")),
     )
     with op.batch_alter_table("application", schema=None) as batch_op:

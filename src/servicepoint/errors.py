@@ -46,6 +46,11 @@ class PayloadTooLarge(ServicePointError):
     code = "payload_too_large"
 
 
+class UnsupportedMediaType(ServicePointError):
+    status_code = 415
+    code = "unsupported_media_type"
+
+
 class Unprocessable(ServicePointError):
     status_code = 422
     code = "invalid_input"

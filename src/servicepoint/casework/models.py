@@ -25,6 +25,7 @@ class Application(Base):
     __tablename__ = "application"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # The citizen's one key to the case: resumes the draft, shows the status. Unguessable.
     code: Mapped[str] = mapped_column(String(16), unique=True)
     service_id: Mapped[str] = mapped_column(String(64), index=True)
     # draft | submitted | in_review | waiting (for a document) | approved | rejected
@@ -34,8 +35,6 @@ class Application(Base):
     applicant: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     step: Mapped[int] = mapped_column(Integer, default=0)  # a draft's next step
-    # A draft is resumed with a code shown once; only its hash is kept.
-    resume_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     findings: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     trace: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     rules_version: Mapped[str | None] = mapped_column(String(32))

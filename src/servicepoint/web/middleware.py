@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Sequence
 from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import parse_qs
@@ -60,7 +61,21 @@ def _remembered_lang(scope: Scope, cookies: dict[str, str], secure: bool) -> str
     )
 
 
+def _media_type(scope: Scope) -> bytes:
+    for name, value in scope.get("headers", []):
+        if name == b"content-type":
+            return bytes(value).split(b";", 1)[0].strip().lower()
+    return b""
+
+
 class RequestContextMiddleware:
+    """Language, CSRF token and the body size limit of every request.
+
+    Every body is limited to `max_body`, except multipart forms posted under a prefix listed in
+    `multipart_limits` (the pages citizens upload documents on), which get that prefix's limit.
+    Only the form type earns the larger limit, so JSON and plain forms stay small everywhere.
+    """
+
     def __init__(
         self,
         app: ASGIApp,
@@ -69,9 +84,11 @@ class RequestContextMiddleware:
         default_lang: i18n.Lang,
         secret_key: str,
         secure_cookies: str,
+        multipart_limits: Sequence[tuple[str, int]] = (),
     ) -> None:
         self.app = app
         self.max_body = max_body
+        self.multipart_limits = tuple(multipart_limits)
         self.default_lang = default_lang
         self.secret_key = secret_key
         self.secure_cookies = secure_cookies
@@ -87,7 +104,8 @@ class RequestContextMiddleware:
         state: dict[str, Any] = scope.setdefault("state", {})
         state.update(lang=lang, csrf_token=token)
         i18n.current_lang.set(lang)
-        if self._declared_too_large(scope):
+        limit = self._limit(scope)
+        if _declared_too_large(scope, limit):
             await self._reject(send, lang)
             return
         secure = secure_for(self.secure_cookies, scope.get("scheme", "http"))
@@ -95,19 +113,21 @@ class RequestContextMiddleware:
         if CSRF_COOKIE not in cookies:
             new_cookies.append(self._browser_cookie(scope, browser))
         sent = self._set_cookies(send, [c.encode() for c in new_cookies if c])
-        await self.app(scope, self._limited(receive), sent)
+        await self.app(scope, _limited(receive, limit), sent)
+
+    def _limit(self, scope: Scope) -> int:
+        if self.multipart_limits and _media_type(scope) == b"multipart/form-data":
+            path: str = scope.get("path", "")
+            for prefix, limit in self.multipart_limits:
+                if path.startswith(prefix):
+                    return limit
+        return self.max_body
 
     def _browser_cookie(self, scope: Scope, browser: str) -> str:
         cookie = f"{CSRF_COOKIE}={browser}; Path=/; SameSite=Strict; HttpOnly"
         if secure_for(self.secure_cookies, scope.get("scheme", "http")):
             cookie += "; Secure"  # the same rule as the session cookie
         return cookie
-
-    def _declared_too_large(self, scope: Scope) -> bool:
-        for name, value in scope.get("headers", []):
-            if name == b"content-length":
-                return not value.isdigit() or int(value) > self.max_body
-        return False
 
     async def _reject(self, send: Send, lang: str) -> None:
         body = json.dumps({"error": "payload_too_large", "detail": _TOO_LARGE[lang]}).encode()
@@ -123,23 +143,6 @@ class RequestContextMiddleware:
         )
         await send({"type": "http.response.body", "body": body})
 
-    def _limited(self, receive: Receive) -> Receive:
-        """Stop chunked bodies that grow past the limit (no Content-Length to check upfront)."""
-        seen = 0
-
-        async def wrapped() -> Message:
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_body:
-                    # An HTTPException survives FastAPI's body parsing as 413; others become 400.
-                    raise HTTPException(status_code=413)
-
-            return message
-
-        return wrapped
-
     def _set_cookies(self, send: Send, cookies: list[bytes]) -> Send:
         async def wrapped(message: Message) -> None:
             if cookies and message["type"] == "http.response.start":
@@ -148,6 +151,31 @@ class RequestContextMiddleware:
             await send(message)
 
         return wrapped
+
+
+def _declared_too_large(scope: Scope, limit: int) -> bool:
+    for name, value in scope.get("headers", []):
+        if name == b"content-length":
+            return not value.isdigit() or int(value) > limit
+    return False
+
+
+def _limited(receive: Receive, limit: int) -> Receive:
+    """Stop chunked bodies that grow past the limit (no Content-Length to check upfront)."""
+    seen = 0
+
+    async def wrapped() -> Message:
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                # An HTTPException survives FastAPI's body parsing as 413; others become 400.
+                raise HTTPException(status_code=413)
+
+        return message
+
+    return wrapped
 
 
 # Paths only staff use: their redirects to the login and their errors are never kept either.
