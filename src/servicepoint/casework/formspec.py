@@ -16,7 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from servicepoint.catalog.datafile import CatalogFileError, Text
 
-FieldType = Literal["text", "textarea", "email", "date", "integer", "choice", "multichoice", "boolean"]
+FieldType = Literal[
+    "text", "textarea", "email", "date", "integer", "choice", "multichoice", "boolean"
+]
 Outcome = Literal["review", "reject"]
 JsonLogic = dict[str, Any] | bool
 
@@ -135,7 +137,9 @@ class FormSpec(_Strict):
 
     @model_validator(mode="after")
     def _unique_names(self) -> FormSpec:
-        names = [f.name for step in self.steps for f in step.fields] + [u.name for u in self.uploads]
+        names = [f.name for step in self.steps for f in step.fields] + [
+            u.name for u in self.uploads
+        ]
         names += [f.name for f in APPLICANT.fields]
         repeated = sorted({n for n in names if names.count(n) > 1})
         if repeated:
@@ -184,7 +188,9 @@ def load_form_file(path: Path) -> FormSpec:
         ]
         raise CatalogFileError("\n".join(problems)) from exc
     if spec.service_id != path.stem:
-        raise CatalogFileError(f"{path.name}: service_id {spec.service_id!r} differs from file name")
+        raise CatalogFileError(
+            f"{path.name}: service_id {spec.service_id!r} differs from file name"
+        )
     return spec
 
 

@@ -7,10 +7,11 @@ same expressions; tests/e2e/test_casework_parity.py holds the two to identical r
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from email_validator import EmailNotValidError, validate_email
@@ -45,7 +46,7 @@ class FieldError:
 
     field: str
     message: str
-    params: Mapping[str, object] = field(default_factory=dict)
+    params: Mapping[str, object] = dataclasses.field(default_factory=dict)
 
 
 class Invalid(ValueError):
@@ -335,7 +336,9 @@ def run_rules(
     for rule in form.rules:
         passed = truthy(apply(rule.check, context))
         outcome = "pass" if passed else rule.outcome
-        findings.append({"rule": rule.name, "outcome": outcome, **_reason(rule.reason.de, rule.reason.en)})
+        findings.append(
+            {"rule": rule.name, "outcome": outcome, **_reason(rule.reason.de, rule.reason.en)}
+        )
         values = {path: _lookup(context, path) for path in dict.fromkeys(_var_paths(rule.check))}
         trace.append({"rule": rule.name, "values": values, "result": passed})
     return findings, trace
