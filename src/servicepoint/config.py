@@ -80,6 +80,12 @@ class Settings(BaseSettings):
     case_draft_days: int = Field(default=30, ge=1, le=365)
     # "invoice" (pay on collection or by invoice) or a dotted path to a PaymentProvider class.
     payment_provider: str = "invoice"
+    # The key and certificate (PEM or DER; the certificate file may carry the chain after it)
+    # that sign result documents. Unset: a development key made once in state_dir/signing/,
+    # with a warning in the log, because nobody outside can trust it.
+    signing_key_file: Path | None = None
+    signing_cert_file: Path | None = None
+    signing_key_password: str | None = None
 
     # Optional OpenAI-compatible endpoint that only rephrases grounded answers.
     assistant_llm_url: str | None = None
