@@ -12,6 +12,7 @@ from starlette.types import ASGIApp
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from servicepoint.assistant import actions as assistant_actions
+from servicepoint.casework import uploads as casework_uploads
 from servicepoint.config import PACKAGE_DIR, Settings
 from servicepoint.core.broadcast import make_broadcaster
 from servicepoint.core.db import make_engine, make_sessionmaker
@@ -110,6 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         RequestContextMiddleware,
         max_body=settings.max_body_bytes,
+        multipart_limits=casework_uploads.multipart_limits(settings),
         default_lang=settings.default_lang,
         secret_key=settings.secret_key,
         secure_cookies=settings.secure_cookies,

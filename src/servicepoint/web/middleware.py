@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Sequence
 from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import parse_qs
 
 from starlette.exceptions import HTTPException
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from servicepoint.core import i18n
+from servicepoint.core.i18n import N_
 from servicepoint.core.security import (
     CSRF_COOKIE,
     PRIVATE_STATE,
@@ -21,12 +22,10 @@ from servicepoint.core.security import (
     new_csrf_token,
     secure_for,
 )
+from servicepoint.web.errors import error_response
 
 LANG_COOKIE = "sp_lang"
-_TOO_LARGE = {
-    "de": "Die Anfrage ist zu groß.",
-    "en": "The request is too large.",
-}
+_TOO_LARGE = N_("Die Anfrage ist zu groß.")
 
 
 def _cookies(scope: Scope) -> dict[str, str]:
@@ -106,7 +105,7 @@ class RequestContextMiddleware:
         i18n.current_lang.set(lang)
         limit = self._limit(scope)
         if _declared_too_large(scope, limit):
-            await self._reject(send, lang)
+            await _reject(scope, receive, send, lang)
             return
         secure = secure_for(self.secure_cookies, scope.get("scheme", "http"))
         new_cookies = [_remembered_lang(scope, cookies, secure)]
@@ -129,20 +128,6 @@ class RequestContextMiddleware:
             cookie += "; Secure"  # the same rule as the session cookie
         return cookie
 
-    async def _reject(self, send: Send, lang: str) -> None:
-        body = json.dumps({"error": "payload_too_large", "detail": _TOO_LARGE[lang]}).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
-
     def _set_cookies(self, send: Send, cookies: list[bytes]) -> Send:
         async def wrapped(message: Message) -> None:
             if cookies and message["type"] == "http.response.start":
@@ -151,6 +136,14 @@ class RequestContextMiddleware:
             await send(message)
 
         return wrapped
+
+
+async def _reject(scope: Scope, receive: Receive, send: Send, lang: str) -> None:
+    """The shared error answer: JSON for the API, the error page in the user's language for
+    people (a citizen's too large upload must not end on a bare JSON text)."""
+    detail = i18n.translate(lang, _TOO_LARGE)
+    response = error_response(Request(scope, receive), 413, "payload_too_large", detail)
+    await response(scope, receive, send)
 
 
 def _declared_too_large(scope: Scope, limit: int) -> bool:
