@@ -1,0 +1,539 @@
+"""The city's registers (data/<city>/registers/) and the lookups a form's rules read. Pure.
+
+Each file is validated once on load; a broken one fails naming the file, the line or entry and
+the field. A lookup is a plain function `(registers, applicant, data, today) -> facts`, the facts
+JSON-serialisable; a form names the lookups it needs (`lookups: [resident]`) and its rules read
+them as `records.<lookup>.<fact>`. Addresses and names are compared the way a register office
+would: letters folded (data/language/*/street_abbreviations.yaml), case, spaces and hyphens
+ignored, house numbers like "10a" and "10 A" alike.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from servicepoint.catalog.datafile import CatalogFileError, Text
+from servicepoint.config import DATA_ROOT
+
+LANGUAGE_ROOT = DATA_ROOT / "language"
+Facts = dict[str, Any]
+
+
+class RegisterFileError(CatalogFileError):
+    """A register file failed validation; the message names file, line or entry, and field."""
+
+
+# --- folding: how a register office compares what was typed with what is registered ---------
+
+
+@dataclass(frozen=True)
+class Folding:
+    endings: tuple[tuple[str, str], ...]
+    words: tuple[tuple[str, str], ...]
+    letters: tuple[tuple[str, str], ...]
+
+    def _letters(self, text: str) -> str:
+        for letter, written in self.letters:
+            text = text.replace(letter, written)
+        decomposed = unicodedata.normalize("NFKD", text)
+        return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+    def name(self, value: object) -> str:
+        """A name as a key: case, accents, spaces, hyphens and dots folded away, so
+        "Müller-Lüdenscheidt" = "mueller luedenscheidt"."""
+        text = unicodedata.normalize("NFKC", str(value or "")).casefold()
+        return re.sub(r"[\W_]+", "", self._letters(text))
+
+    def street(self, value: object) -> str:
+        text = unicodedata.normalize("NFKC", str(value or "")).casefold()
+        return self.name(" ".join(self._expand(word) for word in text.split()))
+
+    def _expand(self, word: str) -> str:
+        for short, long in self.words:
+            if word == short:
+                return long
+        for short, long in self.endings:
+            if word.endswith(short):
+                return word[: -len(short)] + long
+        return word
+
+
+def house_key(value: object) -> str:
+    """ "10 A", "10a" and "10-a" are one house number."""
+    text = unicodedata.normalize("NFKC", str(value or "")).casefold()
+    return re.sub(r"[\s\-/.]+", "", text)
+
+
+def house_number_part(value: object) -> int | None:
+    digits = re.match(r"\d+", house_key(value))
+    return int(digits.group()) if digits else None
+
+
+def load_folding(root: Path = LANGUAGE_ROOT) -> Folding:
+    """The street and letter knowledge of every language folder, gathered."""
+    endings: list[tuple[str, str]] = []
+    words: list[tuple[str, str]] = []
+    letters: list[tuple[str, str]] = []
+    for path in sorted(root.glob("*/street_abbreviations.yaml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        endings += [(e["short"].casefold(), e["long"].casefold()) for e in data.get("endings", [])]
+        words += [(w["short"].casefold(), w["long"].casefold()) for w in data.get("words", [])]
+        letters += [(k.casefold(), str(v)) for k, v in (data.get("letters") or {}).items()]
+    # longer endings first, so "str." wins over "str"
+    endings.sort(key=lambda pair: -len(pair[0]))
+    return Folding(tuple(endings), tuple(words), tuple(letters))
+
+
+# --- the register files -----------------------------------------------------------------------
+
+
+class _Row(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_is_none(cls, raw: Any) -> Any:
+        if isinstance(raw, dict):
+            return {k: (None if v == "" else v) for k, v in raw.items()}
+        return raw
+
+
+class Resident(_Row):
+    id: str = Field(pattern=r"^[A-Za-z0-9\-]{1,32}$")
+    given_name: str = Field(min_length=1, max_length=100)
+    family_name: str = Field(min_length=1, max_length=100)
+    birth_date: dt.date
+    street: str = Field(min_length=1, max_length=100)
+    house_number: str = Field(min_length=1, max_length=10)
+    postcode: str = Field(pattern=r"^\d{5}$")
+    city: str = Field(min_length=1, max_length=100)
+    residence: Literal["main", "secondary"]
+    nationality: str = Field(pattern=r"^[A-Z]{2}$")
+    registered_since: dt.date
+    transfer_block: bool
+
+
+class ZoneStreet(_Row):
+    model_config = ConfigDict(populate_by_name=True)
+
+    street: str = Field(min_length=1, max_length=100)
+    from_number: int | None = Field(default=None, alias="from", ge=1)
+    to_number: int | None = Field(default=None, alias="to", ge=1)
+
+    @model_validator(mode="after")
+    def _range(self) -> ZoneStreet:
+        if (self.from_number is None) != (self.to_number is None):
+            raise ValueError("give both 'from' and 'to', or neither (the whole street)")
+        if self.from_number and self.to_number and self.from_number > self.to_number:
+            raise ValueError("'from' must not be greater than 'to'")
+        return self
+
+    def covers(self, number: int | None) -> bool:
+        if self.from_number is None or self.to_number is None:
+            return True
+        return number is not None and self.from_number <= number <= self.to_number
+
+
+class ParkingZone(_Row):
+    id: str = Field(pattern=r"^[A-Za-z0-9\-]{1,32}$")
+    name: Text
+    streets: list[ZoneStreet] = Field(min_length=1)
+
+
+class Eligibility(_Row):
+    min_age: int = Field(ge=0, le=30)
+    eu_citizens: bool  # other EU citizens vote too (municipal elections); Germans always
+
+
+class Election(_Row):
+    id: str = Field(pattern=r"^[a-z0-9\-]{1,64}$")
+    name: Text
+    date: dt.date
+    application_deadline: dt.date
+    eligibility: Eligibility
+
+    @model_validator(mode="after")
+    def _deadline_first(self) -> Election:
+        if self.application_deadline > self.date:
+            raise ValueError("the application deadline must not be after the election")
+        return self
+
+
+class RollEntry(_Row):
+    resident_id: str = Field(min_length=1, max_length=32)
+    listed: bool
+    polling_district: str | None = Field(default=None, max_length=16)
+    postal_vote_issued: bool
+
+
+class DogRecord(_Row):
+    resident_id: str = Field(min_length=1, max_length=32)
+    tax_number: str = Field(min_length=1, max_length=32)
+    dog_name: str = Field(min_length=1, max_length=100)
+    breed: str | None = Field(default=None, max_length=100)
+    dangerous: bool  # danger established by the authority (§ 7 NHundG), not by breed
+    since: dt.date
+    until: dt.date | None = None
+
+    def current(self, today: dt.date) -> bool:
+        return self.since <= today and (self.until is None or self.until >= today)
+
+
+@dataclass(frozen=True)
+class Registers:
+    residents: tuple[Resident, ...]
+    zones: tuple[ParkingZone, ...]
+    election: Election | None
+    roll: Mapping[str, RollEntry]
+    dogs: Mapping[str, tuple[DogRecord, ...]]  # by resident id
+    eu: frozenset[str]
+    folding: Folding
+    by_person: Mapping[tuple[str, dt.date], tuple[Resident, ...]]  # (family name key, born)
+    by_street: Mapping[str, tuple[tuple[ParkingZone, ZoneStreet], ...]]
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _problem(path: Path, where: str, exc: ValidationError) -> RegisterFileError:
+    lines = [
+        f"{path.name}: {where}, field {'.'.join(map(str, e['loc'])) or '(row)'!r}: {e['msg']}"
+        for e in exc.errors()
+    ]
+    return RegisterFileError("\n".join(lines))
+
+
+def _csv_lines(path: Path) -> Iterator[tuple[int, list[str]]]:
+    """(line number, cells) of each data line; `#` lines are comments (the SYNTHETIC mark)."""
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if line.strip() and not line.startswith("#"):
+            yield number, next(csv.reader([line]))
+
+
+def read_csv(path: Path, model: type[M]) -> list[M]:
+    """Every row of a register CSV, validated; the first bad row fails naming its line."""
+    if not path.exists():
+        return []
+    lines = _csv_lines(path)
+    _, header = next(lines, (0, []))
+    rows: list[M] = []
+    for number, cells in lines:
+        if len(cells) != len(header):
+            raise RegisterFileError(
+                f"{path.name}: line {number}: {len(cells)} cells, the header has {len(header)}"
+            )
+        try:
+            rows.append(model.model_validate(dict(zip(header, cells, strict=True))))
+        except ValidationError as exc:
+            where = f"line {number} (id {cells[0]!r})" if cells else f"line {number}"
+            raise _problem(path, where, exc) from exc
+    return rows
+
+
+def _read_yaml(path: Path) -> Any:
+    if not path.exists():
+        return None
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise RegisterFileError(f"{path.name}: not valid YAML: {exc}") from exc
+
+
+def _zones(path: Path) -> list[ParkingZone]:
+    raw = _read_yaml(path) or {}
+    zones = []
+    for i, entry in enumerate(raw.get("zones") or [], start=1):
+        try:
+            zones.append(ParkingZone.model_validate(entry))
+        except ValidationError as exc:
+            name = entry.get("id") if isinstance(entry, dict) else None
+            raise _problem(path, f"zone {i} (id {name!r})", exc) from exc
+    _unique(path, [z.id for z in zones], "zone id")
+    return zones
+
+
+def _election(path: Path) -> Election | None:
+    raw = _read_yaml(path)
+    if raw is None:
+        return None
+    try:
+        return Election.model_validate(raw)
+    except ValidationError as exc:
+        raise _problem(path, "the election", exc) from exc
+
+
+def _unique(path: Path, keys: Iterable[str], what: str) -> None:
+    seen: set[str] = set()
+    for key in keys:
+        if key in seen:
+            raise RegisterFileError(f"{path.name}: {what} {key!r} appears twice")
+        seen.add(key)
+
+
+def _known_residents(path: Path, ids: Iterable[str], residents: set[str]) -> None:
+    for resident_id in ids:
+        if resident_id not in residents:
+            raise RegisterFileError(
+                f"{path.name}: resident_id {resident_id!r} is not in residents.csv"
+            )
+
+
+def load_registers(city_dir: Path, *, language_root: Path = LANGUAGE_ROOT) -> Registers:
+    """Read and check every register of a city folder; a missing file is an empty register."""
+    folder = city_dir / "registers"
+    residents = read_csv(folder / "residents.csv", Resident)
+    _unique(folder / "residents.csv", [r.id for r in residents], "id")
+    ids = {r.id for r in residents}
+    roll = read_csv(folder / "electoral_roll.csv", RollEntry)
+    _unique(folder / "electoral_roll.csv", [e.resident_id for e in roll], "resident_id")
+    _known_residents(folder / "electoral_roll.csv", [e.resident_id for e in roll], ids)
+    dogs = read_csv(folder / "dog_tax.csv", DogRecord)
+    _known_residents(folder / "dog_tax.csv", [d.resident_id for d in dogs], ids)
+    nationalities = _read_yaml(folder / "nationalities.yaml") or {}
+    return _indexed(
+        residents=residents,
+        zones=_zones(folder / "parking_zones.yaml"),
+        election=_election(folder / "election.yaml"),
+        roll=roll,
+        dogs=dogs,
+        eu=frozenset(str(c) for c in nationalities.get("eu_member_states") or []),
+        folding=load_folding(language_root),
+    )
+
+
+def _indexed(
+    *,
+    residents: list[Resident],
+    zones: list[ParkingZone],
+    election: Election | None,
+    roll: list[RollEntry],
+    dogs: list[DogRecord],
+    eu: frozenset[str],
+    folding: Folding,
+) -> Registers:
+    by_person: dict[tuple[str, dt.date], list[Resident]] = {}
+    for r in residents:
+        by_person.setdefault((folding.name(r.family_name), r.birth_date), []).append(r)
+    by_street: dict[str, list[tuple[ParkingZone, ZoneStreet]]] = {}
+    for zone in zones:
+        for entry in zone.streets:
+            by_street.setdefault(folding.street(entry.street), []).append((zone, entry))
+    by_holder: dict[str, list[DogRecord]] = {}
+    for dog in dogs:
+        by_holder.setdefault(dog.resident_id, []).append(dog)
+    return Registers(
+        residents=tuple(residents),
+        zones=tuple(zones),
+        election=election,
+        roll={e.resident_id: e for e in roll},
+        dogs={k: tuple(v) for k, v in by_holder.items()},
+        eu=eu,
+        folding=folding,
+        by_person={k: tuple(v) for k, v in by_person.items()},
+        by_street={k: tuple(v) for k, v in by_street.items()},
+    )
+
+
+@cache
+def registers_of(city_dir: Path) -> Registers:
+    """The registers of a city folder, read once per process."""
+    return load_registers(city_dir)
+
+
+# --- matching a person --------------------------------------------------------------------------
+
+
+def _day(value: object) -> dt.date | None:
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value or ""))
+    except ValueError:
+        return None
+
+
+def _first_given(folding: Folding, value: object) -> str:
+    words = str(value or "").split()
+    return folding.name(words[0]) if words else ""
+
+
+def same_address(registers: Registers, person: Resident, applicant: Mapping[str, Any]) -> bool:
+    fold = registers.folding
+    return (
+        fold.street(applicant.get("street")) == fold.street(person.street)
+        and house_key(applicant.get("house_number")) == house_key(person.house_number)
+        and re.sub(r"\D", "", str(applicant.get("postcode") or "")) == person.postcode
+    )
+
+
+def find_resident(
+    registers: Registers, applicant: Mapping[str, Any]
+) -> tuple[Resident | None, bool]:
+    """The registered person the applicant is (family name, first given name, birth date), and
+    whether the typed address is theirs; a person at that address wins over a namesake."""
+    born = _day(applicant.get("birth_date"))
+    if born is None:
+        return None, False
+    fold = registers.folding
+    given = _first_given(fold, applicant.get("given_name"))
+    candidates = [
+        r
+        for r in registers.by_person.get((fold.name(applicant.get("family_name")), born), ())
+        if given and _first_given(fold, r.given_name) == given
+    ]
+    for person in candidates:
+        if same_address(registers, person, applicant):
+            return person, True
+    return (candidates[0], False) if candidates else (None, False)
+
+
+def age_on(born: dt.date, day: dt.date) -> int:
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
+# --- the lookups ----------------------------------------------------------------------------------
+
+
+def resident(
+    registers: Registers, applicant: Mapping[str, Any], data: Mapping[str, Any], today: dt.date
+) -> Facts:
+    """Is the applicant registered, at the address given, and as what?"""
+    person, address_matches = find_resident(registers, applicant)
+    if person is None:
+        return {
+            "found": False,
+            "address_matches": False,
+            "main_residence": None,
+            "residence": None,
+            "age": None,
+            "minor": None,
+            "german": None,
+            "nationality_eu": None,
+            "transfer_block": False,
+            "registered_since": None,
+        }
+    age = age_on(person.birth_date, today)
+    return {
+        "found": True,
+        "address_matches": address_matches,
+        "main_residence": person.residence == "main",
+        "residence": person.residence,
+        "age": age,
+        "minor": age < 18,
+        "german": person.nationality == "DE",
+        "nationality_eu": person.nationality in registers.eu,
+        "transfer_block": person.transfer_block,
+        "registered_since": person.registered_since.isoformat(),
+    }
+
+
+def zone_of(registers: Registers, street: object, house_number: object) -> ParkingZone | None:
+    number = house_number_part(house_number)
+    for zone, entry in registers.by_street.get(registers.folding.street(street), ()):
+        if entry.covers(number):
+            return zone
+    return None
+
+
+def parking_zone(
+    registers: Registers, applicant: Mapping[str, Any], data: Mapping[str, Any], today: dt.date
+) -> Facts:
+    """The residents' parking zone of the applicant's address, if it lies in one."""
+    zone = zone_of(registers, applicant.get("street"), applicant.get("house_number"))
+    return {
+        "zone": zone.id if zone else None,
+        "zone_name": zone.name.de if zone else None,
+        "zone_name_en": zone.name.en if zone else None,
+    }
+
+
+def _eligible(registers: Registers, person: Resident, election: Election) -> bool:
+    rules = election.eligibility
+    citizen = person.nationality == "DE" or (
+        rules.eu_citizens and person.nationality in registers.eu
+    )
+    old_enough = age_on(person.birth_date, election.date) >= rules.min_age
+    return citizen and old_enough and person.residence == "main"
+
+
+def electoral_roll(
+    registers: Registers, applicant: Mapping[str, Any], data: Mapping[str, Any], today: dt.date
+) -> Facts:
+    """The applicant's entry for the next election: listed, eligible, postal vote issued?"""
+    election = registers.election
+    person, _ = find_resident(registers, applicant)
+    entry = registers.roll.get(person.id) if person else None
+    facts: Facts = {
+        "election_id": election.id if election else None,
+        "election": election.name.de if election else None,
+        "election_en": election.name.en if election else None,
+        "election_date": election.date.isoformat() if election else None,
+        "deadline": election.application_deadline.isoformat() if election else None,
+        # no election to vote in is as closed as one past its deadline
+        "deadline_passed": election is None or today > election.application_deadline,
+        "listed": bool(entry and entry.listed),
+        "eligible": _eligible(registers, person, election) if person and election else None,
+        "already_issued": bool(entry and entry.postal_vote_issued),
+        "polling_district": entry.polling_district if entry and entry.listed else None,
+    }
+    return facts
+
+
+def dog_tax(
+    registers: Registers, applicant: Mapping[str, Any], data: Mapping[str, Any], today: dt.date
+) -> Facts:
+    """The applicant's dogs registered for the tax today; whether `data.dog_name` is one."""
+    person, _ = find_resident(registers, applicant)
+    dogs = [d for d in registers.dogs.get(person.id, ()) if d.current(today)] if person else []
+    names = [d.dog_name for d in dogs]
+    asked = data.get("dog_name")
+    fold = registers.folding.name
+    named = None if not asked else fold(asked) in {fold(n) for n in names}
+    return {
+        "holder_found": person is not None,
+        "dogs": len(dogs),
+        "registered_names": names,
+        "dangerous_dogs": sum(d.dangerous for d in dogs),
+        "named_dog_registered": named,
+    }
+
+
+Lookup = Callable[[Registers, Mapping[str, Any], Mapping[str, Any], dt.date], Facts]
+
+LOOKUPS: dict[str, Lookup] = {
+    "resident": resident,
+    "parking_zone": parking_zone,
+    "electoral_roll": electoral_roll,
+    "dog_tax": dog_tax,
+}
+
+
+class UnknownLookup(KeyError):
+    """A form names a lookup that does not exist."""
+
+
+def lookup_facts(
+    registers: Registers,
+    names: Iterable[str],
+    applicant: Mapping[str, Any],
+    data: Mapping[str, Any],
+    today: dt.date,
+) -> dict[str, Facts]:
+    """The facts of each named lookup, by name: the rules' `records`."""
+    out: dict[str, Facts] = {}
+    for name in names:
+        if name not in LOOKUPS:
+            raise UnknownLookup(f"unknown register lookup {name!r}; known: {sorted(LOOKUPS)}")
+        out[name] = LOOKUPS[name](registers, applicant, data, today)
+    return out
