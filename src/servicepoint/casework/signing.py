@@ -6,12 +6,14 @@ in development and tests as in production, but nobody outside can trust that key
 says so. The signature certifies the document (DocMDP "no changes"): any later change to the
 file, even an appended revision, fails the check.
 
-pyHanko runs its own event loop per call: call these from synchronous code (a `def` route, a
-service, the worker), never from inside a running event loop.
+pyHanko runs its own event loop per call. From synchronous code (a `def` route, a service, the
+worker) that costs nothing; called inside a running event loop (an `async def` route) the work
+moves to a helper thread, and the loop waits the ~15 ms.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import datetime as dt
@@ -19,8 +21,11 @@ import io
 import logging
 import os
 import secrets
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from pathlib import Path
+from typing import TypeVar
 
 from asn1crypto import keys as asn1_keys  # type: ignore[import-untyped]
 from asn1crypto import x509 as asn1_x509
@@ -29,11 +34,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import signers
 from pyhanko.sign.fields import MDPPerm, SigSeedSubFilter
-from pyhanko.sign.general import SigningError
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
@@ -43,6 +46,7 @@ from servicepoint.config import Settings
 from servicepoint.core.clock import utcnow
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 FIELD_NAME = "Signatur"
 DEV_FILE = "development-signing.pem"  # key and certificate in one file: one atomic rename
@@ -205,8 +209,23 @@ def _signer(creds: Credentials) -> signers.SimpleSigner:
     )
 
 
+def _outside_event_loop(work: Callable[[], T]) -> T:
+    """Run `work` where pyHanko may start its own event loop (asyncio.run refuses to inside
+    a running one)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return work()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(work).result()
+
+
 def sign_pdf(pdf: bytes, *, settings: Settings) -> bytes:
     """The document certified with the instance's key (an invisible signature, PAdES)."""
+    return _outside_event_loop(lambda: _sign(pdf, settings))
+
+
+def _sign(pdf: bytes, settings: Settings) -> bytes:
     meta = signers.PdfSignatureMetadata(
         field_name=FIELD_NAME,
         subfilter=SigSeedSubFilter.PADES,
@@ -235,10 +254,17 @@ def _unchecked(error: str, signed: bool = False) -> VerifyResult:
 
 def verify_pdf(pdf: bytes, *, settings: Settings) -> VerifyResult:
     """Check the document's signature against the configured certificate (never raises)."""
+    return _outside_event_loop(lambda: _verify(pdf, settings))
+
+
+def _verify(pdf: bytes, settings: Settings) -> VerifyResult:
+    # Any bytes may arrive here, and pyHanko's parser fails on damaged ones with whatever the
+    # layer below raised (zlib.error, struct.error, AssertionError, ...): every failure means
+    # "not confirmed", said as such, never a crash.
     try:
         reader = PdfFileReader(io.BytesIO(pdf), strict=False)
         embedded = reader.embedded_signatures
-    except (PdfError, ValueError, KeyError, TypeError, IndexError) as exc:
+    except Exception as exc:
         return _unchecked(f"not a readable PDF: {exc}")
     if not embedded:
         return _unchecked("the document carries no signature")
@@ -246,7 +272,7 @@ def verify_pdf(pdf: bytes, *, settings: Settings) -> VerifyResult:
     context = ValidationContext(trust_roots=[trust], allow_fetching=False)
     try:
         status = validate_pdf_signature(embedded[-1], context)
-    except (PdfError, SigningError, ValueError, KeyError, TypeError) as exc:
+    except Exception as exc:
         return _unchecked(f"the signature could not be checked: {exc}", signed=True)
     return VerifyResult(
         signed=True,
