@@ -135,6 +135,14 @@ def test_a_missing_key_renders_empty_and_never_raises(template: str) -> None:
     assert doc.lines == (("Zeile", ""),)
 
 
+def test_separators_around_missing_answers_go_too() -> None:
+    spec = form(("Anschrift", "{applicant.street} {applicant.house_number}, {applicant.postcode}"))
+    doc = documents.build_result_document(Case(applicant={"postcode": "30161"}), spec, "x", "de")
+    assert doc.lines == (("Anschrift", "30161"),)
+    doc = documents.build_result_document(Case(applicant={}), spec, "x", "de")
+    assert doc.lines == (("Anschrift", ""),)
+
+
 def test_only_applicant_and_data_placeholders_are_filled() -> None:
     # Braces of any other kind are the city's text, kept as written; the citizen's own answer
     # containing braces is inserted as text and never filled a second time.

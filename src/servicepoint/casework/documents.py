@@ -34,6 +34,7 @@ PDF_VARIANT = "pdf/a-3a"
 TEMPLATE = "casework/document.html"
 # {applicant.given_name} or {data.kind}: the only placeholders a document line may use.
 _PLACEHOLDER = re.compile(r"\{(applicant|data)\.([a-z][a-z0-9_]{0,39})\}")
+_LOOSE_COMMA = re.compile(r"\s+,")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford's base32
 CODE_LENGTH = 16
@@ -119,7 +120,9 @@ def fill(template: str, case: Case, form: FormSpec, lang: str) -> str:
         source, name = match.groups()
         return value_text(sources[source].get(name), fields.get(name), lang)
 
-    return " ".join(_PLACEHOLDER.sub(one, template).split())
+    text = " ".join(_PLACEHOLDER.sub(one, template).split())
+    # "{street} {house_number}, {postcode}" with nothing known reads "", not ",".
+    return _LOOSE_COMMA.sub(",", text).strip(" ,;")
 
 
 def build_result_document(
