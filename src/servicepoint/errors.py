@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
+
+# What is wrong with one field: a German msgid, or a msgid with its parameters.
+FieldMessage = str | tuple[str, Mapping[str, object]]
+
 
 class ServicePointError(Exception):
     status_code = 400
     code = "bad_request"
+    # Field name → what is wrong with it; a JSON answer lists them, translated, under "fields".
+    fields: Mapping[str, FieldMessage] = MappingProxyType({})
 
     def __init__(self, message: str, *, code: str | None = None, **params: object) -> None:
         # `message` is a German msgid; the handler translates it into the request's language.

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from servicepoint.errors import Conflict, NotFound, Unprocessable
+from collections.abc import Mapping
+
+from servicepoint.errors import Conflict, FieldMessage, NotFound, Unprocessable
 
 
 class FormNotFound(NotFound):
@@ -22,6 +24,6 @@ class CaseClosed(Conflict):
 class InvalidApplication(Unprocessable):
     """Answers that fail the form's checks; `fields` names each field and what is wrong."""
 
-    def __init__(self, message: str, *, fields: dict[str, str]) -> None:
+    def __init__(self, message: str, *, fields: Mapping[str, FieldMessage]) -> None:
         super().__init__(message)
         self.fields = fields

@@ -17,7 +17,7 @@ from servicepoint.account.errors import LoginRequired
 from servicepoint.core import i18n
 from servicepoint.core.i18n import N_
 from servicepoint.core.templating import render
-from servicepoint.errors import ServicePointError
+from servicepoint.errors import FieldMessage, ServicePointError
 from servicepoint.web import form_errors
 from servicepoint.web.routing import every_route
 
@@ -47,9 +47,16 @@ def error_response(
     code: str,
     detail: str,
     headers: Mapping[str, str] | None = None,
+    fields: Mapping[str, str] | None = None,
 ) -> Response:
+    """The one error answer: `{"error", "detail"}` (plus `"fields"`, field → what is wrong,
+    when the error names fields) for programs, the error page for people."""
     if _wants_json(request):
-        return JSONResponse({"error": code, "detail": detail}, status_code=status, headers=headers)
+        body: dict[str, object] = {"error": code, "detail": detail}
+        if fields:
+            body["fields"] = dict(fields)
+            body["detail"] = f"{detail} – " + "; ".join(f"{k}: {v}" for k, v in fields.items())
+        return JSONResponse(body, status_code=status, headers=headers)
     page = render(
         request,
         "error.html",
@@ -97,6 +104,7 @@ _PYDANTIC_TEXT = {
     "invalid_characters": N_("enthält unerlaubte Steuer- oder Sonderzeichen"),
     "formula_prefix": N_("darf nicht mit =, +, - oder @ beginnen"),
     "date_window": N_("Datum außerhalb des erlaubten Zeitraums"),
+    "answer_type": N_("Text, ganze Zahl, ja/nein oder eine Liste kurzer Texte erwartet"),
 }
 
 
@@ -119,6 +127,13 @@ def validation_detail(request: Request, exc: RequestValidationError) -> str:
     return f"{prefix} – " + "; ".join(items)
 
 
+def _field_text(lang: str, message: FieldMessage) -> str:
+    if isinstance(message, str):
+        return i18n.translate(lang, message)
+    msgid, params = message
+    return i18n.translate(lang, msgid) % params if params else i18n.translate(lang, msgid)
+
+
 def _allowed_methods(request: Request) -> str:
     """RFC 9110 `Allow` for a 405: the methods of every route on this path. Starlette names only
     the first matching route's, though GET and DELETE of one path are two routes here."""
@@ -136,8 +151,10 @@ def install(app: FastAPI) -> None:
             query = f"?{request.url.query}" if request.url.query else ""
             target = quote(request.url.path + query)
             return RedirectResponse(f"/mitarbeiter/login?next={target}", status_code=303)
-        detail = i18n.error_text(exc, _lang(request))
-        return error_response(request, exc.status_code, exc.code, detail)
+        lang = _lang(request)
+        detail = i18n.error_text(exc, lang)
+        fields = {name: _field_text(lang, message) for name, message in exc.fields.items()}
+        return error_response(request, exc.status_code, exc.code, detail, fields=fields)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:

@@ -22,7 +22,8 @@ _WHY = {
     "404": "Unknown id or code.",
     "409": "Conflict with the current state, e.g. `slot_taken`.",
     "413": "Request body too large.",
-    "422": "Invalid input (also NUL, control or invisible characters); `detail` names the fields.",
+    "422": "Invalid input (also NUL, control or invisible characters); `detail` names the "
+    "fields, and `fields` maps each to what is wrong where the form's own checks refuse it.",
     "429": "Too many requests from this client; try again later.",
 }
 _EVERY_OPERATION = ("400", "413", "422")
@@ -34,6 +35,11 @@ class ErrorBody(BaseModel):
 
     error: str = Field(description="Machine-readable code, e.g. `slot_taken`, `not_found`.")
     detail: str = Field(description="A message for people, in the request's language.")
+    fields: dict[str, str] | None = Field(
+        default=None,
+        description="Only when the error concerns named fields: each field's path "
+        "(e.g. `applicant.birth_date`, `data.kind`) and what is wrong with it, in words.",
+    )
 
 
 def conflict(description: str) -> dict[int | str, dict[str, Any]]:
