@@ -15,6 +15,7 @@ from servicepoint.appointment import queue as queue_service
 from servicepoint.appointment import service as appointment_service
 from servicepoint.assistant import callback
 from servicepoint.assistant import service as assistant_service
+from servicepoint.casework import service as casework_service
 from servicepoint.config import Settings
 from servicepoint.core import guards
 from servicepoint.core.clock import utcnow
@@ -34,6 +35,7 @@ class WorkerReport:
     questions_purged: int = 0  # the assistant's logged questions past their retention
     guards_purged: int = 0  # expired login counters and spent booking challenges
     tickets_purged: int = 0  # walk-in waiting numbers past their retention
+    cases_purged: int = 0  # online applications past their retention, and stale drafts
 
 
 def run_once(
@@ -63,6 +65,7 @@ def run_once(
     report.tickets_purged = queue_service.purge_tickets(
         session, retention_days=settings.ticket_retention_days, now=now
     )
+    report.cases_purged = casework_service.purge_cases(session, settings=settings, now=now)
     return report
 
 

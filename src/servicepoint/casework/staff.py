@@ -1,0 +1,240 @@
+"""The staff's side of a case: the work queue, taking the next case, deciding, asking for a
+document, notes. Every action goes to the audit log; a rejection always has a person and a
+reason (§ 35a VwVfG). Importable from casework.service as well.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Literal
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, defer
+
+from servicepoint.account import service as account_service
+from servicepoint.casework import workflow
+from servicepoint.casework.errors import CaseClosed, FormNotFound
+from servicepoint.casework.export import export_case
+from servicepoint.casework.models import Application, CaseNote
+from servicepoint.config import Settings
+from servicepoint.core.clock import utcnow
+from servicepoint.core.i18n import N_
+from servicepoint.errors import FieldMessage, Unprocessable
+
+__all__ = [
+    "QueueRow",
+    "add_note",
+    "confirm",
+    "decide_by_staff",
+    "export_case",
+    "request_document",
+    "take_next",
+    "work_queue",
+]
+
+IN_QUEUE = ("in_review", "waiting")
+REASON_MAX = 2000
+_TAKE_ATTEMPTS = 5
+
+
+class MissingText(Unprocessable):
+    """A reason, a request or a note left empty (or too long); names the field."""
+
+    code = "missing_text"
+
+    def __init__(self, message: str, *, field: str, problem: FieldMessage) -> None:
+        super().__init__(message)
+        self.fields = {field: problem}
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    case: Application
+    due_at: dt.datetime | None
+    overdue: bool
+
+
+def work_queue(session: Session, *, now: dt.datetime) -> list[QueueRow]:
+    """Cases in review or waiting for a document, the oldest first, overdue ones marked."""
+    cases = session.scalars(
+        select(Application)
+        .where(Application.status.in_(IN_QUEUE))
+        .order_by(Application.submitted_at, Application.id)
+        .options(defer(Application.document))
+    )
+    return [QueueRow(c, c.due_at, c.due_at is not None and c.due_at < now) for c in cases]
+
+
+def take_next(session: Session, *, username: str) -> Application | None:
+    """Assign the oldest case in review that nobody has taken to `username`. Two clerks at once
+    never get the same case: the assignment only succeeds where the case is still free."""
+    for _ in range(_TAKE_ATTEMPTS):
+        case_id = session.scalar(
+            select(Application.id)
+            .where(Application.status == "in_review", Application.assigned_to.is_(None))
+            .order_by(Application.submitted_at, Application.id)
+            .limit(1)
+        )
+        if case_id is None:
+            return None
+        taken = session.execute(
+            update(Application)
+            .where(Application.id == case_id, Application.assigned_to.is_(None))
+            .values(assigned_to=username)
+            .execution_options(synchronize_session=False)
+        )
+        if getattr(taken, "rowcount", 0) == 1:
+            case = session.get(Application, case_id, populate_existing=True)
+            account_service.audit(
+                session, username=username, action="case_take", target=case.code if case else None
+            )
+            return case
+    return None
+
+
+def _text(value: str | None, *, field: str, missing: str) -> str:
+    text = (value or "").strip()
+    if not text:
+        raise MissingText(missing, field=field, problem=N_("Bitte füllen Sie dieses Feld aus."))
+    if len(text) > REASON_MAX:
+        problem = (N_("Bitte höchstens %(max)s Zeichen eingeben."), {"max": REASON_MAX})
+        raise MissingText(missing, field=field, problem=problem)
+    return text
+
+
+def _retention_days(settings: Settings, case: Application) -> int:
+    try:
+        return workflow.form_for(settings, case.service_id).retention_days
+    except FormNotFound:
+        return workflow.DEFAULT_RETENTION_DAYS
+
+
+def _decide(
+    session: Session,
+    *,
+    settings: Settings,
+    case: Application,
+    username: str,
+    outcome: Literal["approved", "rejected"],
+    reason: str | None,
+) -> None:
+    proposal, now = case.proposal, utcnow()
+    if outcome == "approved":
+        form = workflow.form_for(settings, case.service_id)
+        workflow.approve(
+            session,
+            settings=settings,
+            case=case,
+            form=form,
+            username=username,
+            now=now,
+            reason=reason,
+        )
+    else:
+        assert reason  # checked by the callers: a rejection always states why
+        workflow.reject(
+            session,
+            settings=settings,
+            case=case,
+            username=username,
+            reason=reason,
+            retention_days=_retention_days(settings, case),
+            now=now,
+        )
+    workflow.count_decision(session, case, proposal=proposal, now=now)
+    detail = {"outcome": outcome, "proposal": proposal}
+    account_service.audit(
+        session,
+        username=username,
+        action=f"case_{_verb(outcome, proposal)}",
+        target=case.code,
+        detail=detail,
+    )
+
+
+def _verb(outcome: str, proposal: str | None) -> str:
+    return "confirm" if outcome == proposal else "decide"
+
+
+def confirm(
+    session: Session, *, settings: Settings, case: Application, username: str
+) -> Application:
+    """Decide as the rules proposed, in one click. A proposed rejection states the reasons of
+    the rules that called for it (the citizen reads them in the mail and on the status page)."""
+    workflow.require_open(case)
+    if case.proposal not in ("approved", "rejected"):
+        raise CaseClosed(
+            N_("Für diesen Antrag gibt es keinen Vorschlag; bitte entscheiden Sie selbst.")
+        )
+    outcome: Literal["approved", "rejected"] = (
+        "rejected" if case.proposal == "rejected" else "approved"
+    )
+    reason = None
+    if outcome == "rejected":
+        key = "detail_en" if case.lang == "en" else "detail"
+        reasons = [f.get(key) or f["detail"] for f in case.findings if f.get("outcome") == "reject"]
+        reason = _text(
+            " ".join(reasons), field="reason", missing=N_("Bitte geben Sie einen Grund an.")
+        )
+    _decide(
+        session, settings=settings, case=case, username=username, outcome=outcome, reason=reason
+    )
+    return case
+
+
+def decide_by_staff(
+    session: Session,
+    *,
+    settings: Settings,
+    case: Application,
+    username: str,
+    outcome: Literal["approved", "rejected"],
+    reason: str | None,
+) -> Application:
+    """Approve or reject as the clerk sees it; a rejection needs a reason the citizen reads."""
+    workflow.require_open(case)
+    if outcome == "rejected":
+        reason = _text(
+            reason, field="reason", missing=N_("Eine Ablehnung braucht eine Begründung.")
+        )
+    elif reason:
+        reason = _text(reason, field="reason", missing=N_("Bitte geben Sie einen Grund an."))
+    _decide(
+        session,
+        settings=settings,
+        case=case,
+        username=username,
+        outcome=outcome,
+        reason=reason or None,
+    )
+    return case
+
+
+def request_document(
+    session: Session, *, settings: Settings, case: Application, username: str, what: str
+) -> Application:
+    """Ask the citizen for a document: the case waits until it is uploaded on the status page."""
+    workflow.require_open(case)
+    case.requested_upload = _text(
+        what, field="what", missing=N_("Bitte schreiben Sie, welche Unterlage fehlt.")
+    )
+    case.status = "waiting"
+    workflow.notify(session, settings=settings, case=case, kind="waiting")
+    account_service.audit(
+        session, username=username, action="case_request_document", target=case.code
+    )
+    return case
+
+
+def add_note(session: Session, *, case: Application, username: str, text: str) -> CaseNote:
+    """A note for colleagues (never shown to the citizen)."""
+    if case.status == "draft":
+        raise CaseClosed(N_("Dieser Antrag ist noch nicht abgeschickt."))
+    note = CaseNote(
+        author=username, text=_text(text, field="text", missing=N_("Die Notiz ist leer."))
+    )
+    case.notes.append(note)
+    session.flush()
+    account_service.audit(session, username=username, action="case_note", target=case.code)
+    return note
