@@ -43,6 +43,7 @@ def _routers(app: FastAPI) -> None:
     from servicepoint.appointment import queue_pages
     from servicepoint.assistant import api as assistant_api
     from servicepoint.assistant import pages as assistant_pages
+    from servicepoint.casework import staff_pages as casework_staff_pages
     from servicepoint.casework import verify_pages as casework_verify_pages
     from servicepoint.catalog import api as catalog_api
     from servicepoint.catalog import pages as catalog_pages
@@ -63,6 +64,7 @@ def _routers(app: FastAPI) -> None:
         assistant_pages,
         planning_pages,
         casework_verify_pages,
+        casework_staff_pages,
     )
     app.include_router(web_pages.health_router)
     for module in modules:

@@ -1,0 +1,304 @@
+"""Staff pages of online applications: the work queue, one case with its findings and the trace
+of what the rules read, and the actions on it (confirm, decide, ask for a document, note, export).
+
+Every page needs the staff role; every form posts with the CSRF token; the answers are private
+(no-store, set by the account dependency). Each action calls one service function, which checks
+the case's state and writes the audit entry.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from servicepoint.account import service as account_service
+from servicepoint.account.deps import require
+from servicepoint.account.models import User
+from servicepoint.casework import service, staff_view, uploads
+from servicepoint.casework.errors import CaseNotFound, FormNotFound
+from servicepoint.casework.formspec import FormSpec
+from servicepoint.casework.models import CLOSED, Application
+from servicepoint.catalog import service as catalog_service
+from servicepoint.core import events
+from servicepoint.core.clock import BERLIN, today_local, utcnow
+from servicepoint.core.db import SessionDep
+from servicepoint.core.i18n import N_, error_text, translate
+from servicepoint.core.inputs import Code, Id, LongText
+from servicepoint.core.security import csrf_protect
+from servicepoint.core.templating import render
+from servicepoint.errors import Conflict, NotFound, ServicePointError
+
+router = APIRouter(include_in_schema=False)
+BASE = "/mitarbeiter/antraege"
+STAFF = Depends(require("staff"))
+CSRF = [Depends(csrf_protect)]
+
+# ?ok=<key> after an action names what was done; an unknown key shows nothing.
+DONE = {
+    "bestaetigt": N_("Der Vorschlag ist bestätigt."),
+    "entschieden": N_("Die Entscheidung ist gespeichert."),
+    "angefordert": N_("Die Unterlage ist angefordert. Der Antrag wartet, bis sie hochgeladen ist."),
+    "notiz": N_("Die Notiz ist gespeichert."),
+}
+AUTO_DECIDED = "application_auto_decided"  # the anonymous event of casework.workflow
+OkKey = Annotated[str, Query(max_length=20)]
+ServiceFilter = Annotated[str, Query(max_length=64)]
+
+
+# -- the work queue ------------------------------------------------------------------------------
+@router.get(BASE, response_class=HTMLResponse)
+def work_queue(
+    request: Request,
+    leistung: ServiceFilter = "",
+    leer: bool = False,
+    user: User = STAFF,
+    session: Session = SessionDep,
+) -> HTMLResponse:
+    """Cases in review or waiting for a document, the oldest first, with their due dates."""
+    rows = service.work_queue(session, now=utcnow())
+    offered = sorted({row.case.service_id for row in rows})
+    shown = [row for row in rows if not leistung or row.case.service_id == leistung]
+    context = {
+        "rows": shown,
+        "total": len(rows),
+        "offered": offered,
+        "chosen": leistung if leistung in offered else "",
+        "names": _service_names(session, offered, request.state.lang),
+        "nothing_left": leer,
+        "proposal_text": staff_view.proposal_text,
+        "status_text": staff_view.status_text,
+        "auto_today": len(events.events(session, kind=AUTO_DECIDED, since=_midnight())),
+    }
+    return render(request, "casework/staff_queue.html", context)
+
+
+@router.post(f"{BASE}/naechster", dependencies=CSRF)
+def take_next(user: User = STAFF, session: Session = SessionDep) -> RedirectResponse:
+    """Assign the oldest case no one has taken to me, and open it."""
+    case = service.take_next(session, username=user.username)
+    if case is None:
+        return RedirectResponse(f"{BASE}?leer=1", status_code=303)
+    return RedirectResponse(f"{BASE}/{case.code}", status_code=303)
+
+
+def _midnight() -> dt.datetime:
+    """The start of today in Berlin, as an aware time (events are stored in UTC)."""
+    return dt.datetime.combine(today_local(), dt.time(), tzinfo=BERLIN)
+
+
+def _service_names(session: Session, ids: list[str], lang: str) -> dict[str, str]:
+    found = catalog_service.services_by_ids(session, ids=ids)
+    return {sid: (s.name_en if lang == "en" else s.name_de) for sid, s in found.items()}
+
+
+# -- one case ------------------------------------------------------------------------------------
+def _staff_case(session: Session, code: str) -> Application:
+    """A submitted case; a draft is still the citizen's and not shown to staff."""
+    case = service.get_case(session, code=code)
+    if case.status == "draft":
+        raise CaseNotFound(N_("Zu diesem Code gibt es keinen Antrag."))
+    return case
+
+
+def _form_of(request: Request, case: Application) -> FormSpec | None:
+    """The form file of the case's service; a case outlives a removed form (shown by names)."""
+    try:
+        return service.form_for(request.app.state.settings, case.service_id)
+    except FormNotFound:
+        return None
+
+
+def _case_context(request: Request, session: Session, case: Application) -> dict[str, Any]:
+    lang = request.state.lang
+    form = _form_of(request, case)
+    return {
+        "case": case,
+        "closed": case.status in CLOSED,
+        "service_name": _service_names(session, [case.service_id], lang).get(case.service_id),
+        "sections": staff_view.answers(form, case, lang),
+        "rules": staff_view.rule_rows(case.findings or [], case.trace or [], lang),
+        "uploads": [(u, staff_view.upload_label(form, u.name, lang)) for u in case.uploads],
+        "status": staff_view.status_text(case.status, lang),
+        "proposal": staff_view.proposal_text(case.proposal, lang),
+        "overdue": bool(case.due_at and case.status not in CLOSED and case.due_at < utcnow()),
+    }
+
+
+def _case_page(
+    request: Request,
+    session: Session,
+    case: Application,
+    *,
+    done: str = "",
+    error: str = "",
+    error_field: str = "",
+    typed: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    context = _case_context(request, session, case)
+    context.update(done=done, error=error, error_field=error_field, typed=typed or {})
+    return render(request, "casework/staff_case.html", context, status_code=status_code)
+
+
+@router.get(BASE + "/{code}", response_class=HTMLResponse)
+def case_page(
+    code: Code, request: Request, ok: OkKey = "", user: User = STAFF, session: Session = SessionDep
+) -> HTMLResponse:
+    """A case: answers, uploads, findings with the values read, proposal, notes and actions."""
+    case = _staff_case(session, code)
+    done = translate(request.state.lang, DONE[ok]) if ok in DONE else ""
+    return _case_page(request, session, case, done=done)
+
+
+def _act(
+    request: Request,
+    session: Session,
+    code: str,
+    done: str,
+    action: Callable[[Application], object],
+    typed: dict[str, str] | None = None,
+) -> Response:
+    """Run one action on the case. Refused (e.g. decided meanwhile): the case page again with
+    the reason and all that was typed; the savepoint keeps anything half done from staying."""
+    case = _staff_case(session, code)
+    try:
+        with session.begin_nested():
+            action(case)
+    except ServicePointError as exc:
+        fields = getattr(exc, "fields", None) or {}  # the form field the refusal is about
+        return _case_page(
+            request,
+            session,
+            case,
+            error=error_text(exc, request.state.lang),
+            error_field=next(iter(fields), ""),
+            typed=typed,
+            status_code=exc.status_code,
+        )
+    return RedirectResponse(f"{BASE}/{case.code}?ok={done}", status_code=303)
+
+
+@router.post(BASE + "/{code}/bestaetigen", response_model=None, dependencies=CSRF)
+def confirm(
+    code: Code, request: Request, user: User = STAFF, session: Session = SessionDep
+) -> Response:
+    """Confirm the prepared proposal unchanged (one click)."""
+    settings = request.app.state.settings
+    return _act(
+        request,
+        session,
+        code,
+        "bestaetigt",
+        lambda case: service.confirm(session, settings=settings, case=case, username=user.username),
+    )
+
+
+@router.post(BASE + "/{code}/entscheiden", response_model=None, dependencies=CSRF)
+def decide(
+    code: Code,
+    request: Request,
+    outcome: Annotated[Literal["approved", "rejected"], Form()],
+    reason: Annotated[LongText, Form()] = "",
+    user: User = STAFF,
+    session: Session = SessionDep,
+) -> Response:
+    """Approve or reject with a reason (a rejection always needs one)."""
+    settings = request.app.state.settings
+
+    def action(case: Application) -> object:
+        return service.decide_by_staff(
+            session,
+            settings=settings,
+            case=case,
+            username=user.username,
+            outcome=outcome,
+            reason=reason,
+        )
+
+    return _act(request, session, code, "entschieden", action, {"reason": reason})
+
+
+@router.post(BASE + "/{code}/unterlage", response_model=None, dependencies=CSRF)
+def request_document(
+    code: Code,
+    request: Request,
+    what: Annotated[LongText, Form()] = "",
+    user: User = STAFF,
+    session: Session = SessionDep,
+) -> Response:
+    """Ask the citizen for a missing document; the case waits for the upload."""
+    settings = request.app.state.settings
+
+    def action(case: Application) -> object:
+        return service.request_document(
+            session, settings=settings, case=case, username=user.username, what=what
+        )
+
+    return _act(request, session, code, "angefordert", action, {"what": what})
+
+
+@router.post(BASE + "/{code}/notiz", response_model=None, dependencies=CSRF)
+def add_note(
+    code: Code,
+    request: Request,
+    text: Annotated[LongText, Form()] = "",
+    user: User = STAFF,
+    session: Session = SessionDep,
+) -> Response:
+    """Add a note to the case (seen by staff only)."""
+
+    def action(case: Application) -> object:
+        return service.add_note(session, case=case, username=user.username, text=text)
+
+    return _act(request, session, code, "notiz", action, {"note": text})
+
+
+# -- files ---------------------------------------------------------------------------------------
+@router.get(BASE + "/{code}/unterlagen/{upload_id}")
+def download(
+    code: Code,
+    upload_id: Id,
+    request: Request,
+    user: User = STAFF,
+    session: Session = SessionDep,
+) -> Response:
+    """One uploaded document, always as a download (a browser never runs it inline)."""
+    case = _staff_case(session, code)
+    upload = next((u for u in case.uploads if u.id == upload_id), None)
+    if upload is None:
+        raise NotFound(N_("Die Datei wurde nicht gefunden."), code="upload_not_found")
+    data = uploads.open_upload(upload.storage_key, request.app.state.settings)
+    headers = {
+        "Content-Disposition": attachment(upload.filename),
+        "X-Content-Type-Options": "nosniff",
+    }
+    return Response(data, media_type=upload.content_type, headers=headers)
+
+
+@router.get(BASE + "/{code}/export.json")
+def export(code: Code, user: User = STAFF, session: Session = SessionDep) -> JSONResponse:
+    """The decided case in the documented exchange shape, for a back-office system."""
+    case = _staff_case(session, code)
+    if case.status not in CLOSED:  # an open case is still ours to decide, not to hand over
+        raise Conflict(N_("Exportieren lässt sich ein Antrag erst, wenn er entschieden ist."))
+    body = service.export_case(case)
+    account_service.audit(
+        session, username=user.username, action="casework.export", target=case.code
+    )
+    headers = {"Content-Disposition": attachment(f"{case.code}.json")}
+    return JSONResponse(body, headers=headers)
+
+
+def attachment(filename: str) -> str:
+    """Content-Disposition for a download: an ASCII name for old clients and the real one
+    (RFC 5987) for the rest."""
+    plain = "".join(
+        ch if ch.isascii() and ch.isprintable() and ch not in '"\\' else "_" for ch in filename
+    )
+    return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(filename, safe='')}"
