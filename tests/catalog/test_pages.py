@@ -10,10 +10,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from servicepoint.catalog.datafile import load_services
+from servicepoint.catalog.seed import with_online_forms
 from tests.catalog.conftest import add_service
 from tests.conftest import DATA_DIR
 
-RECORDS = {svc.id: svc for svc in load_services(DATA_DIR / "services")}
+# As seeded: services with a form in the data folder are online (catalog/seed.py).
+RECORDS = {svc.id: svc for svc in with_online_forms(load_services(DATA_DIR / "services"), DATA_DIR)}
 GERMAN_CHROME = ["Zum Inhalt springen", "Hauptnavigation", "Standorte"]
 
 

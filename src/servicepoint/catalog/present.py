@@ -31,6 +31,12 @@ def tutorial_path(svc: Service) -> str:
     return f"/leistungen/{svc.slug}/anleitung"
 
 
+def online_url(svc: Service, *, base: str) -> str | None:
+    """The online service's address; our own form (a path such as /antrag/x) on this site."""
+    url = svc.online_url
+    return base + url if url and url.startswith("/") else url
+
+
 def service_item(svc: Service, *, base: str, lang: str) -> ServiceItem:
     return ServiceItem(
         id=svc.id,
@@ -38,7 +44,7 @@ def service_item(svc: Service, *, base: str, lang: str) -> ServiceItem:
         summary=pick(svc.data["summary"], lang),
         url=base + service_path(svc),
         channels=list(svc.channels),
-        online_url=svc.online_url,
+        online_url=online_url(svc, base=base),
     )
 
 

@@ -6,11 +6,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from servicepoint.catalog import locations as location_service
 from servicepoint.catalog import service as catalog_service
-from servicepoint.catalog.datafile import load_services
+from servicepoint.catalog.datafile import CatalogFileError, ServiceFile, load_services
 from servicepoint.catalog.errors import InvalidLocationData
 from servicepoint.catalog.hours import SPECIAL_DAYS, SPECIAL_RULES
 from servicepoint.core.city import city_facts
@@ -29,7 +30,7 @@ def seed_catalog(
     session: Session, *, folder: Path, progress: Callable[[str], None] | None = None
 ) -> SeedReport:
     """Validate every file first, then write; a broken file changes nothing."""
-    records = load_services(folder / "services")
+    records = with_online_forms(load_services(folder / "services"), folder)
     locations = location_service.load_seed_file(folder / "locations.yaml")
     report = SeedReport(locations_total=len(locations))
     for record in records:
@@ -49,6 +50,35 @@ def seed_catalog(
             progress(seed.name)
     session.flush()
     return report
+
+
+def online_form_path(service_id: str) -> str:
+    """Where the city's own online form of a service lives (casework's citizen pages)."""
+    return f"/antrag/{service_id}"
+
+
+def with_online_forms(records: list[ServiceFile], folder: Path) -> list[ServiceFile]:
+    """A service with a form in the data folder (forms/<service id>.yaml) is done online with
+    our own form, so the catalog, the search and the assistant lead there first: "online" comes
+    first among its channels and online_url is the form. A form for no service is an error."""
+    forms = {path.stem for path in (folder / "forms").glob("*.yaml")}
+    unknown = sorted(forms - {r.id for r in records})
+    if unknown:
+        raise CatalogFileError(f"forms/{unknown[0]}.yaml: there is no service {unknown[0]!r}")
+    return [_with_online_form(r) if r.id in forms else r for r in records]
+
+
+def _with_online_form(record: ServiceFile) -> ServiceFile:
+    channels = ["online", *(c for c in record.channels if c != "online")]
+    data = {**record.model_dump(), "channels": channels}
+    data["online_url"] = online_form_path(record.id)
+    try:
+        return ServiceFile.model_validate(data)  # e.g. an online service needs a tutorial
+    except ValidationError as exc:
+        problems = "; ".join(str(e["msg"]) for e in exc.errors())
+        raise CatalogFileError(
+            f"{record.slug}.yaml: has an online form (forms/{record.id}.yaml), so: {problems}"
+        ) from exc
 
 
 def _city_calendar(folder: Path) -> dict[str, str]:
