@@ -306,7 +306,7 @@ def test_transfer_objections_take_effect_at_once() -> None:
 
 
 def test_no_rejection_is_ever_decided_without_a_human() -> None:
-    cases = [
+    cases: list[tuple[str, dict[str, Any]]] = [
         ("briefwahl", {**LENA, **BRIEFWAHL}),
         ("briefwahl", {**AYSE, **BRIEFWAHL}),
         ("bewohnerparkausweis", {**AYSE, **PARKING, "zone": "BPZ-LN", "street": "Wunstorfer Str."}),
