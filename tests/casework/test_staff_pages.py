@@ -274,6 +274,16 @@ def test_reject_without_reason_is_refused_and_changes_nothing(
     assert found.status == "in_review" and found.decided_at is None
 
 
+def test_a_refusal_is_in_the_page_language(clerk: TestClient, session: Session) -> None:
+    case = add_case(session, days_ago=1)
+    clerk.get("/sprache/en?next=/")
+    resp = post(
+        clerk, f"{BASE}/{case.code}/entscheiden", {"outcome": "rejected"}, f"{BASE}/{case.code}"
+    )
+    assert resp.status_code == 422
+    assert message(resp.text) == "A rejection needs a reason."
+
+
 def test_reject_with_reason(clerk: TestClient, session: Session) -> None:
     case = add_case(session, days_ago=1, proposal="rejected")
     resp = post(
