@@ -15,6 +15,7 @@ import httpx
 import pytest
 from argon2 import PasswordHasher
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import Session, sessionmaker
@@ -26,6 +27,7 @@ from servicepoint.config import DATA_ROOT, Settings
 from servicepoint.core import challenge
 from servicepoint.core.db import make_engine
 from servicepoint.seeding import seed_city
+from servicepoint.web.routing import every_route
 
 POSTGRES_URL = os.environ.get("SERVICEPOINT_TEST_POSTGRES_URL")
 REDIS_URL = os.environ.get("SERVICEPOINT_TEST_REDIS_URL")
@@ -141,13 +143,27 @@ def proof_headers(client: TestClient) -> dict[str, str]:
     return {"x-challenge": token, "x-challenge-nonce": challenge.solve(token)}
 
 
+def _proof_paths(app: FastAPI) -> frozenset[str]:
+    """The POST routes that ask for a proof of work (they take an X-Challenge header)."""
+    return frozenset(
+        route.path
+        for route in every_route(app.routes)
+        if isinstance(route, APIRoute)
+        and "POST" in (route.methods or ())
+        and any(p.alias == "x-challenge" for p in route.dependant.header_params)
+    )
+
+
 def _solves_booking_challenges(client: TestClient) -> None:
-    """Let `client` behave like the portal: a booking it posts without a proof gets one.
-    Tests of the challenge itself post through a client without this hook."""
+    """Let `client` behave like the portal: whatever it posts without a proof to a route that
+    asks for one (a booking, an application) gets one. Tests of the challenge itself post
+    through a client without this hook."""
+    app = client.app
+    paths = _proof_paths(app) if isinstance(app, FastAPI) else frozenset({"/api/appointments"})
 
     def hook(request: httpx.Request) -> None:
-        booking = request.method == "POST" and request.url.path == "/api/appointments"
-        if booking and "x-challenge" not in request.headers:
+        protected = request.method == "POST" and request.url.path in paths
+        if protected and "x-challenge" not in request.headers:
             request.headers.update(proof_headers(client))
 
     client.event_hooks = {"request": [hook], "response": []}

@@ -43,6 +43,7 @@ def _routers(app: FastAPI) -> None:
     from servicepoint.appointment import queue_pages
     from servicepoint.assistant import api as assistant_api
     from servicepoint.assistant import pages as assistant_pages
+    from servicepoint.casework import api as casework_api
     from servicepoint.casework import staff_pages as casework_staff_pages
     from servicepoint.casework import verify_pages as casework_verify_pages
     from servicepoint.catalog import api as catalog_api
@@ -63,6 +64,7 @@ def _routers(app: FastAPI) -> None:
         assistant_api,
         assistant_pages,
         planning_pages,
+        casework_api,
         casework_verify_pages,
         casework_staff_pages,
     )

@@ -80,6 +80,7 @@ class Settings(BaseSettings):
     case_draft_days: int = Field(default=30, ge=1, le=365)
     # "invoice" (pay on collection or by invoice) or a dotted path to a PaymentProvider class.
     payment_provider: str = "invoice"
+    application_rate_limit: int = 20  # applications sent through the API per IP and hour
     # The key and certificate (PEM or DER; the certificate file may carry the chain after it)
     # that sign result documents. Unset: a development key made once in state_dir/signing/,
     # with a warning in the log, because nobody outside can trust it.

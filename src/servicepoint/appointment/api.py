@@ -80,7 +80,7 @@ def create_booking(
 
 @router.get("/challenge", response_model=ChallengeRead)
 def booking_challenge(request: Request) -> ChallengeRead:
-    """A proof-of-work challenge to solve before POST /api/appointments (null when off)."""
+    """A proof-of-work challenge to solve before POST /api/appointments or /api/applications."""
     token = proof.issue(request)
     difficulty = int(token.split(":")[2]) if token else 0
     return ChallengeRead(challenge=token, difficulty=difficulty, expires_in=MAX_AGE_SECONDS)

@@ -1,0 +1,85 @@
+"""JSON routes for online applications (contract: ../shared/API.md "Online applications")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Header, Request, Response
+from sqlalchemy.orm import Session
+
+from servicepoint.appointment import proof
+from servicepoint.casework import service
+from servicepoint.casework.context import request_lang, request_settings
+from servicepoint.casework.schemas import ApplicationCreate, ApplicationRead
+from servicepoint.core.db import SessionDep, request_transaction
+from servicepoint.core.i18n import N_
+from servicepoint.core.inputs import Code
+from servicepoint.core.security import within_rate
+from servicepoint.errors import TooManyRequests
+
+router = APIRouter(prefix="/api", tags=["applications"])
+
+_PDF: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The signed result document (PDF/A).",
+        "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+    }
+}
+
+
+class ApplicationRateLimited(TooManyRequests):
+    code = "too_many_applications"
+
+
+def _check_rate(request: Request) -> None:
+    limit = request.app.state.settings.application_rate_limit
+    if not within_rate(request, "apply", limit=limit, window=3600):
+        raise ApplicationRateLimited(
+            N_("Zu viele Anfragen von Ihrem Anschluss. Bitte versuchen Sie es später noch einmal.")
+        )
+
+
+def _view(request: Request, case: Any) -> dict[str, Any]:
+    base = request_settings(request).base_url
+    return service.public_status(case, lang=request_lang(request), base_url=base)
+
+
+@router.post(
+    "/applications",
+    response_model=ApplicationRead,
+    status_code=201,
+    responses={422: {"description": "Invalid input; `fields` names each field and what is wrong."}},
+)
+def create_application(
+    body: ApplicationCreate,
+    request: Request,
+    x_challenge: str | None = Header(default=None, max_length=200),
+    x_challenge_nonce: str | None = Header(default=None, max_length=20),
+) -> dict[str, Any]:
+    """Apply online (with a solved /api/challenge): checked, decided or prepared at once."""
+    _check_rate(request)
+    with request_transaction(request) as session:
+        proof.require(request, session, x_challenge, x_challenge_nonce)
+        case = service.apply_via_api(
+            session,
+            settings=request_settings(request),
+            service_id=body.service_id,
+            applicant=body.applicant.model_dump(exclude_none=True),
+            data=body.data,
+            lang=request_lang(request),
+        )
+        return _view(request, case)
+
+
+@router.get("/applications/{code}", response_model=ApplicationRead)
+def read_application(code: Code, request: Request, session: Session = SessionDep) -> dict[str, Any]:
+    """The current status of an application, with its findings in plain words."""
+    return _view(request, service.submitted_case(session, code=code))
+
+
+@router.get("/applications/{code}/document", response_class=Response, responses=_PDF)
+def application_document(code: Code, session: Session = SessionDep) -> Response:
+    """The signed result document of an approved application."""
+    filename, pdf = service.document_of(session, code=code)
+    headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    return Response(pdf, media_type="application/pdf", headers=headers)
