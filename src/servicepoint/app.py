@@ -44,6 +44,7 @@ def _routers(app: FastAPI) -> None:
     from servicepoint.assistant import api as assistant_api
     from servicepoint.assistant import pages as assistant_pages
     from servicepoint.casework import api as casework_api
+    from servicepoint.casework import pages as casework_pages
     from servicepoint.casework import staff_pages as casework_staff_pages
     from servicepoint.casework import verify_pages as casework_verify_pages
     from servicepoint.catalog import api as catalog_api
@@ -65,6 +66,7 @@ def _routers(app: FastAPI) -> None:
         assistant_pages,
         planning_pages,
         casework_api,
+        casework_pages,
         casework_verify_pages,
         casework_staff_pages,
     )

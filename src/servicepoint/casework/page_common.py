@@ -1,0 +1,56 @@
+"""What every citizen page of an online application needs: language, form, the open draft."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Depends, Request
+from fastapi.responses import RedirectResponse
+from sqlalchemy.orm import Session
+from starlette.datastructures import UploadFile
+
+from servicepoint.casework import service as case_service
+from servicepoint.casework.formspec import FormSpec
+from servicepoint.casework.models import Application
+from servicepoint.catalog import present
+from servicepoint.catalog import service as catalog_service
+from servicepoint.core.security import mark_private
+
+# Pages that show a case's answers: no browser or proxy keeps them (shared PCs).
+PRIVATE = Depends(mark_private)
+
+
+def lang_of(request: Request) -> str:
+    return str(getattr(request.state, "lang", "de"))
+
+
+def form_of(request: Request, service_id: str) -> FormSpec:
+    return case_service.form_for(request.app.state.settings, service_id)
+
+
+def open_draft(
+    session: Session, request: Request, code: str
+) -> tuple[Application, FormSpec] | RedirectResponse:
+    """The draft and its form; a sent case answers with its status page instead."""
+    case = case_service.get_case(session, code=code)
+    if case.status != "draft":
+        return RedirectResponse(f"/antrag/status/{case.code}", status_code=303)
+    return case, form_of(request, case.service_id)
+
+
+def service_context(session: Session, request: Request, service_id: str) -> dict[str, Any]:
+    """The catalog's service: its name, the facts and the tutorial shown beside the form."""
+    lang = lang_of(request)
+    svc = catalog_service.get_service(session, service_id=service_id)
+    detail = present.service_detail(svc, base="", lang=lang)
+    name = svc.name_en if lang == "en" else svc.name_de
+    return {"svc": svc, "detail": detail, "service_name": name, "tutorial": detail.tutorial}
+
+
+def chosen_file(value: object) -> UploadFile | None:
+    """A file the citizen chose; an empty file field (nothing chosen) is None."""
+    if not isinstance(value, UploadFile):
+        return None
+    if not value.filename and not value.size:
+        return None
+    return value
