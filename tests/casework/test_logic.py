@@ -216,3 +216,38 @@ def test_javascript_truthiness() -> None:
     assert logic.truthy(logic.apply({"var": "a"}, {"a": []})) is False
     assert logic.truthy(logic.apply({"var": "a"}, {"a": "0"})) is True
     assert logic.apply({"==": [1, "1"]}, {}) is True
+
+
+@pytest.mark.parametrize(
+    ("rule", "expected"),
+    [
+        ({"==": [None, False]}, False),
+        ({"==": ["", 0]}, True),
+        ({"===": [True, 1]}, False),
+        ({"<": [None, "2024-01-01"]}, False),
+        ({"<": ["1964-08-12", "2008-12-07"]}, True),
+        ({"cat": [None, True, [1, None]]}, "true1,"),
+        ({"+": ["12abc", True]}, None),  # parseFloat(true) is NaN
+        ({"-": ["0x10", 1]}, 15),
+        ({"substr": ["😀x", 1]}, "\ude00x"),
+        ({"var": ["a", "default"]}, None),
+        ({"in": ["", ""]}, False),
+    ],
+)
+def test_rules_follow_javascript_not_python(rule: dict[str, Any], expected: object) -> None:
+    data = {"a": None}
+    result = logic.apply(rule, data)
+    if expected is None and rule.get("+"):
+        assert result != result  # NaN
+    else:
+        assert result == expected
+
+
+def test_an_unknown_operator_fails_the_form_file_not_the_citizen() -> None:
+    step = {
+        "id": "x",
+        "title": T,
+        "fields": [{"name": "a", "type": "text", "label": T, "show_if": {"equals": [1, 1]}}],
+    }
+    with pytest.raises(ValueError, match="unknown JSONLogic operations"):
+        form(steps=[step])

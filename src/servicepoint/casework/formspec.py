@@ -9,18 +9,29 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from servicepoint.casework import jsonlogic
 from servicepoint.catalog.datafile import CatalogFileError, Text
 
 FieldType = Literal[
     "text", "textarea", "email", "date", "integer", "choice", "multichoice", "boolean"
 ]
 Outcome = Literal["review", "reject"]
-JsonLogic = dict[str, Any] | bool
+
+
+def _known_operations(rule: dict[str, Any] | bool) -> dict[str, Any] | bool:
+    unknown = jsonlogic.unknown_operations(rule)
+    if unknown:
+        raise ValueError(f"unknown JSONLogic operations {sorted(unknown)}")
+    return rule
+
+
+# An expression is checked on load, so a typo in an operator fails the file, not a citizen.
+JsonLogic = Annotated[dict[str, Any] | bool, AfterValidator(_known_operations)]
 
 NAME = r"^[a-z][a-z0-9_]{0,39}$"
 

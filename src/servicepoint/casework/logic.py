@@ -1,22 +1,23 @@
 """The form's logic, pure: read answers, check a step, work out the fee, run the rules, decide.
 
-Conditions and rules are JSONLogic. The server uses panzi-json-logic, a port of json-logic-js
-with its semantics (JavaScript truthiness, loose ==), and the browser runs json-logic-js on the
-same expressions; tests/e2e/test_casework_parity.py holds the two to identical results.
+Conditions and rules are JSONLogic. The server uses casework/jsonlogic.py, a port of
+json-logic-js with JavaScript's coercions, and the browser runs json-logic-js itself on the same
+expressions; tests/e2e/test_casework_parity.py holds the two to identical results.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from email_validator import EmailNotValidError, validate_email
-from json_logic import jsonLogic
 
+from servicepoint.casework import jsonlogic
 from servicepoint.casework.formspec import FormField, FormSpec, JsonLogic, Step
 from servicepoint.core.i18n import N_
 from servicepoint.core.inputs import first_bad_char
@@ -30,14 +31,12 @@ def apply(rule: JsonLogic | None, data: Mapping[str, Any]) -> Any:
     """Evaluate one JSONLogic expression; no expression means "always"."""
     if rule is None:
         return True
-    return jsonLogic(rule, dict(data))
+    return jsonlogic.apply(rule, dict(data))
 
 
 def truthy(value: Any) -> bool:
-    """JavaScript's truthiness, which JSONLogic uses: [] and "" and 0 are false, "0" is true."""
-    if isinstance(value, list):
-        return len(value) > 0
-    return bool(value)
+    """JSONLogic's truthiness (JavaScript's, but [] is false): "" and 0 are false, "0" is true."""
+    return jsonlogic.truthy(value)
 
 
 @dataclass(frozen=True)
@@ -274,7 +273,8 @@ def fee_items(form: FormSpec, values: Mapping[str, Any]) -> list[tuple[int, int]
         if not truthy(apply(fee.when, values)):
             continue
         times = 1 if fee.times is None else apply(fee.times, values)
-        count = int(times) if isinstance(times, int | float) and not isinstance(times, bool) else 0
+        number = jsonlogic.to_number(times)
+        count = int(number) if math.isfinite(number) else 0
         if count > 0:
             items.append((fee.catalog_fee, min(count, 1000)))
     return items
