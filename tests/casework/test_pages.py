@@ -80,7 +80,9 @@ def _post_step(
     page = client.get(url)
     assert page.status_code == 200, page.text[:300]
     data = {"csrf_token": csrf_in(page.text), "action": action, **answers}
-    return client.post(url, data=data, follow_redirects=False, **kw)
+    if 'name="ziel" value="pruefen"' in page.text:  # the hidden field of a change from review
+        data["ziel"] = "pruefen"
+    return client.post(url.split("?")[0], data=data, follow_redirects=False, **kw)
 
 
 def _code_of(url: str) -> str:
@@ -482,3 +484,22 @@ def test_bad_codes_in_the_address_are_a_clear_4xx(client: TestClient, path: str,
     resp = client.get(path.format(bad))
     assert resp.status_code in (404, 422), (path, resp.status_code)
     assert "text/html" in resp.headers["content-type"]
+
+
+def test_a_problem_found_at_submit_leads_to_its_step_and_back_to_the_review(
+    client: TestClient, session: Session
+) -> None:
+    """E.g. the form file gained a required field since the step was filled in."""
+    review = _through_steps(client, "meldebescheinigung", MELDE_STEPS)
+    case = case_service.get_case(session, code=_code_of(review))
+    case.applicant = {k: v for k, v in case.applicant.items() if k != "city"}
+    session.commit()
+    assert "Ort: Bitte füllen Sie dieses Feld aus." in _main(client.get(review).text)  # listed
+    resp = _submit(client, review)
+    assert resp.status_code == 303
+    step = resp.headers["location"]
+    assert step.startswith(f"/antrag/entwurf/{case.code}/0?")
+    main = _main(client.get(step).text)
+    assert '<a href="#f-city">Ort: Bitte füllen Sie dieses Feld aus.</a>' in main
+    resp = _post_step(client, step, ERIKA)
+    assert resp.headers["location"] == review  # straight back, not through step 2 again

@@ -168,7 +168,7 @@ def _problem_url(form: FormSpec, case: Application, exc: InvalidApplication) -> 
     steps = [views.step_of_field(form, name) for name in exc.fields]
     known = [s for s in steps if s is not None]
     if known:
-        return views.draft_url(case.code, min(known)) + "?pruefen=1"
+        return views.draft_url(case.code, min(known)) + f"?pruefen=1&ziel={views.REVIEW}"
     return views.draft_url(case.code, views.UPLOADS)
 
 
