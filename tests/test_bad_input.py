@@ -47,6 +47,8 @@ GET_ROUTES = [
     "/api/appointments/{}",
     "/api/appointments/{}/ics",
     "/api/tickets/{}",
+    "/api/applications/{}",
+    "/api/applications/{}/document",
     "/termine?service={}",
     "/termine?service=personalausweis&district={}",
     "/termine?service=personalausweis&location={}",
@@ -107,6 +109,10 @@ def _booking(**change: Any) -> dict[str, Any]:
     return body | change
 
 
+def _application(**change: Any) -> dict[str, Any]:
+    return {"service_id": "meldebescheinigung", "applicant": {}, "data": {}} | change
+
+
 JSON_POSTS = [
     ("/api/appointments", lambda bad: _booking(name=bad)),
     ("/api/appointments", lambda bad: _booking(service_ids=[bad])),
@@ -117,6 +123,10 @@ JSON_POSTS = [
     ("/api/assistant/ask", lambda bad: {"message": "Reisepass", "conversation_id": bad}),
     ("/api/assistant/feedback", lambda bad: {"conversation_id": bad, "message_id": "m"}),
     ("/api/appointments/ABCD1234/reschedule", lambda bad: {"start": "x", "location_id": bad}),
+    ("/api/applications", lambda bad: _application(applicant={"given_name": bad})),
+    ("/api/applications", lambda bad: _application(data={"kind": bad})),
+    ("/api/applications", lambda bad: _application(data={bad: "x"})),
+    ("/api/applications", lambda bad: _application(data={"kind": [bad]})),
 ]
 
 
@@ -136,7 +146,9 @@ def test_a_lone_surrogate_escape_in_json_is_a_422(client: TestClient) -> None:
     _is_clear_rejection(resp)
 
 
-@pytest.mark.parametrize("route", ["/api/appointments", "/api/tickets", "/api/assistant/ask"])
+@pytest.mark.parametrize(
+    "route", ["/api/appointments", "/api/tickets", "/api/assistant/ask", "/api/applications"]
+)
 def test_deeply_nested_json_is_a_422_before_parsing(client: TestClient, route: str) -> None:
     raw = b'{"message": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
     resp = client.post(route, content=raw, headers={"content-type": "application/json"})
