@@ -18,7 +18,7 @@ from servicepoint.casework.errors import CaseClosed, CaseNotFound, FormNotFound,
 from servicepoint.casework.models import Application
 from servicepoint.config import Settings
 from servicepoint.core.events import Event
-from servicepoint.errors import Unprocessable
+from servicepoint.errors import Unprocessable, UnsupportedMediaType
 from tests.casework.case_support import (
     CERTIFICATE,
     DOG,
@@ -210,6 +210,17 @@ def test_required_uploads_are_named_and_then_accepted(session: Session, settings
     )
     assert [u.filename for u in case.uploads] == ["neu.pdf"]
     assert len(list((settings.state_dir / "uploads").iterdir())) == 1
+    with pytest.raises(UnsupportedMediaType):
+        service.add_upload(
+            session,
+            settings=settings,
+            case=case,
+            name="vehicle_registration",
+            filename="x.pdf",
+            data=b"MZ\x90\x00",
+        )
+    assert [u.filename for u in case.uploads] == ["neu.pdf"]  # a refused file replaces nothing
+    assert (settings.state_dir / "uploads" / again.storage_key).exists()
     service.submit(session, settings=settings, case=case)
     assert case.status == "in_review"  # parking permits are never decided by the machine
     assert again.content_type == "application/pdf"

@@ -108,7 +108,7 @@ def start_draft(session: Session, *, settings: Settings, service_id: str, lang: 
 
 def _new_case(session: Session, *, service_id: str, lang: str) -> Application:
     case = Application(
-        code=documents.new_verification_code(),
+        code=documents.new_verification_code(),  # the same unguessable kind of code
         service_id=service_id,
         status="draft",
         lang="en" if lang == "en" else "de",
@@ -183,10 +183,13 @@ def add_upload(
         raise NotFound(
             N_("Dieses Dokument gehört nicht zu diesem Antrag."), code="upload_not_found"
         )
-    for old in [u for u in case.uploads if u.name == name]:
+    replaced = [u for u in case.uploads if u.name == name]
+    # The new file first: a refused one (413/415) leaves the one sent before in place.
+    upload = _store(session, settings=settings, case=case, name=name, filename=filename, data=data)
+    for old in replaced:
         uploads.delete_upload(old.storage_key, settings)
         case.uploads.remove(old)
-    return _store(session, settings=settings, case=case, name=name, filename=filename, data=data)
+    return upload
 
 
 def _requested_upload(
