@@ -15,6 +15,7 @@ import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from servicepoint.casework import jsonlogic
+from servicepoint.casework.registers import LOOKUPS
 from servicepoint.catalog.datafile import CatalogFileError, Text
 
 FieldType = Literal[
@@ -158,6 +159,9 @@ class FormSpec(_Strict):
         steps = [s.id for s in self.steps] + [APPLICANT.id]
         if len(set(steps)) != len(steps):
             raise ValueError("step ids repeat")
+        unknown = sorted(set(self.lookups) - set(LOOKUPS))
+        if unknown:
+            raise ValueError(f"unknown register lookups {unknown}; known: {sorted(LOOKUPS)}")
         rules = [r.name for r in self.rules]
         if len(set(rules)) != len(rules):
             raise ValueError("rule names repeat")

@@ -12,245 +12,42 @@ requires identical results.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-
-class _Undefined:
-    """JavaScript's undefined: an argument that was not given (JSON itself has only null)."""
-
-    def __repr__(self) -> str:
-        return "undefined"
-
-
-UNDEFINED: Any = _Undefined()
-NAN = float("nan")
-# ECMAScript WhiteSpace and LineTerminator: what Number(" 1 ") and parseFloat skip.
-JS_SPACE = (
-    "\t\n\v\f\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009"
-    "\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+from servicepoint.casework.ecmascript import (
+    NAN,
+    UNDEFINED,
+    from_utf16,
+    join,
+    js_bool,
+    less,
+    less_equal,
+    loose_equal,
+    parse_float,
+    strict_equal,
+    to_integer,
+    to_number,
+    to_primitive,
+    to_string,
+    truthy,
+    utf16,
+    utf16_length,
 )
-DECIMAL = re.compile(r"[+-]?(?:Infinity|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)")
-RADIX = re.compile(r"0([xXoObB])([0-9a-fA-F]+)")
+
+__all__ = [
+    "UNDEFINED",
+    "JsonLogicError",
+    "apply",
+    "evaluate",
+    "to_number",
+    "truthy",
+    "unknown_operations",
+]
 
 
 class JsonLogicError(ValueError):
     """An expression json-logic-js would throw on (unknown operation, `*` with no value)."""
-
-
-def js_type(value: Any) -> str:
-    if value is UNDEFINED:
-        return "undefined"
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    return "object"
-
-
-def truthy(value: Any) -> bool:
-    """jsonLogic.truthy: JavaScript's, except that an empty list is false."""
-    if isinstance(value, list):
-        return len(value) > 0
-    return _js_bool(value)
-
-
-def _js_bool(value: Any) -> bool:
-    kind = js_type(value)
-    if kind in ("undefined", "null"):
-        return False
-    if kind == "number":
-        return not (value == 0 or math.isnan(value))
-    if kind in ("boolean", "string"):
-        return bool(value)
-    return True
-
-
-# --- ECMAScript conversions ---------------------------------------------------------------
-
-
-def number_text(value: float) -> str:
-    """Number::toString: integers without ".0", exponents only from 1e21 and below 1e-6."""
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "Infinity" if value > 0 else "-Infinity"
-    if value == 0:
-        return "0"
-    if float(value).is_integer() and abs(value) < 1e21:
-        return str(int(value))
-    digits, exponent = _shortest(float(value))
-    return _place(digits, exponent, "-" if value < 0 else "")
-
-
-def _shortest(value: float) -> tuple[str, int]:
-    """The shortest round-trip digits and the decimal exponent n (value = 0.digits × 10^n)."""
-    mantissa, _, exp = f"{abs(value):.17e}".partition("e")
-    for precision in range(1, 18):
-        text = f"{abs(value):.{precision - 1}e}"
-        if float(text) == abs(value):
-            mantissa, _, exp = text.partition("e")
-            break
-    digits = mantissa.replace(".", "").rstrip("0") or "0"
-    return digits, int(exp) + 1
-
-
-def _place(digits: str, n: int, sign: str) -> str:
-    k = len(digits)
-    if k <= n <= 21:
-        return sign + digits + "0" * (n - k)
-    if 0 < n <= 21:
-        return sign + digits[:n] + "." + digits[n:]
-    if -6 < n <= 0:
-        return sign + "0." + "0" * (-n) + digits
-    exp = n - 1
-    mark = "+" if exp >= 0 else "-"
-    body = digits if k == 1 else digits[0] + "." + digits[1:]
-    return f"{sign}{body}e{mark}{abs(exp)}"
-
-
-def to_string(value: Any) -> str:
-    kind = js_type(value)
-    if kind in ("undefined", "null"):
-        return "undefined" if kind == "undefined" else "null"
-    if kind == "boolean":
-        return "true" if value else "false"
-    if kind == "number":
-        return number_text(value)
-    if kind == "string":
-        return str(value)
-    return to_string(to_primitive(value))
-
-
-def _join(items: list[Any], separator: str) -> str:
-    """Array.prototype.join: null and undefined become empty text."""
-    return separator.join(
-        "" if item is None or item is UNDEFINED else to_string(item) for item in items
-    )
-
-
-def to_primitive(value: Any) -> Any:
-    """An array is its joined text, any other object "[object Object]"."""
-    if isinstance(value, list):
-        return _join(value, ",")
-    if isinstance(value, dict):
-        return "[object Object]"
-    return value
-
-
-def to_number(value: Any) -> float:
-    kind = js_type(value)
-    if kind == "undefined":
-        return NAN
-    if kind == "null":
-        return 0.0
-    if kind in ("boolean", "number"):
-        return float(value)
-    if kind == "object":
-        return to_number(to_primitive(value))
-    return _string_number(str(value))
-
-
-def _string_number(text: str) -> float:
-    text = text.strip(JS_SPACE)
-    if not text:
-        return 0.0
-    radix = RADIX.fullmatch(text)
-    if radix:
-        base = {"x": 16, "o": 8, "b": 2}[radix.group(1).lower()]
-        try:
-            return float(int(radix.group(2), base))
-        except ValueError:
-            return NAN
-    if DECIMAL.fullmatch(text):
-        return float(text.replace("Infinity", "inf"))
-    return NAN
-
-
-def parse_float(value: Any) -> float:
-    """parseFloat: the longest decimal at the start of the text, after leading spaces."""
-    match = DECIMAL.match(to_string(value).lstrip(JS_SPACE))
-    return float(match.group(0).replace("Infinity", "inf")) if match else NAN
-
-
-def _integer(value: Any) -> float:
-    """ToIntegerOrInfinity."""
-    number = to_number(value)
-    if math.isnan(number):
-        return 0.0
-    return number if math.isinf(number) else float(math.trunc(number))
-
-
-def _units(text: str) -> bytes:
-    return text.encode("utf-16-le", "surrogatepass")
-
-
-def _from_units(data: bytes) -> str:
-    return data.decode("utf-16-le", "surrogatepass")
-
-
-def _length(text: str) -> int:
-    return len(_units(text)) // 2
-
-
-# --- comparisons -----------------------------------------------------------------------------
-
-
-def strict_equal(a: Any, b: Any) -> bool:
-    kind = js_type(a)
-    if kind != js_type(b):
-        return False
-    if kind == "object":
-        return a is b
-    if kind == "number":
-        return float(a) == float(b)
-    return bool(a == b) if kind in ("string", "boolean") else True
-
-
-def loose_equal(a: Any, b: Any) -> bool:
-    ta, tb = js_type(a), js_type(b)
-    if ta == tb:
-        return strict_equal(a, b)
-    nullish = ("null", "undefined")
-    if ta in nullish or tb in nullish:
-        return ta in nullish and tb in nullish
-    if ta == "boolean":
-        return loose_equal(to_number(a), b)
-    if tb == "boolean":
-        return loose_equal(a, to_number(b))
-    if ta == "object":
-        return loose_equal(to_primitive(a), b)
-    if tb == "object":
-        return loose_equal(a, to_primitive(b))
-    return to_number(a) == to_number(b)  # a number and a string
-
-
-def _less(a: Any, b: Any) -> bool | None:
-    """The abstract relational comparison a < b; None where JavaScript says undefined (NaN)."""
-    pa, pb = to_primitive(a), to_primitive(b)
-    if isinstance(pa, str) and isinstance(pb, str):
-        return _units_be(pa) < _units_be(pb)  # by UTF-16 code units, as JavaScript compares
-    na, nb = to_number(pa), to_number(pb)
-    if math.isnan(na) or math.isnan(nb):
-        return None
-    return na < nb
-
-
-def _units_be(text: str) -> bytes:
-    return text.encode("utf-16-be", "surrogatepass")
-
-
-def less(a: Any, b: Any) -> bool:
-    return _less(a, b) is True
-
-
-def less_equal(a: Any, b: Any) -> bool:
-    return _less(b, a) is False
 
 
 # --- json-logic-js operations ------------------------------------------------------------------
@@ -272,7 +69,7 @@ def _between(compare: Callable[[Any, Any], bool]) -> Callable[[Any, list[Any]], 
 
 def _in(_data: Any, args: list[Any]) -> bool:
     needle, haystack = _arg(args, 0), _arg(args, 1)
-    if not _js_bool(haystack):
+    if not js_bool(haystack):
         return False
     if isinstance(haystack, str):
         return _unit_aligned(to_string(needle), haystack)
@@ -283,7 +80,7 @@ def _in(_data: Any, args: list[Any]) -> bool:
 
 def _unit_aligned(needle: str, haystack: str) -> bool:
     """indexOf counts whole 16-bit units: a byte match at an odd offset is no match."""
-    data, part = _units(haystack), _units(needle)
+    data, part = utf16(haystack), utf16(needle)
     start = data.find(part)
     while start != -1 and start % 2:
         start = data.find(part, start + 1)
@@ -292,18 +89,18 @@ def _unit_aligned(needle: str, haystack: str) -> bool:
 
 def _substr(text: str, start: Any, length: Any) -> str:
     """String.prototype.substr on UTF-16 code units."""
-    units = _units(text)
+    units = utf16(text)
     size = len(units) // 2
-    begin = _integer(start)
+    begin = to_integer(start)
     if begin == -math.inf:
         begin = 0
     elif begin < 0:
         begin = max(size + begin, 0)
     begin = min(begin, size)
-    count = size if length is UNDEFINED else _integer(length)
+    count = size if length is UNDEFINED else to_integer(length)
     count = min(max(count, 0), size)
     end = min(begin + count, size)
-    return _from_units(units[int(begin) * 2 : int(end) * 2])
+    return from_utf16(units[int(begin) * 2 : int(end) * 2])
 
 
 def _plus(a: Any, b: Any) -> Any:
@@ -318,7 +115,7 @@ def _substr_op(_data: Any, args: list[Any]) -> str:
     source, start, end = to_string(_arg(args, 0)), _arg(args, 1), _arg(args, 2)
     if less(end, 0):
         temp = _substr(source, start, UNDEFINED)
-        return _substr(temp, 0, _plus(_length(temp), end))
+        return _substr(temp, 0, _plus(utf16_length(temp), end))
     return _substr(source, start, end)
 
 
@@ -384,7 +181,7 @@ def _property(data: Any, name: str) -> Any:
     if isinstance(data, dict):
         return data.get(name, UNDEFINED)
     if isinstance(data, list | str):
-        size = len(data) if isinstance(data, list) else _length(data)
+        size = len(data) if isinstance(data, list) else utf16_length(data)
         if name == "length":
             return size
         if name.isdigit() and name.isascii() and str(int(name)) == name and int(name) < size:
@@ -392,7 +189,7 @@ def _property(data: Any, name: str) -> Any:
             return (
                 data[index]
                 if isinstance(data, list)
-                else _from_units(_units(data)[index * 2 : index * 2 + 2])
+                else from_utf16(utf16(data)[index * 2 : index * 2 + 2])
             )
     return UNDEFINED
 
@@ -442,7 +239,7 @@ OPERATIONS: dict[str, Callable[[Any, list[Any]], Any]] = {
     "%": lambda _d, a: _remainder(_arg(a, 0), _arg(a, 1)),
     "log": lambda _d, a: _arg(a, 0),
     "in": _in,
-    "cat": lambda _d, a: _join(a, ""),
+    "cat": lambda _d, a: join(a, ""),
     "substr": _substr_op,
     "+": _sum,
     "*": _product,
