@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from servicepoint.account.models import AuditEntry
@@ -305,6 +305,19 @@ def test_confirming_the_proposal_approves_and_counts_as_unchanged(
     assert [a.target for a in _audit(session, "case_confirm")] == [case.code]
     with pytest.raises(CaseClosed):
         service.confirm(session, settings=settings, case=case, username="clerk")
+
+
+def test_a_case_decided_meanwhile_is_not_decided_again(
+    session: Session, settings: Settings
+) -> None:
+    case = in_review(session, settings)
+    session.flush()
+    decided = update(Application).where(Application.id == case.id).values(status="rejected")
+    session.execute(decided.execution_options(synchronize_session=False))
+    assert case.status == "in_review"  # this clerk's page still shows it open
+    with pytest.raises(CaseClosed):
+        service.confirm(session, settings=settings, case=case, username="clerk")
+    assert case.status == "rejected" and case.document is None
 
 
 def test_a_rejection_needs_a_reason_and_a_person(session: Session, settings: Settings) -> None:

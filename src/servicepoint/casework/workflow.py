@@ -151,8 +151,10 @@ def _record_fee(
 # --- decisions ------------------------------------------------------------------------------------
 
 
-def require_open(case: Application) -> None:
-    """Staff act on submitted cases not yet decided."""
+def require_open(session: Session, case: Application) -> None:
+    """Staff act on submitted cases not yet decided. The case is read again under a row lock
+    (PostgreSQL), so two clerks deciding the same case at once decide it once."""
+    session.refresh(case, with_for_update=True)
     if case.status not in OPEN or case.status == "submitted":
         raise CaseClosed(N_("Über diesen Antrag ist bereits entschieden."))
 
