@@ -117,13 +117,20 @@ def session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
         yield s
 
 
+@pytest.fixture(scope="session")
+def state_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The instance folder (uploads, development signing key) of the test run, not the checkout's."""
+    return tmp_path_factory.mktemp("state")
+
+
 @pytest.fixture
-def settings(engine: Engine) -> Settings:
+def settings(engine: Engine, state_dir: Path) -> Settings:
     return Settings(
         database_url=str(engine.url.render_as_string(hide_password=False)),
         secret_key="test-secret",
         bot_protection="on",
         redis_url=None,
+        state_dir=state_dir,
     )
 
 

@@ -69,7 +69,13 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     _prepare_database(database_url)
     # redis_url=None so a developer's environment cannot point the live server elsewhere.
     app = create_app(
-        Settings(database_url=database_url, secret_key="e2e", bot_protection="off", redis_url=None)
+        Settings(
+            database_url=database_url,
+            secret_key="e2e",
+            bot_protection="off",
+            redis_url=None,
+            state_dir=tmp_path_factory.mktemp("e2e-state"),
+        )
     )
     port = _free_port()
     config = uvicorn.Config(
