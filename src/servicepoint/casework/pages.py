@@ -78,6 +78,7 @@ def start_page(service_id: Key, request: Request, session: Session = SessionDep)
         steps=[views.text_of(s.title, lang) for s in form.all_steps],
         uploads=[views.text_of(u.label, lang) for u in form.uploads],
         fees=views.start_fees(form, context["svc"], lang=lang),
+        draft_days=request.app.state.settings.case_draft_days,
     )
     return render(request, "casework/form_start.html", context)
 
