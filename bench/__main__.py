@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from bench import assistant, booking_load, first_search, slot_search
+from bench import applications, assistant, booking_load, first_search, slot_search
 
 
 def main() -> int:
@@ -14,6 +14,7 @@ def main() -> int:
         "slots": slot_search.run,
         "booking": booking_load.run,
         "first": first_search.run,
+        "applications": applications.run,
     }
 
     failed = 0

@@ -74,14 +74,16 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def live_server(url: str, workers: int = 1) -> Iterator[str]:
-    """uvicorn in its own process(es) on loopback, bot protection off as for load tests."""
+def live_server(url: str, workers: int = 1, env: dict[str, str] | None = None) -> Iterator[str]:
+    """uvicorn in its own process(es) on loopback, bot protection off as for load tests;
+    `env` adds settings (e.g. an instance folder outside the checkout)."""
     port = free_port()
     env = {
         **os.environ,
         "SERVICEPOINT_DATABASE_URL": url,
         "SERVICEPOINT_BOT_PROTECTION": "off",
         "SERVICEPOINT_SECRET_KEY": "bench",
+        **(env or {}),
     }
     cmd = [
         sys.executable,
