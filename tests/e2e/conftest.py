@@ -68,15 +68,14 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     database_url = f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'e2e.db'}"
     _prepare_database(database_url)
     # redis_url=None so a developer's environment cannot point the live server elsewhere.
-    app = create_app(
-        Settings(
-            database_url=database_url,
-            secret_key="e2e",
-            bot_protection="off",
-            redis_url=None,
-            state_dir=tmp_path_factory.mktemp("e2e-state"),
-        )
+    settings = Settings(
+        database_url=database_url,
+        secret_key="e2e",
+        bot_protection="off",
+        redis_url=None,
+        state_dir=tmp_path_factory.mktemp("e2e-state"),
     )
+    app = create_app(settings)
     port = _free_port()
     config = uvicorn.Config(
         app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="on"
@@ -91,7 +90,10 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         time.sleep(0.05)
     try:
         yield LiveServer(
-            url=f"http://127.0.0.1:{port}", host=f"127.0.0.1:{port}", database_url=database_url
+            url=f"http://127.0.0.1:{port}",
+            host=f"127.0.0.1:{port}",
+            database_url=database_url,
+            settings=settings,
         )
     finally:
         server.should_exit = True

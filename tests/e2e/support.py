@@ -13,6 +13,8 @@ import pytest
 if TYPE_CHECKING:
     from playwright.sync_api import Page
 
+    from servicepoint.config import Settings
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -37,6 +39,9 @@ class LiveServer:
     url: str
     host: str
     database_url: str
+    # The app's settings, for tests that check what the server made with them (e.g. a
+    # document signed with the key in its state_dir).
+    settings: Settings | None = None
 
 
 @dataclass
