@@ -46,6 +46,7 @@ def upgrade() -> None:
         sa.Column("assigned_to", sa.String(length=64), nullable=True),
         sa.Column("requested_upload", sa.String(length=2000), nullable=True),
         sa.Column("verification_code", sa.String(length=32), nullable=True),
+        sa.Column("statement", sa.JSON(), nullable=True),
         sa.Column("document", sa.LargeBinary(), nullable=True),
         sa.Column("delete_after", servicepoint.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_application")),

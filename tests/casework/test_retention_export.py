@@ -105,7 +105,8 @@ def test_an_approved_case_exports_like_a_fit_connect_submission(
 ) -> None:
     case = _with_requested_upload(session, settings)
     service.confirm(session, settings=settings, case=case, username="clerk")
-    exported = service.export_case(case)
+    assert case.document is None  # made on the first request, here the handover
+    exported = service.handover(session, settings=settings, case=case, username="clerk")
     assert json.loads(json.dumps(exported)) == exported  # plain JSON
     assert exported["caseId"].replace("-", "") == case.code
     assert exported["serviceType"] == {

@@ -236,7 +236,7 @@ def test_confirm_approves_with_document_and_audit(clerk: TestClient, session: Se
     assert resp.status_code == 303, resp.text
     found = reload(session, case)
     assert found.status == "approved" and found.decided_by == "sachbearbeiterin"
-    assert found.document and found.document.startswith(b"%PDF")
+    assert found.statement and found.verification_code  # the PDF is made on first request
     assert audit_of(session, case)
     page = clerk.get(resp.headers["location"]).text
     assert "Der Vorschlag ist bestätigt." in message(page)
@@ -335,7 +335,7 @@ def test_export_of_a_closed_case(clerk: TestClient, session: Session) -> None:
     assert body["exportVersion"] and body["caseId"] == documents.grouped(case.code)
     assert body["data"]["applicant"]["family_name"] == "Mustermann"
     assert body["decision"]["status"] == "approved" and body["decision"]["findings"]
-    assert audit_of(session, case)[-1].action == "casework.export"
+    assert audit_of(session, case)[-1].action == "case_export"
 
 
 def test_an_open_case_is_not_exported(clerk: TestClient, session: Session) -> None:

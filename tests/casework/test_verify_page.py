@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from servicepoint.casework import documents, documents_store, signing
 from servicepoint.casework.formspec import forms_of
 from servicepoint.casework.models import Application
-from servicepoint.config import Settings
+from servicepoint.config import DATA_ROOT, Settings
 
 SERVICE = "meldebescheinigung"
 ISSUED = dt.datetime(2026, 12, 7, 8, 30, tzinfo=dt.UTC)
@@ -36,7 +36,7 @@ ERIKA = {
 
 
 def add_case(session: Session, **changes: Any) -> Application:
-    """An approved case with its (stand-in) document, as the workflow leaves it."""
+    """An approved case with the statement of its document, as the workflow leaves it."""
     values: dict[str, Any] = {
         "code": "A" + secrets.token_hex(6).upper(),
         "service_id": SERVICE,
@@ -48,10 +48,12 @@ def add_case(session: Session, **changes: Any) -> Application:
         "rules_version": "1",
         "decided_at": ISSUED,
         "verification_code": documents.new_verification_code(),
-        "document": b"%PDF-1.7 stand-in",
     }
-    values.update(changes)
     case = Application(**values)
+    form = forms_of(DATA_ROOT / "hannover")[SERVICE]
+    case.statement = documents_store.statement(session, case=case, form=form)
+    for name, value in changes.items():
+        setattr(case, name, value)
     session.add(case)
     session.commit()
     return case
@@ -106,12 +108,15 @@ def test_a_code_is_found_however_it_was_typed(client: TestClient, session: Sessi
     assert "Dieses Dokument ist echt." in visible(resp.text)
 
 
-def test_a_withdrawn_form_still_confirms_the_document(client: TestClient, session: Session) -> None:
-    case = add_case(session, service_id="beglaubigung")  # has no online form
+def test_the_document_states_what_it_stated_when_issued(
+    client: TestClient, session: Session
+) -> None:
+    # The form file changed, or was withdrawn, since: the statement fixed at the decision holds.
+    case = add_case(session, service_id="beglaubigung", rules_version="0")
     resp = client.get(f"/nachweis/{case.verification_code}")
     assert resp.status_code == 200
     page = visible(resp.text)
-    assert "Dieses Dokument ist echt." in page and "Beglaubigung" in page
+    assert "Dieses Dokument ist echt." in page and "Meldebescheinigung" in page
 
 
 @pytest.mark.parametrize(
@@ -119,7 +124,7 @@ def test_a_withdrawn_form_still_confirms_the_document(client: TestClient, sessio
     [
         {"status": "in_review"},  # not decided: no document exists yet
         {"status": "rejected"},
-        {"document": None},  # personal data deleted after the retention period
+        {"statement": None},  # nothing was fixed: no document to confirm
     ],
 )
 def test_a_case_without_a_valid_document_is_not_confirmed(
@@ -155,9 +160,8 @@ def test_issue_makes_the_signed_document_the_page_confirms(
 ) -> None:
     needs_form(settings)
     settings.state_dir = tmp_path
-    case = add_case(session, document=None, lang="en")
-    form = forms_of(settings.city_dir)[SERVICE]
-    case.document = documents_store.issue(session, case=case, form=form, settings=settings)
+    case = add_case(session, lang="en")
+    case.document = documents_store.issue(case=case, settings=settings)
     session.commit()
     assert signing.verify_pdf(case.document, settings=settings).ok
     reader = PdfFileReader(io.BytesIO(case.document))

@@ -143,8 +143,10 @@ def test_erika_is_approved_at_once_with_a_signed_document(
     assert {f["outcome"] for f in case.findings} == {"pass"}
     assert case.rules_version == "2026-12-07"
     assert case.delete_after == case.decided_at + dt.timedelta(days=180)
-    assert case.document is not None and case.document.startswith(b"%PDF")
-    assert signing.verify_pdf(case.document, settings=settings).ok
+    assert case.statement is not None and case.document is None  # the PDF: on first request
+    name, pdf = service.document_of(session, settings=settings, code=case.code)
+    assert pdf.startswith(b"%PDF") and case.document == pdf and name.endswith(".pdf")
+    assert signing.verify_pdf(pdf, settings=settings).ok
     assert case.verification_code and case.verification_code != case.code
     assert [m.kind for m in mails_to(session, ERIKA["email"])] == ["case_approved"]
     assert len(_events(session, "application_auto_decided")) == 1
@@ -296,7 +298,7 @@ def test_confirming_the_proposal_approves_and_counts_as_unchanged(
 ) -> None:
     case = in_review(session, settings)
     service.confirm(session, settings=settings, case=case, username="clerk")
-    assert case.status == "approved" and case.decided_by == "clerk" and case.document
+    assert case.status == "approved" and case.decided_by == "clerk" and case.statement
     assert [m.kind for m in mails_to(session, ERIKA["email"])] == [
         "case_submitted",
         "case_approved",
@@ -317,7 +319,7 @@ def test_a_case_decided_meanwhile_is_not_decided_again(
     assert case.status == "in_review"  # this clerk's page still shows it open
     with pytest.raises(CaseClosed):
         service.confirm(session, settings=settings, case=case, username="clerk")
-    assert case.status == "rejected" and case.document is None
+    assert case.status == "rejected" and case.document is None and case.statement is None
 
 
 def test_a_rejection_needs_a_reason_and_a_person(session: Session, settings: Settings) -> None:
@@ -469,3 +471,13 @@ def test_drafts_are_not_shown_through_the_api(session: Session, settings: Settin
 def test_elsewhere_keeps_the_typed_address(session: Session, settings: Settings) -> None:
     case = in_review(session, settings)
     assert case.applicant["street"] == ELSEWHERE["street"]
+
+
+def test_the_worker_makes_the_pdfs_nobody_fetched(session: Session, settings: Settings) -> None:
+    from servicepoint.casework import documents_store
+
+    case = apply(session, settings)
+    assert case.document is None
+    assert documents_store.issue_pending(session, settings=settings) == 1
+    assert case.document is not None and signing.verify_pdf(case.document, settings=settings).ok
+    assert documents_store.issue_pending(session, settings=settings) == 0

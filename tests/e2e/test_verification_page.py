@@ -9,8 +9,10 @@ import pytest
 from playwright.sync_api import Page
 from sqlalchemy.orm import Session
 
-from servicepoint.casework import documents
+from servicepoint.casework import documents, documents_store
+from servicepoint.casework.formspec import forms_of
 from servicepoint.casework.models import Application
+from servicepoint.config import DATA_ROOT
 from servicepoint.core.clock import utcnow
 from servicepoint.core.db import make_engine
 from tests.e2e.support import MODULE_MARKS, AxeResult, LiveServer, format_violations
@@ -24,26 +26,26 @@ def approved_case(database_url: str) -> str:
     engine = make_engine(database_url)
     try:
         with Session(engine) as session:
-            session.add(
-                Application(
-                    code="A" + secrets.token_hex(6).upper(),
-                    service_id="meldebescheinigung",
-                    status="approved",
-                    applicant={
-                        "given_name": "Erika",
-                        "family_name": "Mustermann",
-                        "birth_date": "1964-08-12",
-                        "street": "Lister Meile",
-                        "house_number": "10",
-                        "postcode": "30161",
-                        "city": "Hannover",
-                    },
-                    data={"kind": "simple"},
-                    decided_at=utcnow(),
-                    verification_code=code,
-                    document=b"%PDF-1.7 stand-in",
-                )
+            case = Application(
+                code="A" + secrets.token_hex(6).upper(),
+                service_id="meldebescheinigung",
+                status="approved",
+                applicant={
+                    "given_name": "Erika",
+                    "family_name": "Mustermann",
+                    "birth_date": "1964-08-12",
+                    "street": "Lister Meile",
+                    "house_number": "10",
+                    "postcode": "30161",
+                    "city": "Hannover",
+                },
+                data={"kind": "simple"},
+                decided_at=utcnow(),
+                verification_code=code,
             )
+            form = forms_of(DATA_ROOT / "hannover")["meldebescheinigung"]
+            case.statement = documents_store.statement(session, case=case, form=form)
+            session.add(case)
             session.commit()
     finally:
         engine.dispose()

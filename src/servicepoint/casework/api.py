@@ -78,8 +78,8 @@ def read_application(code: Code, request: Request, session: Session = SessionDep
 
 
 @router.get("/applications/{code}/document", response_class=Response, responses=_PDF)
-def application_document(code: Code, session: Session = SessionDep) -> Response:
+def application_document(code: Code, request: Request, session: Session = SessionDep) -> Response:
     """The signed result document of an approved application."""
-    filename, pdf = service.document_of(session, code=code)
+    filename, pdf = service.document_of(session, settings=request_settings(request), code=code)
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
     return Response(pdf, media_type="application/pdf", headers=headers)

@@ -50,6 +50,11 @@ class Application(Base):
     assigned_to: Mapped[str | None] = mapped_column(String(64), index=True)
     requested_upload: Mapped[str | None] = mapped_column(String(2000))  # what staff asked for
     verification_code: Mapped[str | None] = mapped_column(String(32), unique=True)
+    # What the result document states, fixed at the decision in both languages: the PDF and
+    # the verification page are made from it, so a later change of the form file alters neither.
+    statement: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The signed PDF, made from `statement` on first request (or by the worker), not inside the
+    # decision: rendering and signing take longer than deciding.
     document: Mapped[bytes | None] = mapped_column(LargeBinary)
     # Personal data (applicant, answers, uploads, document) goes at this moment.
     delete_after: Mapped[dt.datetime | None] = mapped_column(index=True)

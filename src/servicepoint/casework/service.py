@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
-from servicepoint.casework import documents, logic, mail, uploads, workflow
+from servicepoint.casework import documents, documents_store, logic, mail, uploads, workflow
 from servicepoint.casework.errors import CaseClosed, CaseNotFound, InvalidApplication
 from servicepoint.casework.formspec import APPLICANT_FIELDS, FormSpec
 from servicepoint.casework.logic import FieldError
@@ -26,6 +26,7 @@ from servicepoint.casework.staff import (
     confirm,
     decide_by_staff,
     export_case,
+    handover,
     request_document,
     take_next,
     work_queue,
@@ -49,6 +50,8 @@ __all__ = [
     "export_case",
     "form_for",
     "get_case",
+    "handover",
+    "has_document",
     "public_status",
     "purge_cases",
     "request_document",
@@ -89,12 +92,24 @@ def submitted_case(session: Session, *, code: str) -> Application:
     return case
 
 
-def document_of(session: Session, *, code: str) -> tuple[str, bytes]:
-    """(file name, signed PDF) of an approved case; 404 while there is none."""
+def document_of(session: Session, *, settings: Settings, code: str) -> tuple[str, bytes]:
+    """(file name, signed PDF) of an approved case, made on the first request; 404 while there
+    is none."""
     case = submitted_case(session, code=code)
-    if case.document is None:
+    if case.status == "approved" and case.document is None:
+        case.document = documents_store.issue(case=case, settings=settings)
+    if case.status != "approved" or case.document is None:
         raise NotFound(N_("Zu diesem Antrag gibt es kein Dokument."), code="document_not_found")
     return f"{case.service_id}-{case.code}.pdf", case.document
+
+
+def _document_url(base: str, case: Application) -> str | None:
+    return f"{base}/api/applications/{case.code}/document" if has_document(case) else None
+
+
+def has_document(case: Application) -> bool:
+    """Whether the case has a result document (its PDF may still be made on first request)."""
+    return case.status == "approved" and case.statement is not None
 
 
 # --- drafts, step by step -----------------------------------------------------------------------
@@ -372,7 +387,7 @@ def public_status(case: Application, *, lang: str, base_url: str) -> dict[str, A
         "code": documents.grouped(case.code),
         "status": API_STATUS.get(case.status, case.status),
         "status_url": mail.status_url(base, case.code),
-        "document_url": f"{base}/api/applications/{case.code}/document" if case.document else None,
+        "document_url": _document_url(base, case),
         "findings": [_finding(f, lang) for f in case.findings or []],
     }
 

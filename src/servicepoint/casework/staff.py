@@ -7,16 +7,16 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, defer
 
 from servicepoint.account import service as account_service
-from servicepoint.casework import workflow
+from servicepoint.casework import documents_store, workflow
 from servicepoint.casework.errors import CaseClosed, FormNotFound
 from servicepoint.casework.export import export_case
-from servicepoint.casework.models import Application, CaseNote
+from servicepoint.casework.models import CLOSED, Application, CaseNote
 from servicepoint.config import Settings
 from servicepoint.core.clock import utcnow
 from servicepoint.core.i18n import N_
@@ -28,6 +28,7 @@ __all__ = [
     "confirm",
     "decide_by_staff",
     "export_case",
+    "handover",
     "request_document",
     "take_next",
     "work_queue",
@@ -238,3 +239,16 @@ def add_note(session: Session, *, case: Application, username: str, text: str) -
     session.flush()
     account_service.audit(session, username=username, action="case_note", target=case.code)
     return note
+
+
+def handover(
+    session: Session, *, settings: Settings, case: Application, username: str
+) -> dict[str, Any]:
+    """A decided case in the exchange shape for a back-office system, its PDF included (made
+    now if nobody fetched it yet). An open case is still ours to decide, not to hand over."""
+    if case.status not in CLOSED:
+        raise CaseClosed(N_("Exportieren lässt sich ein Antrag erst, wenn er entschieden ist."))
+    if case.status == "approved" and case.document is None:
+        case.document = documents_store.issue(case=case, settings=settings)
+    account_service.audit(session, username=username, action="case_export", target=case.code)
+    return export_case(case)

@@ -17,10 +17,10 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from servicepoint.account import service as account_service
 from servicepoint.account.deps import require
 from servicepoint.account.models import User
 from servicepoint.casework import service, staff_view, uploads
+from servicepoint.casework.context import request_settings
 from servicepoint.casework.errors import CaseNotFound, FormNotFound
 from servicepoint.casework.formspec import FormSpec
 from servicepoint.casework.models import CLOSED, Application
@@ -32,7 +32,7 @@ from servicepoint.core.i18n import N_, error_text, translate
 from servicepoint.core.inputs import Code, Id, LongText
 from servicepoint.core.security import csrf_protect
 from servicepoint.core.templating import render
-from servicepoint.errors import Conflict, NotFound, ServicePointError
+from servicepoint.errors import NotFound, ServicePointError
 
 router = APIRouter(include_in_schema=False)
 BASE = "/mitarbeiter/antraege"
@@ -189,7 +189,7 @@ def confirm(
     code: Code, request: Request, user: User = STAFF, session: Session = SessionDep
 ) -> Response:
     """Confirm the prepared proposal unchanged (one click)."""
-    settings = request.app.state.settings
+    settings = request_settings(request)
     return _act(
         request,
         session,
@@ -209,7 +209,7 @@ def decide(
     session: Session = SessionDep,
 ) -> Response:
     """Approve or reject with a reason (a rejection always needs one)."""
-    settings = request.app.state.settings
+    settings = request_settings(request)
 
     def action(case: Application) -> object:
         return service.decide_by_staff(
@@ -233,7 +233,7 @@ def request_document(
     session: Session = SessionDep,
 ) -> Response:
     """Ask the citizen for a missing document; the case waits for the upload."""
-    settings = request.app.state.settings
+    settings = request_settings(request)
 
     def action(case: Application) -> object:
         return service.request_document(
@@ -282,15 +282,13 @@ def download(
 
 
 @router.get(BASE + "/{code}/export.json")
-def export(code: Code, user: User = STAFF, session: Session = SessionDep) -> JSONResponse:
+def export(
+    code: Code, request: Request, user: User = STAFF, session: Session = SessionDep
+) -> JSONResponse:
     """The decided case in the documented exchange shape, for a back-office system."""
     case = _staff_case(session, code)
-    if case.status not in CLOSED:  # an open case is still ours to decide, not to hand over
-        raise Conflict(N_("Exportieren lässt sich ein Antrag erst, wenn er entschieden ist."))
-    body = service.export_case(case)
-    account_service.audit(
-        session, username=user.username, action="casework.export", target=case.code
-    )
+    settings = request_settings(request)
+    body = service.handover(session, settings=settings, case=case, username=user.username)
     headers = {"Content-Disposition": attachment(f"{case.code}.json")}
     return JSONResponse(body, headers=headers)
 

@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from servicepoint.casework import page_views as views
 from servicepoint.casework import service as case_service
 from servicepoint.casework import status_view
-from servicepoint.casework.errors import CaseNotFound
+from servicepoint.casework.context import request_settings
 from servicepoint.casework.models import Application
 from servicepoint.casework.page_common import (
     PRIVATE,
@@ -21,7 +21,7 @@ from servicepoint.casework.page_common import (
 )
 from servicepoint.casework.page_uploads import FILE_PROBLEMS, MISSING
 from servicepoint.core.db import SessionDep
-from servicepoint.core.i18n import N_, error_text, translate
+from servicepoint.core.i18n import error_text, translate
 from servicepoint.core.inputs import Code
 from servicepoint.core.security import csrf_protect
 from servicepoint.core.templating import render
@@ -104,14 +104,11 @@ async def send_requested(
 
 
 @router.get("/antrag/status/{code}/dokument.pdf", dependencies=[PRIVATE])
-def document(code: Code, session: Session = SessionDep) -> Response:
+def document(code: Code, request: Request, session: Session = SessionDep) -> Response:
     """The signed result document of an approved application."""
-    case = case_service.get_case(session, code=code)
-    if case.status != "approved" or not case.document:
-        raise CaseNotFound(N_("Zu diesem Antrag gibt es noch kein Dokument."))
-    name = f"{case.service_id}-{case.code}.pdf"
+    name, pdf = case_service.document_of(session, settings=request_settings(request), code=code)
     return Response(
-        case.document,
+        pdf,
         media_type="application/pdf",
         headers={"content-disposition": f'attachment; filename="{name}"'},
     )

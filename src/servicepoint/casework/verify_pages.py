@@ -11,7 +11,6 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
 from servicepoint.casework import documents, documents_store
-from servicepoint.config import Settings
 from servicepoint.core.db import SessionDep
 from servicepoint.core.inputs import Code
 from servicepoint.core.templating import render
@@ -24,9 +23,8 @@ def verification(
     verification_code: Code, request: Request, session: Session = SessionDep
 ) -> HTMLResponse:
     """Whether a result document is genuine, and what it states."""
-    settings: Settings = request.app.state.settings
     doc = documents_store.document_by_verification(
-        session, code=verification_code, city_dir=settings.city_dir, lang=request.state.lang
+        session, code=verification_code, lang=request.state.lang
     )
     if doc is None:
         return render(request, "casework/verify_unknown.html", status_code=404)

@@ -169,11 +169,13 @@ def approve(
     now: dt.datetime,
     reason: str | None = None,
 ) -> None:
-    """Approve, issue the signed result document, close the case and tell the citizen."""
+    """Approve, fix what the result document states, close the case and tell the citizen. The
+    signed PDF is made from that statement on first request (service.document_of) or by the
+    worker: rendering and signing take longer than the decision itself."""
     case.status, case.decided_at, case.decided_by = "approved", now, username
     case.decision_reason = reason or None
     case.verification_code = documents.new_verification_code()
-    case.document = documents_store.issue(session, case=case, form=form, settings=settings)
+    case.statement = documents_store.statement(session, case=case, form=form)
     case.delete_after = now + dt.timedelta(days=form.retention_days)
     notify(session, settings=settings, case=case, kind="approved")
 
