@@ -83,7 +83,8 @@ def run(url: str, state: Path, batch: list[Application]) -> bool:
     ratios = [p / h for p, h in zip(posts, health, strict=True) if h]
     console.print(
         f"HTTP, {CLIENTS} concurrent httpx clients, {ROUNDS} rounds of {SECONDS:.0f} s each, "
-        f"1 uvicorn worker on SQLite, {len(bodies)} distinct bodies (no uploads, not incomplete):"
+        f"1 uvicorn worker on SQLite, {len(bodies)} distinct bodies (no uploads, not incomplete; "
+        "the PDFs of approved ones are made later, by the worker or the first GET):"
     )
     console.print(
         f"  GET /health {statistics.median(health):7.1f} req/s · POST /api/applications "

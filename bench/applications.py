@@ -10,9 +10,11 @@
    not: the share prepared and accepted unchanged. No rejection without a person, asserted
    from the stored cases (target 0).
 2. Time per application in-process (target p95 < 50 ms): the call above plus its commit, with
-   rules, register lookups, e-mail, events and, for approved cases, the signed PDF. The
-   document step is timed inside the same calls (its functions wrapped, not replaced), so the
-   figures with and without it come from one run.
+   rules, register lookups, e-mail and events; the decision. The signed PDF of an approved case
+   is made later (first download or the worker), so it is timed apart, per approved case, as
+   its first download makes it, and added to the decision for "an approved case with its
+   PDF". The document functions are wrapped (not replaced) wherever they run, so a PDF made
+   inside a decision would show and be subtracted for "without a document step".
 3. Over HTTP: POST /api/applications on a uvicorn server (bot protection off, as for every
    load bench: no proof-of-work challenge, no rate limit) beside GET /health, same run,
    several concurrent httpx clients; medians over rounds and the ratio.
@@ -57,30 +59,32 @@ WARM_UP = 5  # applications per service, rolled back, before timing
 
 @dataclass
 class Timing:
-    """Per stored application: wall-clock and CPU seconds, and the document step's share."""
+    """Wall-clock and CPU seconds: per stored application (the call and its commit), the
+    document step inside it (if any), and the signed PDF of each approved case made later."""
 
     total: list[float] = field(default_factory=list)
-    document: list[float] = field(default_factory=list)  # issue = render + sign (0: none)
     cpu: list[float] = field(default_factory=list)
-    document_cpu: list[float] = field(default_factory=list)
+    inside: list[float] = field(default_factory=list)  # document step within the call
+    inside_cpu: list[float] = field(default_factory=list)
+    pdf: dict[int, float] = field(default_factory=dict)  # by n: first download of the PDF
+    pdf_cpu: list[float] = field(default_factory=list)
+    by_n: dict[int, float] = field(default_factory=dict)  # the call, by n
     baseline: list[float] = field(default_factory=list)  # SELECT 1 after each, same session
-    render: float = 0.0
-    sign: float = 0.0
-    documents: int = 0
     invalid: list[float] = field(default_factory=list)  # 422s (cheap; reported apart)
+    spent: dict[str, float] = field(default_factory=dict)  # render, sign: summed
 
     @staticmethod
     def _minus(whole: list[float], part: list[float]) -> list[float]:
         return [w - p for w, p in zip(whole, part, strict=True)]
 
     def decision(self) -> list[float]:
-        return self._minus(self.total, self.document)
+        return self._minus(self.total, self.inside)
 
     def decision_cpu(self) -> list[float]:
-        return self._minus(self.cpu, self.document_cpu)
+        return self._minus(self.cpu, self.inside_cpu)
 
-    def with_document(self) -> list[float]:
-        return [t for t, d in zip(self.total, self.document, strict=True) if d > 0]
+    def approved_with_pdf(self) -> list[float]:
+        return [self.by_n[n] + t for n, t in self.pdf.items()]
 
 
 @contextlib.contextmanager
@@ -185,19 +189,39 @@ def submit_batch(
                 continue
             timing.total.append(time.perf_counter() - t0)
             timing.cpu.append(time.process_time() - c0)
-            timing.document.append(spent["issue"] - before.get("issue", 0.0))
-            timing.document_cpu.append(spent["issue_cpu"] - before.get("issue_cpu", 0.0))
-            timing.documents += timing.document[-1] > 0
+            timing.by_n[app.n] = timing.total[-1]
+            timing.inside.append(spent["issue"] - before.get("issue", 0.0))
+            timing.inside_cpu.append(spent["issue_cpu"] - before.get("issue_cpu", 0.0))
             codes[app.n] = case.code
             t0 = time.perf_counter()
             session.execute(text("SELECT 1")).scalar()
             timing.baseline.append(time.perf_counter() - t0)
-        timing.render, timing.sign = spent["render"], spent["sign"]
     return codes, refused, timing
 
 
+def make_documents(
+    session: Session, settings: Settings, codes: dict[int, str], timing: Timing
+) -> None:
+    """The signed PDF of each case approved at once, as its first download makes it (the
+    worker's pass costs the same per document), timed per case."""
+    approved = session.scalars(
+        select(Case.code).where(Case.status == "approved", Case.code.in_(codes.values()))
+    )
+    wanted = set(approved)
+    with _document_clock() as spent:
+        for n, code in codes.items():
+            if code not in wanted:
+                continue
+            t0, c0 = time.perf_counter(), time.process_time()
+            service.document_of(session, settings=settings, code=code)
+            session.commit()
+            timing.pdf[n] = time.perf_counter() - t0
+            timing.pdf_cpu.append(time.process_time() - c0)
+        timing.spent = dict(spent)
+
+
 BUCKETS = {
-    "auto": "approved at once (+PDF)",
+    "auto": "approved at once",
     "prepared": "prepared, every rule passed",
     "flagged": "prepared, reasons to check",
     "proposed_reject": "rejection proposed",
@@ -330,9 +354,10 @@ def _print_decisions(
 def _print_timing(timing: Timing) -> None:
     table = Table("ms per application", "n", "p50", "p95", "CPU p50", "CPU p95")
     rows = [
-        ("all, as the citizen waits", timing.total, timing.cpu),
-        ("the decision (no PDF step)", timing.decision(), timing.decision_cpu()),
-        ("approved ones (signed PDF)", timing.with_document(), []),
+        ("decision, as the API answers", timing.total, timing.cpu),
+        ("  without a document step", timing.decision(), timing.decision_cpu()),
+        ("signed PDF, later (1st GET)", list(timing.pdf.values()), timing.pdf_cpu),
+        ("approved: decision + PDF", timing.approved_with_pdf(), []),
         ("refused with 422", timing.invalid, []),
         ("baseline: SELECT 1", timing.baseline, []),
     ]
@@ -346,14 +371,22 @@ def _print_timing(timing: Timing) -> None:
             f"{_ms(cpu, 0.95):.1f}" if cpu else "",
         )
     console.print(table)
-    if timing.documents:
-        render = timing.render / timing.documents * 1000
-        sign = timing.sign / timing.documents * 1000
-        rest = statistics.mean(timing.decision()) * 1000
+    inside = sum(1 for t in timing.inside if t > 0)
+    made = len(timing.pdf)
+    if made:
+        render = timing.spent.get("render", 0.0) / made * 1000
+        sign = timing.spent.get("sign", 0.0) / made * 1000
+        decision = statistics.mean(timing.decision()) * 1000
         console.print(
-            f"the document step dominates: per approved case PDF/A rendering {render:.1f} ms "
-            f"+ signing {sign:.1f} ms, against {rest:.1f} ms on average for the rest of a case "
-            "(rules, register lookups, e-mail, events, commit)"
+            f"the document step dominates an approved case: PDF/A rendering {render:.1f} ms + "
+            f"signing {sign:.1f} ms per PDF, against {decision:.1f} ms on average for a "
+            "decision (rules, register lookups, e-mail, events, commit); "
+            + (
+                f"{inside} decisions made their PDF inside the call"
+                if inside
+                else "no decision made its PDF inside the call (made on first download or by "
+                "the worker)"
+            )
         )
 
 
@@ -365,9 +398,12 @@ def _in_process(url: str, settings: Settings, batch: list[Application]) -> dict[
         codes, refused, timing = submit_batch(session, settings, batch)
         t1 = time.perf_counter()
         buckets = buckets_after_submission(session, codes)
+        make_documents(session, settings, codes, timing)
+        t2 = time.perf_counter()
         clerk = simulate_clerk(session, settings, batch, codes)
+        t3 = time.perf_counter()
         console.print(
-            f"submission {t1 - t0:.0f} s, clerk {time.perf_counter() - t1:.0f} s "
+            f"submission {t1 - t0:.0f} s, PDFs {t2 - t1:.0f} s, clerk {t3 - t2:.0f} s "
             f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)"
         )
         rejected, nameless = adverse_without_human(session)
@@ -396,14 +432,14 @@ def _run_on(kind: str, *, http: bool) -> bool:
     clear = [b for n, b in buckets.items() if batch[n].clear]
     share = sum(1 for b in clear if b in ("auto", "prepared")) / len(clear)
     unattended = sum(1 for b in buckets.values() if b == "rejected") + found["nameless"]
-    p95, p95_all = _ms(timing.decision(), 0.95), _ms(timing.total, 0.95)
+    p95, p95_all = _ms(timing.decision(), 0.95), _ms(timing.approved_with_pdf(), 0.95)
     checks = {
         f"clear cases decided or prepared automatically: {share * 100:.1f} % (target >= 70 %)": (
             share >= TARGET_CLEAR_SHARE
         ),
         f"rejections without a person: {unattended} (target 0)": unattended == 0,
         f"p95 of the decision per application: {p95:.1f} ms (target < {TARGET_P95_MS:.0f} ms; "
-        f"with the signed PDF of approved cases {p95_all:.1f} ms)": p95 < TARGET_P95_MS,
+        f"an approved case with its signed PDF: {p95_all:.1f} ms)": p95 < TARGET_P95_MS,
     }
     if http:
         checks["over HTTP every POST /api/applications answered 201"] = http_ok
