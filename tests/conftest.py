@@ -119,7 +119,7 @@ def session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
 
 @pytest.fixture(scope="session")
 def state_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The instance folder (uploads, development signing key) of the test run, not the checkout's."""
+    """The instance folder (uploads, development signing key) of the run, not the checkout's."""
     return tmp_path_factory.mktemp("state")
 
 
