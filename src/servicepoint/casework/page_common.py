@@ -9,6 +9,7 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
+from servicepoint.casework import page_views as views
 from servicepoint.casework import service as case_service
 from servicepoint.casework.formspec import FormSpec
 from servicepoint.casework.models import Application
@@ -36,6 +37,20 @@ def open_draft(
     if case.status != "draft":
         return RedirectResponse(f"/antrag/status/{case.code}", status_code=303)
     return case, form_of(request, case.service_id)
+
+
+def open_answered_draft(
+    session: Session, request: Request, code: str
+) -> tuple[Application, FormSpec] | RedirectResponse:
+    """The draft whose steps are all answered (for its uploads and review); with a step still
+    open, that step instead, and a sent case its status page."""
+    opened = open_draft(session, request, code)
+    if isinstance(opened, RedirectResponse):
+        return opened
+    case, form = opened
+    if not views.forms_done(form, case):
+        return RedirectResponse(views.resume_url(form, case), status_code=303)
+    return case, form
 
 
 def service_context(session: Session, request: Request, service_id: str) -> dict[str, Any]:

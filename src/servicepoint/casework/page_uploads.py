@@ -19,7 +19,7 @@ from servicepoint.casework.page_common import (
     PRIVATE,
     chosen_file,
     lang_of,
-    open_draft,
+    open_answered_draft,
     service_context,
 )
 from servicepoint.core.db import SessionDep
@@ -66,12 +66,10 @@ def uploads_page(
     code: Code, request: Request, session: Session = SessionDep
 ) -> HTMLResponse | RedirectResponse:
     """The documents this application needs, and what is uploaded already."""
-    opened = open_draft(session, request, code)
+    opened = open_answered_draft(session, request, code)
     if isinstance(opened, RedirectResponse):
         return opened
     case, form = opened
-    if not views.forms_done(form, case):
-        return RedirectResponse(views.resume_url(form, case), status_code=303)
     if not views.needed_uploads(form, case):
         return RedirectResponse(views.draft_url(case.code, views.REVIEW), status_code=303)
     return _page(session, request, case, form)
@@ -86,12 +84,10 @@ async def upload(
     code: Code, request: Request, session: Session = SessionDep
 ) -> HTMLResponse | RedirectResponse:
     """Store the chosen files; go on to the review once every needed document is there."""
-    opened = open_draft(session, request, code)
+    opened = open_answered_draft(session, request, code)
     if isinstance(opened, RedirectResponse):
         return opened
     case, form = opened
-    if not views.forms_done(form, case):
-        return RedirectResponse(views.resume_url(form, case), status_code=303)
     posted = await request.form()
     errors: dict[str, str] = {}
     status = 422

@@ -22,6 +22,7 @@ from servicepoint.casework.page_common import (
     PRIVATE,
     form_of,
     lang_of,
+    open_answered_draft,
     open_draft,
     service_context,
 )
@@ -129,12 +130,10 @@ def review_page(
     code: Code, request: Request, session: Session = SessionDep
 ) -> HTMLResponse | RedirectResponse:
     """All answers, the fee and the uploads once more before sending."""
-    opened = open_draft(session, request, code)
+    opened = open_answered_draft(session, request, code)
     if isinstance(opened, RedirectResponse):
         return opened
     case, form = opened
-    if not views.forms_done(form, case):
-        return RedirectResponse(views.resume_url(form, case), status_code=303)
     return _review_page(session, request, case, form)
 
 
@@ -224,10 +223,20 @@ def _step_page(
     return render(request, "casework/form_step.html", context, status_code=status_code)
 
 
-def _step_index(form: FormSpec, index: int) -> int:
+def _open_step(
+    session: Session, request: Request, code: str, index: int
+) -> tuple[Application, FormSpec] | RedirectResponse:
+    """The draft and its form for one step; a step not reached yet sends to the first open one
+    (steps are filled in order), a sent case to its status page."""
+    opened = open_draft(session, request, code)
+    if isinstance(opened, RedirectResponse):
+        return opened
+    case, form = opened
     if index >= len(form.all_steps):
         raise CaseNotFound(N_("Diesen Schritt gibt es in diesem Antrag nicht."))
-    return index
+    if index > case.step:
+        return RedirectResponse(views.resume_url(form, case), status_code=303)
+    return case, form
 
 
 @router.get("/antrag/entwurf/{code}/{index}", response_model=None, dependencies=[PRIVATE])
@@ -235,13 +244,10 @@ def step_page(
     code: Code, index: Step, request: Request, session: Session = SessionDep
 ) -> HTMLResponse | RedirectResponse:
     """One step of the form, with what was entered before."""
-    opened = open_draft(session, request, code)
+    opened = _open_step(session, request, code, index)
     if isinstance(opened, RedirectResponse):
         return opened
     case, form = opened
-    index = _step_index(form, index)
-    if index > case.step:  # steps are filled in order
-        return RedirectResponse(views.resume_url(form, case), status_code=303)
     query = request.query_params
     errors: list[logic.FieldError] = []
     if query.get("pruefen") == "1":  # sent here from the review: say what is wrong
@@ -271,13 +277,10 @@ async def save_step(
     code: Code, index: Step, request: Request, session: Session = SessionDep
 ) -> HTMLResponse | RedirectResponse:
     """Store the step's answers, then go on, back, or stop here with the code to resume."""
-    opened = open_draft(session, request, code)
+    opened = _open_step(session, request, code, index)
     if isinstance(opened, RedirectResponse):
         return opened
     case, form = opened
-    index = _step_index(form, index)
-    if index > case.step:
-        return RedirectResponse(views.resume_url(form, case), status_code=303)
     posted = await request.form()
     raw = views.raw_answers(form.step(index), posted)
     action = posted.get("action")

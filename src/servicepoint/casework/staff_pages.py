@@ -9,8 +9,8 @@ the case's state and writes the audit entry.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from functools import partial
+from typing import Annotated, Any, Literal, Protocol
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -156,12 +156,18 @@ def case_page(
     return _case_page(request, session, case, done=done)
 
 
+class Action(Protocol):
+    """One service call on the case, all but the case given (a functools.partial)."""
+
+    def __call__(self, *, case: Application) -> object: ...
+
+
 def _act(
     request: Request,
     session: Session,
     code: str,
     done: str,
-    action: Callable[[Application], object],
+    action: Action,
     typed: dict[str, str] | None = None,
 ) -> Response:
     """Run one action on the case. Refused (e.g. decided meanwhile): the case page again with
@@ -169,7 +175,7 @@ def _act(
     case = _staff_case(session, code)
     try:
         with session.begin_nested():
-            action(case)
+            action(case=case)
     except ServicePointError as exc:
         fields = getattr(exc, "fields", None) or {}  # the form field the refusal is about
         return _case_page(
@@ -190,13 +196,8 @@ def confirm(
 ) -> Response:
     """Confirm the prepared proposal unchanged (one click)."""
     settings = request_settings(request)
-    return _act(
-        request,
-        session,
-        code,
-        "bestaetigt",
-        lambda case: service.confirm(session, settings=settings, case=case, username=user.username),
-    )
+    action = partial(service.confirm, session, settings=settings, username=user.username)
+    return _act(request, session, code, "bestaetigt", action)
 
 
 @router.post(BASE + "/{code}/entscheiden", response_model=None, dependencies=CSRF)
@@ -210,17 +211,14 @@ def decide(
 ) -> Response:
     """Approve or reject with a reason (a rejection always needs one)."""
     settings = request_settings(request)
-
-    def action(case: Application) -> object:
-        return service.decide_by_staff(
-            session,
-            settings=settings,
-            case=case,
-            username=user.username,
-            outcome=outcome,
-            reason=reason,
-        )
-
+    action = partial(
+        service.decide_by_staff,
+        session,
+        settings=settings,
+        username=user.username,
+        outcome=outcome,
+        reason=reason,
+    )
     return _act(request, session, code, "entschieden", action, {"reason": reason})
 
 
@@ -234,12 +232,9 @@ def request_document(
 ) -> Response:
     """Ask the citizen for a missing document; the case waits for the upload."""
     settings = request_settings(request)
-
-    def action(case: Application) -> object:
-        return service.request_document(
-            session, settings=settings, case=case, username=user.username, what=what
-        )
-
+    action = partial(
+        service.request_document, session, settings=settings, username=user.username, what=what
+    )
     return _act(request, session, code, "angefordert", action, {"what": what})
 
 
@@ -252,10 +247,7 @@ def add_note(
     session: Session = SessionDep,
 ) -> Response:
     """Add a note to the case (seen by staff only)."""
-
-    def action(case: Application) -> object:
-        return service.add_note(session, case=case, username=user.username, text=text)
-
+    action = partial(service.add_note, session, username=user.username, text=text)
     return _act(request, session, code, "notiz", action, {"note": text})
 
 
