@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from aiosmtpd.controller import Controller
 from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
@@ -28,6 +29,7 @@ from servicepoint.core import challenge
 from servicepoint.core.db import make_engine
 from servicepoint.seeding import seed_city
 from servicepoint.web.routing import every_route
+from tests.mail_support import Collector, free_port
 
 POSTGRES_URL = os.environ.get("SERVICEPOINT_TEST_POSTGRES_URL")
 REDIS_URL = os.environ.get("SERVICEPOINT_TEST_REDIS_URL")
@@ -223,3 +225,25 @@ def login(client: TestClient, username: str, password: str = "correct-horse-1") 
 
 
 DATA_DIR: Path = DATA_ROOT / "hannover"
+
+
+@pytest.fixture(scope="module")
+def smtp_server() -> Iterator[tuple[Collector, int]]:
+    """A loopback SMTP server for the module's mail tests: its collector and its port."""
+    handler = Collector()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield handler, port
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def smtp(smtp_server: tuple[Collector, int]) -> Iterator[Collector]:
+    """The module's SMTP collector, emptied and accepting again for this test."""
+    handler, _ = smtp_server
+    handler.messages.clear()
+    handler.refuse = False
+    yield handler

@@ -4,15 +4,10 @@ and an SMTP server that is away."""
 from __future__ import annotations
 
 import datetime as dt
-import email
-import socket
-from collections.abc import Iterator
 from email.message import EmailMessage
-from email.policy import default as default_policy
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
 from icalendar import Calendar
 from sqlalchemy import select
@@ -23,60 +18,12 @@ from servicepoint.appointment.models import OutboxMail
 from servicepoint.config import Settings
 from servicepoint.worker import run_once
 from tests.appointment.conftest import NOW, Clock, berlin, book_via_api, fresh
+from tests.mail_support import Collector, free_port
 
 pytestmark = pytest.mark.usefixtures("clock")
 
 WEDNESDAY_9 = berlin(2026, 12, 16, 9, 0)
 REMINDER_AT = berlin(2026, 12, 15, 18, 0)  # 18:00 the day before
-
-
-class Collector:
-    """An aiosmtpd handler that keeps every envelope; `refuse` makes it reject recipients."""
-
-    def __init__(self) -> None:
-        self.messages: list[tuple[list[str], EmailMessage]] = []
-        self.refuse = False
-
-    async def handle_RCPT(
-        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
-    ) -> str:
-        if self.refuse:
-            return "550 no such mailbox"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        message = email.message_from_bytes(envelope.content, policy=default_policy)
-        assert isinstance(message, EmailMessage)
-        self.messages.append((list(envelope.rcpt_tos), message))
-        return "250 Message accepted for delivery"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@pytest.fixture(scope="module")
-def smtp_server() -> Iterator[tuple[Collector, int]]:
-    handler = Collector()
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield handler, port
-    finally:
-        controller.stop()
-
-
-@pytest.fixture
-def smtp(smtp_server: tuple[Collector, int]) -> Iterator[Collector]:
-    handler, _ = smtp_server
-    handler.messages.clear()
-    handler.refuse = False
-    yield handler
 
 
 @pytest.fixture

@@ -73,6 +73,15 @@ def in_review(session: Session, settings: Settings) -> Application:
     return apply(session, settings, applicant=ELSEWHERE)
 
 
+def reject(
+    session: Session, settings: Settings, case: Application, reason: str | None
+) -> Application:
+    """A clerk rejects the case with this reason (the real staff decision)."""
+    return service.decide_by_staff(
+        session, settings=settings, case=case, username="clerk", outcome="rejected", reason=reason
+    )
+
+
 def mails_to(session: Session, recipient: str) -> list[OutboxMail]:
     stmt = select(OutboxMail).where(OutboxMail.recipient == recipient).order_by(OutboxMail.id)
     return list(session.scalars(stmt))

@@ -4,38 +4,17 @@ loopback (aiosmtpd): received, waiting for a document, document received, approv
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy.orm import Session
 
 from servicepoint.casework import service
 from servicepoint.config import Settings
 from servicepoint.worker import run_once
-from tests.appointment.test_mail import Collector, free_port
-from tests.casework.case_support import ERIKA, PDF, apply, in_review, local_settings
-
-
-@pytest.fixture(scope="module")
-def smtp_server() -> Iterator[tuple[Collector, int]]:
-    handler = Collector()
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield handler, port
-    finally:
-        controller.stop()
-
-
-@pytest.fixture
-def smtp(smtp_server: tuple[Collector, int]) -> Collector:
-    handler, _ = smtp_server
-    handler.messages.clear()
-    return handler
+from tests.casework.case_support import ERIKA, PDF, apply, in_review, local_settings, reject
+from tests.mail_support import Collector
 
 
 @pytest.fixture
@@ -111,14 +90,7 @@ def test_a_rejection_mail_gives_the_reason_and_no_register_facts(
 ) -> None:
     case = in_review(session, settings)
     deliver(session, settings, smtp)
-    service.decide_by_staff(
-        session,
-        settings=settings,
-        case=case,
-        username="clerk",
-        outcome="rejected",
-        reason="Sie wohnen nicht in Hannover.",
-    )
+    reject(session, settings, case, "Sie wohnen nicht in Hannover.")
     (rejected,) = deliver(session, settings, smtp)
     text = text_of(rejected)
     assert rejected["Subject"].startswith("Entscheidung über Ihren Antrag")

@@ -17,18 +17,10 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from servicepoint.casework import documents
 from servicepoint.casework.documents import ResultDocument
 from servicepoint.casework.formspec import FormSpec
+from tests.casework.case_support import ERIKA
 
 BASE = "https://service.example.org"
 ISSUED = dt.datetime(2026, 12, 7, 8, 30, tzinfo=dt.UTC)  # 09:30 in Hannover
-ERIKA = {
-    "given_name": "Erika",
-    "family_name": "Mustermann",
-    "birth_date": "1964-08-12",
-    "street": "Lister Meile",
-    "house_number": "10",
-    "postcode": "30161",
-    "city": "Hannover",
-}
 
 
 @dataclasses.dataclass

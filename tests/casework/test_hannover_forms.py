@@ -13,6 +13,7 @@ from servicepoint.casework import logic
 from servicepoint.casework.formspec import APPLICANT_FIELDS, FormSpec, load_forms
 from servicepoint.casework.registers import LOOKUPS, lookup_facts, registers_of
 from servicepoint.catalog.datafile import load_services
+from tests.casework.case_support import ERIKA
 from tests.conftest import DATA_DIR
 
 TODAY = dt.date(2026, 12, 7)
@@ -90,17 +91,6 @@ def test_choices_offer_exactly_the_registers_zones_and_election() -> None:
 
 
 # --- deciding realistic cases ---------------------------------------------------------------------
-
-ERIKA = {
-    "given_name": "Erika",
-    "family_name": "Mustermann",
-    "birth_date": "1964-08-12",
-    "email": "erika.mustermann@example.org",
-    "street": "Lister Meile",
-    "house_number": "10",
-    "postcode": "30161",
-    "city": "Hannover",
-}
 
 
 def decide(

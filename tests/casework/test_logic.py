@@ -9,20 +9,10 @@ import pytest
 
 from servicepoint.casework import logic
 from servicepoint.casework.formspec import APPLICANT_FIELDS, FormSpec
+from tests.casework.case_support import ERIKA
 
 TODAY = dt.date(2026, 12, 7)
 T = {"de": "x", "en": "x"}
-
-ERIKA = {
-    "given_name": "Erika",
-    "family_name": "Mustermann",
-    "birth_date": "1964-08-12",
-    "email": "erika@example.org",
-    "street": "Lister Meile",
-    "house_number": "10",
-    "postcode": "30161",
-    "city": "Hannover",
-}
 
 
 def form(**changes: Any) -> FormSpec:

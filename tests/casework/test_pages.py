@@ -10,25 +10,14 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from servicepoint.casework import service as case_service
 from servicepoint.config import Settings
+from tests.casework.case_support import ERIKA, PDF
 from tests.conftest import csrf_in
 
-ERIKA = {
-    "given_name": "Erika",
-    "family_name": "Mustermann",
-    "birth_date": "1964-08-12",
-    "email": "erika@example.org",
-    "street": "Lister Meile",
-    "house_number": "10",
-    "postcode": "30161",
-    "city": "Hannover",
-}
 # The smallest files that are what they say (casework.uploads judges by content).
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 PNG = (
     b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
     b"\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00"
@@ -44,15 +33,9 @@ def state_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def settings(engine: Engine, state_dir: Path) -> Settings:
-    return Settings(
-        database_url=str(engine.url.render_as_string(hide_password=False)),
-        secret_key="test-secret",
-        bot_protection="on",
-        redis_url=None,
-        state_dir=state_dir,
-        upload_max_bytes=UPLOAD_LIMIT,
-    )
+def settings(settings: Settings, state_dir: Path) -> Settings:
+    """The shared test settings, with this module's instance folder and a small upload limit."""
+    return settings.model_copy(update={"state_dir": state_dir, "upload_max_bytes": UPLOAD_LIMIT})
 
 
 # -- helpers: what a browser does ------------------------------------------------------------------

@@ -21,6 +21,7 @@ from servicepoint.casework.registers import (
     lookup_facts,
     registers_of,
 )
+from tests.casework.case_support import ERIKA
 from tests.conftest import DATA_DIR
 
 TODAY = dt.date(2026, 12, 7)
@@ -30,18 +31,6 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="module")
 def registers() -> Registers:
     return registers_of(DATA_DIR)
-
-
-ERIKA = {
-    "given_name": "Erika",
-    "family_name": "Mustermann",
-    "birth_date": "1964-08-12",
-    "email": "erika@example.org",
-    "street": "Lister Meile",
-    "house_number": "10",
-    "postcode": "30161",
-    "city": "Hannover",
-}
 
 
 def person(**changes: str) -> dict[str, str]:

@@ -18,7 +18,16 @@ from servicepoint.casework.models import Application, CaseUpload
 from servicepoint.catalog.models import Service
 from servicepoint.config import Settings
 from servicepoint.worker import run_once
-from tests.casework.case_support import DOG, ELSEWHERE, ERIKA, PDF, apply, in_review, local_settings
+from tests.casework.case_support import (
+    DOG,
+    ELSEWHERE,
+    ERIKA,
+    PDF,
+    apply,
+    in_review,
+    local_settings,
+    reject,
+)
 
 
 @pytest.fixture
@@ -59,14 +68,7 @@ def test_closed_cases_go_with_their_files_after_the_retention_period(
 
 def test_rejected_cases_go_too_and_open_ones_stay(session: Session, settings: Settings) -> None:
     rejected, still_open = in_review(session, settings), in_review(session, settings)
-    service.decide_by_staff(
-        session,
-        settings=settings,
-        case=rejected,
-        username="clerk",
-        outcome="rejected",
-        reason="Nein.",
-    )
+    reject(session, settings, rejected, "Nein.")
     later = dt.datetime.now(dt.UTC) + dt.timedelta(days=181)
     ids = (rejected.id, still_open.id)
     assert service.purge_cases(session, settings=settings, now=later) >= 1

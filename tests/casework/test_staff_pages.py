@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from servicepoint.account.models import AuditEntry
@@ -21,33 +21,18 @@ from servicepoint.casework import documents, uploads
 from servicepoint.casework.models import Application, CaseUpload
 from servicepoint.config import Settings
 from servicepoint.core.clock import utcnow
+from tests.casework.case_support import ERIKA, local_settings
 from tests.conftest import csrf_in, login, make_user
 
 SERVICE = "meldebescheinigung"
 BASE = "/mitarbeiter/antraege"
 NOBODY = "0" * 16  # a well-formed code no case has
-ERIKA = {
-    "given_name": "Erika",
-    "family_name": "Mustermann",
-    "birth_date": "1964-08-12",
-    "email": "erika@example.org",
-    "street": "Lister Meile",
-    "house_number": "10",
-    "postcode": "30161",
-    "city": "Hannover",
-}
 
 
 @pytest.fixture
-def settings(engine: Engine, tmp_path: Path) -> Settings:
+def settings(settings: Settings, tmp_path: Path) -> Settings:
     """The shared test settings, with uploads and the signing key in a folder of this test."""
-    return Settings(
-        database_url=str(engine.url.render_as_string(hide_password=False)),
-        secret_key="test-secret",
-        bot_protection="on",
-        redis_url=None,
-        state_dir=tmp_path / "var",
-    )
+    return local_settings(settings, tmp_path / "var")
 
 
 @pytest.fixture

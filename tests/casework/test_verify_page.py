@@ -20,19 +20,10 @@ from servicepoint.casework import documents, documents_store, signing
 from servicepoint.casework.formspec import forms_of
 from servicepoint.casework.models import Application
 from servicepoint.config import DATA_ROOT, Settings
+from tests.casework.case_support import ERIKA
 
 SERVICE = "meldebescheinigung"
 ISSUED = dt.datetime(2026, 12, 7, 8, 30, tzinfo=dt.UTC)
-ERIKA = {
-    "given_name": "Erika",
-    "family_name": "Mustermann",
-    "birth_date": "1964-08-12",
-    "email": "erika@example.org",
-    "street": "Lister Meile",
-    "house_number": "10",
-    "postcode": "30161",
-    "city": "Hannover",
-}
 
 
 def add_case(session: Session, **changes: Any) -> Application:

@@ -30,6 +30,7 @@ from tests.casework.case_support import (
     in_review,
     local_settings,
     mails_to,
+    reject,
 )
 
 TODAY = dt.date(2026, 12, 7)
@@ -326,24 +327,10 @@ def test_a_rejection_needs_a_reason_and_a_person(session: Session, settings: Set
     case = in_review(session, settings)
     for reason in ("", "   ", None, "x" * 2001):
         with pytest.raises(Unprocessable) as caught:
-            service.decide_by_staff(
-                session,
-                settings=settings,
-                case=case,
-                username="clerk",
-                outcome="rejected",
-                reason=reason,
-            )
+            reject(session, settings, case, reason)
         assert list(caught.value.fields) == ["reason"]
     assert case.status == "in_review"
-    service.decide_by_staff(
-        session,
-        settings=settings,
-        case=case,
-        username="clerk",
-        outcome="rejected",
-        reason="Nicht gemeldet.",
-    )
+    reject(session, settings, case, "Nicht gemeldet.")
     assert case.status == "rejected" and case.decision_reason == "Nicht gemeldet."
     assert case.delete_after == case.decided_at + dt.timedelta(days=180)
     assert case.document is None

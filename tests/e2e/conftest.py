@@ -10,6 +10,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -151,22 +152,34 @@ def page(
     assert not foreign, f"requests left for other hosts: {foreign}"
 
 
+@contextmanager
+def own_page(
+    browser: Browser, live_server: LiveServer, log: RequestLog, **options: Any
+) -> Iterator[Page]:
+    """A page in a browser context of its own (options as for new_context); on leaving, the
+    context closes and no request may have gone to another host."""
+    ctx = new_context(browser, live_server, log, **options)
+    try:
+        yield ctx.new_page()
+    finally:
+        ctx.close()
+    foreign = log.foreign(live_server.host)
+    assert not foreign, f"requests left for other hosts: {foreign}"
+
+
 @pytest.fixture
 def axe_page(browser: Browser, live_server: LiveServer, request_log: RequestLog) -> Iterator[Page]:
     """A page whose context bypasses our CSP, which (rightly) refuses injected inline scripts
     such as axe-core; every other test runs under the real policy."""
-    ctx = new_context(browser, live_server, request_log, bypass_csp=True)
-    yield ctx.new_page()
-    ctx.close()
-    foreign = request_log.foreign(live_server.host)
-    assert not foreign, f"requests left for other hosts: {foreign}"
+    with own_page(browser, live_server, request_log, bypass_csp=True) as pg:
+        yield pg
 
 
 @pytest.fixture
 def phone_page(
     browser: Browser, live_server: LiveServer, request_log: RequestLog
 ) -> Iterator[Page]:
-    ctx = new_context(
+    with own_page(
         browser,
         live_server,
         request_log,
@@ -174,11 +187,8 @@ def phone_page(
         device_scale_factor=3,
         is_mobile=True,
         has_touch=True,
-    )
-    yield ctx.new_page()
-    ctx.close()
-    foreign = request_log.foreign(live_server.host)
-    assert not foreign, f"requests left for other hosts: {foreign}"
+    ) as pg:
+        yield pg
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
-from tests.e2e.conftest import new_context
+from tests.e2e.conftest import own_page
 from tests.e2e.support import (
     MODULE_MARKS,
     AxeResult,
@@ -30,7 +30,7 @@ def narrow_page(
     browser: Browser, live_server: LiveServer, request_log: RequestLog
 ) -> Iterator[Page]:
     """The narrowest common phone; the context bypasses the CSP only so axe can be injected."""
-    ctx = new_context(
+    with own_page(
         browser,
         live_server,
         request_log,
@@ -38,10 +38,8 @@ def narrow_page(
         is_mobile=True,
         has_touch=True,
         bypass_csp=True,
-    )
-    yield ctx.new_page()
-    ctx.close()
-    assert not request_log.foreign(live_server.host)
+    ) as pg:
+        yield pg
 
 
 def _fits(page: Page) -> None:

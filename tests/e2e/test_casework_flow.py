@@ -25,7 +25,7 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 
 from servicepoint.casework.signing import verify_pdf
 from servicepoint.config import Settings
-from tests.e2e.conftest import new_context
+from tests.e2e.conftest import own_page
 from tests.e2e.support import (
     MODULE_MARKS,
     STAFF,
@@ -235,14 +235,11 @@ def staff_page(
     browser: Browser, live_server: LiveServer, request_log: RequestLog
 ) -> Iterator[Page]:
     """A clerk at another computer: a browser context of their own, logged in as staff."""
-    ctx = new_context(browser, live_server, request_log)
-    pg = ctx.new_page()
-    pg.goto("/mitarbeiter/login?next=/mitarbeiter/antraege")
-    fill_login(pg, *STAFF)
-    expect(pg).to_have_url(re.compile(r"/mitarbeiter/antraege$"))
-    yield pg
-    ctx.close()
-    assert not request_log.foreign(live_server.host)
+    with own_page(browser, live_server, request_log) as pg:
+        pg.goto("/mitarbeiter/login?next=/mitarbeiter/antraege")
+        fill_login(pg, *STAFF)
+        expect(pg).to_have_url(re.compile(r"/mitarbeiter/antraege$"))
+        yield pg
 
 
 def test_an_unknown_address_goes_to_staff_who_confirm_it(page: Page, staff_page: Page) -> None:
@@ -295,13 +292,10 @@ def staff_axe_page(
     browser: Browser, live_server: LiveServer, request_log: RequestLog
 ) -> Iterator[Page]:
     """The clerk's page for axe: logged in as staff, CSP bypassed only so axe can be injected."""
-    ctx = new_context(browser, live_server, request_log, bypass_csp=True)
-    pg = ctx.new_page()
-    pg.goto("/mitarbeiter/login")
-    fill_login(pg, *STAFF)
-    yield pg
-    ctx.close()
-    assert not request_log.foreign(live_server.host)
+    with own_page(browser, live_server, request_log, bypass_csp=True) as pg:
+        pg.goto("/mitarbeiter/login")
+        fill_login(pg, *STAFF)
+        yield pg
 
 
 def _submit_button(page: Page, action: str) -> None:

@@ -15,6 +15,7 @@ from servicepoint.casework.models import Application
 from servicepoint.config import DATA_ROOT
 from servicepoint.core.clock import utcnow
 from servicepoint.core.db import make_engine
+from tests.casework.case_support import ERIKA
 from tests.e2e.support import MODULE_MARKS, AxeResult, LiveServer, format_violations
 
 pytestmark = MODULE_MARKS
@@ -30,15 +31,7 @@ def approved_case(database_url: str) -> str:
                 code="A" + secrets.token_hex(6).upper(),
                 service_id="meldebescheinigung",
                 status="approved",
-                applicant={
-                    "given_name": "Erika",
-                    "family_name": "Mustermann",
-                    "birth_date": "1964-08-12",
-                    "street": "Lister Meile",
-                    "house_number": "10",
-                    "postcode": "30161",
-                    "city": "Hannover",
-                },
+                applicant=dict(ERIKA),
                 data={"kind": "simple"},
                 decided_at=utcnow(),
                 verification_code=code,
