@@ -136,7 +136,11 @@ def test_erika_gets_her_certificate_of_registration_at_once() -> None:
         ({"street": "Lister Meile", "house_number": "10 ", "postcode": "30161"}, {}),
         (
             {"family_name": "Musterfrau"},
-            {"resident_found": "review", "address_matches": "review"},
+            {
+                "resident_found": "review",
+                "name_as_registered": "review",
+                "address_matches": "review",
+            },
         ),
         ({"given_name": "Leon", "birth_date": "2012-05-20"}, {"adult": "review"}),
     ],
@@ -160,13 +164,14 @@ KATARZYNA = {**ERIKA, "given_name": "Katarzyna", "family_name": "Wiśniewska",
              "postcode": "30167"}  # fmt: skip
 
 
-def test_erika_gets_her_postal_vote_at_once_even_to_another_address() -> None:
+def test_erika_gets_her_postal_vote_at_once_but_another_address_is_checked() -> None:
     decision, _ = decide("briefwahl", {**ERIKA, **BRIEFWAHL})
     assert decision.status == "approved"
     away = {"delivery": "other", "delivery_street": "Strandweg 3", "delivery_postcode": "18119",
             "delivery_city": "Rostock"}  # fmt: skip
     decision, outcomes = decide("briefwahl", {**ERIKA, **BRIEFWAHL, **away})
-    assert decision.status == "approved" and failed(outcomes) == {}
+    assert (decision.status, decision.proposal) == ("in_review", "approved")
+    assert failed(outcomes) == {"sent_home": "review"}
 
 
 def test_a_second_polling_card_and_a_non_voter_are_only_proposed_for_rejection() -> None:

@@ -241,3 +241,25 @@ def test_an_unknown_operator_fails_the_form_file_not_the_citizen() -> None:
     }
     with pytest.raises(ValueError, match="unknown JSONLogic operations"):
         form(steps=[step])
+
+
+def test_the_applicant_sees_one_neutral_line_for_all_register_checks() -> None:
+    def rule(name: str, check: dict[str, Any], outcome: str) -> dict[str, Any]:
+        return {"name": name, "check": check, "outcome": outcome, "reason": T}
+
+    spec = form(
+        rules=[
+            rule("found", {"var": "records.resident.found"}, "review"),
+            rule("adult", {">=": [{"var": "records.resident.age"}, 16]}, "reject"),
+            rule("simple", {"==": [{"var": "data.kind"}, "simple"]}, "review"),
+        ]
+    )
+    decision = logic.decide(spec, context(found=True, age=12))
+    shown = logic.citizen_findings(decision.findings, decision.trace)
+    assert [(f["rule"], f["outcome"]) for f in shown] == [
+        ("simple", "review"),
+        ("register_check", "review"),  # not "reject": whether they may vote, own a dog … stays
+    ]
+    assert shown[1]["detail"] == "Eine Mitarbeiterin oder ein Mitarbeiter prüft Ihre Angaben."
+    clear = logic.decide(spec, {**context(found=True, age=40), "data": {"kind": "simple"}})
+    assert logic.citizen_findings(clear.findings, clear.trace)[-1]["outcome"] == "pass"

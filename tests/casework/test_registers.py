@@ -95,6 +95,7 @@ def test_the_files_are_what_the_seeded_script_writes() -> None:
 def test_erika_mustermann_is_found_at_her_address(registers: Registers) -> None:
     assert facts(registers, "resident", ERIKA) == {
         "found": True,
+        "name_matches": True,
         "address_matches": True,
         "main_residence": True,
         "residence": "main",
@@ -151,7 +152,9 @@ def test_abbreviations_spellings_and_house_letters_match(
 
 
 def test_decomposed_unicode_matches_the_composed_register(registers: Registers) -> None:
-    typed = who("ayse", street="Limmerstrasse", house_number="45", postcode="30451")
+    typed = who(
+        "ayse", street="Limmerstrasse", house_number="45", postcode="30451", city="Hannover"
+    )
     decomposed = {k: unicodedata.normalize("NFD", v) for k, v in typed.items()}
     assert decomposed != typed
     assert facts(registers, "resident", decomposed)["address_matches"]
@@ -162,6 +165,14 @@ def test_a_wrong_house_number_is_found_but_not_at_that_address(registers: Regist
     assert found["found"] is True and found["address_matches"] is False
     assert facts(registers, "resident", person(house_number="10b"))["address_matches"] is False
     assert facts(registers, "resident", person(postcode="30159"))["address_matches"] is False
+
+
+def test_a_document_needs_every_given_name_and_the_town_as_registered(
+    registers: Registers,
+) -> None:
+    extra = facts(registers, "resident", person(given_name="Erika Falsch"))
+    assert extra["found"] is True and extra["name_matches"] is False
+    assert facts(registers, "resident", person(city="Atlantis"))["address_matches"] is False
 
 
 def test_an_unknown_person_is_not_found(registers: Registers) -> None:

@@ -19,7 +19,7 @@ from email_validator import EmailNotValidError, validate_email
 
 from servicepoint.casework import jsonlogic
 from servicepoint.casework.formspec import FormField, FormSpec, JsonLogic, Step
-from servicepoint.core.i18n import N_
+from servicepoint.core.i18n import N_, translate
 from servicepoint.core.inputs import first_bad_char
 
 Value = str | int | bool | list[str] | None
@@ -372,3 +372,39 @@ def rule_context(
         "uploads": list(uploads),
         "today": today.isoformat(),
     }
+
+
+# What a rule found in the city's registers is personal data of whoever is registered there:
+# shown to someone who only typed a name and a birth date, each finding would answer "does this
+# person live here, may they vote, is their dog dangerous". The citizen's view therefore shows
+# one neutral line for all register checks; staff see every finding and the trace.
+REGISTER_OK = N_("Geprüft: in Ordnung.")
+REGISTER_OPEN = N_("Eine Mitarbeiterin oder ein Mitarbeiter prüft Ihre Angaben.")
+OUTCOME_RANK = {"pass": 0, "review": 1, "reject": 2}
+
+
+def reads_registers(trace: dict[str, Any]) -> bool:
+    return any(str(path).startswith("records.") for path in trace.get("values", {}))
+
+
+def citizen_findings(
+    findings: list[dict[str, Any]], trace: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The findings as far as data protection lets an applicant see them: rules on the answers
+    as they are, the register checks folded into one (a proposed rejection reads as "review",
+    since only a person decides it)."""
+    register = {t["rule"] for t in trace if reads_registers(t)}
+    shown = [f for f in findings if f["rule"] not in register]
+    folded = [f for f in findings if f["rule"] in register]
+    if folded:
+        worst = max((f["outcome"] for f in folded), key=lambda o: OUTCOME_RANK.get(o, 1))
+        outcome = "pass" if worst == "pass" else "review"
+        detail = REGISTER_OK if outcome == "pass" else REGISTER_OPEN
+        shown.append(
+            {
+                "rule": "register_check",
+                "outcome": outcome,
+                **_reason(detail, translate("en", detail)),
+            }
+        )
+    return shown

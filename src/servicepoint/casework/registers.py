@@ -203,7 +203,16 @@ def same_address(registers: Registers, person: Resident, applicant: Mapping[str,
         fold.street(applicant.get("street")) == fold.street(person.street)
         and house_key(applicant.get("house_number")) == house_key(person.house_number)
         and re.sub(r"\D", "", str(applicant.get("postcode") or "")) == person.postcode
+        and fold.name(applicant.get("city")) == fold.name(person.city)
     )
+
+
+def same_name(registers: Registers, person: Resident, applicant: Mapping[str, Any]) -> bool:
+    """Every given name as registered, not just the first: what a document will state must be
+    what the register holds (spelling, case and accents aside)."""
+    fold = registers.folding
+    typed = [fold.name(word) for word in str(applicant.get("given_name") or "").split()]
+    return typed == [fold.name(word) for word in person.given_name.split()]
 
 
 def find_resident(
@@ -242,6 +251,7 @@ def resident(
     if person is None:
         return {
             "found": False,
+            "name_matches": False,
             "address_matches": False,
             "main_residence": None,
             "residence": None,
@@ -255,6 +265,7 @@ def resident(
     age = age_on(person.birth_date, today)
     return {
         "found": True,
+        "name_matches": same_name(registers, person, applicant),
         "address_matches": address_matches,
         "main_residence": person.residence == "main",
         "residence": person.residence,
