@@ -195,6 +195,31 @@ def queue_mail(
         _insert_mails(session, [row])
 
 
+def queue_text_mail(
+    session: Session,
+    *,
+    kind: str,
+    recipient: str,
+    subject: str,
+    body: str,
+    send_after: dt.datetime | None = None,
+) -> None:
+    """Queue a finished mail of another domain (an application's status): the worker sends it
+    as it is, and deletes it on the outbox's schedule like every other."""
+    row = {
+        "booking_id": None,
+        "kind": kind[:24],
+        "recipient": recipient,
+        "subject": subject[:300],
+        "body": body,
+        "ics": None,
+        "send_after": send_after or utcnow(),
+        "attempts": 0,
+        "meta": {},
+    }
+    _insert_mails(session, [row])
+
+
 def render(session: Session, *, mail: OutboxMail, settings: Settings) -> bool:
     """Write subject, text and calendar file from the booking; False if it is gone."""
     booking = mail.booking

@@ -1,6 +1,6 @@
 """E-mails about an application: one at each status change, in the case's language.
 
-They go through the booking outbox (appointment.models.OutboxMail, no booking): the row is
+They go through the one outbox (appointment.mail.queue_text_mail, no booking): the row is
 written with its subject and body at once, so the worker sends it as it is and the text says
 what was true at that moment. A mail states what the citizen entered and what was decided,
 never what the registers hold about them: the findings stay on the status page.
@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from servicepoint.appointment.models import OutboxMail
+from servicepoint.appointment import mail as outbox
 from servicepoint.casework import documents
 from servicepoint.casework.models import Application
 from servicepoint.config import Settings
 from servicepoint.core import i18n
-from servicepoint.core.clock import utcnow
-from servicepoint.core.db import table
 from servicepoint.core.i18n import N_
 from servicepoint.core.templating import euro
 
@@ -124,15 +121,11 @@ def queue_status_mail(
     if not recipient:
         return
     subject, body = compose(case, kind=kind, service_name=service_name, settings=settings)
-    row = {
-        "booking_id": None,
-        "kind": f"case_{kind}",
-        "recipient": recipient,
-        "subject": subject[:300],
-        "body": body,
-        "ics": None,
-        "send_after": now or utcnow(),
-        "attempts": 0,
-        "meta": {},
-    }
-    session.execute(insert(table(OutboxMail)), [row])
+    outbox.queue_text_mail(
+        session,
+        kind=f"case_{kind}",
+        recipient=recipient,
+        subject=subject,
+        body=body,
+        send_after=now,
+    )
