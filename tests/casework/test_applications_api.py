@@ -3,6 +3,7 @@ signed PDF, a case for staff, 422 answers that name each field, 404s, bot protec
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -10,13 +11,14 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from pyhanko.pdf_utils.reader import PdfFileReader
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from servicepoint.casework import signing
+from servicepoint.casework import documents, signing
 from servicepoint.casework.models import Application
 from servicepoint.config import Settings
-from tests.casework.case_support import CERTIFICATE, ELSEWHERE, ERIKA, local_settings
+from tests.casework.case_support import CERTIFICATE, ELSEWHERE, ERIKA, local_settings, mails_to
 from tests.conftest import proof_headers
 
 URL = "/api/applications"
@@ -43,7 +45,7 @@ def test_erika_gets_her_certificate_at_once(client: TestClient, settings: Settin
     assert made["status"] == "approved"
     assert (
         made["document_url"]
-        == f"http://testserver/api/applications/{made['code'].replace('-', '')}/document"
+        == f"{settings.base_url}/api/applications/{made['code'].replace('-', '')}/document"
     )
     assert {f["outcome"] for f in made["findings"]} == {"pass"}
     assert {f["detail"] for f in made["findings"]} == {"Geprüft: in Ordnung."}
@@ -211,3 +213,25 @@ def test_applications_per_client_are_limited(app: FastAPI, settings: Settings) -
             for _ in range(3)
         ]
     assert answers == [201, 201, 429]
+
+
+def test_links_come_from_the_base_url_never_from_the_host_header(
+    client: TestClient, session: Session, settings: Settings
+) -> None:
+    """Whoever sends the request chooses its Host: a link built from it would put an attacker's
+    address into the citizen's e-mail and into the QR code of the signed document."""
+    evil = {"host": "evil.example"}
+    made = client.post(URL, json=body(), headers=evil).json()
+    code = made["code"].replace("-", "")
+    assert made["status_url"].startswith(settings.base_url + "/")
+    assert made["document_url"].startswith(settings.base_url + "/")
+    (mail,) = mails_to(session, ERIKA["email"])
+    assert f"{settings.base_url}/antrag/status/{code}" in mail.body
+    assert "evil.example" not in mail.body
+    pdf = client.get(f"{URL}/{code}/document", headers=evil)  # made on this first download
+    assert pdf.status_code == 200
+    page = PdfFileReader(io.BytesIO(pdf.content)).root["/Pages"]["/Kids"][0].get_object()
+    links = [a.get_object() for a in page["/Annots"] if a.get_object()["/Subtype"] == "/Link"]
+    (url,) = [str(link["/A"]["/URI"]) for link in links]
+    case = session.scalars(select(Application).where(Application.code == code)).one()
+    assert url == documents.verification_url(settings.base_url, case.verification_code or "")

@@ -188,7 +188,7 @@ def test_erika_applies_without_javascript_and_downloads_the_signed_pdf(client: T
     main = _main(status.text)
     assert "Bewilligt" in main
     assert "Version 2026-12-07" in main  # the rule set the case was checked by
-    assert "4 von 4 Prüfungen sind ohne Befund" in main
+    assert "5 von 5 Prüfungen sind ohne Befund" in main
     pdf_link = f"/antrag/status/{code}/dokument.pdf"
     assert f'href="{pdf_link}"' in main
     pdf = client.get(pdf_link)
@@ -291,7 +291,7 @@ def test_save_and_resume_later_by_code(client: TestClient, app: Any, settings: S
     main = _main(saved.text)
     grouped = "-".join(code[i : i + 4] for i in range(0, 16, 4))
     assert grouped in main  # the code, prominently, to note down
-    assert "http://testserver/antrag/fortsetzen" in main
+    assert f"{settings.base_url}/antrag/fortsetzen" in main
     assert f"{settings.case_draft_days} Tage" in main
 
     with TestClient(app, base_url="http://testserver") as other:  # another browser, days later

@@ -68,6 +68,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
 
     database_url = f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'e2e.db'}"
     _prepare_database(database_url)
+    port = _free_port()
     # redis_url=None so a developer's environment cannot point the live server elsewhere.
     settings = Settings(
         database_url=database_url,
@@ -75,9 +76,9 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         bot_protection="off",
         redis_url=None,
         state_dir=tmp_path_factory.mktemp("e2e-state"),
+        base_url=f"http://127.0.0.1:{port}",  # links (mails, the PDF's QR code) lead here
     )
     app = create_app(settings)
-    port = _free_port()
     config = uvicorn.Config(
         app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="on"
     )
@@ -91,7 +92,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         time.sleep(0.05)
     try:
         yield LiveServer(
-            url=f"http://127.0.0.1:{port}",
+            url=settings.base_url,
             host=f"127.0.0.1:{port}",
             database_url=database_url,
             settings=settings,

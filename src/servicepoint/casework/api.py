@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from servicepoint.appointment import proof
 from servicepoint.casework import service
-from servicepoint.casework.context import request_lang, request_settings
+from servicepoint.casework.context import request_lang
 from servicepoint.casework.schemas import ApplicationCreate, ApplicationRead
 from servicepoint.core.db import SessionDep, request_transaction
 from servicepoint.core.i18n import N_
@@ -40,7 +40,7 @@ def _check_rate(request: Request) -> None:
 
 
 def _view(request: Request, case: Any) -> dict[str, Any]:
-    base = request_settings(request).base_url
+    base = request.app.state.settings.base_url
     return service.public_status(case, lang=request_lang(request), base_url=base)
 
 
@@ -62,7 +62,7 @@ def create_application(
         proof.require(request, session, x_challenge, x_challenge_nonce)
         case = service.apply_via_api(
             session,
-            settings=request_settings(request),
+            settings=request.app.state.settings,
             service_id=body.service_id,
             applicant=body.applicant.model_dump(exclude_none=True),
             data=body.data,
@@ -80,6 +80,6 @@ def read_application(code: Code, request: Request, session: Session = SessionDep
 @router.get("/applications/{code}/document", response_class=Response, responses=_PDF)
 def application_document(code: Code, request: Request, session: Session = SessionDep) -> Response:
     """The signed result document of an approved application."""
-    filename, pdf = service.document_of(session, settings=request_settings(request), code=code)
+    filename, pdf = service.document_of(session, settings=request.app.state.settings, code=code)
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
     return Response(pdf, media_type="application/pdf", headers=headers)

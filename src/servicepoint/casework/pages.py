@@ -215,7 +215,7 @@ def _step_page(
         progress=views.progress(form, case, index, lang=lang),
         code=case.code,
         shown_code=views.shown_code(case.code),
-        resume_link=str(request.base_url).rstrip("/") + "/antrag/fortsetzen",
+        resume_link=request.app.state.settings.base_url.rstrip("/") + "/antrag/fortsetzen",
         saved=saved,
         to_review=to_review,
         draft_days=request.app.state.settings.case_draft_days,

@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session
 from servicepoint.account.deps import require
 from servicepoint.account.models import User
 from servicepoint.casework import service, staff_view, uploads
-from servicepoint.casework.context import request_settings
 from servicepoint.casework.errors import CaseNotFound, FormNotFound
 from servicepoint.casework.formspec import FormSpec
 from servicepoint.casework.models import CLOSED, Application
@@ -195,7 +194,7 @@ def confirm(
     code: Code, request: Request, user: User = STAFF, session: Session = SessionDep
 ) -> Response:
     """Confirm the prepared proposal unchanged (one click)."""
-    settings = request_settings(request)
+    settings = request.app.state.settings
     action = partial(service.confirm, session, settings=settings, username=user.username)
     return _act(request, session, code, "bestaetigt", action)
 
@@ -210,7 +209,7 @@ def decide(
     session: Session = SessionDep,
 ) -> Response:
     """Approve or reject with a reason (a rejection always needs one)."""
-    settings = request_settings(request)
+    settings = request.app.state.settings
     action = partial(
         service.decide_by_staff,
         session,
@@ -231,7 +230,7 @@ def request_document(
     session: Session = SessionDep,
 ) -> Response:
     """Ask the citizen for a missing document; the case waits for the upload."""
-    settings = request_settings(request)
+    settings = request.app.state.settings
     action = partial(
         service.request_document, session, settings=settings, username=user.username, what=what
     )
@@ -279,7 +278,7 @@ def export(
 ) -> JSONResponse:
     """The decided case in the documented exchange shape, for a back-office system."""
     case = _staff_case(session, code)
-    settings = request_settings(request)
+    settings = request.app.state.settings
     body = service.handover(session, settings=settings, case=case, username=user.username)
     headers = {"Content-Disposition": attachment(f"{case.code}.json")}
     return JSONResponse(body, headers=headers)

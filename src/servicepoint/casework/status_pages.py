@@ -10,7 +10,6 @@ from starlette.concurrency import run_in_threadpool
 from servicepoint.casework import page_views as views
 from servicepoint.casework import service as case_service
 from servicepoint.casework import status_view
-from servicepoint.casework.context import request_settings
 from servicepoint.casework.models import Application
 from servicepoint.casework.page_common import (
     PRIVATE,
@@ -106,7 +105,7 @@ async def send_requested(
 @router.get("/antrag/status/{code}/dokument.pdf", dependencies=[PRIVATE])
 def document(code: Code, request: Request, session: Session = SessionDep) -> Response:
     """The signed result document of an approved application."""
-    name, pdf = case_service.document_of(session, settings=request_settings(request), code=code)
+    name, pdf = case_service.document_of(session, settings=request.app.state.settings, code=code)
     return Response(
         pdf,
         media_type="application/pdf",
