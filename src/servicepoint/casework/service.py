@@ -69,6 +69,7 @@ API_STATUS = {"submitted": "submitted", "in_review": "in_review", "waiting": "in
 _INVALID = N_("Der Antrag ist unvollständig oder enthält ungültige Angaben.")
 _UPLOAD_MISSING = N_("Bitte laden Sie dieses Dokument hoch.")
 _PASSED = N_("Geprüft: in Ordnung.")
+_NOT_WAITING = N_("Für diesen Antrag wird keine Unterlage mehr erwartet.")
 
 
 # --- the case code ------------------------------------------------------------------------------
@@ -141,7 +142,7 @@ def _new_case(session: Session, *, service_id: str, lang: str) -> Application:
 
 def _require_draft(case: Application) -> None:
     if case.status != "draft":
-        raise CaseClosed(N_("Dieser Antrag ist bereits abgeschickt."))
+        raise CaseClosed(workflow.ALREADY_SENT)
 
 
 def _stored(form: FormSpec, case: Application) -> dict[str, Any]:
@@ -210,10 +211,11 @@ def add_upload(
 def _requested_upload(
     session: Session, *, settings: Settings, case: Application, filename: str, data: bytes
 ) -> CaseUpload:
-    upload = _store(
-        session, settings=settings, case=case, name=REQUESTED, filename=filename, data=data
-    )
-    case.status = "in_review"
+    # The file first (a refused one changes nothing), then the status: only if the case still
+    # waits, so an upload beside a clerk's decision cannot reopen the decided case.
+    stored = uploads.store_upload(data, filename=filename, settings=settings)
+    workflow.transition(session, case, to="in_review", allowed=("waiting",), refused=_NOT_WAITING)
+    upload = _attach(session, case=case, name=REQUESTED, stored=stored)
     workflow.notify(session, settings=settings, case=case, kind="in_review")
     return upload
 
@@ -228,6 +230,12 @@ def _store(
     data: bytes,
 ) -> CaseUpload:
     stored = uploads.store_upload(data, filename=filename, settings=settings)
+    return _attach(session, case=case, name=name, stored=stored)
+
+
+def _attach(
+    session: Session, *, case: Application, name: str, stored: uploads.StoredFile
+) -> CaseUpload:
     upload = CaseUpload(
         name=name,
         filename=stored.filename,

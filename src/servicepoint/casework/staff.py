@@ -163,7 +163,6 @@ def confirm(
 ) -> Application:
     """Decide as the rules proposed, in one click. A proposed rejection states the reasons of
     the rules that called for it (the citizen reads them in the mail and on the status page)."""
-    workflow.require_open(session, case)
     if case.proposal not in ("approved", "rejected"):
         raise CaseClosed(
             N_("Für diesen Antrag gibt es keinen Vorschlag; bitte entscheiden Sie selbst.")
@@ -194,7 +193,6 @@ def decide_by_staff(
     reason: str | None,
 ) -> Application:
     """Approve or reject as the clerk sees it; a rejection needs a reason the citizen reads."""
-    workflow.require_open(session, case)
     if outcome == "rejected":
         reason = _text(
             reason, field="reason", missing=N_("Eine Ablehnung braucht eine Begründung.")
@@ -216,11 +214,15 @@ def request_document(
     session: Session, *, settings: Settings, case: Application, username: str, what: str
 ) -> Application:
     """Ask the citizen for a document: the case waits until it is uploaded on the status page."""
-    workflow.require_open(session, case)
-    case.requested_upload = _text(
-        what, field="what", missing=N_("Bitte schreiben Sie, welche Unterlage fehlt.")
+    what = _text(what, field="what", missing=N_("Bitte schreiben Sie, welche Unterlage fehlt."))
+    workflow.transition(
+        session,
+        case,
+        to="waiting",
+        allowed=workflow.DECIDABLE,
+        refused=workflow.ALREADY_DECIDED,
     )
-    case.status = "waiting"
+    case.requested_upload = what
     workflow.notify(session, settings=settings, case=case, kind="waiting")
     account_service.audit(
         session, username=username, action="case_request_document", target=case.code

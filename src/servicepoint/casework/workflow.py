@@ -12,12 +12,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from servicepoint.casework import documents, documents_store, logic, mail, payment, registers
 from servicepoint.casework.errors import CaseClosed, FormNotFound
 from servicepoint.casework.formspec import APPLICANT_FIELDS, FormSpec, forms_of
-from servicepoint.casework.models import OPEN, Application
+from servicepoint.casework.models import Application
 from servicepoint.catalog import service as catalog_service
 from servicepoint.config import Settings
 from servicepoint.core import events, i18n
@@ -113,8 +114,9 @@ def run_submission(
     """Checked answers in, decision out: the rules run against the registers, the fee is
     recorded, and the case is approved at once or prepared for staff."""
     now = utcnow()
+    transition(session, case, to="submitted", allowed=("draft",), refused=ALREADY_SENT)
     case.applicant, case.data = split_answers(answers)
-    case.status, case.submitted_at, case.rules_version = "submitted", now, form.version
+    case.submitted_at, case.rules_version = now, form.version
     records = _records(settings, form, case.applicant, case.data, today)
     uploads = sorted({u.name for u in case.uploads})
     context = logic.rule_context(
@@ -128,7 +130,8 @@ def run_submission(
         approve(session, settings=settings, case=case, form=form, username=None, now=now)
         count(session, case, "application_auto_decided", now=now)
         return case
-    case.status, case.due_at = "in_review", now + dt.timedelta(days=form.time_limit_days)
+    transition(session, case, to="in_review", allowed=("submitted",), refused=ALREADY_SENT)
+    case.due_at = now + dt.timedelta(days=form.time_limit_days)
     count(session, case, "application_prepared", now=now)
     notify(session, settings=settings, case=case, kind="submitted")
     return case
@@ -151,12 +154,32 @@ def _record_fee(
 # --- decisions ------------------------------------------------------------------------------------
 
 
-def require_open(session: Session, case: Application) -> None:
-    """Staff act on submitted cases not yet decided. The case is read again under a row lock
-    (PostgreSQL), so two clerks deciding the same case at once decide it once."""
-    session.refresh(case, with_for_update=True)
-    if case.status not in OPEN or case.status == "submitted":
-        raise CaseClosed(N_("Über diesen Antrag ist bereits entschieden."))
+ALREADY_SENT = N_("Dieser Antrag ist bereits abgeschickt.")
+ALREADY_DECIDED = N_("Über diesen Antrag ist bereits entschieden.")
+# Staff decide or ask for a document while a case is in review or waiting for a document.
+DECIDABLE = ("in_review", "waiting")
+
+
+def transition(
+    session: Session, case: Application, *, to: str, allowed: tuple[str, ...], refused: str
+) -> None:
+    """Move the case to status `to` if, in the database, it still is in one of `allowed`; else
+    CaseClosed (409) with the msgid `refused`. The one way any status changes: a compare-and-set
+    in a single UPDATE, so of two requests at once (two clerks, an upload beside a decision, a
+    double submit) exactly one wins, on PostgreSQL and on SQLite alike, with no lock held
+    across reads. The caller sets the other fields afterwards, in the same transaction."""
+    session.flush()  # our own pending changes first: the UPDATE below bypasses the unit of work
+    now = utcnow()
+    moved = session.execute(
+        update(Application)
+        .where(Application.id == case.id, Application.status.in_(allowed))
+        .values(status=to, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(moved, "rowcount", 0) != 1:
+        session.expire(case, ["status"])  # show what the database holds, not what we read
+        raise CaseClosed(refused)
+    case.status, case.updated_at = to, now
 
 
 def approve(
@@ -172,7 +195,10 @@ def approve(
     """Approve, fix what the result document states, close the case and tell the citizen. The
     signed PDF is made from that statement on first request (service.document_of) or by the
     worker: rendering and signing take longer than the decision itself."""
-    case.status, case.decided_at, case.decided_by = "approved", now, username
+    # The machine approves a case it is submitting; a clerk one that waits for a decision.
+    allowed = ("submitted",) if username is None else DECIDABLE
+    transition(session, case, to="approved", allowed=allowed, refused=ALREADY_DECIDED)
+    case.decided_at, case.decided_by = now, username
     case.decision_reason = reason or None
     case.verification_code = documents.new_verification_code()
     case.statement = documents_store.statement(session, case=case, form=form)
@@ -191,7 +217,8 @@ def reject(
     now: dt.datetime,
 ) -> None:
     """Reject (only ever by a person, § 35a VwVfG), with the reason the citizen reads."""
-    case.status, case.decided_at, case.decided_by = "rejected", now, username
+    transition(session, case, to="rejected", allowed=DECIDABLE, refused=ALREADY_DECIDED)
+    case.decided_at, case.decided_by = now, username
     case.decision_reason = reason
     case.delete_after = now + dt.timedelta(days=retention_days)
     if case.payment.get("state") == "open":
