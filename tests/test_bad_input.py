@@ -75,7 +75,7 @@ def _is_clear_rejection(resp: Any, *, lang: str = "de") -> None:
     }[lang]
     if resp.headers["content-type"].startswith("application/json"):
         body = resp.json()
-        assert set(body) == {"error", "detail"}
+        assert set(body) - {"fields"} == {"error", "detail"}
         assert body["error"] == "invalid_input"
         assert expected in body["detail"]
     else:
@@ -391,5 +391,6 @@ def test_a_formula_name_in_the_admin_form_is_refused(admin: TestClient) -> None:
 
 def test_json_error_bodies_stay_in_the_shared_shape(client: TestClient) -> None:
     resp = client.get("/api/appointments/slots", params={"service": "x", "limit": str(2**63)})
-    assert set(resp.json()) == {"error", "detail"}
+    assert set(resp.json()) == {"error", "detail", "fields"}
+    assert resp.json()["fields"] == {"limit": "Wert zu groß"}  # named, as every 422 names them
     assert json.dumps(resp.json())

@@ -418,7 +418,7 @@ def test_wrong_types_are_422(client: TestClient, payload: Any) -> None:
         ASK, content=json.dumps(payload), headers={"content-type": "application/json"}
     )
     assert resp.status_code == 422
-    assert set(resp.json()) == {"error", "detail"}
+    assert set(resp.json()) - {"fields"} == {"error", "detail"}
 
 
 @pytest.mark.parametrize(
@@ -428,7 +428,7 @@ def test_wrong_types_are_422(client: TestClient, payload: Any) -> None:
 def test_garbage_is_4xx(client: TestClient, raw: bytes) -> None:
     resp = client.post(ASK, content=raw, headers={"content-type": "application/json"})
     assert 400 <= resp.status_code < 500
-    assert set(resp.json()) == {"error", "detail"}
+    assert set(resp.json()) - {"fields"} == {"error", "detail"}
 
 
 def test_deeply_nested_json_is_4xx(client: TestClient) -> None:

@@ -115,6 +115,16 @@ def _message(lang: str, err: dict[str, object]) -> str:
     return form_errors.explain(lang, err)  # never pydantic's English text
 
 
+def validation_fields(request: Request, exc: RequestValidationError) -> dict[str, str]:
+    """Each refused field (at most ten) by its name in the request, and what is wrong with it."""
+    lang = _lang(request)
+    fields: dict[str, str] = {}
+    for err in exc.errors()[:10]:
+        name = _field_name(tuple(err.get("loc", ())))
+        fields[name] = "; ".join(filter(None, [fields.get(name), _message(lang, err)]))
+    return fields
+
+
 def validation_detail(request: Request, exc: RequestValidationError) -> str:
     lang = _lang(request)
     items = []
@@ -158,7 +168,13 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
-        return error_response(request, 422, "invalid_input", validation_detail(request, exc))
+        if not _wants_json(request):
+            return error_response(request, 422, "invalid_input", validation_detail(request, exc))
+        # Programs get the fields by name, as every other 422 names them.
+        lang = _lang(request)
+        prefix = i18n.translate(lang, N_("Ungültige Eingabe"))
+        fields = validation_fields(request, exc)
+        return error_response(request, 422, "invalid_input", prefix, fields=fields)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
