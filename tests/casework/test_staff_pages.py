@@ -279,7 +279,10 @@ def test_reject_with_reason(clerk: TestClient, session: Session) -> None:
     )
     assert resp.status_code == 303
     found = reload(session, case)
-    assert found.status == "rejected" and found.decision_reason == "Keine Hauptwohnung in Hannover."
+    assert found.status == "rejected" and found.decision_reason
+    # The clerk's reason, then the legal remedy instructions from the city's casework.yaml.
+    reason, appeal = found.decision_reason.split("\n\n")
+    assert reason == "Keine Hauptwohnung in Hannover." and "Verwaltungsgericht Hannover" in appeal
     assert audit_of(session, case)
 
 

@@ -331,7 +331,8 @@ def test_a_rejection_needs_a_reason_and_a_person(session: Session, settings: Set
         assert list(caught.value.fields) == ["reason"]
     assert case.status == "in_review"
     reject(session, settings, case, "Nicht gemeldet.")
-    assert case.status == "rejected" and case.decision_reason == "Nicht gemeldet."
+    assert case.status == "rejected" and case.decision_reason
+    assert case.decision_reason.startswith("Nicht gemeldet.\n\nRechtsbehelfsbelehrung:")
     assert case.delete_after == case.decided_at + dt.timedelta(days=180)
     assert case.document is None
     assert len(_events(session, "application_changed")) == 1
@@ -339,7 +340,7 @@ def test_a_rejection_needs_a_reason_and_a_person(session: Session, settings: Set
     assert "Nicht gemeldet." in body and "abgelehnt" in body
 
 
-def test_confirming_a_proposed_rejection_gives_the_rules_reasons(
+def test_a_proposed_rejection_is_confirmed_only_with_the_clerks_own_reason(
     session: Session, settings: Settings
 ) -> None:
     lena = {
@@ -359,10 +360,17 @@ def test_confirming_a_proposed_rejection_gives_the_rules_reasons(
         data={"election": "testwahl-2027", "delivery": "home", "own_application": True},
     )
     assert case.status == "in_review" and case.proposal == "rejected"  # never rejected by itself
-    service.confirm(session, settings=settings, case=case, username="clerk")
+    for reason in (None, "", "  "):  # the rules' texts speak to staff: never the final reason
+        with pytest.raises(Unprocessable) as caught:
+            service.confirm(session, settings=settings, case=case, username="clerk", reason=reason)
+        assert set(getattr(caught.value, "fields", {})) == {"reason"}
+        assert case.status == "in_review"
+    written = "Sie sind bei der Wahl am 7. März 2027 nicht wahlberechtigt."
+    service.confirm(session, settings=settings, case=case, username="clerk", reason=written)
     assert case.status == "rejected" and case.decided_by == "clerk"
-    reasons = [f["detail"] for f in case.findings if f["outcome"] == "reject"]
-    assert case.decision_reason == " ".join(reasons)
+    # The postal vote's remedy is not a court action: the city's data names none, none is added.
+    assert case.decision_reason == written
+    assert len(_events(session, "application_confirmed")) == 1
 
 
 def test_asking_for_a_document_makes_the_case_wait_until_it_comes(

@@ -94,14 +94,24 @@ def take_next(session: Session, *, username: str) -> Application | None:
     return None
 
 
-def _text(value: str | None, *, field: str, missing: str) -> str:
+def _text(value: str | None, *, field: str, missing: str, limit: int = REASON_MAX) -> str:
     text = (value or "").strip()
     if not text:
         raise MissingText(missing, field=field, problem=N_("Bitte füllen Sie dieses Feld aus."))
-    if len(text) > REASON_MAX:
-        problem = (N_("Bitte höchstens %(max)s Zeichen eingeben."), {"max": REASON_MAX})
+    if len(text) > limit:
+        problem = (N_("Bitte höchstens %(max)s Zeichen eingeben."), {"max": limit})
         raise MissingText(missing, field=field, problem=problem)
     return text
+
+
+def _rejection_reason(settings: Settings, case: Application, reason: str | None) -> str:
+    """What the clerk wrote for the citizen; the appeal text is added after it (workflow)."""
+    return _text(
+        reason,
+        field="reason",
+        missing=N_("Eine Ablehnung braucht eine Begründung."),
+        limit=workflow.reason_room(settings, case),
+    )
 
 
 def _retention_days(settings: Settings, case: Application) -> int:
@@ -159,10 +169,16 @@ def _verb(outcome: str, proposal: str | None) -> str:
 
 
 def confirm(
-    session: Session, *, settings: Settings, case: Application, username: str
+    session: Session,
+    *,
+    settings: Settings,
+    case: Application,
+    username: str,
+    reason: str | None = None,
 ) -> Application:
-    """Decide as the rules proposed, in one click. A proposed rejection states the reasons of
-    the rules that called for it (the citizen reads them in the mail and on the status page)."""
+    """Decide as the rules proposed. An approval takes one click; a proposed rejection needs
+    the reason the clerk wrote (422 naming `reason` without one): the rules' texts address
+    staff ("… is checked before a decision") and are only the draft the page offers."""
     if case.proposal not in ("approved", "rejected"):
         raise CaseClosed(
             N_("Für diesen Antrag gibt es keinen Vorschlag; bitte entscheiden Sie selbst.")
@@ -170,15 +186,17 @@ def confirm(
     outcome: Literal["approved", "rejected"] = (
         "rejected" if case.proposal == "rejected" else "approved"
     )
-    reason = None
     if outcome == "rejected":
-        key = "detail_en" if case.lang == "en" else "detail"
-        reasons = [f.get(key) or f["detail"] for f in case.findings if f.get("outcome") == "reject"]
-        reason = _text(
-            " ".join(reasons), field="reason", missing=N_("Bitte geben Sie einen Grund an.")
-        )
+        reason = _rejection_reason(settings, case, reason)
+    elif reason:
+        reason = _text(reason, field="reason", missing=N_("Bitte geben Sie einen Grund an."))
     _decide(
-        session, settings=settings, case=case, username=username, outcome=outcome, reason=reason
+        session,
+        settings=settings,
+        case=case,
+        username=username,
+        outcome=outcome,
+        reason=reason or None,
     )
     return case
 
@@ -194,9 +212,7 @@ def decide_by_staff(
 ) -> Application:
     """Approve or reject as the clerk sees it; a rejection needs a reason the citizen reads."""
     if outcome == "rejected":
-        reason = _text(
-            reason, field="reason", missing=N_("Eine Ablehnung braucht eine Begründung.")
-        )
+        reason = _rejection_reason(settings, case, reason)
     elif reason:
         reason = _text(reason, field="reason", missing=N_("Bitte geben Sie einen Grund an."))
     _decide(

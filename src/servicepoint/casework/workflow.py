@@ -10,8 +10,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 from typing import Any
 
+import yaml
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
@@ -206,6 +209,36 @@ def approve(
     notify(session, settings=settings, case=case, kind="approved")
 
 
+REASON_COLUMN = 2000  # Application.decision_reason: the clerk's reason and the appeal text
+
+
+@cache
+def _casework_texts(city_dir: Path) -> dict[str, Any]:
+    """The city's casework.yaml (texts no single form owns); none: an empty mapping."""
+    path = city_dir / "casework.yaml"
+    if not path.is_file():
+        return {}
+    loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def appeal_text(settings: Settings, service_id: str, lang: str) -> str:
+    """The legal remedy instructions (Rechtsbehelfsbelehrung) a rejection carries, in `lang`;
+    empty when the city's data names none for the service (never a guessed one)."""
+    texts = _casework_texts(settings.city_dir)
+    services = texts.get("services") or {}
+    appeal = services[service_id] if service_id in services else texts.get("appeal")
+    if not isinstance(appeal, dict):
+        return ""
+    return str(appeal.get(lang) or appeal.get("de") or "").strip()
+
+
+def reason_room(settings: Settings, case: Application) -> int:
+    """How long a clerk's rejection reason may be: the appeal text is stored after it."""
+    appeal = appeal_text(settings, case.service_id, case.lang)
+    return REASON_COLUMN - (len(appeal) + 2 if appeal else 0)
+
+
 def reject(
     session: Session,
     *,
@@ -216,10 +249,13 @@ def reject(
     retention_days: int,
     now: dt.datetime,
 ) -> None:
-    """Reject (only ever by a person, § 35a VwVfG), with the reason the citizen reads."""
+    """Reject (only ever by a person, § 35a VwVfG), with the reason the citizen reads and,
+    after it, the legal remedy instructions valid at this moment (stored with the decision, so
+    the mail, the status page and the export say the same, and a later edit rewrites none)."""
     transition(session, case, to="rejected", allowed=DECIDABLE, refused=ALREADY_DECIDED)
     case.decided_at, case.decided_by = now, username
-    case.decision_reason = reason
+    appeal = appeal_text(settings, case.service_id, case.lang)
+    case.decision_reason = f"{reason}\n\n{appeal}" if appeal else reason
     case.delete_after = now + dt.timedelta(days=retention_days)
     if case.payment.get("state") == "open":
         case.payment = payment.provider_for(settings).cancel(case)
