@@ -4,16 +4,20 @@ status page with the signed PDF. Runs on SQLite and PostgreSQL (the `client` fix
 
 from __future__ import annotations
 
+import inspect
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from servicepoint.casework import service as case_service
 from servicepoint.config import Settings
+from servicepoint.web.routing import every_route
 from tests.casework.case_support import ERIKA, PDF
 from tests.conftest import csrf_in
 
@@ -486,3 +490,17 @@ def test_a_problem_found_at_submit_leads_to_its_step_and_back_to_the_review(
     assert '<a href="#f-city">Ort: Bitte füllen Sie dieses Feld aus.</a>' in main
     resp = _post_step(client, step, ERIKA)
     assert resp.headers["location"] == review  # straight back, not through step 2 again
+
+
+# -- the event loop --------------------------------------------------------------------------------
+CASEWORK_PATHS = ("/antrag", "/nachweis", "/mitarbeiter/antraege", "/api/applications")
+
+
+def test_no_casework_route_runs_on_the_event_loop(app: FastAPI) -> None:
+    """A route that is a coroutine runs its database calls on the event loop, where one wait for
+    SQLite's lock stops every other request; the posted form is read by a dependency instead."""
+    routes = [r for r in every_route(app.routes) if isinstance(r, APIRoute)]
+    ours = [r for r in routes if r.path.startswith(CASEWORK_PATHS)]
+    assert any(r.path == "/antrag/entwurf/{code}/pruefen" for r in ours)  # the audit sees them
+    on_loop = [r.path for r in ours if inspect.iscoroutinefunction(r.endpoint)]
+    assert on_loop == []

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
 
 from servicepoint.casework import page_views as views
 from servicepoint.casework import service as case_service
@@ -19,6 +19,16 @@ from servicepoint.core.security import mark_private
 
 # Pages that show a case's answers: no browser or proxy keeps them (shared PCs).
 PRIVATE = Depends(mark_private)
+
+
+async def posted_form(request: Request) -> FormData:
+    """The posted form, read on the event loop (Starlette keeps it for the request). The routes
+    that take it stay plain functions, which FastAPI runs in a worker thread, so their database
+    calls (SQLite may wait for its lock) never stop the other requests."""
+    return await request.form()
+
+
+Posted = Annotated[FormData, Depends(posted_form)]
 
 
 def lang_of(request: Request) -> str:
@@ -60,6 +70,12 @@ def service_context(session: Session, request: Request, service_id: str) -> dict
     detail = present.service_detail(svc, base="", lang=lang)
     name = svc.name_en if lang == "en" else svc.name_de
     return {"svc": svc, "detail": detail, "service_name": name, "tutorial": detail.tutorial}
+
+
+def file_bytes(file: UploadFile) -> bytes:
+    """The whole file, read in the route's worker thread (Starlette spooled it already)."""
+    file.file.seek(0)
+    return file.file.read()
 
 
 def chosen_file(value: object) -> UploadFile | None:

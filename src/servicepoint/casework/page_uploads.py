@@ -9,7 +9,6 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
 from servicepoint.casework import page_views as views
 from servicepoint.casework import service as case_service
@@ -17,7 +16,9 @@ from servicepoint.casework.formspec import FormSpec
 from servicepoint.casework.models import Application
 from servicepoint.casework.page_common import (
     PRIVATE,
+    Posted,
     chosen_file,
+    file_bytes,
     lang_of,
     open_answered_draft,
     service_context,
@@ -80,15 +81,14 @@ def uploads_page(
     response_model=None,
     dependencies=[Depends(csrf_protect), PRIVATE],
 )
-async def upload(
-    code: Code, request: Request, session: Session = SessionDep
+def upload(
+    code: Code, request: Request, posted: Posted, session: Session = SessionDep
 ) -> HTMLResponse | RedirectResponse:
     """Store the chosen files; go on to the review once every needed document is there."""
     opened = open_answered_draft(session, request, code)
     if isinstance(opened, RedirectResponse):
         return opened
     case, form = opened
-    posted = await request.form()
     errors: dict[str, str] = {}
     status = 422
     lang = lang_of(request)
@@ -97,15 +97,13 @@ async def upload(
         if file is None:
             continue
         try:
-            data = await file.read()
-            await run_in_threadpool(  # file writes and, for a waiting case, the e-mail
-                case_service.add_upload,
+            case_service.add_upload(
                 session,
                 settings=request.app.state.settings,
                 case=case,
                 name=needed.name,
                 filename=file.filename or "",
-                data=data,
+                data=file_bytes(file),
             )
         except FILE_PROBLEMS as exc:
             errors[needed.name] = error_text(exc, lang)

@@ -10,7 +10,6 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
 from servicepoint.casework import logic, page_uploads, status_pages
 from servicepoint.casework import page_views as views
@@ -20,6 +19,7 @@ from servicepoint.casework.formspec import FormSpec
 from servicepoint.casework.models import Application
 from servicepoint.casework.page_common import (
     PRIVATE,
+    Posted,
     form_of,
     lang_of,
     open_answered_draft,
@@ -47,11 +47,10 @@ def resume_form(request: Request) -> HTMLResponse:
 
 
 @router.post("/antrag/fortsetzen", response_model=None, dependencies=[Depends(csrf_protect)])
-async def resume(
-    request: Request, session: Session = SessionDep
+def resume(
+    request: Request, posted: Posted, session: Session = SessionDep
 ) -> HTMLResponse | RedirectResponse:
     """Go on with the draft of this code, or see the status of the sent application."""
-    posted = await request.form()
     code = posted.get("code")
     typed = code.strip()[:40] if isinstance(code, str) else ""
     try:
@@ -142,22 +141,18 @@ def review_page(
     response_model=None,
     dependencies=[Depends(csrf_protect), PRIVATE],
 )
-async def submit(
-    code: Code, request: Request, session: Session = SessionDep
+def submit(
+    code: Code, request: Request, posted: Posted, session: Session = SessionDep
 ) -> HTMLResponse | RedirectResponse:
     """Send the application; the rules run at once and the status page shows the result."""
     opened = open_draft(session, request, code)
     if isinstance(opened, RedirectResponse):
         return opened
     case, form = opened
-    posted = await request.form()
     if posted.get(CONSENT) not in ("true", "on", "1"):
         return _review_page(session, request, case, form, consent_missing=True, status_code=422)
     try:
-        # In a worker thread: signing the result document runs its own event loop (pyHanko).
-        await run_in_threadpool(
-            case_service.submit, session, settings=request.app.state.settings, case=case
-        )
+        case_service.submit(session, settings=request.app.state.settings, case=case)
     except InvalidApplication as exc:
         return RedirectResponse(_problem_url(form, case, exc), status_code=303)
     return RedirectResponse(f"/antrag/status/{case.code}?neu=1", status_code=303)
@@ -273,15 +268,14 @@ def step_page(
     response_model=None,
     dependencies=[Depends(csrf_protect), PRIVATE],
 )
-async def save_step(
-    code: Code, index: Step, request: Request, session: Session = SessionDep
+def save_step(
+    code: Code, index: Step, request: Request, posted: Posted, session: Session = SessionDep
 ) -> HTMLResponse | RedirectResponse:
     """Store the step's answers, then go on, back, or stop here with the code to resume."""
     opened = _open_step(session, request, code, index)
     if isinstance(opened, RedirectResponse):
         return opened
     case, form = opened
-    posted = await request.form()
     raw = views.raw_answers(form.step(index), posted)
     action = posted.get("action")
     to_review = posted.get("ziel") == views.REVIEW

@@ -5,7 +5,6 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
 from servicepoint.casework import page_views as views
 from servicepoint.casework import service as case_service
@@ -13,7 +12,9 @@ from servicepoint.casework import status_view
 from servicepoint.casework.models import Application
 from servicepoint.casework.page_common import (
     PRIVATE,
+    Posted,
     chosen_file,
+    file_bytes,
     form_of,
     lang_of,
     service_context,
@@ -73,28 +74,25 @@ def status_page(
     response_model=None,
     dependencies=[Depends(csrf_protect), PRIVATE],
 )
-async def send_requested(
-    code: Code, request: Request, session: Session = SessionDep
+def send_requested(
+    code: Code, request: Request, posted: Posted, session: Session = SessionDep
 ) -> HTMLResponse | RedirectResponse:
     """Send the document staff asked for; the case goes back to review."""
     case = case_service.get_case(session, code=code)
     if case.status != "waiting":
         return RedirectResponse(f"/antrag/status/{case.code}", status_code=303)
-    posted = await request.form()
     file = chosen_file(posted.get("document"))
     lang = lang_of(request)
     if file is None:
         return _page(session, request, case, upload_error=translate(lang, MISSING), status_code=422)
     try:
-        data = await file.read()
-        await run_in_threadpool(  # file writes and the e-mail that the case goes on
-            case_service.add_upload,
+        case_service.add_upload(
             session,
             settings=request.app.state.settings,
             case=case,
             name=REQUESTED,
             filename=file.filename or "",
-            data=data,
+            data=file_bytes(file),
         )
     except FILE_PROBLEMS as exc:
         error = error_text(exc, lang)
