@@ -72,8 +72,9 @@ class Settings(BaseSettings):
     # pool's 30 connections (see web.middleware.InFlightLimitMiddleware). Streams don't count.
     max_in_flight: int = Field(default=24, ge=1, le=29)
 
-    # The instance folder (relative to the working directory; outside the package and the web
-    # root): uploaded documents and the development signing key live here.
+    # The instance folder (outside the package and the web root; a relative path is taken from
+    # the working directory at start-up and kept absolute): uploaded documents and the
+    # development signing key live here.
     state_dir: Path = Path("var")
     upload_max_bytes: int = Field(default=5_000_000, ge=10_000, le=50_000_000)
     # Online applications: drafts not submitted go after this many days.
@@ -105,6 +106,13 @@ class Settings(BaseSettings):
         for network in networks:
             ipaddress.ip_network(network, strict=False)
         return networks
+
+    @field_validator("state_dir", mode="after")
+    @classmethod
+    def _absolute_state_dir(cls, value: Path) -> Path:
+        """Resolved once, at start-up: a worker started in another directory finds the same
+        uploads and signing key as the web process."""
+        return value.expanduser().resolve()
 
     @property
     def city_dir(self) -> Path:

@@ -15,7 +15,7 @@ from servicepoint.appointment import queue as queue_service
 from servicepoint.appointment import service as appointment_service
 from servicepoint.assistant import callback
 from servicepoint.assistant import service as assistant_service
-from servicepoint.casework import documents_store
+from servicepoint.casework import documents_store, uploads
 from servicepoint.casework import service as casework_service
 from servicepoint.config import Settings
 from servicepoint.core import guards
@@ -38,6 +38,7 @@ class WorkerReport:
     tickets_purged: int = 0  # walk-in waiting numbers past their retention
     cases_purged: int = 0  # online applications past their retention, and stale drafts
     documents_issued: int = 0  # signed PDFs of approved applications nobody fetched yet
+    uploads_swept: int = 0  # uploaded files no case refers to any more (replaced, purged)
 
 
 def run_once(
@@ -68,6 +69,8 @@ def run_once(
         session, retention_days=settings.ticket_retention_days, now=now
     )
     report.cases_purged = casework_service.purge_cases(session, settings=settings, now=now)
+    session.flush()  # the purged cases' rows go first, so their files are swept in this pass
+    report.uploads_swept = uploads.sweep(session, settings, now)
     report.documents_issued = documents_store.issue_pending(session, settings=settings)
     return report
 

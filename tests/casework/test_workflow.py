@@ -13,10 +13,11 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from servicepoint.account.models import AuditEntry
-from servicepoint.casework import documents, payment, service, signing
+from servicepoint.casework import documents, payment, service, signing, uploads
 from servicepoint.casework.errors import CaseClosed, CaseNotFound, FormNotFound, InvalidApplication
 from servicepoint.casework.models import Application
 from servicepoint.config import Settings
+from servicepoint.core.clock import utcnow
 from servicepoint.core.events import Event
 from servicepoint.errors import Unprocessable, UnsupportedMediaType
 from tests.casework.case_support import (
@@ -212,7 +213,10 @@ def test_required_uploads_are_named_and_then_accepted(session: Session, settings
         data=PDF,
     )
     assert [u.filename for u in case.uploads] == ["neu.pdf"]
-    assert len(list((settings.state_dir / "uploads").iterdir())) == 1
+    session.flush()  # the replaced file stays until the worker's sweep finds it unreferenced
+    assert len(list((settings.state_dir / "uploads").iterdir())) == 2
+    assert uploads.sweep(session, settings, utcnow() + dt.timedelta(hours=2)) == 1
+    assert [p.name for p in (settings.state_dir / "uploads").iterdir()] == [again.storage_key]
     with pytest.raises(UnsupportedMediaType):
         service.add_upload(
             session,

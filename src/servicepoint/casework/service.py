@@ -200,10 +200,11 @@ def add_upload(
             N_("Dieses Dokument gehört nicht zu diesem Antrag."), code="upload_not_found"
         )
     replaced = [u for u in case.uploads if u.name == name]
-    # The new file first: a refused one (413/415) leaves the one sent before in place.
+    # The new file first: a refused one (413/415) leaves the one sent before in place. The old
+    # file stays on disk until the worker's sweep finds no row naming it: deleted here, a
+    # rollback would leave the old row pointing at nothing.
     upload = _store(session, settings=settings, case=case, name=name, filename=filename, data=data)
     for old in replaced:
-        uploads.delete_upload(old.storage_key, settings)
         case.uploads.remove(old)
     return upload
 
@@ -413,8 +414,9 @@ def _finding(finding: Mapping[str, Any], lang: str) -> dict[str, str]:
 
 
 def purge_cases(session: Session, *, settings: Settings, now: dt.datetime) -> int:
-    """Delete closed cases past their retention date and drafts left too long, with their
-    uploaded files; returns how many cases went. Idempotent (the worker runs it every pass)."""
+    """Delete closed cases past their retention date and drafts left too long; returns how many
+    cases went. Their uploaded files go with the sweep after (uploads.sweep), once the deletion
+    is committed. Idempotent (the worker runs it every pass)."""
     stale_draft = (Application.status == "draft") & (
         Application.updated_at < now - dt.timedelta(days=settings.case_draft_days)
     )
@@ -422,8 +424,5 @@ def purge_cases(session: Session, *, settings: Settings, now: dt.datetime) -> in
     ids = list(session.scalars(select(Application.id).where(or_(expired, stale_draft))))
     if not ids:
         return 0
-    keys = session.scalars(select(CaseUpload.storage_key).where(CaseUpload.application_id.in_(ids)))
-    for key in keys:
-        uploads.delete_upload(key, settings)
     session.execute(delete(Application).where(Application.id.in_(ids)))
     return len(ids)

@@ -2,11 +2,15 @@
 
 The type is decided by the content, never by the name or the browser's Content-Type: a renamed
 program is refused. Files live under `settings.state_dir / "uploads"` with a random name; the
-database keeps that key and the sanitised display name. No database here.
+database keeps that key and the sanitised display name. Requests only ever add files; a file
+goes when no row refers to it any more (replaced, purged, or written by a request that then
+failed), swept by the worker (`sweep`), so a rolled-back transaction never loses a file its
+rows still name.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import os
 import re
@@ -18,7 +22,10 @@ from pathlib import Path
 from typing import BinaryIO, Protocol
 
 import filetype
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from servicepoint.casework.models import CaseUpload
 from servicepoint.config import Settings
 from servicepoint.core.i18n import N_
 from servicepoint.errors import NotFound, PayloadTooLarge, Unprocessable, UnsupportedMediaType
@@ -31,6 +38,10 @@ _KEY = re.compile(r"[0-9a-f]{32}")
 _EXTENSIONS = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png"}
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _UNSAFE = frozenset('"<>:|?*')
+_INCOMING = ".incoming-"  # a file being written (renamed to its key once checked)
+# A request writes its file before its transaction commits; younger files are left alone.
+SWEEP_GRACE = dt.timedelta(hours=1)
+_SWEEP_BATCH = 500
 
 
 # Citizens post documents on the application pages only; there a multipart body may carry a
@@ -67,7 +78,7 @@ def store_upload(data: bytes | Readable, *, filename: str, settings: Settings) -
     directory = upload_dir(settings)
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     source = io.BytesIO(data) if isinstance(data, bytes) else data
-    fd, temp = tempfile.mkstemp(dir=directory, prefix=".incoming-")
+    fd, temp = tempfile.mkstemp(dir=directory, prefix=_INCOMING)
     try:
         with os.fdopen(fd, "wb") as out:
             head, size = _copy(source, out, limit=settings.upload_max_bytes)
@@ -162,3 +173,37 @@ def open_upload(key: str, settings: Settings) -> bytes:
 def delete_upload(key: str, settings: Settings) -> None:
     """Remove a stored file; one already gone is fine (the purge may run twice)."""
     _path(key, settings).unlink(missing_ok=True)
+
+
+def sweep(session: Session, settings: Settings, now: dt.datetime) -> int:
+    """Delete the stored files no CaseUpload row refers to and older than SWEEP_GRACE (a
+    replaced upload, a purged case's files, the file of a request that failed, a write cut
+    off half way); returns how many went. Idempotent: the worker runs it every pass."""
+    directory = upload_dir(settings)
+    if not directory.is_dir():
+        return 0
+    cutoff = (now - SWEEP_GRACE).timestamp()
+    old = [p for p in directory.iterdir() if _sweepable(p.name) and _older(p, cutoff)]
+    removed = 0
+    for start in range(0, len(old), _SWEEP_BATCH):
+        batch = old[start : start + _SWEEP_BATCH]
+        keys = [p.name for p in batch]
+        kept = set(
+            session.scalars(select(CaseUpload.storage_key).where(CaseUpload.storage_key.in_(keys)))
+        )
+        for path in batch:
+            if path.name not in kept:
+                path.unlink(missing_ok=True)
+                removed += 1
+    return removed
+
+
+def _sweepable(name: str) -> bool:
+    return bool(_KEY.fullmatch(name)) or name.startswith(_INCOMING)
+
+
+def _older(path: Path, cutoff: float) -> bool:
+    try:
+        return path.is_file() and path.stat().st_mtime < cutoff
+    except FileNotFoundError:  # swept by another worker meanwhile
+        return False
