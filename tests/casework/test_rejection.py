@@ -46,7 +46,7 @@ def test_a_rejection_carries_the_appeal_in_mail_status_and_export(
     body = mails_to(session, ERIKA["email"])[-1].body
     assert f"Begründung: {REASON}" in body and APPEAL_DE in body
     assert service.public_status(case, lang="de", base_url="http://x")["status"] == "rejected"
-    assert APPEAL_DE in service.export_case(case)["decision"]["reason"]
+    assert APPEAL_DE in service.export_case(case, settings=settings)["decision"]["reason"]
 
 
 def test_an_english_case_gets_the_appeal_in_english(session: Session, settings: Settings) -> None:

@@ -136,7 +136,11 @@ def test_an_approved_case_exports_like_a_fit_connect_submission(
     decision = exported["decision"]
     assert decision["status"] == "approved" and decision["decidedBy"] == "clerk"
     assert decision["automatic"] is False and decision["rulesVersion"] == case.rules_version
-    assert service.export_case(case) == exported  # stable ids
+    upload = exported["attachments"][0]
+    stored = (settings.state_dir / "uploads" / case.uploads[0].storage_key).read_bytes()
+    assert upload["hash"] == {"type": "sha512", "content": hashlib.sha512(stored).hexdigest()}
+    assert meta["contentStructure"]["attachments"][0]["hash"] == upload["hash"]
+    assert service.export_case(case, settings=settings) == exported  # stable ids
 
 
 def test_the_export_names_the_leika_key_and_the_invoice(
@@ -146,12 +150,12 @@ def test_the_export_names_the_leika_key_and_the_invoice(
         update(Service).where(Service.id == "hundesteuer").values(leika="99108001000000")
     )
     case = apply(session, settings, service_id="hundesteuer", data=DOG)
-    exported = service.export_case(case)
+    exported = service.export_case(case, settings=settings)
     assert exported["serviceType"]["identifier"] == "urn:de:fim:leika:leistung:99108001000000"
     assert exported["metadata"]["paymentInformation"] == {
         "paymentMethod": "INVOICE",
         "status": "INITIATED",
-        "transactionReference": case.code,
+        "transactionReference": case.payment["reference"],
     }
     assert exported["fee"]["amountCents"] == 15000
     assert exported["decision"]["decidedAt"] is None

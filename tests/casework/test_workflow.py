@@ -5,6 +5,7 @@ for a document, events, audit and the rules version that stays with the case."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from typing import Any
 
@@ -243,8 +244,15 @@ def test_the_fee_is_recorded_through_the_invoice_provider(
         "method": "invoice",
         "state": "open",
         "amount_cents": 15000,
-        "reference": case.code,
+        "reference": case.payment["reference"],
     }
+    # A reference of its own: the case code opens the status page, so it stays with the citizen.
+    assert re.fullmatch(r"SP-[0-9A-HJKMNP-TV-Z]{10}", case.payment["reference"])
+    assert case.code not in case.payment["reference"]
+    assert (
+        apply(session, settings, service_id="hundesteuer", data=DOG).payment["reference"]
+        != (case.payment["reference"])
+    )
 
 
 class CardProvider:

@@ -17,9 +17,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session, object_session
 
-from servicepoint.casework import documents
+from servicepoint.casework import documents, uploads
 from servicepoint.casework.models import Application, CaseUpload
 from servicepoint.catalog import service as catalog_service
+from servicepoint.config import Settings
 
 EXPORT_VERSION = "1.0"
 FIT_CONNECT_METADATA = "https://schema.fitko.de/fit-connect/metadata/1.2.0/metadata.schema.json"
@@ -60,7 +61,10 @@ def _service_type(case: Application) -> dict[str, str]:
     return {"identifier": identifier, "name": svc.name_de if svc else case.service_id}
 
 
-def _upload(case: Application, upload: CaseUpload) -> dict[str, Any]:
+def _upload(case: Application, upload: CaseUpload, settings: Settings) -> dict[str, Any]:
+    """An upload's entry, with the hash of the bytes in storage (a back-office system checks
+    the file it fetches against it)."""
+    content = uploads.open_upload(upload.storage_key, settings)
     return {
         "attachmentId": _id(case.code, "upload", str(upload.id)),
         "filename": upload.filename,
@@ -68,6 +72,7 @@ def _upload(case: Application, upload: CaseUpload) -> dict[str, Any]:
         "purpose": "attachment",
         "description": upload.name,
         "size": upload.size,
+        "hash": _hash(content),
     }
 
 
@@ -85,8 +90,8 @@ def _result_document(case: Application) -> dict[str, Any] | None:
     }
 
 
-def _attachments(case: Application) -> list[dict[str, Any]]:
-    found = [_upload(case, u) for u in case.uploads]
+def _attachments(case: Application, settings: Settings) -> list[dict[str, Any]]:
+    found = [_upload(case, u, settings) for u in case.uploads]
     document = _result_document(case)
     return [*found, document] if document else found
 
@@ -97,7 +102,8 @@ def _payment(case: Application) -> dict[str, Any] | None:
     return {
         "paymentMethod": "INVOICE" if case.payment.get("method") == "invoice" else "OTHER",
         "status": _PAYMENT_STATUS.get(str(case.payment.get("state")), "INITIATED"),
-        "transactionReference": str(case.payment.get("reference") or case.code),
+        # The provider's reference, never the case code (the key to the citizen's status page).
+        "transactionReference": case.payment.get("reference"),
     }
 
 
@@ -161,10 +167,11 @@ def _decision(case: Application) -> dict[str, Any]:
     }
 
 
-def export_case(case: Application) -> dict[str, Any]:
-    """The case as one JSON document (docs/casework-export.md)."""
+def export_case(case: Application, *, settings: Settings) -> dict[str, Any]:
+    """The case as one JSON document (docs/casework-export.md); reads the uploaded files
+    from storage for their hashes."""
     data = {"applicant": dict(case.applicant), "answers": dict(case.data)}
-    attachments = _attachments(case)
+    attachments = _attachments(case, settings)
     return {
         "exportVersion": EXPORT_VERSION,
         "submissionId": _id(case.code, "submission"),

@@ -10,11 +10,21 @@ reads `method`, `state` and `reference` from it.
 from __future__ import annotations
 
 import importlib
+import secrets
 from functools import cache
 from typing import Any, Protocol
 
 from servicepoint.casework.models import Application
 from servicepoint.config import Settings
+
+_REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford's base32: no I, L, O, U
+
+
+def new_reference() -> str:
+    """A payment reference of its own ("SP-" and 10 base32 characters, 50 random bits): the
+    case code opens the citizen's status page, so it never goes to a payment provider or onto
+    an invoice."""
+    return "SP-" + "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(10))
 
 
 class PaymentProvider(Protocol):
@@ -42,7 +52,7 @@ class InvoiceProvider:
             "method": "invoice",
             "state": "open",
             "amount_cents": amount_cents,
-            "reference": case.code,
+            "reference": new_reference(),
         }
 
     def cancel(self, case: Application) -> dict[str, Any]:

@@ -269,4 +269,4 @@ def handover(
     if case.status == "approved" and case.document is None:
         case.document = documents_store.issue(case=case, settings=settings)
     account_service.audit(session, username=username, action="case_export", target=case.code)
-    return export_case(case)
+    return export_case(case, settings=settings)
