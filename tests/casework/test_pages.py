@@ -492,6 +492,44 @@ def test_a_problem_found_at_submit_leads_to_its_step_and_back_to_the_review(
     assert resp.headers["location"] == review  # straight back, not through step 2 again
 
 
+# -- the limit per client --------------------------------------------------------------------------
+def _refused(resp: Any) -> str:
+    """A friendly 429 page that says when to try again; its text."""
+    assert resp.status_code == 429, resp.status_code
+    assert resp.headers["retry-after"] == "3600"
+    assert resp.headers["content-type"].startswith("text/html")
+    return _main(resp.text)
+
+
+def test_drafts_uploads_and_sending_have_the_api_limit_per_client(
+    client: TestClient, app: FastAPI
+) -> None:
+    """The same limit as POST /api/applications: without it, the pages would be the way around."""
+    app.state.settings.application_rate_limit = 2
+    url = _to_uploads(client)  # the first draft
+    _start(client, "meldebescheinigung")  # the second
+    page = client.get("/antrag/meldebescheinigung?lang=en")
+    resp = client.post(
+        "/antrag/meldebescheinigung",
+        data={"csrf_token": csrf_in(page.text)},
+        follow_redirects=False,
+    )
+    assert "Too many requests from your connection" in _refused(resp)  # in her language
+
+    client.get("/sprache/de")
+    files = {"vehicle_registration": ("Fahrzeugschein.png", PNG, "image/png")}
+    assert _upload(client, url, files).status_code == 303
+    assert _upload(client, url, files).status_code == 303
+    assert "Zu viele Anfragen" in _refused(_upload(client, url, files))
+
+    review = url.replace("/unterlagen", "/pruefen")
+    unconfirmed = {"csrf_token": csrf_in(client.get(review).text)}
+    for _ in range(2):  # every press of "send" counts, confirmed or not
+        assert client.post(review, data=unconfirmed).status_code == 422
+    _refused(_submit(client, review))
+    assert client.get(review).status_code == 200  # the draft is still there to send later
+
+
 # -- the event loop --------------------------------------------------------------------------------
 CASEWORK_PATHS = ("/antrag", "/nachweis", "/mitarbeiter/antraege", "/api/applications")
 

@@ -9,12 +9,10 @@ from sqlalchemy.orm import Session
 
 from servicepoint.appointment import proof
 from servicepoint.casework import service
-from servicepoint.casework.context import request_lang
+from servicepoint.casework.context import TOO_MANY, request_lang, within_application_rate
 from servicepoint.casework.schemas import ApplicationCreate, ApplicationRead
 from servicepoint.core.db import SessionDep, request_transaction
-from servicepoint.core.i18n import N_
 from servicepoint.core.inputs import Code
-from servicepoint.core.security import within_rate
 from servicepoint.errors import TooManyRequests
 
 router = APIRouter(prefix="/api", tags=["applications"])
@@ -32,11 +30,8 @@ class ApplicationRateLimited(TooManyRequests):
 
 
 def _check_rate(request: Request) -> None:
-    limit = request.app.state.settings.application_rate_limit
-    if not within_rate(request, "apply", limit=limit, window=3600):
-        raise ApplicationRateLimited(
-            N_("Zu viele Anfragen von Ihrem Anschluss. Bitte versuchen Sie es später noch einmal.")
-        )
+    if not within_application_rate(request, "apply"):
+        raise ApplicationRateLimited(TOO_MANY)
 
 
 def _view(request: Request, case: Any) -> dict[str, Any]:

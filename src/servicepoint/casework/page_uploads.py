@@ -7,7 +7,7 @@ with the status it earns (413, 415); the page never turns into a bare error page
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from servicepoint.casework import page_views as views
@@ -21,6 +21,7 @@ from servicepoint.casework.page_common import (
     file_bytes,
     lang_of,
     open_answered_draft,
+    over_limit,
     service_context,
 )
 from servicepoint.core.db import SessionDep
@@ -81,10 +82,10 @@ def uploads_page(
     response_model=None,
     dependencies=[Depends(csrf_protect), PRIVATE],
 )
-def upload(
-    code: Code, request: Request, posted: Posted, session: Session = SessionDep
-) -> HTMLResponse | RedirectResponse:
+def upload(code: Code, request: Request, posted: Posted, session: Session = SessionDep) -> Response:
     """Store the chosen files; go on to the review once every needed document is there."""
+    if (refused := over_limit(request, "upload")) is not None:
+        return refused
     opened = open_answered_draft(session, request, code)
     if isinstance(opened, RedirectResponse):
         return opened

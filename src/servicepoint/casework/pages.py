@@ -8,7 +8,7 @@ key to the draft, so every page showing answers is private (no-store).
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from servicepoint.casework import logic, page_uploads, status_pages
@@ -24,6 +24,7 @@ from servicepoint.casework.page_common import (
     lang_of,
     open_answered_draft,
     open_draft,
+    over_limit,
     service_context,
 )
 from servicepoint.core.clock import today_local
@@ -83,9 +84,11 @@ def start_page(service_id: Key, request: Request, session: Session = SessionDep)
     return render(request, "casework/form_start.html", context)
 
 
-@router.post("/antrag/{service_id}", dependencies=[Depends(csrf_protect)])
-def start(service_id: Key, request: Request, session: Session = SessionDep) -> RedirectResponse:
+@router.post("/antrag/{service_id}", response_model=None, dependencies=[Depends(csrf_protect)])
+def start(service_id: Key, request: Request, session: Session = SessionDep) -> Response:
     """Create a draft and open its first step."""
+    if (refused := over_limit(request, "draft")) is not None:
+        return refused
     case = case_service.start_draft(
         session, settings=request.app.state.settings, service_id=service_id, lang=lang_of(request)
     )
@@ -141,10 +144,10 @@ def review_page(
     response_model=None,
     dependencies=[Depends(csrf_protect), PRIVATE],
 )
-def submit(
-    code: Code, request: Request, posted: Posted, session: Session = SessionDep
-) -> HTMLResponse | RedirectResponse:
+def submit(code: Code, request: Request, posted: Posted, session: Session = SessionDep) -> Response:
     """Send the application; the rules run at once and the status page shows the result."""
+    if (refused := over_limit(request, "apply")) is not None:
+        return refused
     opened = open_draft(session, request, code)
     if isinstance(opened, RedirectResponse):
         return opened

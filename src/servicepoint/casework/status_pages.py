@@ -17,6 +17,7 @@ from servicepoint.casework.page_common import (
     file_bytes,
     form_of,
     lang_of,
+    over_limit,
     service_context,
 )
 from servicepoint.casework.page_uploads import FILE_PROBLEMS, MISSING
@@ -76,8 +77,10 @@ def status_page(
 )
 def send_requested(
     code: Code, request: Request, posted: Posted, session: Session = SessionDep
-) -> HTMLResponse | RedirectResponse:
+) -> Response:
     """Send the document staff asked for; the case goes back to review."""
+    if (refused := over_limit(request, "upload")) is not None:
+        return refused
     case = case_service.get_case(session, code=code)
     if case.status != "waiting":
         return RedirectResponse(f"/antrag/status/{case.code}", status_code=303)
