@@ -50,12 +50,15 @@ def test_erika_gets_her_certificate_at_once(client: TestClient, settings: Settin
     assert {f["outcome"] for f in made["findings"]} == {"pass"}
     assert {f["detail"] for f in made["findings"]} == {"Geprüft: in Ordnung."}
     assert all(set(f) == {"rule", "outcome", "detail"} and f["detail"] for f in made["findings"])
+    assert resp.headers["cache-control"] == "no-store"  # name, address, findings: kept nowhere
     pdf = client.get(made["document_url"])
     assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    assert pdf.headers["cache-control"] == "no-store"
     assert pdf.headers["content-disposition"].startswith("attachment;")
     assert signing.verify_pdf(pdf.content, settings=settings).ok
     again = client.get(f"{URL}/{made['code'].lower()}")
     assert again.status_code == 200 and again.json() == made
+    assert again.headers["cache-control"] == "no-store"
 
 
 def test_an_unknown_address_is_in_review_without_a_document(client: TestClient) -> None:

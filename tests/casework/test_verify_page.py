@@ -66,6 +66,7 @@ def test_a_known_code_shows_what_the_document_states(
     case = add_case(session)
     resp = client.get(f"/nachweis/{case.verification_code}")
     assert resp.status_code == 200
+    assert resp.headers["cache-control"] == "no-store"  # name and address: kept nowhere
     page = visible(resp.text)
     assert "Dieses Dokument ist echt." in page
     assert "Meldebescheinigung" in page and "07.12.2026 09:30" in page

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, Depends, Header, Request, Response
 from sqlalchemy.orm import Session
 
 from servicepoint.appointment import proof
@@ -13,9 +13,12 @@ from servicepoint.casework.context import TOO_MANY, request_lang, within_applica
 from servicepoint.casework.schemas import ApplicationCreate, ApplicationRead
 from servicepoint.core.db import SessionDep, request_transaction
 from servicepoint.core.inputs import Code
+from servicepoint.core.security import mark_private
 from servicepoint.errors import TooManyRequests
 
 router = APIRouter(prefix="/api", tags=["applications"])
+# Name, address and findings: no browser or proxy keeps them (shared PCs at the counter).
+PRIVATE = [Depends(mark_private)]
 
 _PDF: dict[int | str, dict[str, Any]] = {
     200: {
@@ -43,6 +46,7 @@ def _view(request: Request, case: Any) -> dict[str, Any]:
     "/applications",
     response_model=ApplicationRead,
     status_code=201,
+    dependencies=PRIVATE,
     responses={422: {"description": "Invalid input; `fields` names each field and what is wrong."}},
 )
 def create_application(
@@ -66,13 +70,15 @@ def create_application(
         return _view(request, case)
 
 
-@router.get("/applications/{code}", response_model=ApplicationRead)
+@router.get("/applications/{code}", response_model=ApplicationRead, dependencies=PRIVATE)
 def read_application(code: Code, request: Request, session: Session = SessionDep) -> dict[str, Any]:
     """The current status of an application, with its findings in plain words."""
     return _view(request, service.submitted_case(session, code=code))
 
 
-@router.get("/applications/{code}/document", response_class=Response, responses=_PDF)
+@router.get(
+    "/applications/{code}/document", response_class=Response, responses=_PDF, dependencies=PRIVATE
+)
 def application_document(code: Code, request: Request, session: Session = SessionDep) -> Response:
     """The signed result document of an approved application."""
     filename, pdf = service.document_of(session, settings=request.app.state.settings, code=code)

@@ -6,19 +6,25 @@ line; it never shows the case, its findings or anything the document does not pr
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
 from servicepoint.casework import documents, documents_store
 from servicepoint.core.db import SessionDep
 from servicepoint.core.inputs import Code
+from servicepoint.core.security import mark_private
 from servicepoint.core.templating import render
 
 router = APIRouter(include_in_schema=False)
 
 
-@router.get("/nachweis/{verification_code}", response_class=HTMLResponse)
+# The page shows the holder's name and address: no browser or proxy keeps it.
+@router.get(
+    "/nachweis/{verification_code}",
+    response_class=HTMLResponse,
+    dependencies=[Depends(mark_private)],
+)
 def verification(
     verification_code: Code, request: Request, session: Session = SessionDep
 ) -> HTMLResponse:
