@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     upload_max_bytes: int = Field(default=5_000_000, ge=10_000, le=50_000_000)
     # Online applications: drafts not submitted go after this many days.
     case_draft_days: int = Field(default=30, ge=1, le=365)
+    # A document staff ask for is due this many days later; past it the case goes back to
+    # review for a staff decision (never an automatic rejection).
+    case_document_wait_days: int = Field(default=30, ge=1, le=365)
     # "invoice" (pay on collection or by invoice) or a dotted path to a PaymentProvider class.
     payment_provider: str = "invoice"
     application_rate_limit: int = 20  # applications sent through the API per IP and hour

@@ -17,6 +17,7 @@ from servicepoint.assistant import callback
 from servicepoint.assistant import service as assistant_service
 from servicepoint.casework import documents_store, uploads
 from servicepoint.casework import service as casework_service
+from servicepoint.casework import staff as casework_staff
 from servicepoint.config import Settings
 from servicepoint.core import guards
 from servicepoint.core.clock import utcnow
@@ -39,6 +40,7 @@ class WorkerReport:
     cases_purged: int = 0  # online applications past their retention, and stale drafts
     documents_issued: int = 0  # signed PDFs of approved applications nobody fetched yet
     uploads_swept: int = 0  # uploaded files no case refers to any more (replaced, purged)
+    waits_ended: int = 0  # cases whose requested document is overdue, back to review
 
 
 def run_once(
@@ -68,6 +70,7 @@ def run_once(
     report.tickets_purged = queue_service.purge_tickets(
         session, retention_days=settings.ticket_retention_days, now=now
     )
+    report.waits_ended = casework_staff.end_overdue_waits(session, settings=settings, now=now)
     report.cases_purged = casework_service.purge_cases(session, settings=settings, now=now)
     session.flush()  # the purged cases' rows go first, so their files are swept in this pass
     report.uploads_swept = uploads.sweep(session, settings, now)

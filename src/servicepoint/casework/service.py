@@ -34,7 +34,7 @@ from servicepoint.casework.staff import (
 from servicepoint.casework.workflow import form_for
 from servicepoint.catalog import service as catalog_service
 from servicepoint.config import Settings
-from servicepoint.core.clock import today_local
+from servicepoint.core.clock import today_local, utcnow
 from servicepoint.core.i18n import N_, translate
 from servicepoint.errors import FieldMessage, NotFound
 
@@ -217,6 +217,8 @@ def _requested_upload(
     stored = uploads.store_upload(data, filename=filename, settings=settings)
     workflow.transition(session, case, to="in_review", allowed=("waiting",), refused=_NOT_WAITING)
     upload = _attach(session, case=case, name=REQUESTED, stored=stored)
+    # Staff's time limit starts again with the document (the wait's deadline is over).
+    case.due_at = workflow.staff_due(settings, case, utcnow())
     workflow.notify(session, settings=settings, case=case, kind="in_review")
     return upload
 

@@ -239,11 +239,45 @@ def request_document(
         refused=workflow.ALREADY_DECIDED,
     )
     case.requested_upload = what
+    case.due_at = utcnow() + dt.timedelta(days=settings.case_document_wait_days)
     workflow.notify(session, settings=settings, case=case, kind="waiting")
     account_service.audit(
         session, username=username, action="case_request_document", target=case.code
     )
     return case
+
+
+def end_overdue_waits(session: Session, *, settings: Settings, now: dt.datetime) -> int:
+    """Cases whose requested document is past its deadline go back to review, with a note,
+    for a clerk to decide (the worker's pass; never an automatic rejection). Returns how many."""
+    overdue = session.scalars(
+        select(Application)
+        .where(Application.status == "waiting", Application.due_at < now)
+        .options(defer(Application.document))
+    )
+    moved = 0
+    for case in list(overdue):
+        try:
+            workflow.transition(
+                session,
+                case,
+                to="in_review",
+                allowed=("waiting",),
+                refused=workflow.ALREADY_DECIDED,
+            )
+        except CaseClosed:  # a clerk or the citizen acted meanwhile
+            continue
+        case.due_at = workflow.staff_due(settings, case, now)
+        case.notes.append(CaseNote(author="system", text=_WAIT_ENDED))
+        moved += 1
+    return moved
+
+
+# Stored as the note's text (notes are staff's own words, not translated on display).
+_WAIT_ENDED = (
+    "Die Frist für die angeforderte Unterlage ist abgelaufen, ohne dass sie eingegangen ist. "
+    "Bitte entscheiden Sie über den Antrag."
+)
 
 
 def add_note(session: Session, *, case: Application, username: str, text: str) -> CaseNote:

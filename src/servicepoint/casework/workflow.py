@@ -29,6 +29,7 @@ from servicepoint.core.clock import utcnow
 from servicepoint.core.i18n import N_
 
 DEFAULT_RETENTION_DAYS = 180  # a case whose form file was withdrawn keeps the usual period
+DEFAULT_TIME_LIMIT_DAYS = 5  # and staff's usual time limit
 
 
 def form_for(settings: Settings, service_id: str) -> FormSpec:
@@ -37,6 +38,15 @@ def form_for(settings: Settings, service_id: str) -> FormSpec:
     if form is None:
         raise FormNotFound(N_("Für diese Leistung gibt es keinen Online-Antrag."))
     return form
+
+
+def staff_due(settings: Settings, case: Application, now: dt.datetime) -> dt.datetime:
+    """When staff should have decided a case that (again) waits for them from `now`."""
+    try:
+        days = form_for(settings, case.service_id).time_limit_days
+    except FormNotFound:
+        days = DEFAULT_TIME_LIMIT_DAYS
+    return now + dt.timedelta(days=days)
 
 
 # --- the catalog's side: the service's name and its fees ---------------------------------------
