@@ -206,7 +206,7 @@ def queue_text_mail(
 ) -> None:
     """Queue a finished mail of another domain (an application's status): the worker sends it
     as it is, and deletes it on the outbox's schedule like every other."""
-    row = {
+    row: dict[str, Any] = {
         "booking_id": None,
         "kind": kind[:24],
         "recipient": recipient,
