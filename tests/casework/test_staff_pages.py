@@ -200,6 +200,8 @@ def test_case_page_shows_answers_findings_and_trace(clerk: TestClient, session: 
     assert "records.resident.found" in html and "false" in html
     assert "2026-12-01" in html
     assert "Vorschlag bestätigen" in html
+    (entry,) = audit_of(session, case)  # who looked at whose data
+    assert (entry.action, entry.username) == ("case_view", "sachbearbeiterin")
 
 
 def test_case_page_in_english_shows_the_english_reason(clerk: TestClient, session: Session) -> None:
@@ -355,6 +357,10 @@ def test_upload_download_streams_with_its_type(
     assert resp.headers["content-disposition"].startswith("attachment;")
     assert "Scan%20%C3%84rger.png" in resp.headers["content-disposition"]
     assert resp.headers["x-content-type-options"] == "nosniff"
+    downloads = [e for e in audit_of(session, case) if e.action == "case_upload_download"]
+    assert [(e.username, e.detail["upload_id"]) for e in downloads] == [
+        ("sachbearbeiterin", upload.id)
+    ]
     other = add_case(session, days_ago=1)  # an upload is only found through its own case
     assert clerk.get(f"{BASE}/{other.code}/unterlagen/{upload.id}").status_code == 404
 

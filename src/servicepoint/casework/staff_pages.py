@@ -8,9 +8,8 @@ the case's state and writes the audit entry.
 
 from __future__ import annotations
 
-import datetime as dt
 from functools import partial
-from typing import Annotated, Any, Literal, Protocol
+from typing import Annotated, Literal, Protocol
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -19,19 +18,15 @@ from sqlalchemy.orm import Session
 
 from servicepoint.account.deps import require
 from servicepoint.account.models import User
-from servicepoint.casework import service, staff_view, uploads
-from servicepoint.casework.errors import CaseNotFound, FormNotFound
-from servicepoint.casework.formspec import FormSpec
-from servicepoint.casework.models import CLOSED, Application
-from servicepoint.catalog import service as catalog_service
-from servicepoint.core import events
-from servicepoint.core.clock import BERLIN, today_local, utcnow
+from servicepoint.casework import service, staff_view
+from servicepoint.casework.models import Application
+from servicepoint.core.clock import utcnow
 from servicepoint.core.db import SessionDep
 from servicepoint.core.i18n import N_, error_text, translate
 from servicepoint.core.inputs import Code, Id, LongText
 from servicepoint.core.security import csrf_protect
 from servicepoint.core.templating import render
-from servicepoint.errors import NotFound, ServicePointError
+from servicepoint.errors import ServicePointError
 
 router = APIRouter(include_in_schema=False)
 BASE = "/mitarbeiter/antraege"
@@ -45,7 +40,6 @@ DONE = {
     "angefordert": N_("Die Unterlage ist angefordert. Der Antrag wartet, bis sie hochgeladen ist."),
     "notiz": N_("Die Notiz ist gespeichert."),
 }
-AUTO_DECIDED = "application_auto_decided"  # the anonymous event of casework.workflow
 OkKey = Annotated[str, Query(max_length=20)]
 ServiceFilter = Annotated[str, Query(max_length=64)]
 
@@ -60,20 +54,12 @@ def work_queue(
     session: Session = SessionDep,
 ) -> HTMLResponse:
     """Cases in review or waiting for a document, the oldest first, with their due dates."""
-    rows = service.work_queue(session, now=utcnow())
-    offered = sorted({row.case.service_id for row in rows})
-    shown = [row for row in rows if not leistung or row.case.service_id == leistung]
-    context = {
-        "rows": shown,
-        "total": len(rows),
-        "offered": offered,
-        "chosen": leistung if leistung in offered else "",
-        "names": _service_names(session, offered, request.state.lang),
-        "nothing_left": leer,
-        "proposal_text": staff_view.proposal_text,
-        "status_text": staff_view.status_text,
-        "auto_today": len(events.events(session, kind=AUTO_DECIDED, since=_midnight())),
-    }
+    context = staff_view.queue_view(session, now=utcnow(), chosen=leistung, lang=request.state.lang)
+    context.update(
+        nothing_left=leer,
+        proposal_text=staff_view.proposal_text,
+        status_text=staff_view.status_text,
+    )
     return render(request, "casework/staff_queue.html", context)
 
 
@@ -86,49 +72,7 @@ def take_next(user: User = STAFF, session: Session = SessionDep) -> RedirectResp
     return RedirectResponse(f"{BASE}/{case.code}", status_code=303)
 
 
-def _midnight() -> dt.datetime:
-    """The start of today in Berlin, as an aware time (events are stored in UTC)."""
-    return dt.datetime.combine(today_local(), dt.time(), tzinfo=BERLIN)
-
-
-def _service_names(session: Session, ids: list[str], lang: str) -> dict[str, str]:
-    found = catalog_service.services_by_ids(session, ids=ids)
-    return {sid: (s.name_en if lang == "en" else s.name_de) for sid, s in found.items()}
-
-
 # -- one case ------------------------------------------------------------------------------------
-def _staff_case(session: Session, code: str) -> Application:
-    """A submitted case; a draft is still the citizen's and not shown to staff."""
-    case = service.get_case(session, code=code)
-    if case.status == "draft":
-        raise CaseNotFound(N_("Zu diesem Code gibt es keinen Antrag."))
-    return case
-
-
-def _form_of(request: Request, case: Application) -> FormSpec | None:
-    """The form file of the case's service; a case outlives a removed form (shown by names)."""
-    try:
-        return service.form_for(request.app.state.settings, case.service_id)
-    except FormNotFound:
-        return None
-
-
-def _case_context(request: Request, session: Session, case: Application) -> dict[str, Any]:
-    lang = request.state.lang
-    form = _form_of(request, case)
-    return {
-        "case": case,
-        "closed": case.status in CLOSED,
-        "service_name": _service_names(session, [case.service_id], lang).get(case.service_id),
-        "sections": staff_view.answers(form, case, lang),
-        "rules": staff_view.rule_rows(case.findings or [], case.trace or [], lang),
-        "uploads": [(u, staff_view.upload_label(form, u.name, lang)) for u in case.uploads],
-        "status": staff_view.status_text(case.status, lang),
-        "proposal": staff_view.proposal_text(case.proposal, lang),
-        "overdue": bool(case.due_at and case.status not in CLOSED and case.due_at < utcnow()),
-    }
-
-
 def _case_page(
     request: Request,
     session: Session,
@@ -140,7 +84,8 @@ def _case_page(
     typed: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    context = _case_context(request, session, case)
+    settings = request.app.state.settings
+    context = staff_view.case_view(session, settings=settings, case=case, lang=request.state.lang)
     context.update(done=done, error=error, error_field=error_field, typed=typed or {})
     return render(request, "casework/staff_case.html", context, status_code=status_code)
 
@@ -150,7 +95,7 @@ def case_page(
     code: Code, request: Request, ok: OkKey = "", user: User = STAFF, session: Session = SessionDep
 ) -> HTMLResponse:
     """A case: answers, uploads, findings with the values read, proposal, notes and actions."""
-    case = _staff_case(session, code)
+    case = staff_view.open_case(session, code=code, username=user.username)
     done = translate(request.state.lang, DONE[ok]) if ok in DONE else ""
     return _case_page(request, session, case, done=done)
 
@@ -171,7 +116,7 @@ def _act(
 ) -> Response:
     """Run one action on the case. Refused (e.g. decided meanwhile): the case page again with
     the reason and all that was typed; the savepoint keeps anything half done from staying."""
-    case = _staff_case(session, code)
+    case = staff_view.staff_case(session, code=code)
     try:
         with session.begin_nested():
             action(case=case)
@@ -260,11 +205,13 @@ def download(
     session: Session = SessionDep,
 ) -> Response:
     """One uploaded document, always as a download (a browser never runs it inline)."""
-    case = _staff_case(session, code)
-    upload = next((u for u in case.uploads if u.id == upload_id), None)
-    if upload is None:
-        raise NotFound(N_("Die Datei wurde nicht gefunden."), code="upload_not_found")
-    data = uploads.open_upload(upload.storage_key, request.app.state.settings)
+    upload, data = staff_view.upload_download(
+        session,
+        settings=request.app.state.settings,
+        code=code,
+        upload_id=upload_id,
+        username=user.username,
+    )
     headers = {
         "Content-Disposition": attachment(upload.filename),
         "X-Content-Type-Options": "nosniff",
@@ -277,7 +224,7 @@ def export(
     code: Code, request: Request, user: User = STAFF, session: Session = SessionDep
 ) -> JSONResponse:
     """The decided case in the documented exchange shape, for a back-office system."""
-    case = _staff_case(session, code)
+    case = staff_view.staff_case(session, code=code)
     settings = request.app.state.settings
     body = service.handover(session, settings=settings, case=case, username=user.username)
     headers = {"Content-Disposition": attachment(f"{case.code}.json")}
