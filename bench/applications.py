@@ -258,7 +258,9 @@ def simulate_clerk(
             "approved" if app.expected == "approved" else "rejected"
         )
         if case.proposal == truth:
-            service.confirm(session, settings=settings, case=case, username=CLERK)
+            # A rejection is never one click: the clerk writes the reason the citizen reads.
+            written = FAULT_REASONS.get(app.fault) if truth == "rejected" else None
+            service.confirm(session, settings=settings, case=case, username=CLERK, reason=written)
             done[app.n] = "accepted unchanged"
         else:
             reason = FAULT_REASONS.get(app.fault) if truth == "rejected" else None
