@@ -378,7 +378,7 @@ def rule_context(
 # shown to someone who only typed a name and a birth date, each finding would answer "does this
 # person live here, may they vote, is their dog dangerous". The citizen's view therefore shows
 # one neutral line for all register checks; staff see every finding and the trace.
-REGISTER_OK = N_("Geprüft: in Ordnung.")
+PASSED = N_("Geprüft: in Ordnung.")
 REGISTER_OPEN = N_("Eine Mitarbeiterin oder ein Mitarbeiter prüft Ihre Angaben.")
 OUTCOME_RANK = {"pass": 0, "review": 1, "reject": 2}
 
@@ -399,7 +399,7 @@ def citizen_findings(
     if folded:
         worst = max((f["outcome"] for f in folded), key=lambda o: OUTCOME_RANK.get(o, 1))
         outcome = "pass" if worst == "pass" else "review"
-        detail = REGISTER_OK if outcome == "pass" else REGISTER_OPEN
+        detail = PASSED if outcome == "pass" else REGISTER_OPEN
         shown.append(
             {
                 "rule": "register_check",

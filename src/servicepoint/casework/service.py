@@ -68,7 +68,6 @@ REQUESTED = "requested"  # CaseUpload.name of the document staff asked for
 API_STATUS = {"submitted": "submitted", "in_review": "in_review", "waiting": "in_review"}
 _INVALID = N_("Der Antrag ist unvollständig oder enthält ungültige Angaben.")
 _UPLOAD_MISSING = N_("Bitte laden Sie dieses Dokument hoch.")
-_PASSED = N_("Geprüft: in Ordnung.")
 _NOT_WAITING = N_("Für diesen Antrag wird keine Unterlage mehr erwartet.")
 
 
@@ -399,14 +398,14 @@ def public_status(case: Application, *, lang: str, base_url: str) -> dict[str, A
         "status": API_STATUS.get(case.status, case.status),
         "status_url": mail.status_url(base, case.code),
         "document_url": _document_url(base, case),
-        "findings": [_finding(f, lang) for f in case.findings or []],
+        "findings": [_finding(f, lang) for f in logic.citizen_findings(case.findings, case.trace)],
     }
 
 
 def _finding(finding: Mapping[str, Any], lang: str) -> dict[str, str]:
     """A rule's reason says what it means when the check fails; a passed one says so."""
     if finding["outcome"] == "pass":
-        detail = translate(lang, _PASSED)
+        detail = translate(lang, logic.PASSED)
     else:
         detail = (finding.get("detail_en") if lang == "en" else None) or finding.get("detail", "")
     return {"rule": finding["rule"], "outcome": finding["outcome"], "detail": detail}
