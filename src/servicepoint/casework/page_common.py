@@ -16,7 +16,8 @@ from servicepoint.casework.formspec import FormSpec
 from servicepoint.casework.models import Application
 from servicepoint.catalog import present
 from servicepoint.catalog import service as catalog_service
-from servicepoint.core.i18n import translate
+from servicepoint.config import Settings
+from servicepoint.core.i18n import N_, translate
 from servicepoint.core.security import mark_private
 from servicepoint.web.errors import error_response
 
@@ -76,13 +77,60 @@ def open_answered_draft(
     return case, form
 
 
-def service_context(session: Session, request: Request, service_id: str) -> dict[str, Any]:
+def service_context(session: Session, *, service_id: str, lang: str) -> dict[str, Any]:
     """The catalog's service: its name, the facts and the tutorial shown beside the form."""
-    lang = lang_of(request)
     svc = catalog_service.get_service(session, service_id=service_id)
     detail = present.service_detail(svc, base="", lang=lang)
     name = svc.name_en if lang == "en" else svc.name_de
     return {"svc": svc, "detail": detail, "service_name": name, "tutorial": detail.tutorial}
+
+
+def start_view(
+    session: Session, *, settings: Settings, service_id: str, lang: str
+) -> dict[str, Any]:
+    """What the start page shows: the service with its tutorial, the steps, the documents
+    needed, the fees and how long a draft is kept."""
+    form = case_service.form_for(settings, service_id)
+    context = service_context(session, service_id=service_id, lang=lang)
+    context.update(
+        form=form,
+        steps=[views.text_of(s.title, lang) for s in form.all_steps],
+        uploads=[views.text_of(u.label, lang) for u in form.uploads],
+        fees=views.start_fees(form, context["svc"], lang=lang),
+        draft_days=settings.case_draft_days,
+    )
+    return context
+
+
+def review_view(
+    session: Session,
+    *,
+    settings: Settings,
+    case: Application,
+    form: FormSpec,
+    consent: str,
+    consent_missing: bool,
+    lang: str,
+) -> dict[str, Any]:
+    """What the review page shows: every answer, the fee, the uploads, what still stops sending
+    and the confirmation box (said to be missing when it was not ticked)."""
+    review = case_service.review(session, settings=settings, case=case, lang=lang)
+    missing = translate(lang, N_("Bitte bestätigen Sie, dass Ihre Angaben stimmen."))
+    box = views.consent_view(consent, missing if consent_missing else None, lang=lang)
+    problems = views.review_problems(form, case, review.problems, lang=lang)
+    problems.items.extend(views.summary([box]).items)
+    context = service_context(session, service_id=case.service_id, lang=lang)
+    context.update(
+        case=case,
+        code=case.code,
+        shown_code=views.shown_code(case.code),
+        review=review,
+        summary=problems,
+        consent=box,
+        progress=views.progress(form, case, views.REVIEW, lang=lang),
+        draft_days=settings.case_draft_days,
+    )
+    return context
 
 
 def file_bytes(file: UploadFile) -> bytes:

@@ -48,7 +48,7 @@ def _page(
 ) -> HTMLResponse:
     lang = lang_of(request)
     uploads = views.upload_views(form, case, errors or {}, lang=lang)
-    context = service_context(session, request, case.service_id)
+    context = service_context(session, service_id=case.service_id, lang=lang)
     context.update(
         case=case,
         code=case.code,

@@ -25,11 +25,13 @@ from servicepoint.casework.page_common import (
     open_answered_draft,
     open_draft,
     over_limit,
+    review_view,
     service_context,
+    start_view,
 )
 from servicepoint.core.clock import today_local
 from servicepoint.core.db import SessionDep
-from servicepoint.core.i18n import N_, translate
+from servicepoint.core.i18n import N_
 from servicepoint.core.inputs import Code, Key, Step
 from servicepoint.core.security import csrf_protect
 from servicepoint.core.templating import render
@@ -71,15 +73,11 @@ def resume(
 @router.get("/antrag/{service_id}", response_class=HTMLResponse)
 def start_page(service_id: Key, request: Request, session: Session = SessionDep) -> HTMLResponse:
     """What the application asks, needs and costs, with the tutorial beside it."""
-    form = form_of(request, service_id)
-    lang = lang_of(request)
-    context = service_context(session, request, service_id)
-    context.update(
-        form=form,
-        steps=[views.text_of(s.title, lang) for s in form.all_steps],
-        uploads=[views.text_of(u.label, lang) for u in form.uploads],
-        fees=views.start_fees(form, context["svc"], lang=lang),
-        draft_days=request.app.state.settings.case_draft_days,
+    context = start_view(
+        session,
+        settings=request.app.state.settings,
+        service_id=service_id,
+        lang=lang_of(request),
     )
     return render(request, "casework/form_start.html", context)
 
@@ -107,22 +105,14 @@ def _review_page(
     consent_missing: bool = False,
     status_code: int = 200,
 ) -> HTMLResponse:
-    lang = lang_of(request)
-    review = case_service.review(session, settings=request.app.state.settings, case=case, lang=lang)
-    missing = translate(lang, N_("Bitte bestätigen Sie, dass Ihre Angaben stimmen."))
-    consent = views.consent_view(CONSENT, missing if consent_missing else None, lang=lang)
-    problems = views.review_problems(form, case, review.problems, lang=lang)
-    problems.items.extend(views.summary([consent]).items)
-    context = service_context(session, request, case.service_id)
-    context.update(
+    context = review_view(
+        session,
+        settings=request.app.state.settings,
         case=case,
-        code=case.code,
-        shown_code=views.shown_code(case.code),
-        review=review,
-        summary=problems,
-        consent=consent,
-        progress=views.progress(form, case, views.REVIEW, lang=lang),
-        draft_days=request.app.state.settings.case_draft_days,
+        form=form,
+        consent=CONSENT,
+        consent_missing=consent_missing,
+        lang=lang_of(request),
     )
     return render(request, "casework/form_review.html", context, status_code=status_code)
 
@@ -200,7 +190,7 @@ def _step_page(
         lang=lang,
         today=today,
     )
-    context = service_context(session, request, case.service_id)
+    context = service_context(session, service_id=case.service_id, lang=lang)
     context.update(
         case=case,
         form=form,

@@ -40,7 +40,7 @@ def _page(
     status_code: int = 200,
 ) -> HTMLResponse:
     lang = lang_of(request)
-    context = service_context(session, request, case.service_id)
+    context = service_context(session, service_id=case.service_id, lang=lang)
     context.update(
         case=case,
         code=case.code,
