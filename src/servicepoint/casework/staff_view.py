@@ -80,7 +80,7 @@ def rule_rows(
     findings: Sequence[Mapping[str, Any]], trace: Sequence[Mapping[str, Any]], lang: str
 ) -> list[RuleRow]:
     """One row per finding, with the values its rule read (from the trace)."""
-    read = {str(t.get("rule")): t.get("values") or {} for t in trace}
+    read = {str(entry.get("rule")): entry.get("values") or {} for entry in trace}
     rows = []
     for finding in findings:
         name = str(finding.get("rule", ""))

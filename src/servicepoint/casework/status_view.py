@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from servicepoint.casework import logic
 from servicepoint.casework.models import CLOSED, Application
 from servicepoint.core.i18n import N_, translate
 
@@ -101,10 +102,11 @@ class FindingsView:
 
 
 def findings_of(case: Application, *, lang: str) -> FindingsView:
-    """The rules' findings in the page's language (the case keeps both languages). A reason
-    says what a failed check means, so only those are worded; passed checks are counted."""
+    """The rules' findings in the page's language (the case keeps both languages), the register
+    checks folded into one neutral line (logic.citizen_findings). A reason says what a failed
+    check means, so only those are worded; passed checks are counted."""
     passed, shown = 0, []
-    for finding in case.findings or []:
+    for finding in logic.citizen_findings(case.findings, case.trace):
         outcome = str(finding.get("outcome", "review"))
         if outcome == "pass":
             passed += 1
