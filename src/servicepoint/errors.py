@@ -14,6 +14,8 @@ class ServicePointError(Exception):
     code = "bad_request"
     # Field name → what is wrong with it; a JSON answer lists them, translated, under "fields".
     fields: Mapping[str, FieldMessage] = MappingProxyType({})
+    # Response headers the answer carries (e.g. Retry-After), page and JSON alike.
+    headers: Mapping[str, str] = MappingProxyType({})
 
     def __init__(self, message: str, *, code: str | None = None, **params: object) -> None:
         # `message` is a German msgid; the handler translates it into the request's language.
@@ -67,3 +69,8 @@ class Unprocessable(ServicePointError):
 class TooManyRequests(ServicePointError):
     status_code = 429
     code = "too_many_requests"
+
+    def __init__(self, message: str, *, retry_after: int, code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        # The limiter's window: a client waiting this long is sure to be let through.
+        self.headers = {"Retry-After": str(retry_after)}

@@ -217,11 +217,9 @@ def test_an_application_needs_a_solved_challenge(app: FastAPI) -> None:
 def test_applications_per_client_are_limited(app: FastAPI, settings: Settings) -> None:
     app.state.settings = settings.model_copy(update={"application_rate_limit": 2})
     with TestClient(app) as script:
-        answers = [
-            script.post(URL, json=body(), headers=proof_headers(script)).status_code
-            for _ in range(3)
-        ]
-    assert answers == [201, 201, 429]
+        answers = [script.post(URL, json=body(), headers=proof_headers(script)) for _ in range(3)]
+    assert [a.status_code for a in answers] == [201, 201, 429]
+    assert answers[-1].headers["retry-after"] == "3600"  # the limiter's window, as RFC 9110 asks
 
 
 def test_links_come_from_the_base_url_never_from_the_host_header(

@@ -57,7 +57,8 @@ def booking_view(booking: Booking, request: Request) -> dict[str, Any]:
 def _limited(request: Request, key: str, limit: int, window: int) -> None:
     if not within_rate(request, key, limit=limit, window=window):
         raise BookingRateLimited(
-            N_("Zu viele Anfragen von Ihrem Anschluss. Bitte versuchen Sie es später noch einmal.")
+            N_("Zu viele Anfragen von Ihrem Anschluss. Bitte versuchen Sie es später noch einmal."),
+            retry_after=window,
         )
 
 
@@ -129,7 +130,8 @@ def resend_confirmation(session: Session, request: Request, code: str) -> Bookin
             N_(
                 "Die Bestätigung wurde heute schon mehrmals verschickt. Bitte sehen Sie auch "
                 "im Spam-Ordner nach oder versuchen Sie es morgen noch einmal."
-            )
+            ),
+            retry_after=86400,
         )
     mail.drop_pending(session, booking=booking, kinds=("confirmation",))
     mail.queue_mail(session, booking=booking, kind="confirmation", settings=_mail_settings(request))

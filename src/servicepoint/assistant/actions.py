@@ -53,13 +53,16 @@ def to_response(reply: service.Reply) -> AskResponse:
     )
 
 
+TOO_MANY_QUESTIONS = N_(
+    "Sie haben sehr viele Fragen in kurzer Zeit gestellt. Bitte warten Sie eine Minute."
+)
+
+
 def ask(session: Session, request: Request, body: AskRequest) -> AskResponse:
     """Answer a question; each client may ask `assistant_rate_limit` a minute (page and API)."""
     settings: Settings = request.app.state.settings
     if not within_rate(request, "ask", limit=settings.assistant_rate_limit, window=60):
-        raise AssistantRateLimited(
-            N_("Sie haben sehr viele Fragen in kurzer Zeit gestellt. Bitte warten Sie eine Minute.")
-        )
+        raise AssistantRateLimited(TOO_MANY_QUESTIONS, retry_after=60)
     reply = service.ask(
         session,
         message=body.message,
@@ -92,7 +95,8 @@ def request_callback(
     settings: Settings = request.app.state.settings
     if not within_rate(request, "callback", limit=settings.callback_rate_limit, window=3600):
         raise CallbackRateLimited(
-            N_("Zu viele Anfragen von Ihrem Anschluss. Bitte versuchen Sie es später noch einmal.")
+            N_("Zu viele Anfragen von Ihrem Anschluss. Bitte versuchen Sie es später noch einmal."),
+            retry_after=3600,
         )
     return callback.request_callback(
         session,

@@ -9,7 +9,12 @@ from sqlalchemy.orm import Session
 
 from servicepoint.appointment import proof
 from servicepoint.casework import service
-from servicepoint.casework.context import TOO_MANY, request_lang, within_application_rate
+from servicepoint.casework.context import (
+    RATE_WINDOW,
+    TOO_MANY,
+    request_lang,
+    within_application_rate,
+)
 from servicepoint.casework.schemas import ApplicationCreate, ApplicationRead
 from servicepoint.core.db import SessionDep, request_transaction
 from servicepoint.core.inputs import Code
@@ -34,7 +39,7 @@ class ApplicationRateLimited(TooManyRequests):
 
 def _check_rate(request: Request) -> None:
     if not within_application_rate(request, "apply"):
-        raise ApplicationRateLimited(TOO_MANY)
+        raise ApplicationRateLimited(TOO_MANY, retry_after=RATE_WINDOW)
 
 
 def _view(request: Request, case: Any) -> dict[str, Any]:

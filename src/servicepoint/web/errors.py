@@ -164,7 +164,9 @@ def install(app: FastAPI) -> None:
         lang = _lang(request)
         detail = i18n.error_text(exc, lang)
         fields = {name: _field_text(lang, message) for name, message in exc.fields.items()}
-        return error_response(request, exc.status_code, exc.code, detail, fields=fields)
+        return error_response(
+            request, exc.status_code, exc.code, detail, headers=exc.headers, fields=fields
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
