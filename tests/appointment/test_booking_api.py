@@ -382,7 +382,8 @@ def test_bad_bookings_are_refused_and_store_nothing(
     assert resp.status_code == status, (case, resp.text)
     assert resp.headers["content-type"].startswith("application/json")
     data = resp.json()
-    assert set(data) - {"fields"} == {"error", "detail"} and data["error"] == code and data["detail"]
+    assert set(data) - {"fields"} == {"error", "detail"}
+    assert data["error"] == code and data["detail"]
     assert stored(session) == before
 
 

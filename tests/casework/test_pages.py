@@ -206,7 +206,9 @@ def test_erika_applies_without_javascript_and_downloads_the_signed_pdf(client: T
     assert again.status_code == 303 and again.headers["location"] == f"/antrag/status/{code}"
 
 
-def test_an_unknown_address_goes_to_review_without_telling_what_the_register_holds(client: TestClient) -> None:
+def test_an_unknown_address_is_reviewed_without_telling_what_the_register_holds(
+    client: TestClient,
+) -> None:
     stranger = {**ERIKA, "given_name": "Erna", "street": "Nirgendweg", "house_number": "1"}
     review = _through_steps(client, "meldebescheinigung", [stranger, MELDE_STEPS[1]])
     status = client.get(_submit(client, review).headers["location"])
