@@ -186,19 +186,9 @@ def confirm(
     outcome: Literal["approved", "rejected"] = (
         "rejected" if case.proposal == "rejected" else "approved"
     )
-    if outcome == "rejected":
-        reason = _rejection_reason(settings, case, reason)
-    elif reason:
-        reason = _text(reason, field="reason", missing=N_("Bitte geben Sie einen Grund an."))
-    _decide(
-        session,
-        settings=settings,
-        case=case,
-        username=username,
-        outcome=outcome,
-        reason=reason or None,
+    return decide_by_staff(
+        session, settings=settings, case=case, username=username, outcome=outcome, reason=reason
     )
-    return case
 
 
 def decide_by_staff(
