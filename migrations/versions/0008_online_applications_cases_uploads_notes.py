@@ -45,6 +45,7 @@ def upgrade() -> None:
         sa.Column("decision_reason", sa.String(length=2000), nullable=True),
         sa.Column("assigned_to", sa.String(length=64), nullable=True),
         sa.Column("requested_upload", sa.String(length=2000), nullable=True),
+        sa.Column("reminded_at", servicepoint.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("verification_code", sa.String(length=32), nullable=True),
         sa.Column("statement", sa.JSON(), nullable=True),
         sa.Column("document", sa.LargeBinary(), nullable=True),

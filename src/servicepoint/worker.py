@@ -41,6 +41,7 @@ class WorkerReport:
     documents_issued: int = 0  # signed PDFs of approved applications nobody fetched yet
     uploads_swept: int = 0  # uploaded files no case refers to any more (replaced, purged)
     waits_ended: int = 0  # cases whose requested document is overdue, back to review
+    reminders_sent: int = 0  # a week before a requested document's deadline
 
 
 def run_once(
@@ -70,6 +71,7 @@ def run_once(
     report.tickets_purged = queue_service.purge_tickets(
         session, retention_days=settings.ticket_retention_days, now=now
     )
+    report.reminders_sent = casework_staff.remind_waiting(session, settings=settings, now=now)
     report.waits_ended = casework_staff.end_overdue_waits(session, settings=settings, now=now)
     report.cases_purged = casework_service.purge_cases(session, settings=settings, now=now)
     session.flush()  # the purged cases' rows go first, so their files are swept in this pass

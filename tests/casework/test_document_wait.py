@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 from servicepoint.casework import service
 from servicepoint.casework.models import Application
 from servicepoint.config import Settings
-from servicepoint.core.clock import utcnow
+from servicepoint.core.clock import BERLIN, utcnow
 from servicepoint.worker import run_once
-from tests.casework.case_support import PDF, in_review, local_settings
+from tests.casework.case_support import PDF, in_review, local_settings, mails_to
 
 
 @pytest.fixture
@@ -61,3 +61,19 @@ def test_past_the_deadline_the_case_goes_back_to_a_clerk_not_rejected(
     assert [n.author for n in case.notes] == ["system"] and "Frist" in case.notes[0].text
     later = due + dt.timedelta(minutes=2)
     assert run_once(session, settings=settings, now=later).waits_ended == 0  # once
+
+
+def test_one_reminder_goes_out_a_week_before_the_deadline(
+    session: Session, settings: Settings
+) -> None:
+    case = _waiting(session, settings)
+    email = case.applicant["email"]
+    assert case.due_at is not None
+    due = case.due_at
+    assert run_once(session, settings=settings, now=due - dt.timedelta(days=8)).reminders_sent == 0
+    assert run_once(session, settings=settings, now=due - dt.timedelta(days=6)).reminders_sent == 1
+    assert run_once(session, settings=settings, now=due - dt.timedelta(days=5)).reminders_sent == 0
+    reminder = [m for m in mails_to(session, email) if m.kind == "case_reminder"]
+    assert len(reminder) == 1
+    assert "Benötigt wird: Mietvertrag" in reminder[0].body
+    assert f"Frist: {due.astimezone(BERLIN):%d.%m.%Y}" in reminder[0].body

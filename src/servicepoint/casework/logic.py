@@ -393,7 +393,7 @@ def citizen_findings(
     """The findings as far as data protection lets an applicant see them: rules on the answers
     as they are, the register checks folded into one (a proposed rejection reads as "review",
     since only a person decides it)."""
-    register = {t["rule"] for t in trace if reads_registers(t)}
+    register = {entry["rule"] for entry in trace if reads_registers(entry)}
     shown = [f for f in findings if f["rule"] not in register]
     folded = [f for f in findings if f["rule"] in register]
     if folded:

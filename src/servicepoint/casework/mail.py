@@ -17,6 +17,7 @@ from servicepoint.casework import documents
 from servicepoint.casework.models import Application
 from servicepoint.config import Settings
 from servicepoint.core import i18n
+from servicepoint.core.clock import BERLIN
 from servicepoint.core.i18n import N_
 from servicepoint.core.templating import euro
 
@@ -42,6 +43,14 @@ TEXTS = {
         N_(
             "Für Ihren Antrag brauchen wir noch eine Unterlage. "
             "Bitte laden Sie sie auf der Statusseite hoch."
+        ),
+    ),
+    "reminder": (
+        N_("Erinnerung: Bitte reichen Sie eine Unterlage nach: %(service)s"),
+        N_(
+            "Für Ihren Antrag fehlt noch eine Unterlage. Bitte laden Sie sie bis zur Frist auf "
+            "der Statusseite hoch; danach entscheidet eine Mitarbeiterin oder ein Mitarbeiter "
+            "ohne sie."
         ),
     ),
     "rejected": (
@@ -73,8 +82,12 @@ def _fee_line(case: Application, lang: str) -> str | None:
 
 def _detail_lines(case: Application, kind: str, lang: str) -> list[str]:
     """What staff wrote for the citizen: the document asked for, or the reason of a rejection."""
-    if kind == "waiting" and case.requested_upload:
-        return [f"{i18n.translate(lang, N_('Benötigt wird'))}: {case.requested_upload}", ""]
+    if kind in ("waiting", "reminder") and case.requested_upload:
+        lines = [f"{i18n.translate(lang, N_('Benötigt wird'))}: {case.requested_upload}"]
+        if case.due_at is not None:
+            due = case.due_at.astimezone(BERLIN).strftime("%d.%m.%Y")
+            lines.append(f"{i18n.translate(lang, N_('Frist'))}: {due}")
+        return [*lines, ""]
     if kind == "rejected" and case.decision_reason:
         return [f"{i18n.translate(lang, N_('Begründung'))}: {case.decision_reason}", ""]
     return []

@@ -49,6 +49,7 @@ class Application(Base):
     decision_reason: Mapped[str | None] = mapped_column(String(2000))
     assigned_to: Mapped[str | None] = mapped_column(String(64), index=True)
     requested_upload: Mapped[str | None] = mapped_column(String(2000))  # what staff asked for
+    reminded_at: Mapped[dt.datetime | None]  # the one reminder before that document's deadline
     verification_code: Mapped[str | None] = mapped_column(String(32), unique=True)
     # What the result document states, fixed at the decision in both languages: the PDF and
     # the verification page are made from it, so a later change of the form file alters neither.

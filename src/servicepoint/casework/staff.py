@@ -230,6 +230,7 @@ def request_document(
     )
     case.requested_upload = what
     case.due_at = utcnow() + dt.timedelta(days=settings.case_document_wait_days)
+    case.reminded_at = None
     workflow.notify(session, settings=settings, case=case, kind="waiting")
     account_service.audit(
         session, username=username, action="case_request_document", target=case.code
@@ -262,6 +263,32 @@ def end_overdue_waits(session: Session, *, settings: Settings, now: dt.datetime)
         moved += 1
     return moved
 
+
+def remind_waiting(session: Session, *, settings: Settings, now: dt.datetime) -> int:
+    """One reminder mail a week before a requested document's deadline (the worker's pass; with
+    a deadline of a week or less, the request's own mail is reminder enough). Returns how many
+    went out."""
+    if dt.timedelta(days=settings.case_document_wait_days) <= REMIND_BEFORE:
+        return 0
+    soon = session.scalars(
+        select(Application)
+        .where(
+            Application.status == "waiting",
+            Application.reminded_at.is_(None),
+            Application.due_at > now,
+            Application.due_at <= now + REMIND_BEFORE,
+        )
+        .options(defer(Application.document))
+    )
+    sent = 0
+    for case in list(soon):
+        case.reminded_at = now
+        workflow.notify(session, settings=settings, case=case, kind="reminder")
+        sent += 1
+    return sent
+
+
+REMIND_BEFORE = dt.timedelta(days=7)
 
 # Stored as the note's text (notes are staff's own words, not translated on display).
 _WAIT_ENDED = (
