@@ -72,6 +72,30 @@ def postgres_engine() -> Iterator[Engine]:
     engine.dispose()
 
 
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def real_engine(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Engine]:
+    """A committed database of the module's own, for races that need real transactions side by
+    side: a fresh SQLite file, or the PostgreSQL test database reset, migrated and seeded."""
+    if request.param == "sqlite":
+        engine = prepare(f"sqlite:///{tmp_path_factory.mktemp('real') / 'real.db'}")
+        yield engine
+        engine.dispose()
+        return
+    if not POSTGRES_URL:
+        pytest.skip("SERVICEPOINT_TEST_POSTGRES_URL not set: PostgreSQL race tests skipped")
+    reset_postgres(POSTGRES_URL)
+    engine = prepare(POSTGRES_URL)
+    yield engine
+    engine.dispose()
+    # Leave the shared test database as the other tests expect it: migrated, seeded, empty.
+    reset_postgres(POSTGRES_URL)
+    prepare(POSTGRES_URL).dispose()
+
+
 @pytest.fixture(params=BACKENDS)
 def engine(request: pytest.FixtureRequest) -> Engine:
     name = "sqlite_engine" if request.param == "sqlite" else "postgres_engine"

@@ -11,8 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 from fastapi.testclient import TestClient
@@ -26,34 +25,9 @@ from servicepoint.appointment.errors import BookingCancelled, SlotTaken
 from servicepoint.appointment.models import Booking, Capacity, SlotUsage, Ticket
 from servicepoint.config import Settings
 from tests.appointment.conftest import LOCATION, NOW, PASS, berlin
-from tests.conftest import POSTGRES_URL, reset_postgres
-from tests.conftest import prepare as _migrate_and_seed
 
 THREADS = 40
 Outcome = str
-
-
-@pytest.fixture(
-    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-)
-def real_engine(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        path: Path = tmp_path_factory.mktemp("race") / "race.db"
-        engine = _migrate_and_seed(f"sqlite:///{path}")
-        yield engine
-        engine.dispose()
-        return
-    if not POSTGRES_URL:
-        pytest.skip("SERVICEPOINT_TEST_POSTGRES_URL not set: PostgreSQL race tests skipped")
-    reset_postgres(POSTGRES_URL)
-    engine = _migrate_and_seed(POSTGRES_URL)
-    yield engine
-    engine.dispose()
-    # Leave the shared test database as the other tests expect it: migrated, seeded, no bookings.
-    reset_postgres(POSTGRES_URL)
-    _migrate_and_seed(POSTGRES_URL).dispose()
 
 
 def in_parallel(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -24,31 +24,6 @@ from servicepoint.config import Settings
 from servicepoint.core.clock import today_local
 from servicepoint.core.events import Event
 from tests.casework.case_support import CERTIFICATE, ERIKA, PDF, in_review
-from tests.conftest import POSTGRES_URL, reset_postgres
-from tests.conftest import prepare as _migrate_and_seed
-
-
-@pytest.fixture(
-    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-)
-def real_engine(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        path: Path = tmp_path_factory.mktemp("transitions") / "cases.db"
-        engine = _migrate_and_seed(f"sqlite:///{path}")
-        yield engine
-        engine.dispose()
-        return
-    if not POSTGRES_URL:
-        pytest.skip("SERVICEPOINT_TEST_POSTGRES_URL not set: PostgreSQL race tests skipped")
-    reset_postgres(POSTGRES_URL)
-    engine = _migrate_and_seed(POSTGRES_URL)
-    yield engine
-    engine.dispose()
-    # Leave the shared test database as the other tests expect it: migrated, seeded, no cases.
-    reset_postgres(POSTGRES_URL)
-    _migrate_and_seed(POSTGRES_URL).dispose()
 
 
 @pytest.fixture
