@@ -10,16 +10,13 @@ from sqlalchemy.orm import Session
 from servicepoint.appointment import proof
 from servicepoint.casework import service
 from servicepoint.casework.context import (
-    RATE_WINDOW,
-    TOO_MANY,
+    check_application_rate,
     request_lang,
-    within_application_rate,
 )
 from servicepoint.casework.schemas import ApplicationCreate, ApplicationRead
 from servicepoint.core.db import SessionDep, request_transaction
 from servicepoint.core.inputs import Code
 from servicepoint.core.security import mark_private
-from servicepoint.errors import TooManyRequests
 
 router = APIRouter(prefix="/api", tags=["applications"])
 # Name, address and findings: no browser or proxy keeps them (shared PCs at the counter).
@@ -31,15 +28,6 @@ _PDF: dict[int | str, dict[str, Any]] = {
         "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
     }
 }
-
-
-class ApplicationRateLimited(TooManyRequests):
-    code = "too_many_applications"
-
-
-def _check_rate(request: Request) -> None:
-    if not within_application_rate(request, "apply"):
-        raise ApplicationRateLimited(TOO_MANY, retry_after=RATE_WINDOW)
 
 
 def _view(request: Request, case: Any) -> dict[str, Any]:
@@ -61,7 +49,7 @@ def create_application(
     x_challenge_nonce: str | None = Header(default=None, max_length=20),
 ) -> dict[str, Any]:
     """Apply online (with a solved /api/challenge): checked, decided or prepared at once."""
-    _check_rate(request)
+    check_application_rate(request, "apply")
     with request_transaction(request) as session:
         proof.require(request, session, x_challenge, x_challenge_nonce)
         case = service.apply_via_api(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from fastapi import Request
 
+from servicepoint.casework.errors import ApplicationRateLimited
 from servicepoint.core.i18n import N_
 from servicepoint.core.security import within_rate
 
@@ -21,7 +22,9 @@ def request_lang(request: Request) -> str:
     return "en" if getattr(request.state, "lang", "de") == "en" else "de"
 
 
-def within_application_rate(request: Request, kind: str) -> bool:
-    """Count one write of this kind from this client; False once over the hour's limit."""
+def check_application_rate(request: Request, kind: str) -> None:
+    """Count one write of this kind from this client; 429 (with Retry-After, a page for people
+    and JSON for programs) once over the hour's limit."""
     limit = request.app.state.settings.application_rate_limit
-    return within_rate(request, kind, limit=limit, window=RATE_WINDOW)
+    if not within_rate(request, kind, limit=limit, window=RATE_WINDOW):
+        raise ApplicationRateLimited(TOO_MANY, retry_after=RATE_WINDOW)

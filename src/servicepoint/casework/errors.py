@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from servicepoint.errors import Conflict, FieldMessage, NotFound, Unprocessable
+from servicepoint.errors import Conflict, FieldMessage, NotFound, TooManyRequests, Unprocessable
 
 
 class FormNotFound(NotFound):
@@ -27,3 +27,9 @@ class InvalidApplication(Unprocessable):
     def __init__(self, message: str, *, fields: Mapping[str, FieldMessage]) -> None:
         super().__init__(message)
         self.fields = fields
+
+
+class ApplicationRateLimited(TooManyRequests):
+    """A client over the hour's limit of drafts, uploads or applications (pages and API)."""
+
+    code = "too_many_applications"

@@ -5,13 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
 from servicepoint.casework import page_views as views
 from servicepoint.casework import service as case_service
-from servicepoint.casework.context import RATE_WINDOW, TOO_MANY, within_application_rate
 from servicepoint.casework.formspec import FormSpec
 from servicepoint.casework.models import Application
 from servicepoint.catalog import present
@@ -19,7 +18,6 @@ from servicepoint.catalog import service as catalog_service
 from servicepoint.config import Settings
 from servicepoint.core.i18n import N_, translate
 from servicepoint.core.security import mark_private
-from servicepoint.web.errors import error_response
 
 # Pages that show a case's answers: no browser or proxy keeps them (shared PCs).
 PRIVATE = Depends(mark_private)
@@ -33,16 +31,6 @@ async def posted_form(request: Request) -> FormData:
 
 
 Posted = Annotated[FormData, Depends(posted_form)]
-
-
-def over_limit(request: Request, kind: str) -> Response | None:
-    """The friendly 429 page (with Retry-After) once this client sent more than the hour's
-    limit of this kind (the same limit as POST /api/applications); None while within it."""
-    if within_application_rate(request, kind):
-        return None
-    text = translate(lang_of(request), TOO_MANY)
-    headers = {"Retry-After": str(RATE_WINDOW)}
-    return error_response(request, 429, "too_many_applications", text, headers=headers)
 
 
 def lang_of(request: Request) -> str:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from servicepoint.casework import page_views as views
 from servicepoint.casework import service as case_service
+from servicepoint.casework.context import check_application_rate
 from servicepoint.casework.formspec import FormSpec
 from servicepoint.casework.models import Application
 from servicepoint.casework.page_common import (
@@ -21,7 +22,6 @@ from servicepoint.casework.page_common import (
     file_bytes,
     lang_of,
     open_answered_draft,
-    over_limit,
     service_context,
 )
 from servicepoint.core.db import SessionDep
@@ -84,8 +84,7 @@ def uploads_page(
 )
 def upload(code: Code, request: Request, posted: Posted, session: Session = SessionDep) -> Response:
     """Store the chosen files; go on to the review once every needed document is there."""
-    if (refused := over_limit(request, "upload")) is not None:
-        return refused
+    check_application_rate(request, "upload")
     opened = open_answered_draft(session, request, code)
     if isinstance(opened, RedirectResponse):
         return opened

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from servicepoint.casework import logic, page_uploads, status_pages
 from servicepoint.casework import page_views as views
 from servicepoint.casework import service as case_service
+from servicepoint.casework.context import check_application_rate
 from servicepoint.casework.errors import CaseNotFound, InvalidApplication
 from servicepoint.casework.formspec import FormSpec
 from servicepoint.casework.models import Application
@@ -24,7 +25,6 @@ from servicepoint.casework.page_common import (
     lang_of,
     open_answered_draft,
     open_draft,
-    over_limit,
     review_view,
     service_context,
     start_view,
@@ -85,8 +85,7 @@ def start_page(service_id: Key, request: Request, session: Session = SessionDep)
 @router.post("/antrag/{service_id}", response_model=None, dependencies=[Depends(csrf_protect)])
 def start(service_id: Key, request: Request, session: Session = SessionDep) -> Response:
     """Create a draft and open its first step."""
-    if (refused := over_limit(request, "draft")) is not None:
-        return refused
+    check_application_rate(request, "draft")
     case = case_service.start_draft(
         session, settings=request.app.state.settings, service_id=service_id, lang=lang_of(request)
     )
@@ -136,8 +135,7 @@ def review_page(
 )
 def submit(code: Code, request: Request, posted: Posted, session: Session = SessionDep) -> Response:
     """Send the application; the rules run at once and the status page shows the result."""
-    if (refused := over_limit(request, "apply")) is not None:
-        return refused
+    check_application_rate(request, "apply")
     opened = open_draft(session, request, code)
     if isinstance(opened, RedirectResponse):
         return opened

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from servicepoint.casework import page_views as views
 from servicepoint.casework import service as case_service
 from servicepoint.casework import status_view
+from servicepoint.casework.context import check_application_rate
 from servicepoint.casework.models import Application
 from servicepoint.casework.page_common import (
     PRIVATE,
@@ -17,7 +18,6 @@ from servicepoint.casework.page_common import (
     file_bytes,
     form_of,
     lang_of,
-    over_limit,
     service_context,
 )
 from servicepoint.casework.page_uploads import FILE_PROBLEMS, MISSING
@@ -79,8 +79,7 @@ def send_requested(
     code: Code, request: Request, posted: Posted, session: Session = SessionDep
 ) -> Response:
     """Send the document staff asked for; the case goes back to review."""
-    if (refused := over_limit(request, "upload")) is not None:
-        return refused
+    check_application_rate(request, "upload")
     case = case_service.get_case(session, code=code)
     if case.status != "waiting":
         return RedirectResponse(f"/antrag/status/{case.code}", status_code=303)
