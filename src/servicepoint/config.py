@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import secrets
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -91,6 +91,23 @@ class Settings(BaseSettings):
     signing_key_file: Path | None = None
     signing_cert_file: Path | None = None
     signing_key_password: str | None = None
+
+    # Video consultations. The join link opens this many minutes before the start and closes
+    # when the slot (plus the grace below) is over.
+    video_early_join_minutes: int = Field(default=10, ge=0, le=120)
+    video_late_join_minutes: int = Field(default=30, ge=0, le=240)
+    # STUN/TURN servers handed to the browsers, as the JSON list RTCPeerConnection takes:
+    # [{"urls": ["turn:turn.example.org:3478"], "username": "...", "credential": "..."}].
+    # Empty: host candidates only (same network, loopback in tests). See README (coturn).
+    video_ice_servers: list[dict[str, Any]] = Field(default_factory=list)
+    # coturn's "use-auth-secret": with it, each page gets time-limited TURN credentials
+    # (RFC 8489 REST scheme) for the servers above instead of a fixed password.
+    video_turn_secret: str | None = None
+    video_turn_ttl_seconds: int = Field(default=3600, ge=60, le=86400)
+    # Documents citizens send during a call are deleted this many days after the call.
+    video_upload_retention_days: int = Field(default=14, ge=1, le=365)
+    # The waiting room drops an entry whose page sent no sign of life for this long.
+    video_presence_seconds: int = Field(default=30, ge=5, le=300)
 
     # Optional OpenAI-compatible endpoint that only rephrases grounded answers.
     assistant_llm_url: str | None = None

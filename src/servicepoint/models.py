@@ -5,6 +5,7 @@ from servicepoint.appointment import models as appointment_models
 from servicepoint.assistant import models as assistant_models
 from servicepoint.casework import models as casework_models
 from servicepoint.catalog import models as catalog_models
+from servicepoint.consultation import models as consultation_models
 from servicepoint.core import events as core_events
 from servicepoint.core import guards as core_guards
 from servicepoint.core.db import Base
@@ -16,6 +17,7 @@ __all__ = [
     "assistant_models",
     "casework_models",
     "catalog_models",
+    "consultation_models",
     "core_events",
     "core_guards",
 ]

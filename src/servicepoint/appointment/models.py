@@ -38,8 +38,13 @@ class Capacity(Base):
     grid_minutes: Mapped[int] = mapped_column(Integer, default=10)
     lead_minutes: Mapped[int] = mapped_column(Integer, default=60)
     horizon_days: Mapped[int] = mapped_column(Integer, default=60)
-    # Service ids bookable here; None = every service with the appointment channel.
+    # Service ids bookable here; None = every service with the location's channel.
     service_ids: Mapped[list[str] | None] = mapped_column(JSON)
+    # "in_person" (an office's counters) or "video" (staff time reserved for video
+    # consultations; its location is the city's video "location", kind "video").
+    channel: Mapped[str] = mapped_column(
+        String(12), default="in_person", server_default="in_person"
+    )
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
@@ -83,6 +88,9 @@ class Booking(Base):
     email: Mapped[str | None] = mapped_column(String(254))
     lang: Mapped[str] = mapped_column(String(2), default="de")
     status: Mapped[str] = mapped_column(String(16), default="booked", index=True)
+    channel: Mapped[str] = mapped_column(
+        String(12), default="in_person", server_default="in_person"
+    )
     # The calendar file's SEQUENCE (RFC 5545): each move or cancellation counts it up, so
     # calendar clients replace the event of the same UID instead of keeping the old one.
     sequence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
