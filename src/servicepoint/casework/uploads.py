@@ -23,7 +23,7 @@ from typing import BinaryIO, Protocol
 
 import filetype
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from servicepoint.casework.models import CaseUpload
 from servicepoint.config import Settings
@@ -46,7 +46,7 @@ _SWEEP_BATCH = 500
 
 # Citizens post documents on the application pages only; there a multipart body may carry a
 # few files at the upload limit each (plus the form's text), everywhere else the small limit.
-UPLOAD_PATHS = ("/antrag/",)
+UPLOAD_PATHS = ("/antrag/", "/video/")
 FILES_PER_REQUEST = 3
 FORM_OVERHEAD = 64 * 1024
 
@@ -73,9 +73,12 @@ def upload_dir(settings: Settings) -> Path:
     return Path(settings.state_dir) / "uploads"
 
 
-def store_upload(data: bytes | Readable, *, filename: str, settings: Settings) -> StoredFile:
-    """Check and write one upload atomically; raises 413, 415 or 422 and leaves nothing behind."""
-    directory = upload_dir(settings)
+def store_upload(
+    data: bytes | Readable, *, filename: str, settings: Settings, directory: Path | None = None
+) -> StoredFile:
+    """Check and write one upload atomically; raises 413, 415 or 422 and leaves nothing behind.
+    `directory`: another domain's folder (video calls), which this module's sweep never sees."""
+    directory = directory or upload_dir(settings)
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     source = io.BytesIO(data) if isinstance(data, bytes) else data
     fd, temp = tempfile.mkstemp(dir=directory, prefix=_INCOMING)
@@ -157,29 +160,37 @@ def _shown(ch: str) -> str:
     return "_" if ch in _UNSAFE else ch
 
 
-def _path(key: str, settings: Settings) -> Path:
+def _path(key: str, settings: Settings, directory: Path | None) -> Path:
     if not _KEY.fullmatch(key):  # also keeps "../" and absolute paths out
         raise NotFound(N_("Die Datei wurde nicht gefunden."), code="upload_not_found")
-    return upload_dir(settings) / key
+    return (directory or upload_dir(settings)) / key
 
 
-def open_upload(key: str, settings: Settings) -> bytes:
+def open_upload(key: str, settings: Settings, directory: Path | None = None) -> bytes:
     try:
-        return _path(key, settings).read_bytes()
+        return _path(key, settings, directory).read_bytes()
     except FileNotFoundError:
         raise NotFound(N_("Die Datei wurde nicht gefunden."), code="upload_not_found") from None
 
 
-def delete_upload(key: str, settings: Settings) -> None:
+def delete_upload(key: str, settings: Settings, directory: Path | None = None) -> None:
     """Remove a stored file; one already gone is fine (the purge may run twice)."""
-    _path(key, settings).unlink(missing_ok=True)
+    _path(key, settings, directory).unlink(missing_ok=True)
 
 
-def sweep(session: Session, settings: Settings, now: dt.datetime) -> int:
+def sweep(
+    session: Session,
+    settings: Settings,
+    now: dt.datetime,
+    *,
+    directory: Path | None = None,
+    column: InstrumentedAttribute[str] = CaseUpload.storage_key,
+) -> int:
     """Delete the stored files no CaseUpload row refers to and older than SWEEP_GRACE (a
     replaced upload, a purged case's files, the file of a request that failed, a write cut
-    off half way); returns how many went. Idempotent: the worker runs it every pass."""
-    directory = upload_dir(settings)
+    off half way); returns how many went. Idempotent: the worker runs it every pass.
+    Another domain sweeps its own `directory` against its own key `column`."""
+    directory = directory or upload_dir(settings)
     if not directory.is_dir():
         return 0
     cutoff = (now - SWEEP_GRACE).timestamp()
@@ -187,10 +198,8 @@ def sweep(session: Session, settings: Settings, now: dt.datetime) -> int:
     removed = 0
     for start in range(0, len(old), _SWEEP_BATCH):
         batch = old[start : start + _SWEEP_BATCH]
-        keys = [p.name for p in batch]
-        kept = set(
-            session.scalars(select(CaseUpload.storage_key).where(CaseUpload.storage_key.in_(keys)))
-        )
+        names = [p.name for p in batch]
+        kept = set(session.scalars(select(column).where(column.in_(names))))
         for path in batch:
             if path.name not in kept:
                 path.unlink(missing_ok=True)
