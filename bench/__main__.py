@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import sys
 
-from bench import applications, assistant, booking_load, first_search, slot_search
+from bench import applications, assistant, booking_load, first_search, slot_search, video
 
 
 def main() -> int:
-    only = set(sys.argv[1:])
+    only = {arg for arg in sys.argv[1:] if not arg.startswith("--")}
+    quick = "--quick" in sys.argv[1:]  # a smoke run of the suites that have one (video)
     suites = {
         "assistant": assistant.run,
         "slots": slot_search.run,
         "booking": booking_load.run,
         "first": first_search.run,
         "applications": applications.run,
+        "video": lambda: video.run(quick=quick),
     }
 
     failed = 0

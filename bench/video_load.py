@@ -1,0 +1,279 @@
+"""Figure (c): how many waiting rooms and calls one worker holds before signalling slows down.
+
+A Python load client (asyncio, `websockets`) adds, level by level, N citizens in the waiting
+room and N calls (an admitted citizen and a clerk in its room). In every call the clerk sends
+one probe a second, an ICE candidate frame numbered in its candidate line, to the citizen; the
+relay latency is from send to receipt. A level holds while the p95 stays within 200 ms and no
+connection is lost; probes that never arrive count as infinitely late.
+
+The baseline is the same client against the trivial relay of bench/video_echo.py (same
+uvicorn, no database, no seal) with the same connections and probes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import random
+import re
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine
+from websockets.asyncio.client import ClientConnection, connect
+
+from bench.common import percentile
+from bench.video_common import StaffLogin, add_bookings, admit_in_db, join_path, ws_url
+from bench.video_ws import as_origin, headers, parse
+
+LIMIT_MS = 200.0
+PING_SECONDS = 10.0
+LOST_AFTER = 3.0  # seconds: a probe not received by then is lost
+_SEQ = re.compile(r"^candidate:(\d+) ")
+
+
+@dataclass
+class Probes:
+    sent: dict[int, float] = field(default_factory=dict)
+    latencies: list[float] = field(default_factory=list)
+    seq: int = 0
+    failures: int = 0  # connections refused or lost
+    measuring: bool = False
+
+    def next(self) -> int:
+        self.seq += 1
+        if self.measuring:
+            self.sent[self.seq] = time.perf_counter()
+        return self.seq
+
+    def received(self, seq: int) -> None:
+        started = self.sent.pop(seq, None)
+        if started is not None:
+            self.latencies.append(time.perf_counter() - started)
+
+    def window(self) -> tuple[float, float, int, int]:
+        """p50 and p95 in ms (lost probes infinitely late), probes received, probes lost."""
+        lost = sum(1 for t in self.sent.values() if time.perf_counter() - t > LOST_AFTER)
+        ms = [x * 1000 for x in self.latencies] + [float("inf")] * lost
+        return percentile(ms, 0.5), percentile(ms, 0.95), len(self.latencies), lost
+
+    def reset(self) -> None:
+        self.sent.clear()
+        self.latencies.clear()
+
+
+def probe_frame(seq: int) -> str:
+    line = f"candidate:{seq} 1 udp 2122260223 127.0.0.1 9 typ host"
+    candidate = {"candidate": line, "sdpMid": "0", "sdpMLineIndex": 0}
+    return json.dumps({"type": "signal", "to": "citizen", "data": {"candidate": candidate}})
+
+
+def probe_seq(frame: dict[str, Any]) -> int | None:
+    data = frame.get("data") if frame.get("type") == "signal" else None
+    candidate = data.get("candidate") if isinstance(data, dict) else None
+    line = candidate.get("candidate", "") if isinstance(candidate, dict) else ""
+    match = _SEQ.match(str(line))
+    return int(match.group(1)) if match else None
+
+
+class Crowd:
+    """Every open connection of the load client, with one task each, until `close`."""
+
+    def __init__(self, probes: Probes) -> None:
+        self.probes = probes
+        self.tasks: list[asyncio.Task[None]] = []
+        self.stop = asyncio.Event()
+
+    async def add(self, makers: list[Callable[[asyncio.Event], Awaitable[None]]]) -> None:
+        """Open connections 20 at a time, each signalling `ready` once it is in place."""
+        for start in range(0, len(makers), 20):
+            batch = []
+            for make in makers[start : start + 20]:
+                ready = asyncio.Event()
+                self.tasks.append(asyncio.create_task(self._guard(make, ready)))
+                batch.append(ready)
+            await asyncio.wait_for(asyncio.gather(*(r.wait() for r in batch)), timeout=60)
+
+    async def _guard(
+        self, make: Callable[[asyncio.Event], Awaitable[None]], ready: asyncio.Event
+    ) -> None:
+        try:
+            await make(ready)
+        except Exception:
+            if not self.stop.is_set():
+                self.probes.failures += 1
+        finally:
+            ready.set()
+
+    async def close(self) -> None:
+        self.stop.set()
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+
+
+async def _keepalive(ws: ClientConnection, stop: asyncio.Event, on_frame: Any = None) -> None:
+    """Ping as the pages do and read every frame until the crowd stops."""
+    reader = asyncio.create_task(_read(ws, on_frame))
+    try:
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=PING_SECONDS)
+            if not stop.is_set():
+                await ws.send('{"type":"ping"}')
+            if reader.done():
+                reader.result()  # the server closed us: a failure
+                raise ConnectionError("closed by the server")
+    finally:
+        reader.cancel()
+
+
+async def _read(ws: ClientConnection, on_frame: Any) -> None:
+    async for text in ws:
+        if on_frame is not None:
+            on_frame(parse(text))
+    raise ConnectionError("closed by the server")
+
+
+@dataclass
+class Target:
+    """Where the crowd connects: the app (tokens, staff cookie) or the trivial relay."""
+
+    base: str
+    waiting_path: Callable[[int], str]
+    citizen_path: Callable[[int], str]
+    clerk_path: Callable[[int], str]
+    clerk_cookie: str | None = None
+    join_frame: Callable[[int], str | None] = lambda i: None
+
+
+def app_target(
+    base: str, engine: Engine, *, secret: str, staff: StaffLogin, clerk: str, size: int
+) -> Target:
+    """`size` waiting bookings and `size` admitted ones, all inside their join window."""
+    waiting = add_bookings(engine, size)
+    calls = add_bookings(engine, size)
+    admit_in_db(engine, calls, clerk=clerk)
+    return Target(
+        base=base,
+        waiting_path=lambda i: join_path(secret, waiting[i]) + "/ws",
+        citizen_path=lambda i: join_path(secret, calls[i]) + "/ws",
+        clerk_path=lambda i: "/mitarbeiter/video/ws",
+        clerk_cookie=staff.cookie_header(),
+        join_frame=lambda i: json.dumps({"type": "join", "code": calls[i]}),
+    )
+
+
+def relay_target(base: str, offset: int) -> Target:
+    """Rooms numbered from `offset`, so each level's calls get rooms of their own."""
+    return Target(
+        base=base,
+        waiting_path=lambda i: "/echo",
+        citizen_path=lambda i: f"/room/{offset + i}/citizen",
+        clerk_path=lambda i: f"/room/{offset + i}/clerk",
+    )
+
+
+def waiting_maker(target: Target, i: int) -> Callable[[asyncio.Event], Awaitable[None]]:
+    async def run(ready: asyncio.Event) -> None:
+        async with connect(ws_url(target.base, target.waiting_path(i))) as ws:
+            ready.set()
+            await _keepalive(ws, _STOP[0])
+
+    return run
+
+
+def call_makers(
+    target: Target, i: int, probes: Probes
+) -> list[Callable[[asyncio.Event], Awaitable[None]]]:
+    """The citizen first (so the clerk's `join` finds the room), then the clerk who probes."""
+
+    async def citizen(ready: asyncio.Event) -> None:
+        async with connect(ws_url(target.base, target.citizen_path(i))) as ws:
+            ready.set()
+
+            def on_frame(frame: dict[str, Any]) -> None:
+                seq = probe_seq(frame)
+                if seq is not None:
+                    probes.received(seq)
+
+            await _keepalive(ws, _STOP[0], on_frame)
+
+    async def clerk(ready: asyncio.Event) -> None:
+        async with connect(
+            ws_url(target.base, target.clerk_path(i)),
+            additional_headers=headers(target.clerk_cookie),
+            origin=as_origin(target.base),
+        ) as ws:
+            join = target.join_frame(i)
+            if join:
+                await ws.send(join)
+            ready.set()
+            pinger = asyncio.create_task(_keepalive(ws, _STOP[0]))
+            await asyncio.sleep(random.random())  # probes spread over the second
+            while not _STOP[0].is_set():
+                if pinger.done():
+                    pinger.result()
+                await ws.send(probe_frame(probes.next()))
+                await asyncio.sleep(1.0)
+
+    return [citizen, clerk]
+
+
+# The crowd's stop event, shared by the connection coroutines of the running measurement.
+_STOP: list[asyncio.Event] = [asyncio.Event()]
+
+
+@dataclass
+class LevelFigure:
+    size: int
+    connections: int
+    p50_ms: float
+    p95_ms: float
+    received: int
+    lost: int
+    failures: int
+
+    @property
+    def holds(self) -> bool:
+        return self.p95_ms <= LIMIT_MS and self.failures == 0 and self.received > 0
+
+
+async def ramp(
+    make_target: Callable[[int], Target], levels: list[int], window: float
+) -> list[LevelFigure]:
+    """Grow the crowd level by level (sizes are totals); stop after the first level that fails."""
+    probes = Probes()
+    crowd = Crowd(probes)
+    _STOP[0] = crowd.stop
+    figures: list[LevelFigure] = []
+    have = 0
+    try:
+        for size in levels:
+            target = make_target(size - have)
+            makers: list[Callable[[asyncio.Event], Awaitable[None]]] = []
+            for i in range(size - have):
+                makers.append(waiting_maker(target, i))
+                makers += call_makers(target, i, probes)
+            await crowd.add(makers)
+            have = size
+            figures.append(await _measure(probes, size, window))
+            if not figures[-1].holds:
+                break
+    finally:
+        await crowd.close()
+    return figures
+
+
+async def _measure(probes: Probes, size: int, window: float) -> LevelFigure:
+    await asyncio.sleep(1.0)  # let the new connections settle (first pushes, joins)
+    probes.reset()
+    probes.measuring = True
+    await asyncio.sleep(window)
+    probes.measuring = False
+    await asyncio.sleep(LOST_AFTER)
+    p50, p95, received, lost = probes.window()
+    return LevelFigure(size, size * 3, p50, p95, received, lost, probes.failures)
