@@ -49,6 +49,7 @@ def _routers(app: FastAPI) -> None:
     from servicepoint.casework import verify_pages as casework_verify_pages
     from servicepoint.catalog import api as catalog_api
     from servicepoint.catalog import pages as catalog_pages
+    from servicepoint.consultation import pages as consultation_pages
     from servicepoint.consultation import staff_pages as consultation_staff_pages
     from servicepoint.consultation import ws as consultation_ws
     from servicepoint.planning import pages as planning_pages
@@ -72,6 +73,7 @@ def _routers(app: FastAPI) -> None:
         casework_verify_pages,
         casework_staff_pages,
         consultation_staff_pages,
+        consultation_pages,
         consultation_ws,
     )
     app.include_router(web_pages.health_router)

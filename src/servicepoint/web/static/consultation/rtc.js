@@ -126,6 +126,7 @@ export class CallClient {
       upload: () => this.on.upload(msg),
       queue: () => this.on.queue(msg),
       replaced: () => this._replaced(),
+      error: () => console.warn("signalling refused a frame", msg.error, msg.detail || ""),
       pong: noop,
     }[msg.type];
     if (handler) handler();
@@ -311,6 +312,15 @@ export class CallClient {
 
   peerNames() {
     return [...this.peers.keys()];
+  }
+
+  // Sent back to the waiting room: no connection may outlive the admission.
+  dropPeers() {
+    this._dropAll();
+  }
+
+  isOpen() {
+    return Boolean(this.ws && this.ws.readyState === WebSocket.OPEN);
   }
 
   sendChat(text) {
