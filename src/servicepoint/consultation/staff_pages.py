@@ -170,7 +170,7 @@ def _done(request: Request, session: Session, user: User, key: str, **extra: Any
         session, settings=settings, user=user, lang=request.state.lang, ended=key == "beendet"
     )
     context.update(extra)
-    panel = render(request, "consultation/console_call.html", context).body.decode()
+    panel = bytes(render(request, "consultation/console_call.html", context).body).decode()
     message = translate(request.state.lang, DONE[key])
     body = {"ok": key, "message": message, "state": context["call_state"], "panel": panel}
     return JSONResponse(body | extra)
