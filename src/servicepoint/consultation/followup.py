@@ -88,13 +88,11 @@ def _services(session: Session, booking: Booking) -> list[Service]:
     return [found[sid] for sid in booking.service_ids if sid in found]
 
 
-def handover_link(
-    session: Session, *, booking: Booking, to: str, settings: Settings, base_url: str
-) -> str:
-    """Where the citizen goes on: the booking page for the call's services that are offered
-    in person, or the online form of the first service the city has one for; 409 if none."""
+def handover_link(services: list[Service], *, to: str, settings: Settings, base_url: str) -> str:
+    """Where the citizen goes on: the booking page for those of `services` offered in person,
+    or the online application of the first one the city has a form for (else the catalog's
+    online link); 409 when there is none."""
     base = base_url.rstrip("/")
-    services = _services(session, booking)
     if to == "appointment":
         ids = [s.id for s in services if "appointment" in s.channels]
         if ids:
@@ -106,6 +104,9 @@ def handover_link(
         except FormNotFound:
             continue
         return f"{base}/antrag/{svc.id}"
+    for svc in services:
+        if svc.online_url:
+            return svc.online_url
     raise NoHandover(N_("Für dieses Anliegen gibt es keinen Online-Antrag."))
 
 
@@ -117,15 +118,22 @@ def handover(
     settings: Settings,
     base_url: str,
     clerk: User | None = None,
+    service_id: str | None = None,
     now: dt.datetime | None = None,
 ) -> str:
-    """Hand the citizen over (`to`: "appointment" | "application"): e-mail them the link (when
-    the booking still has an address) and return it, for the chat."""
+    """Hand the citizen over (`to`: "appointment" | "application") for the call's services, or
+    for `service_id` when the call found another matter: e-mail them the link (when the
+    booking still has an address) and return it, for the chat."""
     if to not in HANDOVERS:
         raise InvalidInput(N_("Diese Übergabe gibt es nicht."), code="invalid_handover")
     now = now or utcnow()
     consultation, booking = by_code(session, code=code)
-    link = handover_link(session, booking=booking, to=to, settings=settings, base_url=base_url)
+    services = (
+        [catalog_service.get_service(session, service_id=service_id)]
+        if service_id
+        else _services(session, booking)
+    )
+    link = handover_link(services, to=to, settings=settings, base_url=base_url)
     if booking.email:
         subject, body = _handover_mail(booking, to=to, link=link, settings=settings)
         outbox.queue_text_mail(

@@ -48,11 +48,11 @@ def _pairs(*where: ColumnElement[bool]) -> Select[Consultation, Booking]:
 def _waiting(session: Session, settings: Settings | None, now: dt.datetime) -> list[Pair]:
     present = Consultation.seen_at >= present_since(settings, now)
     rows = session.execute(_pairs(Consultation.state == "waiting", present))
-    return [(c, b) for c, b in rows.tuples()]
+    return [(c, b) for c, b in rows]
 
 
 def _calls(session: Session) -> list[Pair]:
-    return [(c, b) for c, b in session.execute(_pairs(Consultation.state == "admitted")).tuples()]
+    return [(c, b) for c, b in session.execute(_pairs(Consultation.state == "admitted"))]
 
 
 def _minutes(booking: Booking) -> int:
@@ -117,7 +117,7 @@ def today(session: Session, *, now: dt.datetime | None = None) -> list[TodayEntr
     )
     return [
         TodayEntry(code=code, start=start, name=name or "", state=state or "booked")
-        for code, start, name, state in session.execute(stmt).tuples()
+        for code, start, name, state in session.execute(stmt)
     ]
 
 
@@ -131,7 +131,7 @@ def place(
     """The citizen's own position among those waiting now and the estimated wait; nothing
     about anybody else. Not waiting (not yet knocked, admitted, ended): no place."""
     now = now or utcnow()
-    row = session.execute(_pairs(Consultation.id == consultation_id)).tuples().first()
+    row = session.execute(_pairs(Consultation.id == consultation_id)).first()
     if row is None or row[0].state != "waiting":
         return NOWHERE
     own = row[1]
