@@ -19,6 +19,8 @@ from servicepoint.casework import documents_store, uploads
 from servicepoint.casework import service as casework_service
 from servicepoint.casework import staff as casework_staff
 from servicepoint.config import Settings
+from servicepoint.consultation import service as consultation_service
+from servicepoint.consultation import uploads as consultation_uploads
 from servicepoint.core import guards
 from servicepoint.core.clock import utcnow
 
@@ -42,6 +44,8 @@ class WorkerReport:
     uploads_swept: int = 0  # uploaded files no case refers to any more (replaced, purged)
     waits_ended: int = 0  # cases whose requested document is overdue, back to review
     reminders_sent: int = 0  # a week before a requested document's deadline
+    consultations_purged: int = 0  # video calls' documents and notes past their retention
+    video_uploads_swept: int = 0  # files of video calls no row refers to any more
 
 
 def run_once(
@@ -76,6 +80,9 @@ def run_once(
     report.cases_purged = casework_service.purge_cases(session, settings=settings, now=now)
     session.flush()  # the purged cases' rows go first, so their files are swept in this pass
     report.uploads_swept = uploads.sweep(session, settings, now)
+    report.consultations_purged = consultation_service.purge(session, settings=settings, now=now)
+    session.flush()  # likewise: the purged documents' rows first, then their files
+    report.video_uploads_swept = consultation_uploads.sweep(session, settings, now)
     report.documents_issued = documents_store.issue_pending(session, settings=settings)
     return report
 
