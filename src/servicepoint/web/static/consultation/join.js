@@ -45,7 +45,9 @@ function say(lines) {
   const words = all.join("\n");
   if (region.dataset.said === words) return;
   region.dataset.said = words;
-  region.replaceChildren(...all.map((line) => Object.assign(document.createElement("p"), { textContent: line })));
+  // Lines apart by a line break too, so their text never runs together ("…: 1Vor Ihnen").
+  const nodes = all.flatMap((line) => ["\n", Object.assign(document.createElement("p"), { textContent: line })]);
+  region.replaceChildren(...nodes, "\n");
 }
 
 function setState(state) {
