@@ -134,6 +134,7 @@ function onQueue(msg) {
 
 function showMedia(on) {
   $("call-media").hidden = !on;
+  $("chat").hidden = !on;
 }
 
 function onRemote(peer, stream) {
@@ -224,7 +225,11 @@ async function post(form) {
 function afterAction(action, answer) {
   if (NEW_PANEL.has(action)) {
     const panel = $("call-panel");
+    // The guest link is shown once by the server; it stays in view while the same call goes on.
+    const guest = action === "notiz" ? panel.querySelector(".guest-link") : null;
     panel.innerHTML = answer.panel || "";
+    const form = panel.querySelector('form[data-action="gast"]');
+    if (guest && form) form.after(guest);
     bindCopy();
   }
   if (action === "eingelassen") {
@@ -257,20 +262,22 @@ async function submitted(event) {
   }
 }
 
+// The copy button needs the script, so the server renders it hidden.
 function bindCopy() {
   const button = $("guest-copy");
+  if (button) button.hidden = false;
+}
+
+async function copyGuestLink(event) {
+  if (!event.target.closest("#guest-copy")) return;
   const field = $("guest-url");
-  if (!button || !field) return;
-  button.hidden = false;
-  button.addEventListener("click", async () => {
-    try {
-      await navigator.clipboard.writeText(field.value);
-    } catch (e) {
-      field.select();
-      document.execCommand("copy");
-    }
-    say(T.copied, false);
-  });
+  try {
+    await navigator.clipboard.writeText(field.value);
+  } catch (e) {
+    field.select();
+    document.execCommand("copy");
+  }
+  say(T.copied, false);
 }
 
 function bindControls() {
@@ -323,6 +330,7 @@ function start() {
     client.setLocalStream(stream);
   });
   document.addEventListener("submit", submitted);
+  document.addEventListener("click", copyGuestLink);
   bindControls();
   bindCopy();
   if (current) showMedia(true);
