@@ -22,6 +22,7 @@ from servicepoint.catalog.datafile import (
     load_service_file,
     load_services,
 )
+from servicepoint.catalog.locations import VIRTUAL_KINDS
 from servicepoint.catalog.models import Location, Service, ServiceTerm
 from servicepoint.cli import app as cli_app
 from servicepoint.cli_support import upgrade
@@ -375,7 +376,8 @@ def _counts(session: Session) -> tuple[int, int, int]:
     return (
         session.scalar(select(func.count()).select_from(Service)) or 0,
         session.scalar(select(func.count()).select_from(ServiceTerm)) or 0,
-        session.scalar(select(func.count()).select_from(Location)) or 0,
+        # The offices (places to go to): the video consultations are a location row too.
+        session.scalar(select(func.count()).where(Location.kind.not_in(VIRTUAL_KINDS))) or 0,
     )
 
 

@@ -41,9 +41,16 @@ def links(booking: Booking, request: Request) -> dict[str, str]:
     return mail.booking_links(booking, base_url(request))
 
 
+def join_url(booking: Booking, request: Request) -> str | None:
+    """A video booking's join link, built on the same base as its other links."""
+    secret = _settings(request).secret_key
+    return appointment_service.join_url(booking, base_url=base_url(request), secret=secret)
+
+
 def booking_view(booking: Booking, request: Request) -> dict[str, Any]:
+    """The contract's booking keys; a video booking adds its channel and join link."""
     url = links(booking, request)
-    return {
+    view: dict[str, Any] = {
         "id": booking.id,
         "code": booking.code,
         "location_id": booking.location_id,
@@ -52,6 +59,10 @@ def booking_view(booking: Booking, request: Request) -> dict[str, Any]:
         "cancel_url": url["cancel"],
         "ics_url": url["ics"],
     }
+    join = join_url(booking, request)
+    if join:
+        view.update(channel=booking.channel, join_url=join)
+    return view
 
 
 def _limited(request: Request, key: str, limit: int, window: int) -> None:
@@ -89,6 +100,7 @@ def book(session: Session, request: Request, body: BookingCreate) -> Booking:
         email=str(body.email),
         lang=body.lang,
         mails=lambda booking: mail.booking_mail_rows(booking, settings=settings),
+        channel=body.channel,
     )
 
 
@@ -150,6 +162,7 @@ def ics(session: Session, request: Request, code: str) -> bytes:
         address=present.address(loc),
         base_url=base_url(request),
         site_name=settings.site_name,
+        join_url=join_url(booking, request),
     )
 
 

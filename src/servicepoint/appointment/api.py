@@ -10,11 +10,13 @@ from sqlalchemy.orm import Session
 from servicepoint.appointment import actions, proof
 from servicepoint.appointment import queue as queue_service
 from servicepoint.appointment import service as appointment_service
+from servicepoint.appointment.models import Booking
 from servicepoint.appointment.schemas import (
     BookingCreate,
     BookingCreated,
     BookingRead,
     ChallengeRead,
+    Channel,
     RescheduleRequest,
     SlotRead,
     TicketCreate,
@@ -36,9 +38,10 @@ def slots(
     date_from: Day | None = None,
     date_to: Day | None = None,
     limit: Count | None = None,
+    channel: Channel = "in_person",
     session: Session = SessionDep,
 ) -> list[SlotRead]:
-    """Free slots for the chosen services, earliest first (14 days unless date_to is given)."""
+    """Free slots (at offices, or channel=video), earliest first (14 days unless date_to)."""
     found = appointment_service.find_slots(
         session,
         service_ids=service,
@@ -46,6 +49,7 @@ def slots(
         date_from=date_from,
         date_to=date_to,
         limit=limit,
+        channel=channel,
     )
     return [
         SlotRead(
@@ -61,6 +65,7 @@ def slots(
 @router.post(
     "/appointments",
     response_model=BookingCreated,
+    response_model_exclude_unset=True,
     status_code=201,
     responses=conflict("`slot_taken`: someone booked the slot first."),
 )
@@ -70,7 +75,7 @@ def create_booking(
     x_challenge: str | None = Header(default=None, max_length=200),
     x_challenge_nonce: str | None = Header(default=None, max_length=20),
 ) -> dict[str, Any]:
-    """Book an appointment (with a solved /api/challenge); 409 `slot_taken` when too late."""
+    """Book an appointment or a video consultation (solved /api/challenge); 409 `slot_taken`."""
     actions.check_booking_rate(request)
     with request_transaction(request) as session:  # commit right after the writes
         proof.require(request, session, x_challenge, x_challenge_nonce)
@@ -86,12 +91,17 @@ def booking_challenge(request: Request) -> ChallengeRead:
     return ChallengeRead(challenge=token, difficulty=difficulty, expires_in=MAX_AGE_SECONDS)
 
 
-@router.get("/appointments/{code}", response_model=BookingRead)
+@router.get("/appointments/{code}", response_model=BookingRead, response_model_exclude_unset=True)
 def read_booking(code: Code, request: Request, session: Session = SessionDep) -> BookingRead:
     """The booking behind a code."""
     booking = appointment_service.get_booking(session, code=code)
+    return _booking_read(booking, request)
+
+
+def _booking_read(booking: Booking, request: Request) -> BookingRead:
+    """The booking with its channel; `join_url` only for a video booking."""
     return BookingRead(
-        **actions.booking_view(booking, request),
+        **{"channel": booking.channel, **actions.booking_view(booking, request)},
         status=booking.status,
         service_ids=booking.service_ids,
         name=booking.name,
@@ -113,20 +123,15 @@ def delete_booking(code: Code, request: Request, session: Session = SessionDep) 
 @router.post(
     "/appointments/{code}/reschedule",
     response_model=BookingRead,
+    response_model_exclude_unset=True,
     responses=conflict("`slot_taken` or `booking_cancelled`."),
 )
 def move_booking(
     code: Code, body: RescheduleRequest, request: Request, session: Session = SessionDep
 ) -> BookingRead:
-    """Move a booking to another free start (and optionally another location)."""
+    """Move a booking to another free start (a video booking stays a video booking)."""
     booking = actions.reschedule(session, request, code, body.start, body.location_id)
-    return BookingRead(
-        **actions.booking_view(booking, request),
-        status=booking.status,
-        service_ids=booking.service_ids,
-        name=booking.name,
-        page_url=actions.links(booking, request)["page"],
-    )
+    return _booking_read(booking, request)
 
 
 @router.get("/appointments/{code}/ics")

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
@@ -24,6 +24,7 @@ from servicepoint.appointment.models import Booking, Capacity, Closure, SlotUsag
 from servicepoint.appointment.slots import Schedule
 from servicepoint.catalog import locations as location_service
 from servicepoint.catalog import service as catalog_service
+from servicepoint.catalog.errors import InvalidLocationData
 from servicepoint.catalog.hours import (
     SPECIAL_DAYS,
     Hours,
@@ -49,8 +50,10 @@ def load_capacity_defaults(folder: Path) -> dict[str, Any]:
 
 
 def seed_capacity(session: Session, *, folder: Path) -> int:
-    """Give every location a capacity row from the city's defaults; existing rows stay."""
+    """Give every office a capacity row from the city's defaults, and the video
+    consultations theirs (capacity.yaml `video:`); existing rows stay."""
     config = load_capacity_defaults(folder)
+    video = _video_section(config)  # checked before anything is written
     defaults: dict[str, Any] = config.get("defaults") or {}
     overrides: dict[str, dict[str, Any]] = config.get("locations") or {}
     created = 0
@@ -60,8 +63,82 @@ def seed_capacity(session: Session, *, folder: Path) -> int:
         values = {**defaults, **overrides.get(loc.id, {})}
         session.add(_capacity_row(loc.id, values))
         created += 1
+    if video is not None:
+        created += _seed_video(session, video)
     session.flush()
     return created
+
+
+VIDEO_SOURCE = "capacity.yaml, video: (Konfiguration der Plattform)"
+
+
+class VideoSection(BaseModel):
+    """capacity.yaml `video:`: the staff time reserved for video consultations. No walk-ins."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9\-]{1,63}$")
+    name: str = Field(min_length=2, max_length=200)
+    hours: str = Field(min_length=5, max_length=500)
+    hours_source: str = Field(min_length=3, max_length=300)
+    counters: int = Field(ge=1, le=50)
+    grid_minutes: int = Field(default=15, ge=5, le=60)
+    lead_minutes: int = Field(default=60, ge=0, le=10080)
+    horizon_days: int = Field(default=30, ge=1, le=365)
+
+    @field_validator("hours")
+    @classmethod
+    def _hours(cls, value: str) -> str:
+        try:
+            parse_hours(value)
+        except HoursError as exc:
+            raise ValueError(str(exc)) from exc
+        return value
+
+
+def _video_section(config: dict[str, Any]) -> VideoSection | None:
+    raw = config.get("video")
+    if raw is None:
+        return None
+    try:
+        return VideoSection.model_validate(raw)
+    except ValidationError as exc:
+        raise InvalidLocationData(f"capacity.yaml: video: {exc}") from exc
+
+
+def _seed_video(session: Session, video: VideoSection) -> int:
+    """The video "location" (kind video, no address) and its capacity (channel video)."""
+    location_service.seed_virtual(
+        session, location_id=video.id, name=video.name, kind="video", source=VIDEO_SOURCE
+    )
+    session.flush()  # the capacity row refers to the location
+    if session.get(Capacity, video.id) is not None:
+        return 0
+    row = _capacity_row(video.id, {**video.model_dump(), "walkin_share": 0.0})
+    row.channel = "video"
+    session.add(row)
+    return 1
+
+
+def video_capacity(session: Session) -> Capacity | None:
+    """The city's capacity for video consultations; None if the city offers none."""
+    stmt = select(Capacity).where(Capacity.channel == "video").order_by(Capacity.location_id)
+    return session.scalars(stmt.limit(1)).first()
+
+
+def video_location(session: Session) -> Location | None:
+    """The video consultations' "location" (kind video, id e.g. `videoberatung`), or None."""
+    cap = video_capacity(session)
+    if cap is None:
+        return None
+    return location_service.get_location(session, location_id=cap.location_id)
+
+
+def channel_at(session: Session, *, location_id: str) -> str:
+    """How a location is booked: "video" for the video consultations, else "in_person" (also
+    for an unknown id, which the booking itself then refuses)."""
+    cap = None if "\x00" in location_id else session.get(Capacity, location_id)
+    return cap.channel if cap is not None and cap.channel else "in_person"
 
 
 def _capacity_row(location_id: str, values: dict[str, Any]) -> Capacity:

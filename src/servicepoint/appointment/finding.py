@@ -38,6 +38,7 @@ class SlotQuery:
     daypart: str | None = None
     district: str | None = None
     sort: str = "zeit"
+    channel: str = "in_person"  # or "video": the video consultations' slots
 
 
 def _km(a: tuple[float, float], b: tuple[float, float]) -> float:
@@ -102,13 +103,27 @@ def _search(session: Session, q: SlotQuery, first: dt.date, last: dt.date) -> li
         location_id=q.location or None,
         date_from=first,
         date_to=last,
+        channel=q.channel,
     )
     return [s for s in slots if _in_daypart(s.start, q.daypart)]
 
 
-def _last_bookable(session: Session, today: dt.date) -> dt.date:
-    horizons = [cap.horizon_days for cap in appointment_service.all_capacities(session)]
+def _last_bookable(session: Session, today: dt.date, channel: str) -> dt.date:
+    horizons = [
+        cap.horizon_days
+        for cap in appointment_service.all_capacities(session)
+        if (cap.channel or "in_person") == channel
+    ]
     return today + dt.timedelta(days=max(horizons, default=0))
+
+
+def places(session: Session, channel: str) -> dict[str, Location]:
+    """The locations slots of a channel can be at, by id: the offices, or the video
+    consultations (which are on no list of offices)."""
+    if channel == "in_person":
+        return {loc.id: loc for loc in location_service.list_locations(session)}
+    found = appointment_service.video_location(session)
+    return {found.id: found} if found else {}
 
 
 def _earlier(session: Session, q: SlotQuery, first: dt.date, today: dt.date) -> dt.date | None:
@@ -142,11 +157,11 @@ def slot_page(
 ) -> dict[str, Any]:
     """Whole days of free times from `date_from` on, with where earlier and later pages start."""
     today = today_local()
-    last_bookable = _last_bookable(session, today)
+    last_bookable = _last_bookable(session, today, q.channel)
     first = min(max(date_from or today, today), last_bookable + dt.timedelta(days=1))
     ahead = _days(_search(session, q, first, first + dt.timedelta(days=SCAN_DAYS)))
     shown = whole_days(ahead)
-    locations = {loc.id: loc for loc in location_service.list_locations(session)}
+    locations = places(session, q.channel)
     dist = distances(city_dir, list(locations.values()), q.district)
     page = _by_distance(ahead[:shown], dist) if q.sort == "entfernung" else ahead[:shown]
     return {
@@ -167,13 +182,17 @@ def page_url(request: Request, day: dt.date, anchor: str = "ergebnisse") -> str:
 
 
 def nearest(
-    session: Session, *, service_ids: Sequence[str], location_id: str, wanted: dt.datetime
+    session: Session,
+    *,
+    service_ids: Sequence[str],
+    location_id: str,
+    wanted: dt.datetime,
+    channel: str = "in_person",
 ) -> dict[str, list[Slot]]:
     """Free times closest to a taken one: at the same office, and at the others."""
     day = wanted.astimezone(BERLIN).date()
-    slots = _search(
-        session, SlotQuery(service_ids), day - dt.timedelta(days=1), day + dt.timedelta(days=7)
-    )
+    q = SlotQuery(service_ids, channel=channel)
+    slots = _search(session, q, day - dt.timedelta(days=1), day + dt.timedelta(days=7))
     slots = [s for s in slots if s.start != wanted or s.location_id != location_id]
     slots.sort(key=lambda s: (abs((s.start - wanted).total_seconds()), s.start))
     here = [s for s in slots if s.location_id == location_id][:NEAR]

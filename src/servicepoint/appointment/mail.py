@@ -15,6 +15,7 @@ from icalendar import Calendar, Event
 from sqlalchemy import and_, delete, insert, or_, select
 from sqlalchemy.orm import Session
 
+from servicepoint.appointment import video
 from servicepoint.appointment.models import Booking, OutboxMail
 from servicepoint.catalog import locations as location_service
 from servicepoint.catalog import present
@@ -24,7 +25,7 @@ from servicepoint.catalog.models import Service
 from servicepoint.config import Settings
 from servicepoint.core.clock import BERLIN, utcnow
 from servicepoint.core.db import table
-from servicepoint.core.i18n import pick, translate
+from servicepoint.core.i18n import N_, pick, translate
 
 MAX_ATTEMPTS = 5
 log = logging.getLogger("servicepoint.mail")
@@ -48,8 +49,10 @@ def booking_ics(
     address: str | None,
     base_url: str,
     site_name: str,
+    join_url: str | None = None,
 ) -> bytes:
-    """An RFC 5545 calendar with one event; times in UTC so every client shows them right."""
+    """An RFC 5545 calendar with one event; times in UTC so every client shows them right.
+    A video booking's place is its join link (LOCATION, URL and description), while it holds."""
     cal = Calendar()
     cal.add("prodid", f"-//{site_name}//servicepoint//DE")
     cal.add("version", "2.0")
@@ -62,10 +65,14 @@ def booking_ics(
     event.add("dtstart", booking.start.astimezone(dt.UTC))
     event.add("dtend", booking.end.astimezone(dt.UTC))
     event.add("summary", _summary(booking.lang, services, location_name))
-    event.add("location", ", ".join(p for p in (location_name, address) if p))
     links = booking_links(booking, base_url)
-    event.add("description", f"Code: {booking.code}\n{links['page']}")
-    event.add("url", links["page"])
+    join = join_url if booking.status != "cancelled" else None
+    event.add("location", join or ", ".join(p for p in (location_name, address) if p))
+    lines = [f"Code: {booking.code}"]
+    if join:
+        lines.append(f"{translate(booking.lang, 'Ihr persönlicher Zugangslink')}: {join}")
+    event.add("description", "\n".join([*lines, links["page"]]))
+    event.add("url", join or links["page"])
     event.add("status", "CANCELLED" if booking.status == "cancelled" else "CONFIRMED")
     cal.add_component(event)
     return bytes(cal.to_ical())
@@ -92,6 +99,40 @@ def _when(booking: Booking) -> str:
         "date": local.strftime("%d.%m.%Y"),
         "time": local.strftime("%H:%M"),
     }
+
+
+def _video_lines(booking: Booking, settings: Settings) -> list[str]:
+    """The join link of a video booking, when it opens and that it is the citizen's own."""
+    lang = booking.lang
+    url = video.join_url(booking, base_url=settings.base_url, secret=settings.secret_key)
+    opens = video.join_window(booking, settings=settings).opens_at.astimezone(BERLIN)
+    return [
+        f"{translate(lang, 'Ihr persönlicher Zugangslink')}: {url}",
+        translate(
+            lang, "Der Link öffnet sich am %(day)s um %(time)s Uhr (%(n)d Minuten vor Beginn)."
+        )
+        % {
+            "day": opens.strftime("%d.%m.%Y"),
+            "time": opens.strftime("%H:%M"),
+            "n": settings.video_early_join_minutes,
+        },
+        translate(lang, "Der Link gilt nur für Sie: Bitte geben Sie ihn nicht weiter."),
+        translate(
+            lang,
+            "Sie brauchen einen Browser mit Kamera und Mikrofon, am Computer oder am Smartphone.",
+        ),
+        "",
+    ]
+
+
+_SUBJECTS = {
+    ("in_person", "confirmation"): N_("Ihr Termin am %(when)s"),
+    ("in_person", "reminder"): N_("Erinnerung: Ihr Termin morgen, %(when)s"),
+    ("in_person", "cancellation"): N_("Ihr Termin am %(when)s wurde abgesagt"),
+    ("video", "confirmation"): N_("Ihre Videoberatung am %(when)s"),
+    ("video", "reminder"): N_("Erinnerung: Ihre Videoberatung morgen, %(when)s"),
+    ("video", "cancellation"): N_("Ihre Videoberatung am %(when)s wurde abgesagt"),
+}
 
 
 def _where(location_name: str, address: str | None, lang: str) -> str:
@@ -128,26 +169,32 @@ def compose(
         return translate(lang, text)
 
     links = booking_links(booking, settings.base_url)
-    subjects = {
-        "confirmation": t("Ihr Termin am %(when)s"),
-        "reminder": t("Erinnerung: Ihr Termin morgen, %(when)s"),
-        "cancellation": t("Ihr Termin am %(when)s wurde abgesagt"),
+    on_video = video.is_video(booking)
+    subject = t(_SUBJECTS[video.VIDEO if on_video else "in_person", kind]) % {
+        "when": _when(booking)
     }
-    subject = subjects[kind] % {"when": _when(booking)}
     names = _names(services, lang)
+    where = (
+        f"{t('Wie')}: {t('Videoberatung im Browser – Sie müssen nicht ins Bürgeramt kommen.')}"
+        if on_video
+        else f"{t('Wo')}: {_where(location_name, address, lang)}"
+    )
     lines = [
         t("Guten Tag %(name)s,") % {"name": booking.name or ""},
         "",
         f"{t('Leistung')}: {names}",
         f"{t('Wann')}: {_when(booking)}",
-        f"{t('Wo')}: {_where(location_name, address, lang)}",
+        where,
         f"{t('Buchungscode')}: {booking.code}",
         "",
     ]
     if kind != "cancellation":
+        if on_video:
+            lines += _video_lines(booking, settings)
         checklist = _checklist(services, lang)
+        bring = t("Bitte halten Sie bereit:") if on_video else t("Bitte bringen Sie mit:")
         if checklist:
-            lines += [t("Bitte bringen Sie mit:"), *[f"- {item}" for item in checklist], ""]
+            lines += [bring, *[f"- {item}" for item in checklist], ""]
         lines += [
             f"{t('Termin ansehen, verschieben oder absagen')}: {links['page']}",
             f"{t('Kalenderdatei')}: {links['ics']}",
@@ -243,6 +290,7 @@ def render(session: Session, *, mail: OutboxMail, settings: Settings) -> bool:
         address=present.address(location),
         base_url=local.base_url,
         site_name=settings.site_name,
+        join_url=video.join_url(booking, base_url=local.base_url, secret=settings.secret_key),
     ).decode()
     return True
 

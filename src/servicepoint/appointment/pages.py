@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 from servicepoint.appointment import actions, finding, manage_pages, proof
 from servicepoint.appointment import service as appointment_service
 from servicepoint.appointment.errors import InvalidBooking, SlotTaken
-from servicepoint.appointment.schemas import BookingCreate
+from servicepoint.appointment.facts import NEEDED
+from servicepoint.appointment.schemas import BookingCreate, Channel
 from servicepoint.catalog import locations as location_service
 from servicepoint.catalog import present
 from servicepoint.catalog import service as catalog_service
@@ -31,8 +32,12 @@ router = APIRouter(include_in_schema=False)
 router.include_router(manage_pages.router)
 
 
-def _bookable(session: Session) -> list[Service]:
-    return [s for s in catalog_service.list_services(session) if "appointment" in s.channels]
+def _bookable(session: Session, channel: str) -> list[Service]:
+    """The services the search offers: with appointments, or with video consultations (if the
+    city offers these at all)."""
+    if channel == "video" and appointment_service.video_capacity(session) is None:
+        return []
+    return [s for s in catalog_service.list_services(session) if NEEDED[channel] in s.channels]
 
 
 def _slot_rows(
@@ -55,18 +60,27 @@ def find(
     daypart: str | None = Query(default=None, max_length=20),
     district: str | None = Query(default=None, max_length=80),
     sort: str = Query(default="zeit", max_length=20, pattern="^(zeit|entfernung)$"),
+    channel: Channel = "in_person",
     session: Session = SessionDep,
 ) -> HTMLResponse:
-    """Choose services and see the earliest free times across all ServicePoints."""
-    all_locations = location_service.list_locations(session)
+    """Choose services and see the earliest free times across all ServicePoints (or, with
+    channel=video, of the video consultations)."""
+    video = channel == "video"
+    # The video consultations are one "place": no choice of office, no distances.
+    all_locations = [] if video else location_service.list_locations(session)
     districts = [n for n, _, _ in district_points(request.app.state.settings.city_dir)]
     # Without a known office position "nearest first" would sort nothing: it is not offered.
     by_distance = bool(districts) and finding.has_coordinates(all_locations)
     q = finding.SlotQuery(
-        service, location, daypart, *((district, sort) if by_distance else (None, "zeit"))
+        service,
+        None if video else location,
+        daypart,
+        *((district, sort) if by_distance else (None, "zeit")),
+        channel=channel,
     )
     context: dict[str, Any] = {
-        "services": _bookable(session),
+        "channel": channel,
+        "services": _bookable(session, channel),
         "chosen": service,
         "location": location,
         "date_from": date_from,
@@ -83,7 +97,7 @@ def find(
         try:
             context["result"] = _slot_rows(session, request, q, date_from)
             context["chosen_services"] = appointment_service.bookable_services(
-                session, service_ids=service
+                session, service_ids=service, channel=channel
             )
         except InvalidBooking as exc:
             context["error"] = error_text(exc, request.state.lang)
@@ -98,9 +112,14 @@ def _booking_context(
     start: dt.datetime | None,
 ) -> dict[str, Any]:
     """What the booking form shows; without a valid `start` the form omits the time and keeps
-    the typed one in its hidden field."""
-    services = appointment_service.bookable_services(session, service_ids=service_ids)
+    the typed one in its hidden field. The location says the channel: the video
+    consultations' slots book video consultations."""
+    channel = appointment_service.channel_at(session, location_id=location_id)
+    services = appointment_service.bookable_services(
+        session, service_ids=service_ids, channel=channel
+    )
     return {
+        "channel": channel,
         "services": services,
         "location": (loc := location_service.get_location(session, location_id=location_id)),
         "address": present.address(loc),
@@ -139,6 +158,7 @@ async def book(request: Request, session: Session = SessionDep) -> HTMLResponse 
             name=form.get("name", ""),
             email=form.get("email", ""),
             lang=request.state.lang,
+            channel=appointment_service.channel_at(session, location_id=form.get("location", "")),
         )
     except ValidationError as exc:
         errors = sorted({str(e["loc"][0]) for e in exc.errors()})
@@ -176,9 +196,13 @@ def _taken(
     nearest free times at this office and at the others to choose from."""
     context = _booking_context(session, request, body.service_ids, body.location_id, body.start)
     near = finding.nearest(
-        session, service_ids=body.service_ids, location_id=body.location_id, wanted=body.start
+        session,
+        service_ids=body.service_ids,
+        location_id=body.location_id,
+        wanted=body.start,
+        channel=body.channel,
     )
-    locations = {loc.id: loc for loc in location_service.list_locations(session)}
+    locations = finding.places(session, body.channel)
     return render(
         request,
         "appointment/book.html",
@@ -197,10 +221,11 @@ def _typed_start(value: str | None) -> dt.datetime | None:
 
 @router.get("/termine/{code}", response_class=HTMLResponse)
 def booking_page(code: Code, request: Request, session: Session = SessionDep) -> HTMLResponse:
-    """The booking: code, time, place, checklist, calendar file, cancel and move."""
+    """The booking: code, time, place (or join link), checklist, calendar file, cancel, move."""
     booking = appointment_service.get_booking(session, code=code)
     services = list(catalog_service.services_by_ids(session, ids=booking.service_ids).values())
     location = location_service.get_location(session, location_id=booking.location_id)
+    settings = request.app.state.settings
     return render(
         request,
         "appointment/booking.html",
@@ -211,6 +236,8 @@ def booking_page(code: Code, request: Request, session: Session = SessionDep) ->
             "address": present.address(location),
             "code": appointment_service.format_code(booking.code),
             "new": request.query_params.get("neu") == "1",
+            "join_url": actions.join_url(booking, request),
+            "join": appointment_service.join_window(booking, settings=settings),
         },
     )
 
@@ -240,7 +267,8 @@ def move_form(
 ) -> HTMLResponse:
     """Free times for the same services, to move the booking."""
     booking = appointment_service.get_booking(session, code=code)
-    q = finding.SlotQuery(booking.service_ids, location)
+    video = booking.channel == "video"  # moves to video slots only, at the one video place
+    q = finding.SlotQuery(booking.service_ids, None if video else location, channel=booking.channel)
     result = _slot_rows(session, request, q, date_from)
     return render(
         request,
@@ -250,7 +278,7 @@ def move_form(
             "result": result,
             "location": location,
             "date_from": date_from,
-            "all_locations": location_service.list_locations(session),
+            "all_locations": [] if video else location_service.list_locations(session),
         },
     )
 

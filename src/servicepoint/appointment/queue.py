@@ -156,6 +156,10 @@ def check_in(
     """An appointment citizen has arrived: they join the queue, due at their start time."""
     now = now or utcnow()
     booking = appointment_service.get_booking(session, code=code)
+    if booking.channel == "video":  # its citizen knocks through the join link instead
+        raise InvalidBooking(
+            N_("Eine Videoberatung braucht keine Anmeldung vor Ort."), code="video_booking"
+        )
     if booking.location_id != location_id:
         raise InvalidBooking(
             N_("Dieser Termin ist an einem anderen Standort."), code="other_location"

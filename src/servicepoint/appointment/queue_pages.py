@@ -47,7 +47,7 @@ def _qr_svg(url: str) -> Markup:
 @router.get("/standorte/{location_id}/kiosk", response_class=HTMLResponse)
 def kiosk(location_id: Key, request: Request, session: Session = SessionDep) -> HTMLResponse:
     """Kiosk screen (also usable on a phone): draw a waiting number or check in."""
-    loc = location_service.get_location(session, location_id=location_id)
+    loc = location_service.get_office(session, location_id=location_id)
     estimate = queue_service.estimate_now(session, location_id=location_id)
     services = [s for s in catalog_service.list_services(session) if "appointment" in s.channels]
     return render(
@@ -119,7 +119,7 @@ def call_display(
     location_id: Key, request: Request, partial: bool = False, session: Session = SessionDep
 ) -> HTMLResponse:
     """Call display for the waiting area: number → counter, updated live."""
-    loc = location_service.get_location(session, location_id=location_id)
+    loc = location_service.get_office(session, location_id=location_id)
     state = actions.display_state(session, location_id)
     template = "appointment/_display_board.html" if partial else "appointment/display.html"
     return render(request, template, {"loc": loc, "state": state})
@@ -153,7 +153,7 @@ async def _events(request: Request, channel: str) -> AsyncIterator[str]:
 @router.get("/live/standorte/{location_id}")
 def live(location_id: Key, request: Request, session: Session = SessionDep) -> StreamingResponse:
     """Server-Sent Events for a location's display and ticket pages."""
-    location_service.get_location(session, location_id=location_id)
+    location_service.get_office(session, location_id=location_id)
     return StreamingResponse(
         _events(request, f"location:{location_id}"),
         media_type="text/event-stream",
@@ -187,7 +187,7 @@ def _console_context(session: Session, location_id: str, counter: int) -> dict[s
     cap = appointment_service.get_capacity(session, location_id=location_id)
     bookings = appointment_service.bookings_on(session, location_id=location_id, day=today_local())
     return {
-        "loc": location_service.get_location(session, location_id=location_id),
+        "loc": location_service.get_office(session, location_id=location_id),
         "counter": counter,
         "counters": range(1, max(cap.counters, counter) + 1),
         "current": current,

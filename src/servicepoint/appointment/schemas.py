@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from servicepoint.core.inputs import Key, Moment, Name
+
+# "in_person": at an office; "video": a video consultation in the browser.
+Channel = Literal["in_person", "video"]
 
 
 class SlotRead(BaseModel):
@@ -25,6 +29,8 @@ class BookingCreate(BaseModel):
     name: Name = Field(min_length=2, max_length=120)
     email: EmailStr = Field(max_length=254)
     lang: str = Field(default="de", max_length=2, pattern="^(de|en)$")
+    # A video booking's location is the video consultations' ("location_id" of its slots).
+    channel: Channel = "in_person"
 
 
 class BookingCreated(BaseModel):
@@ -35,6 +41,11 @@ class BookingCreated(BaseModel):
     end: dt.datetime
     cancel_url: str
     ics_url: str
+    # Video bookings only (left out for an office visit).
+    channel: Channel | None = None
+    join_url: str | None = Field(
+        default=None, description="The citizen's personal join link (video bookings only)."
+    )
 
 
 class BookingRead(BookingCreated):

@@ -7,25 +7,23 @@ office's one source of opening hours (see `capacity`), so no slot lies outside t
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import secrets
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
-from typing import Any, NamedTuple
+from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, make_transient_to_detached
 
-from servicepoint.appointment import capacity, facts, storage
-from servicepoint.appointment.capacity import OfficeHours
+from servicepoint.appointment import capacity, facts, reads, storage, video
 from servicepoint.appointment.errors import (
     BookingCancelled,
     BookingNotFound,
     InvalidBooking,
 )
-from servicepoint.appointment.models import Booking, Capacity, Closure, SlotUsage
+from servicepoint.appointment.models import Booking, Capacity, SlotUsage
 from servicepoint.appointment.slots import (
     Schedule,
     Slot,
@@ -36,11 +34,8 @@ from servicepoint.appointment.slots import (
     free_slots,
 )
 from servicepoint.catalog import service as catalog_service
-from servicepoint.catalog.hours import SPECIAL_DAYS
-from servicepoint.catalog.models import Location, Service
 from servicepoint.core import events
 from servicepoint.core.clock import BERLIN, utcnow
-from servicepoint.core.db import table
 from servicepoint.core.i18n import N_
 
 # Capacity and office hours have a module of their own; their staff functions keep these names.
@@ -59,6 +54,15 @@ bookable_services = facts.bookable_services
 booking_facts = facts.booking_facts
 duration_of = facts.duration_of
 offers = facts.offers
+CHANNELS = facts.CHANNELS
+video_capacity = capacity.video_capacity
+video_location = capacity.video_location
+channel_at = capacity.channel_at
+# The join link of a video booking and when it opens (see `video`); other domains ask here.
+join_url = video.join_url
+join_path = video.join_path
+join_window = video.join_window
+JoinWindow = video.JoinWindow
 
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford: no I, L, O, U
 CODE_LENGTH = 12  # 60 bits: the code is the only key to a booking
@@ -114,14 +118,20 @@ def find_slots(
     date_to: dt.date | None = None,
     now: dt.datetime | None = None,
     limit: int | None = None,
+    channel: str = "in_person",
 ) -> list[Slot]:
-    """Free slots for the chosen services across locations, earliest first."""
+    """Free slots for the chosen services across locations, earliest first: at the offices
+    (`in_person`) or in the video consultations (`video`)."""
     now = now or utcnow()
     today = now.astimezone(BERLIN).date()
     first = max(date_from or today, today)
-    services, caps, closed, offices = _reads(session, service_ids, location_id, since=first)
+    services, caps, closed, offices = reads.reads(
+        session, service_ids, location_id, since=first, channel=channel
+    )
     duration = duration_of(services)
-    caps = [c for c in caps if all(offers(c, s) for s in services)]
+    caps = [
+        c for c in caps if facts.channel_of(c) == channel and all(offers(c, s) for s in services)
+    ]
     if not caps:
         return []
     last_possible = max(_window(c, now)[1] for c in caps).astimezone(BERLIN).date()
@@ -224,17 +234,25 @@ def next_free_slot(
         now=now,
         date_to=(now or utcnow()).date() + dt.timedelta(days=cap.horizon_days),
         limit=1,
+        channel=facts.channel_of(cap),
     )
     return slots[0] if slots else None
 
 
 def _bookable_at(
-    session: Session, service_ids: Sequence[str], location_id: str, now: dt.datetime
+    session: Session,
+    service_ids: Sequence[str],
+    location_id: str,
+    now: dt.datetime,
+    channel: str,
 ) -> tuple[list[BookingFacts], Capacity, Schedule]:
     """The services, the location's capacity and its schedule, from one read; 4xx if the
-    location does not offer every service."""
+    location is of another channel or does not offer every service."""
     today = now.astimezone(BERLIN).date()
-    services, (cap,), closed, offices = _reads(session, service_ids, location_id, since=today)
+    services, (cap,), closed, offices = reads.reads(
+        session, service_ids, location_id, since=today, channel=channel
+    )
+    facts.check_channel(cap, channel)
     facts.check_offered(cap, services)
     schedule = schedule_for(
         session,
@@ -268,11 +286,13 @@ def book(
     lang: str = "de",
     now: dt.datetime | None = None,
     mails: Callable[[Booking], list[dict[str, Any]]] | None = None,
+    channel: str = "in_person",
 ) -> Booking:
     """Validate, claim the cells and store the booking with its e-mails (the outbox rows that
-    `mails` plans for it, before it has an id) and its event; the caller's transaction commits."""
+    `mails` plans for it, before it has an id) and its events; the caller's transaction
+    commits. A video booking (`channel="video"`) goes to the video consultations only."""
     now = now or utcnow()
-    services, cap, schedule = _bookable_at(session, service_ids, location_id, now)
+    services, cap, schedule = _bookable_at(session, service_ids, location_id, now, channel)
     duration = duration_of(services)
     cells = _checked_cells(cap, schedule, start, duration, now)
     storage.claim(session, location_id=location_id, cells=cells, capacity=appointment_counters(cap))
@@ -288,95 +308,35 @@ def book(
         "email": email.strip(),
         "lang": lang,
         "status": "booked",
+        "channel": channel,
         "sequence": 0,
         "created_at": now,
     }
     booking = Booking(cancelled_at=None, purged_at=None, **values)
-    booked = events.rows(
-        kind="appointment.booked",
-        location_id=location_id,
-        service_ids=booking.service_ids,
-        at=now,
-        minutes=duration,
-        lead_days=(booking.start - now).days,
-    )
+    booked = _booked_events(booking, minutes=duration, now=now)
     booking.id = storage.store_booking(session, values, mails(booking) if mails else [], booked)
     make_transient_to_detached(booking)  # the row as stored: tracked like a loaded one
     session.add(booking)
     return booking
 
 
-class _Reads(NamedTuple):
-    services: list[BookingFacts]
-    caps: list[Capacity]
-    closed: dict[str, frozenset[dt.date]]
-    offices: dict[str, OfficeHours]
-
-
-def _reads(
-    session: Session, service_ids: Sequence[str], location_id: str | None, *, since: dt.date
-) -> _Reads:
-    """What bookings and slot searches read – the services' facts, the capacity of one
-    location (or all, by id), their opening hours and closed days from `since` – in one query:
-    each read is a round trip while the citizen waits. Unknown services or location raise the
-    usual 4xx."""
-    ids = facts.chosen_ids(service_ids)
-    params = {"ids": ids, "location_id": location_id, "since": since}
-    rows = session.connection().execute(_reads_statement(location_id is not None), params).all()
-    if not rows:  # unknown services or location, or no capacity at all: the plain reads say
-        services = booking_facts(session, service_ids=ids)
-        if location_id is not None:
-            return _Reads(services, [get_capacity(session, location_id=location_id)], {}, {})
-        return _Reads(services, all_capacities(session), {}, {})
-    width = len(_CAPACITY_COLUMNS)
-    found = {row[width + 4]: facts.facts_of(*row[width + 4 :]) for row in rows}
-    caps: dict[str, Capacity] = {}
-    offices: dict[str, OfficeHours] = {}
-    closed: dict[str, set[dt.date]] = defaultdict(set)
-    for row in rows:
-        cap_id = row[0]
-        if cap_id not in caps:
-            caps[cap_id] = Capacity(**dict(zip(_CAPACITY_COLUMNS, row[:width], strict=True)))
-            special = dict(zip(SPECIAL_DAYS, row[width + 2 : width + 4], strict=True))
-            offices[cap_id] = OfficeHours(row[width + 1], special)
-        if row[width] is not None:
-            closed[cap_id].add(row[width])
-    days = {cap_id: frozenset(closed[cap_id]) for cap_id in caps}
-    services = facts.all_bookable(ids, found)
-    return _Reads(services, [caps[k] for k in sorted(caps)], days, offices)
-
-
-_CAPACITY_COLUMNS = tuple(column.name for column in table(Capacity).c)
-assert _CAPACITY_COLUMNS[0] == "location_id"  # `_reads` keys rows by it
-
-
-@functools.cache
-def _reads_statement(one_location: bool) -> Select[Any]:
-    """Built once; core columns, since ORM loading costs more than the query on this path."""
-    capacity, closure, service = table(Capacity), table(Closure), table(Service)
-    location = table(Location)
-    office = (location.c.opening_hours, *(location.c[key] for key in SPECIAL_DAYS))
-    stmt = (
-        select(
-            *(capacity.c[name] for name in _CAPACITY_COLUMNS),
-            closure.c.day,
-            *office,
-            *facts.FACT_COLUMNS,
+def _booked_events(booking: Booking, *, minutes: int, now: dt.datetime) -> list[dict[str, Any]]:
+    """`appointment.booked` for every booking, so the booking figures stay whole (the video
+    location's id tells video bookings apart); a video booking also opens the consultation
+    events (`consultation.booked`, then knocked, admitted, ended) that its domain counts."""
+    kinds = ["appointment.booked"] + (["consultation.booked"] if video.is_video(booking) else [])
+    return [
+        row
+        for kind in kinds
+        for row in events.rows(
+            kind=kind,
+            location_id=booking.location_id,
+            service_ids=booking.service_ids,
+            at=now,
+            minutes=minutes,
+            lead_days=(booking.start - now).days,
         )
-        .select_from(capacity)
-        .join(location, location.c.id == capacity.c.location_id)
-        .join(service, service.c.id.in_(bindparam("ids", expanding=True)))
-        .outerjoin(
-            closure,
-            and_(
-                closure.c.location_id == capacity.c.location_id,
-                closure.c.day >= bindparam("since"),
-            ),
-        )
-    )
-    if one_location:
-        stmt = stmt.where(capacity.c.location_id == bindparam("location_id"))
-    return stmt
+    ]
 
 
 def get_booking(session: Session, *, code: str) -> Booking:
@@ -437,11 +397,14 @@ def reschedule(
     location_id: str | None = None,
     now: dt.datetime | None = None,
 ) -> Booking:
-    """Move a booking in one transaction: if the new cells cannot be claimed, nothing changes."""
+    """Move a booking in one transaction: if the new cells cannot be claimed, nothing changes.
+    It keeps its channel: a video booking moves to video slots only."""
     now = now or utcnow()
     booking = _active(session, code)
     target = location_id or booking.location_id
-    services, new_cap, schedule = _bookable_at(session, booking.service_ids, target, now)
+    services, new_cap, schedule = _bookable_at(
+        session, booking.service_ids, target, now, booking.channel
+    )
     duration = duration_of(services)
     old_cap = get_capacity(session, location_id=booking.location_id)
     old_cells = storage.cells_of(booking, old_cap.grid_minutes)

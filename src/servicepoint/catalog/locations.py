@@ -50,6 +50,9 @@ IMPORTABLE = (*EDITABLE, "opening_hours")
 PATCHABLE = (*EDITABLE, *OFFICE_FACTS)
 # How an office keeps 24 and 31 December (see appointment.slots.SPECIAL_RULES).
 SPECIAL_DAY_RULE = r"^(closed|morning|regular)?$"
+# Kinds that are no place to go to: the city's video consultations take bookings like an
+# office, but they belong on no map, location list, kiosk or call display.
+VIRTUAL_KINDS = frozenset({"video"})
 
 
 class LocationPatch(BaseModel):
@@ -172,14 +175,44 @@ def seed_location(session: Session, *, seed: LocationSeed) -> bool:
     return created
 
 
+def seed_virtual(
+    session: Session, *, location_id: str, name: str, kind: str, source: str
+) -> Location:
+    """A location that is no place (e.g. the video consultations): a name and a kind, and no
+    address, hours or city, which stay unknown; a name an admin has set is kept."""
+    loc = session.get(Location, location_id)
+    if loc is None:
+        loc = Location(id=location_id, name=name, kind=kind, provenance={})
+        session.add(loc)
+        _stamp(loc, "name", source=source, by="seed")
+    elif (loc.provenance or {}).get("name", {}).get("by") in (None, "seed"):
+        _set(loc, "name", name, source=source, by="seed")
+    loc.kind = kind
+    return loc
+
+
+def is_physical(loc: Location) -> bool:
+    return loc.kind not in VIRTUAL_KINDS
+
+
 def list_locations(session: Session) -> Sequence[Location]:
-    return session.scalars(select(Location).order_by(Location.name)).all()
+    """The places citizens can go to (maps, lists, kiosks); virtual ones are left out."""
+    stmt = select(Location).where(Location.kind.not_in(VIRTUAL_KINDS))
+    return session.scalars(stmt.order_by(Location.name)).all()
 
 
 def get_location(session: Session, *, location_id: str) -> Location:
     # A NUL can never be an id, and PostgreSQL rejects it in a query: answer "not found".
     loc = None if "\x00" in location_id else session.get(Location, location_id)
     if loc is None:
+        raise LocationNotFound(N_("Diesen Standort gibt es nicht."))
+    return loc
+
+
+def get_office(session: Session, *, location_id: str) -> Location:
+    """A place citizens can go to; a virtual location is 404 here (no kiosk, no display)."""
+    loc = get_location(session, location_id=location_id)
+    if not is_physical(loc):
         raise LocationNotFound(N_("Diesen Standort gibt es nicht."))
     return loc
 
@@ -279,11 +312,13 @@ def _refuse_bad_text(rows: list[dict[str, Any]]) -> None:
 
 
 def _match(session: Session, row: dict[str, Any]) -> Location | None:
+    """The office a row names; a virtual location takes no address from a file."""
+    loc = None
     if row.get("id"):
-        return session.get(Location, str(row["id"]))
-    if row.get("name"):
-        return session.scalar(select(Location).where(Location.name == str(row["name"])))
-    return None
+        loc = session.get(Location, str(row["id"]))
+    elif row.get("name"):
+        loc = session.scalar(select(Location).where(Location.name == str(row["name"])))
+    return loc if loc is not None and is_physical(loc) else None
 
 
 def import_locations(

@@ -11,6 +11,7 @@ from servicepoint.account import service as account_service
 from servicepoint.account.deps import optional_user, require
 from servicepoint.account.models import User
 from servicepoint.appointment import actions as appointment_actions
+from servicepoint.appointment import service as appointment_service
 from servicepoint.catalog import locations as location_service
 from servicepoint.catalog import present
 from servicepoint.catalog import service as catalog_service
@@ -61,8 +62,12 @@ def service_page(slug: Key, request: Request, session: Session = SessionDep) -> 
         for loc in location_service.list_locations(session)
         if loc.service_ids is None or svc.id in loc.service_ids
     ]
+    # "Videoberatung buchen" only where the city reserves staff time for video consultations.
+    video = "video" in svc.channels and appointment_service.video_capacity(session) is not None
     return render(
-        request, "catalog/service.html", {"svc": svc, "detail": detail, "offices": offices}
+        request,
+        "catalog/service.html",
+        {"svc": svc, "detail": detail, "offices": offices, "video_bookable": video},
     )
 
 
@@ -112,7 +117,7 @@ def location_page(
     user: User | None = Depends(optional_user),
 ) -> HTMLResponse:
     """One ServicePoint: address, opening hours, services, where each fact came from."""
-    loc = location_service.get_location(session, location_id=location_id)
+    loc = location_service.get_office(session, location_id=location_id)
     services = [
         s
         for s in catalog_service.list_services(session)
