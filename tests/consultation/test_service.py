@@ -388,9 +388,7 @@ def test_handover_to_an_appointment_mails_the_booking_link(
     assert link in mail.body and mail.kind == "video_appointment"
     assert mail.body.startswith("Hello Erika Mustermann,")
     assert kinds(session, "handover") == [{"to": "appointment"}] * 2  # one per service
-    assert session.get(Consultation, joined(session, settings, booking).id).handover == (
-        "appointment"
-    )
+    assert joined(session, settings, booking).handover == "appointment"
 
 
 def test_handover_to_an_application_needs_an_online_form(

@@ -86,6 +86,7 @@ __all__ = [
     "upload_for_staff",
     "uploads_of",
     "waiting_room",
+    "window",
 ]
 
 _BAD_TOKEN = N_(
