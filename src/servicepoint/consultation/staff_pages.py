@@ -46,7 +46,9 @@ DONE = {
     "beendet": N_("Die Videoberatung ist beendet."),
     "gast": N_("Der Gast-Link ist erstellt. Ein früherer Gast-Link gilt nicht mehr."),
     "notiz": N_("Die Notiz ist im Vorgang gespeichert."),
-    "uebergabe": N_("Der Link ist per E-Mail an die Person verschickt und im Chat gezeigt."),
+    "uebergabe": N_(
+        "Der Link steht im Chat und geht per E-Mail an die Person, wenn ihre Adresse bekannt ist."
+    ),
 }
 OkKey = Annotated[str, Query(max_length=20)]
 HandoverTo = Literal["appointment", "application"]

@@ -238,6 +238,7 @@ function afterAction(action, answer) {
   } else if (action === "zurueck" || action === "beendet") {
     leaveCall(answer.state || (action === "beendet" ? "ended" : "waiting"));
   }
+  if (action === "uebergabe" && answer.link) chatLine("clerk", answer.link, null);
   say(answer.message || "", false);
   const target = $(FOCUS_AFTER[action] || "");
   if (target) target.focus();
