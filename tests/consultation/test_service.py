@@ -214,6 +214,18 @@ def test_admit_counts_the_wait_and_is_audited(session: Session, settings: Settin
         service.admit(session, code=booking.code, clerk=clerk(session, "other-clerk"))
 
 
+def test_a_booking_cancelled_while_waiting_leaves_the_room(
+    session: Session, settings: Settings
+) -> None:
+    booking = video_booking(session)
+    waiting(session, settings, booking)
+    booking.status = "cancelled"
+    session.flush()
+    assert service.waiting_room(session, settings=settings) == []
+    with pytest.raises(BookingCancelled):
+        service.admit(session, code=booking.code, clerk=clerk(session), settings=settings)
+
+
 def test_send_back_and_admit_again(session: Session, settings: Settings) -> None:
     booking = video_booking(session)
     in_call(session, settings, booking)

@@ -47,7 +47,9 @@ def _pairs(*where: ColumnElement[bool]) -> Select[Consultation, Booking]:
 
 def _waiting(session: Session, settings: Settings | None, now: dt.datetime) -> list[Pair]:
     present = Consultation.seen_at >= present_since(settings, now)
-    rows = session.execute(_pairs(Consultation.state == "waiting", present))
+    # A booking cancelled while its citizen waits leaves the room with the cancellation.
+    booked = Booking.status == "booked"
+    rows = session.execute(_pairs(Consultation.state == "waiting", present, booked))
     return [(c, b) for c, b in rows]
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from servicepoint.account.models import User
 from servicepoint.appointment import service as appointment_service
+from servicepoint.appointment import video
 from servicepoint.appointment.errors import BookingNotFound
 from servicepoint.appointment.models import Booking
 from servicepoint.catalog import service as catalog_service
@@ -104,16 +105,16 @@ _GONE_AWAY = N_("Diese Person ist nicht mehr im Wartebereich.")
 
 
 def window(booking: Booking, settings: Settings) -> tuple[dt.datetime, dt.datetime]:
-    """When the booking's links work: from a little before the start until a while after the end."""
-    opens = booking.start - dt.timedelta(minutes=settings.video_early_join_minutes)
-    return opens, booking.end + dt.timedelta(minutes=settings.video_late_join_minutes)
+    """When the booking's links work (the booking side's one rule, which its mails state)."""
+    found = video.join_window(booking, settings=settings)
+    return found.opens_at, found.closes_at
 
 
 def _usable(
     booking: Booking, settings: Settings, now: dt.datetime
 ) -> tuple[dt.datetime, dt.datetime]:
     """The window, if a link of this booking may be used now; else 403 or 410 saying why."""
-    if booking.channel != "video":
+    if not video.is_video(booking):
         raise NotVideoBooking(_NOT_VIDEO)
     if booking.status == "cancelled":
         raise BookingCancelled(_CANCELLED)
@@ -254,6 +255,10 @@ def admit(
     clerk was quicker)."""
     now = now or utcnow()
     consultation, booking = by_code(session, code=code)
+    if booking.status != "booked":
+        raise (
+            BookingCancelled(_CANCELLED) if booking.status == "cancelled" else LinkExpired(_EXPIRED)
+        )
     present = Consultation.seen_at >= present_since(settings, now)
     if not move(
         session,
