@@ -10,13 +10,15 @@ import datetime as dt
 import json
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from servicepoint.app import create_app
 from servicepoint.config import Settings
 from servicepoint.consultation import service
 from servicepoint.consultation.models import Consultation, ConsultationUpload
@@ -358,3 +360,21 @@ def test_the_guest_page_goes_straight_into_the_call(
     config = json.loads(re.search(r'id="call-config">(.*?)</script>', page.text, re.S).group(1))  # type: ignore[union-attr]
     assert config["role"] == "guest" and config["ws"] == f"{guest_path}/ws"
     assert client.get(guest_path[:-4] + "0000").status_code == 403
+
+
+def test_an_unknown_service_phone_stays_unknown(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "city.yaml").write_text("name: Teststadt\n", encoding="utf-8")
+    app = create_app(settings.model_copy(update={"data_dir": tmp_path}))
+    app.state.sessionmaker = session_factory
+    booking = video_booking(session)
+    session.commit()
+    with TestClient(app) as client:
+        html = client.get(f"/video/{join_token(settings, booking)}").text
+    assert "Die Nummer des Servicetelefons ist uns nicht bekannt." in html
+    assert 'href="tel:' not in html
+    app.state.engine.dispose()

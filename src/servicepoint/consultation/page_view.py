@@ -38,7 +38,7 @@ RATINGS = (
 TEXTS: Mapping[str, str] = {
     # the own place in the queue
     "place": N_("Ihr Platz in der Warteschlange: {position}"),
-    "place_unknown": N_("Sie sind angemeldet. Ihr Platz in der Warteschlange wird ermittelt …"),
+    "place_unknown": N_("Ihr Platz in der Warteschlange wird ermittelt …"),
     "ahead_none": N_("Vor Ihnen wartet niemand."),
     "ahead_one": N_("Vor Ihnen wartet eine Person."),
     "ahead_many": N_("Vor Ihnen warten {n} Personen."),

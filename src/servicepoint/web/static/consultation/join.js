@@ -130,13 +130,18 @@ function tile(peer) {
 
 function onRemote(peer, stream) {
   const video = tile(peer);
-  video.srcObject = stream;
   if (!stream) {
+    video.srcObject = null;
     const figure = video.closest("figure");
     if (figure && figure.dataset.added) figure.remove();
     return;
   }
-  video.play().catch(() => { $("play-blocked").hidden = false; });
+  if (video.srcObject === stream) return; // its second track: already playing
+  video.srcObject = stream;
+  video.play().catch((e) => {
+    // Only a browser's autoplay rule needs a click; an interrupted start (new stream) does not.
+    if (e && e.name === "NotAllowedError") $("play-blocked").hidden = false;
+  });
 }
 
 function onPeerState(peer, state) {
@@ -183,7 +188,7 @@ async function startMedia(wanted) {
   const problem = result.problem ? T[result.problem] : "";
   deviceStatus(!problem ? T.devices_ok : result.stream ? `${problem} ${T.camera_only_failed}` : problem);
   if ($("device-retry")) $("device-retry").hidden = !problem;
-  showAudioOnly(Boolean(problem) && result.problem !== "device_unsupported");
+  showAudioOnly(Boolean(problem) && result.audioOnly); // only when the microphone works
   await showDevices();
 }
 
@@ -204,7 +209,8 @@ async function useAudioOnly() {
   stream.getVideoTracks().forEach((t) => t.stop());
   setStream(audio, true);
   deviceStatus(T.audio_only_on);
-  showAudioOnly(false);
+  document.querySelectorAll("[data-audio-only]").forEach((b) => { b.hidden = true; });
+  if ($("fallback-audio")) $("fallback-audio").hidden = true;
   fallback("audio");
   // A connection that failed with video gets a fresh try without it.
   if (page.client && page.client.peerNames().some((p) => page.client.pc(p).connectionState === "failed")) page.client.restart();
