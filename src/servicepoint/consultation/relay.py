@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeGuard, TypeVar
 
+import anyio
 from fastapi import FastAPI, WebSocket
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
@@ -57,6 +58,7 @@ T = TypeVar("T")
 HERE_SECONDS = 10.0  # a seat says it is still here this often ...
 STALE_SECONDS = 35.0  # ... and one not heard from for this long has gone (its worker died)
 GATHER_SECONDS = 0.25  # how long a guest or clerk listens for who is here before choosing a name
+FINISH_SECONDS = 5.0  # at most this long to leave the room and the waiting room on closing
 LANG_COOKIE = "sp_lang"
 
 
@@ -131,10 +133,13 @@ class Link:
         finally:
             for task in helpers:
                 task.cancel()
-            await self.inbox.close()
-            with contextlib.suppress(Exception):
-                await self.finish()
-            await self.close(1000)
+            # Leaving must happen even when the server cancels the handler (shutdown, tests):
+            # else a closed tab would stay in the waiting room until its presence runs out.
+            with anyio.move_on_after(FINISH_SECONDS, shield=True):
+                await self.inbox.close()
+                with contextlib.suppress(Exception):
+                    await self.finish()
+                await self.close(1000)
 
     async def _receive(self) -> None:
         while True:
@@ -213,11 +218,13 @@ class Link:
         return True
 
     async def end_call(self) -> None:
-        """The call ended (or this connection moves to another): leave its room."""
+        """The call ended (or this connection moves to another): leave its room, and let the
+        browser close its peer connections."""
         if self.seat is not None:
             seat, self.seat = self.seat, None
             await self.inbox.unsubscribe(ctl_channel(seat.code))
             await seat.leave()
+            await self.send(peers_frame([]))
 
     async def replaced(self) -> None:
         await self.send({"type": "replaced"})
