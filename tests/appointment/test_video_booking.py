@@ -525,3 +525,27 @@ def test_the_move_page_offers_video_slots_only(client: TestClient) -> None:
     assert 'id="m-location"' not in page.text
     cancel = client.get(f"/termine/{code}/absagen")
     assert "Videoberatung" in cancel.text
+
+
+def test_admins_set_the_video_capacity_on_its_page(admin: TestClient, session: Session) -> None:
+    page = admin.get(f"/verwaltung/kapazitaet/{VIDEO}")
+    assert page.status_code == 200
+    assert 'name="opening_hours"' not in page.text  # no office facts to publish
+    assert f'value="{RESIDENCE}"' in page.text and f'value="{PASS}"' not in page.text
+    assert f"/verwaltung/kapazitaet/{VIDEO}" in admin.get("/mitarbeiter/schalter").text
+    resp = admin.post(
+        f"/verwaltung/kapazitaet/{VIDEO}",
+        data={
+            "csrf_token": csrf_in(page.text),
+            "hours": "Mo-Fr 09:00-12:00",
+            "counters": "3",
+            "walkin_percent": "0",
+            "grid_minutes": "15",
+            "all_services": "1",
+        },
+        follow_redirects=False,
+    )
+    assert resp.status_code == 303, resp.text
+    cap = fresh(session).get(Capacity, VIDEO)
+    assert cap is not None and (cap.counters, cap.walkin_share, cap.channel) == (3, 0.0, "video")
+    assert {s["capacity_left"] for s in video_slots(admin)} == {3}

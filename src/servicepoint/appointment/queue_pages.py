@@ -23,6 +23,7 @@ from servicepoint.appointment import actions, console_view
 from servicepoint.appointment import queue as queue_service
 from servicepoint.appointment import service as appointment_service
 from servicepoint.appointment.errors import InvalidBooking
+from servicepoint.appointment.facts import NEEDED
 from servicepoint.catalog import locations as location_service
 from servicepoint.catalog import service as catalog_service
 from servicepoint.catalog.hours import format_hours
@@ -171,7 +172,11 @@ def console_choose(
     return render(
         request,
         "appointment/console_choose.html",
-        {"locations": location_service.list_locations(session), "caps": caps},
+        {
+            "locations": location_service.list_locations(session),
+            "caps": caps,
+            "video": appointment_service.video_location(session),
+        },
     )
 
 
@@ -293,15 +298,17 @@ def _capacity_context(
 ) -> dict[str, Any]:
     cap = appointment_service.get_capacity(session, location_id=location_id)
     loc = location_service.get_location(session, location_id=location_id)
+    channel = cap.channel or "in_person"  # the video consultations: no office facts, no walk-ins
     return {
         "loc": loc,
         "cap": cap,
+        "video": channel == "video",
         "hours": format_hours(cap.hours),
         "opening_hours": format_hours(loc.opening_hours or {}),
         "errors": errors,
         "form": form or {},
         "services": [
-            s for s in catalog_service.list_services(session) if "appointment" in s.channels
+            s for s in catalog_service.list_services(session) if NEEDED[channel] in s.channels
         ],
         "appointment_counters": appointment_service.appointment_counters(cap),
         "closures": appointment_service.closures(
