@@ -233,6 +233,15 @@ def test_double_admit_is_a_friendly_409(clerk: TestClient, session: Session, app
     assert state(session, person) == "admitted"
 
 
+def test_one_call_at_a_time(clerk: TestClient, session: Session) -> None:
+    first = admitted(clerk, session)
+    second = citizen(session, name="Max Mustermann")
+    resp = post(clerk, f"/{code_of(session, second)}/einlassen")  # a stale page or second tab
+    assert resp.status_code == 409
+    assert "noch in einem Gespräch" in resp.text
+    assert state(session, second) == "waiting" and state(session, first) == "admitted"
+
+
 def test_admit_refuses_who_left(clerk: TestClient, session: Session) -> None:
     person = citizen(session, name="Tab Zu", present=False)
     resp = post(clerk, f"/{code_of(session, person)}/einlassen")

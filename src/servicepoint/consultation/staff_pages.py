@@ -30,7 +30,7 @@ from servicepoint.core.i18n import N_, error_text, translate, translations
 from servicepoint.core.inputs import Code, Id, LongText
 from servicepoint.core.security import csrf_protect
 from servicepoint.core.templating import render
-from servicepoint.errors import ServicePointError
+from servicepoint.errors import Conflict, ServicePointError
 
 router = APIRouter(include_in_schema=False)
 BASE = "/mitarbeiter/video"
@@ -50,6 +50,10 @@ DONE = {
         "Der Link steht im Chat und geht per E-Mail an die Person, wenn ihre Adresse bekannt ist."
     ),
 }
+BUSY = N_(
+    "Sie sind noch in einem Gespräch. Beenden Sie es oder schicken Sie die Person zurück, "
+    "bevor Sie die nächste Person eintreten lassen."
+)
 OkKey = Annotated[str, Query(max_length=20)]
 HandoverTo = Literal["appointment", "application"]
 # What the citizen's page does once the action is done (the hub's control message).
@@ -222,6 +226,10 @@ def admit(
     """Let one waiting citizen into the call (refused while I am in another call)."""
 
     def action() -> object:
+        # One call at a time per clerk: a second tab or a stale page must not open another.
+        # (Belongs in service.admit; kept here until the service checks it itself.)
+        if _my_call(session, user=user) is not None:
+            raise Conflict(BUSY, code="busy")
         return service.admit(session, code=code, clerk=user, settings=request.app.state.settings)
 
     return _act(request, background, session, user, code=code, key="eingelassen", action=action)
