@@ -169,7 +169,12 @@ def test_the_video_location_is_no_office(client: TestClient) -> None:
     assert VIDEO not in {loc["id"] for loc in listed}
     assert len([loc for loc in listed if loc["kind"] == "buergeramt"]) == 9
     assert "Videoberatung" not in client.get("/standorte").text
-    for path in (f"/standorte/{VIDEO}", f"/standorte/{VIDEO}/kiosk", f"/standorte/{VIDEO}/aufruf"):
+    for path in (
+        f"/standorte/{VIDEO}",
+        f"/standorte/{VIDEO}/kiosk",
+        f"/standorte/{VIDEO}/aufruf",
+        f"/api/locations/{VIDEO}/waiting",
+    ):
         assert client.get(path).status_code == 404, path
     assert f'value="{VIDEO}"' not in client.get("/termine").text  # no office to choose
 

@@ -186,7 +186,7 @@ def ticket_read(session: Session, request: Request, token: str) -> TicketRead:
 
 
 def waiting_read(session: Session, location_id: str) -> WaitingRead:
-    location_service.get_location(session, location_id=location_id)
+    location_service.get_office(session, location_id=location_id)  # no queue at the video one
     estimate = queue_service.estimate_now(session, location_id=location_id)
     queue = queue_service.waiting_tickets(session, location_id=location_id, day=today_local())
     nxt = appointment_service.next_free_slot(session, location_id=location_id)
