@@ -30,8 +30,10 @@ from tests.e2e.support import (
 from tests.e2e.video_support import (
     FAKE_MEDIA_ARGS,
     LIVE_TRACKS_JS,
+    PEERS_REPORT_JS,
     REMOTE_DESCRIPTIONS_JS,
     ROGUE_CLERK_JS,
+    FrameLog,
     admit_button,
     clear_rooms,
     expect_chat,
@@ -39,6 +41,7 @@ from tests.e2e.video_support import (
     media_page,
     new_booking,
     send_chat,
+    traffic,
     wait_frames,
     waiting_room,
 )
@@ -48,7 +51,7 @@ if TYPE_CHECKING:
 
 pytestmark = MODULE_MARKS
 
-POSITION = re.compile(r"\b1\b")  # the only citizen waiting is first in the queue
+POSITION = re.compile(r"Platz\D*1(?!\d)")  # the only citizen waiting is first in the queue
 TAKEN_OVER = re.compile(r"anderen (Tab|Fenster)", re.IGNORECASE)
 GUEST_LINK = "a[href*='/video/gast/'], input[value*='/video/gast/']"
 WS_CLOSE_JS = """
@@ -81,7 +84,8 @@ def test_citizen_waits_clerk_admits_both_see_each_other_and_chat(
 ) -> None:
     name = "Erika Videoeins"
     with waiting_room(video_browser, live_server, request_log, name=name) as room:
-        expect(room.citizen.locator("[aria-live]").filter(has_text=POSITION).first).to_be_visible()
+        # Position and estimate in a live region (role status), so screen readers hear changes.
+        expect(room.citizen.get_by_role("status").filter(has_text=POSITION)).to_be_visible()
         assert not room.frames.signalling(), room.frames.signalling()
         room.connect()
         expect(room.citizen.locator("video[data-remote]").first).to_be_visible()
@@ -104,10 +108,17 @@ def test_interpreter_joins_through_the_guest_link_for_a_three_way_call(
         url = link.get_attribute("href") or link.input_value()
         with media_page(video_browser, live_server, request_log) as guest:
             room.watch(guest)
+            heard = FrameLog()
+            heard.attach(guest)
             response = guest.goto(url)
             assert response is not None and response.status == 200
             expect_state(guest, "connected")
-            assert wait_frames(guest, "clerk") > 0
+            try:
+                assert wait_frames(guest, "clerk") > 0
+            except AssertionError as exc:
+                clerk = room.clerk.evaluate(PEERS_REPORT_JS)
+                frames = traffic(guest=heard, clerk=room.clerk_frames)
+                raise AssertionError(f"{exc}\nclerk: {clerk}\n{frames}") from exc
             assert wait_frames(guest, "citizen") > 0
             peer = _guest_peer(room.frames.frames)
             assert wait_frames(room.citizen, peer) > 0

@@ -71,6 +71,27 @@ async (peer) => {
 }
 """
 
+# What a failing frames check reports: each peer's connection state and what arrives from it.
+PEERS_REPORT_JS = """
+async () => {
+  const client = window.spCall;
+  if (!client) return "no window.spCall";
+  const out = {self: client.self};
+  for (const name of client.peerNames()) {
+    const pc = client.pc(name);
+    const inbound = [];
+    (await pc.getStats()).forEach((r) => {
+      if (r.type === "inbound-rtp") inbound.push(
+        `${r.kind}: bytes ${r.bytesReceived} frames ${r.framesReceived}/${r.framesDecoded}`);
+    });
+    out[name] = {state: pc.connectionState, signaling: pc.signalingState,
+                 receivers: pc.getReceivers().map((x) => x.track.kind + ":" + x.track.readyState),
+                 inbound};
+  }
+  return JSON.stringify(out);
+}
+"""
+
 REMOTE_DESCRIPTIONS_JS = """
 () => window.__spPcs.filter((pc) => pc.remoteDescription !== null).length
 """
@@ -114,25 +135,48 @@ class FrameLog:
     """Every WebSocket frame a page received, as parsed JSON (non-JSON kept as text)."""
 
     frames: list[dict[str, Any]] = field(default_factory=list)
+    sent: list[dict[str, Any]] = field(default_factory=list)
 
     def attach(self, page: Page) -> None:
         page.on("websocket", self._watch)
 
     def _watch(self, ws: WebSocket) -> None:
-        ws.on("framereceived", self._record)
-
-    def _record(self, payload: str | bytes) -> None:
-        try:
-            frame = json.loads(payload)
-        except ValueError:
-            frame = {"type": "<not json>", "raw": str(payload)[:200]}
-        self.frames.append(frame if isinstance(frame, dict) else {"type": "<not an object>"})
+        ws.on("framereceived", lambda payload: self.frames.append(_parse(payload)))
+        ws.on("framesent", lambda payload: self.sent.append(_parse(payload)))
 
     def types(self) -> list[str]:
         return [str(f.get("type")) for f in self.frames]
 
     def signalling(self) -> list[dict[str, Any]]:
         return [f for f in self.frames if f.get("type") in SIGNALLING]
+
+    def summary(self, sent: bool = False) -> list[str]:
+        """type/from/kind of each frame (received, or sent), for a failure message."""
+        out = []
+        for f in self.sent if sent else self.frames:
+            data = f.get("data") if isinstance(f.get("data"), dict) else {}
+            kind = (data.get("description") or {}).get("type") or ("ice" if data else "")
+            peers = f.get("peers", "")
+            who = f.get("from") or f.get("to") or ""
+            out.append(":".join(str(x) for x in (f.get("type"), who, kind, peers)))
+        return out
+
+
+def traffic(**logs: FrameLog) -> str:
+    """Each page's WebSocket frames, received and sent, one line each (failure messages)."""
+    lines = []
+    for page, log in logs.items():
+        lines.append(f"{page} got: {log.summary()}")
+        lines.append(f"{page} sent: {log.summary(sent=True)}")
+    return "\n".join(lines)
+
+
+def _parse(payload: str | bytes) -> dict[str, Any]:
+    try:
+        frame = json.loads(payload)
+    except ValueError:
+        return {"type": "<not json>", "raw": str(payload)[:200]}
+    return frame if isinstance(frame, dict) else {"type": "<not an object>"}
 
 
 def media_context(
@@ -193,7 +237,8 @@ def wait_frames(page: Page, peer: str, timeout: float = 20.0) -> int:
         if frames > 0:
             return frames
         page.wait_for_timeout(250)
-    raise AssertionError(f"no video decoded from {peer} on {page.url} (framesDecoded {frames})")
+    report = page.evaluate(PEERS_REPORT_JS)
+    raise AssertionError(f"no video decoded from {peer} on {page.url} ({frames}): {report}")
 
 
 def clerk_console(page: Page, username: str = STAFF[0], password: str = STAFF[1]) -> None:
@@ -238,6 +283,7 @@ class Room:
     path: str
     frames: FrameLog  # what the citizen's page received over its WebSockets
     errors: list[str]  # uncaught JavaScript errors of every page in the room
+    clerk_frames: FrameLog = field(default_factory=FrameLog)
 
     def admit(self) -> None:
         admit(self.clerk, self.name)
@@ -275,6 +321,7 @@ def waiting_room(
         room.watch(citizen)
         room.watch(clerk)
         room.frames.attach(citizen)
+        room.clerk_frames.attach(clerk)
         response = citizen.goto(path)
         assert response is not None and response.status == 200, response
         expect_state(citizen, "waiting")
