@@ -154,7 +154,8 @@ class FrameLog:
         """type/from/kind of each frame (received, or sent), for a failure message."""
         out = []
         for f in self.sent if sent else self.frames:
-            data = f.get("data") if isinstance(f.get("data"), dict) else {}
+            data = f.get("data")
+            data = data if isinstance(data, dict) else {}
             kind = (data.get("description") or {}).get("type") or ("ice" if data else "")
             peers = f.get("peers", "")
             who = f.get("from") or f.get("to") or ""
