@@ -110,9 +110,19 @@ function showBusy() {
   for (const form of $("waiting-list").querySelectorAll("form")) form.hidden = Boolean(current);
 }
 
+// Today's appointments: states change in place; one booked since the page loaded is added (a
+// page that had none to show needs a reload for its table).
 function showToday(list) {
+  const body = document.querySelector("#today-table tbody");
   for (const entry of list) {
-    const cell = document.querySelector(`#today-${CSS.escape(entry.code)} .today-state`);
+    let row = $(`today-${entry.code}`);
+    if (!row && body) {
+      row = el("tr", { id: `today-${entry.code}` }, el("td", {}, hhmm(entry.start)),
+        el("td", {}, entry.name || T.no_name), el("td", {}, (entry.services || []).join(", ")),
+        el("td", { class: "today-state" }, ""));
+      body.append(row);
+    }
+    const cell = row && row.querySelector(".today-state");
     const text = T.states[entry.state] || entry.state;
     if (cell && cell.textContent !== text) cell.textContent = text;
   }
