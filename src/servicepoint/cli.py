@@ -38,6 +38,9 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
         # Forwarded headers are read by the app, from SERVICEPOINT_TRUSTED_PROXIES only:
         # uvicorn's own default trusts loopback, and a local client could then pick any address.
         proxy_headers=False,
+        # A video signalling frame is at most 64 KiB (consultation.signalling, which closes
+        # 1008 above that); anything much larger is refused before it is buffered.
+        ws_max_size=128 * 1024,
         log_level="info",
     )
 
