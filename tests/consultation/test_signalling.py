@@ -7,6 +7,7 @@ SERVICEPOINT_TEST_POSTGRES_URL is set).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import datetime as dt
 import hashlib
@@ -14,15 +15,17 @@ import hmac
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from fastapi import BackgroundTasks
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from servicepoint.config import Settings
-from servicepoint.consultation import service, signalling
+from servicepoint.consultation import hub, service, signalling
 from servicepoint.consultation.signalling import (
     Chat,
     FrameBudget,
@@ -183,6 +186,30 @@ def test_ice_servers_carry_time_limited_turn_credentials(tmp_path: Path) -> None
     digest = hmac.new(b"north", turn["username"].encode(), hashlib.sha1).digest()
     assert turn["credential"] == base64.b64encode(digest).decode()
     assert turn["urls"] == servers[1]["urls"]
+
+
+def test_notify_publishes_after_the_response() -> None:
+    class Recorder:
+        def __init__(self) -> None:
+            self.sent: list[tuple[str, str]] = []
+
+        def publish(self, channel: str, message: str) -> None:
+            self.sent.append((channel, message))
+
+    recorder = Recorder()
+    request = SimpleNamespace(app=SimpleNamespace(state=SimpleNamespace(broadcaster=recorder)))
+    background = BackgroundTasks()
+    hub.notify(background, request, "ABC123", {"kind": "admitted"})  # type: ignore[arg-type]
+    hub.notify(background, request, "ABC123", {"kind": "upload", "id": 1})  # type: ignore[arg-type]
+    hub.notify_staff(background, request)  # type: ignore[arg-type]
+    assert recorder.sent == []  # nothing before the commit
+    asyncio.run(background())
+    assert recorder.sent == [
+        ("video:ctl:ABC123", '{"kind": "admitted"}'),
+        ("video:staff", "changed"),  # admission changes the queue
+        ("video:ctl:ABC123", '{"kind": "upload", "id": 1}'),
+        ("video:staff", "changed"),
+    ]
 
 
 # -- over the socket -------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import secrets
 import time
 from collections.abc import Callable
@@ -55,6 +56,7 @@ from servicepoint.core.clock import utcnow
 from servicepoint.errors import ServicePointError
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 HERE_SECONDS = 10.0  # a seat says it is still here this often ...
 STALE_SECONDS = 35.0  # ... and one not heard from for this long has gone (its worker died)
 GATHER_SECONDS = 0.25  # how long a guest or clerk listens for who is here before choosing a name
@@ -128,7 +130,8 @@ class Link:
                 await self._handle(await self.inbox.queue.get())
         except ServicePointError as exc:
             await self.refuse(exc)
-        except ConnectionError:  # the hub (Redis) is unreachable: the browser comes back later
+        except Exception:  # the hub (Redis) or the database failed: the browser comes back
+            log.exception("video signalling connection failed")
             await self.close(CLOSE_SERVER, close_reason("unavailable"))
         finally:
             for task in helpers:
