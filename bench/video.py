@@ -28,12 +28,13 @@ from bench.video_common import (
     staff_login,
     uvicorn_process,
 )
+from bench.video_load import Level
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
 
     from bench.video_connect import ConnectFigure
-    from bench.video_load import LevelFigure, Target
+    from bench.video_load import LevelFigure, Target, Timing
 
 SECRET = "bench-video"
 CLERK = "bench-clerk"
@@ -150,64 +151,96 @@ def _connect_two_workers(browser: Browser, runs: int) -> list[ConnectFigure]:
     return [figure]
 
 
+# Ramps of figure (c): a crowd size n -> what is connected. Calls alone, waiting rooms alone
+# (five calls carry the probes), and both alike.
+RAMPS: dict[str, Callable[[int], Level]] = {
+    "calls": lambda n: Level(0, n),
+    "waiting rooms (5 calls time the relay)": lambda n: Level(n, 5),
+    "waiting rooms and calls alike": lambda n: Level(n, n),
+}
+
+
 def _load(quick: bool) -> bool:
-    from bench import video_load
+    from bench.video_load import Timing
 
     console.rule("Video (c): waiting rooms and calls one worker holds")
-    levels = [5, 10] if quick else [10, 25, 50, 100, 200, 400, 800]
-    window = 3.0 if quick else 12.0
+    sizes = [5, 10] if quick else [10, 25, 50, 100, 200, 400, 800]
+    timing = Timing(settle=1.0, window=2.0) if quick else Timing(settle=5.0, window=10.0)
+    held = [_ramp(name, [level(n) for n in sizes], timing) for name, level in RAMPS.items()]
+    return all(held)
+
+
+def _ramp(name: str, levels: list[Level], timing: Timing) -> bool:
+    """One ramp on a fresh one-worker server, then the trivial relay at the levels reached."""
+    from bench import video_load
+    from bench.video_load import Timing
+
+    console.print(f"[bold]{name}[/]: waiting + calls · connections · relay p50/p95 ms")
     url = fresh_database("sqlite")
     engine = prepare(url)
     staff = staff_login(engine, secret=SECRET, username=CLERK)
     with server(url, secret=SECRET) as base:
-        app_figures = asyncio.run(
-            video_load.ramp(_app_targets(base, engine, staff), levels, window)
+        figures = asyncio.run(
+            video_load.ramp(_app_targets(base, engine, staff), levels, timing, _print_level)
         )
     engine.dispose()
     with uvicorn_process("bench.video_echo:app", port=free_port()) as relay:
-        offset = [0]
+        rooms = [0]
 
-        def relay_target(size: int) -> Target:
-            offset[0] += size
-            return video_load.relay_target(relay, offset[0] - size)
+        def relay_target(waiting: int, calls: int) -> Target:
+            rooms[0] += calls
+            return video_load.relay_target(relay, rooms[0] - calls)
 
-        reached = [f.size for f in app_figures]
-        base_figures = asyncio.run(video_load.ramp(relay_target, reached, window))
-    _print_load(app_figures, base_figures)
-    holding = [f for f in app_figures if f.holds]
-    return bool(holding)
+        quick = Timing(settle=1.0, window=min(timing.window, 5.0))
+        reached = [f.level for f in figures]
+        baseline = asyncio.run(video_load.ramp(relay_target, reached, quick))
+    _print_baseline(figures, baseline)
+    return any(f.holds for f in figures)
 
 
-def _app_targets(base: str, engine: Engine, staff: StaffLogin) -> Callable[[int], Target]:
+def _print_level(f: LevelFigure) -> None:
+    level = f.level
+    console.print(
+        f"  {level.waiting:4} + {level.calls:<4} · {level.connections:5} · "
+        f"{f.p50_ms:6.1f} / {f.p95_ms:6.1f} (probes {f.received}, lost {f.lost}, "
+        f"connections lost {f.failures}){'' if f.holds else ' [red]over[/]'}"
+    )
+
+
+def _print_baseline(figures: list[LevelFigure], baseline: list[LevelFigure]) -> None:
+    from bench.video_load import LIMIT_MS
+
+    pairs = list(zip(figures, baseline, strict=False))
+    console.print(
+        "  trivial relay, same crowd: "
+        + " · ".join(f"{b.p50_ms:.1f} / {b.p95_ms:.1f}" for _, b in pairs)
+        + " ms · ratio p95 "
+        + " · ".join(f"{f.p95_ms / b.p95_ms:.1f}×" for f, b in pairs if b.p95_ms)
+    )
+    holding = [f.level for f in figures if f.holds]
+    top = holding[-1] if holding else Level(0, 0)
+    more = "+ (the largest level tried)" if figures and figures[-1].holds else ""
+    console.print(
+        f"  one worker holds {top.waiting} waiting rooms and {top.calls} calls{more} with "
+        f"relay p95 <= {LIMIT_MS:.0f} ms"
+    )
+
+
+def _app_targets(base: str, engine: Engine, staff: StaffLogin) -> Callable[[int, int], Target]:
     from bench import video_load
 
-    def make(size: int) -> Target:
+    def make(waiting: int, calls: int) -> Target:
         return video_load.app_target(
-            base, engine, secret=SECRET, staff=staff, clerk=CLERK, size=size
+            base,
+            engine,
+            secret=SECRET,
+            staff=staff,
+            clerk=CLERK,
+            waiting_rooms=waiting,
+            call_count=calls,
         )
 
     return make
-
-
-def _print_load(app_figures: list[LevelFigure], base_figures: list[LevelFigure]) -> None:
-    from bench.video_load import LIMIT_MS
-
-    baseline = {f.size: f for f in base_figures}
-    console.print("waiting + calls · connections · relay p50/p95 ms · trivial relay p50/p95 ms")
-    for f in app_figures:
-        b = baseline.get(f.size)
-        base_text = f"{b.p50_ms:6.1f} / {b.p95_ms:6.1f}" if b else "   –"
-        console.print(
-            f"{f.size:5} + {f.size:<5} · {f.connections:6} · {f.p50_ms:6.1f} / {f.p95_ms:6.1f} "
-            f"(probes {f.received}, lost {f.lost}, connections lost {f.failures}) · {base_text}"
-        )
-    holding = [f for f in app_figures if f.holds]
-    top = holding[-1].size if holding else 0
-    more = "+" if app_figures and app_figures[-1].holds else ""
-    console.print(
-        f"one worker holds {top}{more} waiting rooms and {top}{more} calls with relay p95 "
-        f"<= {LIMIT_MS:.0f} ms ('+': the largest level tried still held)"
-    )
 
 
 SUITES: dict[str, Callable[[bool], bool]] = {"seal": _seal, "connect": _connect, "load": _load}

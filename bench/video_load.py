@@ -1,8 +1,8 @@
 """Figure (c): how many waiting rooms and calls one worker holds before signalling slows down.
 
-A Python load client (asyncio, `websockets`) adds, level by level, N citizens in the waiting
-room and N calls (an admitted citizen and a clerk in its room). In every call the clerk sends
-one probe a second, an ICE candidate frame numbered in its candidate line, to the citizen; the
+A Python load client (asyncio, `websockets`) adds, level by level, citizens in the waiting
+room and calls (an admitted citizen and a clerk in its room). In every call the clerk sends
+four probes a second, ICE candidate frames numbered in their candidate line, to the citizen; the
 relay latency is from send to receipt. A level holds while the p95 stays within 200 ms and no
 connection is lost; probes that never arrive count as infinitely late.
 
@@ -30,6 +30,7 @@ from bench.video_common import StaffLogin, add_bookings, admit_in_db, join_path,
 from bench.video_ws import as_origin, headers, parse
 
 LIMIT_MS = 200.0
+PROBES_PER_SECOND = 4  # per call: enough samples for a p95 even with five calls
 PING_SECONDS = 10.0
 LOST_AFTER = 3.0  # seconds: a probe not received by then is lost
 _SEQ = re.compile(r"^candidate:(\d+) ")
@@ -151,11 +152,18 @@ class Target:
 
 
 def app_target(
-    base: str, engine: Engine, *, secret: str, staff: StaffLogin, clerk: str, size: int
+    base: str,
+    engine: Engine,
+    *,
+    secret: str,
+    staff: StaffLogin,
+    clerk: str,
+    waiting_rooms: int,
+    call_count: int,
 ) -> Target:
-    """`size` waiting bookings and `size` admitted ones, all inside their join window."""
-    waiting = add_bookings(engine, size)
-    calls = add_bookings(engine, size)
+    """Waiting bookings and admitted ones (the calls), all inside their join window."""
+    waiting = add_bookings(engine, waiting_rooms)
+    calls = add_bookings(engine, call_count)
     admit_in_db(engine, calls, clerk=clerk)
     return Target(
         base=base,
@@ -213,12 +221,12 @@ def call_makers(
                 await ws.send(join)
             ready.set()
             pinger = asyncio.create_task(_keepalive(ws, _STOP[0]))
-            await asyncio.sleep(random.random())  # probes spread over the second
+            await asyncio.sleep(random.random() / PROBES_PER_SECOND)  # spread over the second
             while not _STOP[0].is_set():
                 if pinger.done():
                     pinger.result()
                 await ws.send(probe_frame(probes.next()))
-                await asyncio.sleep(1.0)
+                await asyncio.sleep(1 / PROBES_PER_SECOND)
 
     return [citizen, clerk]
 
@@ -227,10 +235,27 @@ def call_makers(
 _STOP: list[asyncio.Event] = [asyncio.Event()]
 
 
+@dataclass(frozen=True)
+class Level:
+    """A crowd in total: citizens in the waiting room, and calls (citizen + clerk each)."""
+
+    waiting: int
+    calls: int
+
+    @property
+    def connections(self) -> int:
+        return self.waiting + 2 * self.calls
+
+
+@dataclass(frozen=True)
+class Timing:
+    settle: float  # seconds after the last new connection before the window opens
+    window: float  # seconds of probes that count
+
+
 @dataclass
 class LevelFigure:
-    size: int
-    connections: int
+    level: Level
     p50_ms: float
     p95_ms: float
     received: int
@@ -243,24 +268,28 @@ class LevelFigure:
 
 
 async def ramp(
-    make_target: Callable[[int], Target], levels: list[int], window: float
+    make_target: Callable[[int, int], Target],
+    levels: list[Level],
+    timing: Timing,
+    report: Callable[[LevelFigure], None] = lambda figure: None,
 ) -> list[LevelFigure]:
-    """Grow the crowd level by level (sizes are totals); stop after the first level that fails."""
+    """Grow the crowd level by level; stop after the first level that does not hold.
+    `make_target(waiting, calls)` provides what the new connections of a level need."""
     probes = Probes()
     crowd = Crowd(probes)
     _STOP[0] = crowd.stop
     figures: list[LevelFigure] = []
-    have = 0
+    have = Level(0, 0)
     try:
-        for size in levels:
-            target = make_target(size - have)
-            makers: list[Callable[[asyncio.Event], Awaitable[None]]] = []
-            for i in range(size - have):
-                makers.append(waiting_maker(target, i))
-                makers += call_makers(target, i, probes)
+        for level in levels:
+            new = Level(level.waiting - have.waiting, level.calls - have.calls)
+            target = make_target(new.waiting, new.calls)
+            makers = [waiting_maker(target, i) for i in range(new.waiting)]
+            makers += [m for i in range(new.calls) for m in call_makers(target, i, probes)]
             await crowd.add(makers)
-            have = size
-            figures.append(await _measure(probes, size, window))
+            have = level
+            figures.append(await _measure(probes, level, timing))
+            report(figures[-1])
             if not figures[-1].holds:
                 break
     finally:
@@ -268,12 +297,12 @@ async def ramp(
     return figures
 
 
-async def _measure(probes: Probes, size: int, window: float) -> LevelFigure:
-    await asyncio.sleep(1.0)  # let the new connections settle (first pushes, joins)
+async def _measure(probes: Probes, level: Level, timing: Timing) -> LevelFigure:
+    await asyncio.sleep(timing.settle)  # the first pushes and joins of the new connections
     probes.reset()
     probes.measuring = True
-    await asyncio.sleep(window)
+    await asyncio.sleep(timing.window)
     probes.measuring = False
     await asyncio.sleep(LOST_AFTER)
     p50, p95, received, lost = probes.window()
-    return LevelFigure(size, size * 3, p50, p95, received, lost, probes.failures)
+    return LevelFigure(level, p50, p95, received, lost, probes.failures)
