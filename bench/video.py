@@ -47,10 +47,17 @@ def redis_url() -> str | None:
     )
 
 
+def _machine() -> None:
+    """The figures are timings on a machine that may be shared: say how busy it is."""
+    one, five, _ = os.getloadavg()
+    console.print(f"load average {one:.1f} (1 min) / {five:.1f} (5 min) on {os.cpu_count()} CPUs")
+
+
 def _seal(quick: bool) -> bool:
     from bench import video_seal
 
     console.rule("Video (a): admission is sealed")
+    _machine()
     url = fresh_database("sqlite")
     engine = prepare(url)
     staff = staff_login(engine, secret=SECRET, username=CLERK)
@@ -95,6 +102,7 @@ def _connect(quick: bool) -> bool:
     from bench import video_connect
 
     console.rule("Video (b): time to connect")
+    _machine()
     if video_connect.chromium_missing():
         console.print(f"skipped: no Chromium at {video_connect.CHROMIUM}")
         return True
@@ -175,6 +183,7 @@ def _ramp(name: str, levels: list[Level], timing: Timing) -> bool:
     from bench import video_load
     from bench.video_load import Timing
 
+    _machine()
     console.print(f"[bold]{name}[/]: waiting + calls · connections · relay p50/p95 ms")
     url = fresh_database("sqlite")
     engine = prepare(url)

@@ -91,3 +91,12 @@ def test_the_baseline_relay_forwards_within_a_room_and_echoes_alone() -> None:
         with client.websocket_connect("/echo") as echo:
             echo.send_text("ping")
             assert echo.receive_text() == "ping"
+
+
+def test_when_every_probe_is_lost_the_level_is_infinitely_late_not_nan() -> None:
+    probes = Probes()
+    probes.measuring = True
+    for _ in range(3):
+        probes.sent[probes.next()] = time.perf_counter() - LOST_AFTER - 1
+    p50, p95, received, lost = probes.window()
+    assert (p50, p95, received, lost) == (float("inf"), float("inf"), 0, 3)
