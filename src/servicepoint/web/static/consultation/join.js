@@ -15,6 +15,7 @@ const main = document.querySelector("main");
 const guest = config.role === "guest";
 const page = { client: null, stream: null, audioOnly: false, server: config.state, note: "", lines: [], over: false, fallbacks: new Set() };
 const meter = new LevelMeter($("mic-level"));
+const MEDIA_WAIT_MS = 15000;
 
 function label(peer) {
   if (peer === "self") return T.you;
@@ -26,6 +27,7 @@ function label(peer) {
 // --- the live status: the own place and estimate, or the call's state ----------------------
 
 function statusLines(msg) {
+  if (msg.state === "admitted" && page.client && page.client.anyConnected()) return [T.connected];
   if (msg.state !== "waiting") return [T[msg.state] || ""];
   if (msg.position === null || msg.position === undefined) return [T.place_unknown];
   const ahead = msg.position - 1;
@@ -277,6 +279,7 @@ function start() {
   const client = new CallClient({
     wsUrl: `${scheme}//${location.host}${config.ws}`,
     self: guest ? null : "citizen",
+    mediaPending: true, // the mesh starts once the camera question is answered (startMedia)
     onState,
     onRemote,
     onPeerState,
@@ -289,6 +292,9 @@ function start() {
   wireChat(client, add, T);
   client.connect(); // the knock, before the camera question is even answered
   startMedia();
+  // Someone who never answers the browser's question still gets into the call (sound and
+  // picture of the clerk; their own follow once allowed).
+  setTimeout(() => client.mediaReady(), MEDIA_WAIT_MS);
   if (navigator.mediaDevices && navigator.mediaDevices.addEventListener) {
     navigator.mediaDevices.addEventListener("devicechange", () => { if (!page.over) showDevices(); });
   }

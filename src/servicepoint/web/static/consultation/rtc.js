@@ -60,6 +60,9 @@ export class CallClient {
     this.flushTimer = null;
     this.muted = false;
     this.cameraOff = false;
+    // A page still asking for camera and microphone holds back the mesh: a connection made
+    // without them would have to be made again a moment later.
+    this.held = o.mediaPending ? [] : null;
     window.spCall = this;
   }
 
@@ -120,8 +123,8 @@ export class CallClient {
     const handler = {
       hello: () => this._hello(msg),
       state: () => this.on.state(msg),
-      peers: () => this._peers(Array.isArray(msg.peers) ? msg.peers : []),
-      signal: () => this._signal(msg.from, msg.data || {}),
+      peers: () => this._hold(() => this._peers(Array.isArray(msg.peers) ? msg.peers : [])),
+      signal: () => this._hold(() => this._signal(msg.from, msg.data || {})),
       chat: () => this.on.chat(msg),
       upload: () => this.on.upload(msg),
       queue: () => this.on.queue(msg),
@@ -130,6 +133,18 @@ export class CallClient {
       pong: noop,
     }[msg.type];
     if (handler) handler();
+  }
+
+  _hold(step) {
+    if (this.held) this.held.push(step);
+    else step();
+  }
+
+  // The camera and microphone are decided (a stream, or none): the mesh may start.
+  mediaReady() {
+    const held = this.held;
+    this.held = null;
+    if (held) held.forEach((step) => step());
   }
 
   _hello(msg) {
@@ -174,7 +189,7 @@ export class CallClient {
 
   _create(name) {
     const pc = new RTCPeerConnection({ iceServers: this.iceServers });
-    const entry = { pc, pending: [], restarts: 0, timer: null, making: false, stream: null };
+    const entry = { pc, pending: [], restarts: 0, timer: null, making: false, stream: null, answering: false, restartAfter: false };
     this.peers.set(name, entry);
     if (this.localStream) {
       for (const track of this.localStream.getTracks()) pc.addTrack(track, this.localStream);
@@ -235,11 +250,17 @@ export class CallClient {
       if (busy && offersTo(this.self, from)) return;
       if (entry) this._drop(from, true);
       entry = this._create(from);
-      await entry.pc.setRemoteDescription(description);
-      await this._drain(entry);
-      await entry.pc.setLocalDescription(await entry.pc.createAnswer());
+      entry.answering = true; // a restart meanwhile waits, or the offer would go unanswered
+      try {
+        await entry.pc.setRemoteDescription(description);
+        await this._drain(entry);
+        await entry.pc.setLocalDescription(await entry.pc.createAnswer());
+      } finally {
+        entry.answering = false;
+      }
       if (this.peers.get(from) !== entry) return;
       this.send({ type: "signal", to: from, data: { description: entry.pc.localDescription.toJSON() } });
+      if (entry.restartAfter) this._restartOne(from);
     } else if (description.type === "answer" && entry && entry.pc.signalingState === "have-local-offer") {
       await entry.pc.setRemoteDescription(description);
       await this._drain(entry);
@@ -354,6 +375,10 @@ export class CallClient {
     this.localStream = stream;
     this.setMuted(this.muted);
     this.setCameraOff(this.cameraOff);
+    if (this.held) {
+      this.mediaReady();
+      return;
+    }
     let renegotiate = false;
     for (const entry of this.peers.values()) {
       for (const kind of ["audio", "video"]) {
@@ -369,11 +394,17 @@ export class CallClient {
 
   // Every connection anew, offered by us whatever our rank (the other side yields or answers).
   restart() {
-    for (const name of [...this.peers.keys()]) {
-      this._drop(name, true);
-      const entry = this._create(name);
-      this._offer(name, entry);
+    for (const name of [...this.peers.keys()]) this._restartOne(name);
+  }
+
+  _restartOne(name) {
+    const old = this.peers.get(name);
+    if (old && old.answering) {
+      old.restartAfter = true;
+      return;
     }
+    this._drop(name, true);
+    this._offer(name, this._create(name));
   }
 
   stopLocal() {
