@@ -56,9 +56,9 @@ function setState(state) {
   main.dataset.callState = state === "admitted" && page.client && page.client.anyConnected() ? "connected" : state;
 }
 
-// Content that disappears must not take the keyboard focus with it.
-function keepFocus(target) {
-  const active = document.activeElement;
+// Content that disappears must not take the keyboard focus with it: `active` is what had the
+// focus before the change (the browser may already have let go of it).
+function keepFocus(target, active) {
   if (target && active && active !== document.body && active.offsetParent === null) target.focus();
 }
 
@@ -67,6 +67,7 @@ function onState(received) {
   // A guest is in the room whatever the citizen's state, until the call ends.
   const msg = guest && received.state !== "ended" ? { ...received, state: "admitted" } : received;
   const before = page.server;
+  const active = document.activeElement;
   page.server = msg.state;
   page.note = "";
   if (msg.state === "ended") return finish(T.ended);
@@ -77,7 +78,7 @@ function onState(received) {
   setState(msg.state);
   say(statusLines(msg));
   if (msg.state === "admitted" && before !== "admitted" && !guest) admitted();
-  if (msg.state === "waiting") keepFocus($("check-title"));
+  if (msg.state === "waiting") keepFocus($("check-title"), active);
 }
 
 function admitted() {
@@ -88,6 +89,7 @@ function admitted() {
 
 // The end of the page's call: hung up, ended by staff, taken over by another tab or refused.
 function finish(text, closed) {
+  const active = document.activeElement;
   page.over = true;
   page.note = "";
   if (page.client) page.client.hangUp();
@@ -97,7 +99,7 @@ function finish(text, closed) {
   if (closed) main.classList.add("call-closed"); // no rating in a tab that lost the call
   setState("ended");
   say([text]);
-  keepFocus($("ended-title"));
+  keepFocus($("ended-title"), active);
 }
 
 function onClose(code, reason, final) {
