@@ -112,31 +112,31 @@ def texts(lang: str) -> dict[str, str]:
     return {key: i18n.translate(lang, msgid) for key, msgid in TEXTS.items()}
 
 
-def status_lines(t: Mapping[str, str], state: str, place: Place) -> list[str]:
+def status_lines(words: Mapping[str, str], state: str, place: Place) -> list[str]:
     """What the live status region says; join.js builds the same from each `state` frame."""
     if state != "waiting":
-        return [t.get(state, "")]
+        return [words.get(state, "")]
     if place.position is None:
-        return [t["place_unknown"]]
+        return [words["place_unknown"]]
     ahead = place.position - 1
-    lines = [t["place"].replace("{position}", str(place.position))]
+    lines = [words["place"].replace("{position}", str(place.position))]
     lines.append(
-        t["ahead_none"]
+        words["ahead_none"]
         if ahead == 0
-        else t["ahead_one"]
+        else words["ahead_one"]
         if ahead == 1
-        else t["ahead_many"].replace("{n}", str(ahead))
+        else words["ahead_many"].replace("{n}", str(ahead))
     )
     if place.late:
-        lines.append(t["late"])
+        lines.append(words["late"])
     minutes = place.estimate_minutes
     if minutes is not None:
         lines.append(
-            t["wait_soon"]
+            words["wait_soon"]
             if minutes == 0
-            else t["wait_one"]
+            else words["wait_one"]
             if minutes == 1
-            else t["wait_many"].replace("{minutes}", str(minutes))
+            else words["wait_many"].replace("{minutes}", str(minutes))
         )
     return lines
 
@@ -152,7 +152,7 @@ def _place(session: Session, joined: Joined, settings: Settings) -> Place:
 def _common(request: Request, joined: Joined, base: str, state: str) -> dict[str, Any]:
     settings: Settings = request.app.state.settings
     lang = str(getattr(request.state, "lang", "de"))
-    t = texts(lang)
+    words = texts(lang)
     max_mb = f"{settings.upload_max_bytes / 1_000_000:g}"
     config = {
         "role": "guest" if joined.guest else "citizen",
@@ -161,7 +161,7 @@ def _common(request: Request, joined: Joined, base: str, state: str) -> dict[str
         "state": state,
         "maxBytes": settings.upload_max_bytes,
         "maxMb": max_mb,
-        "text": t,
+        "text": words,
     }
     return {
         "joined": joined,
@@ -170,7 +170,7 @@ def _common(request: Request, joined: Joined, base: str, state: str) -> dict[str
         "base": base,
         "call_state": state,
         "config": config,
-        "texts": t,
+        "texts": words,
         "max_mb": max_mb,
         "accept": ACCEPT,
         "retention_days": settings.video_upload_retention_days,
