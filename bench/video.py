@@ -212,7 +212,8 @@ def _print_level(f: LevelFigure) -> None:
     console.print(
         f"  {level.waiting:4} + {level.calls:<4} · {level.connections:5} · "
         f"{f.p50_ms:6.1f} / {f.p95_ms:6.1f} (probes {f.received}, lost {f.lost}, "
-        f"connections lost {f.failures}){'' if f.holds else ' [red]over[/]'}"
+        f"connections lost {f.failures}; calm {f.settled_s:.0f} s after connecting)"
+        f"{'' if f.holds else ' [red]over[/]'}"
     )
 
 
