@@ -13,6 +13,7 @@ from servicepoint.catalog.cli import locations_app
 from servicepoint.catalog.cli import seed as seed_command
 from servicepoint.cli_support import upgrade
 from servicepoint.config import Settings
+from servicepoint.planning.cli import plan_app
 
 app = typer.Typer(help="servicepoint: the city's citizen-service platform.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -66,6 +67,7 @@ app.add_typer(assistant_app, name="assistant")
 
 app.add_typer(user_app, name="user")
 app.add_typer(locations_app, name="locations")
+app.add_typer(plan_app, name="plan")
 app.command("seed")(seed_command)
 
 

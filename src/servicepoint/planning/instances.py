@@ -160,7 +160,8 @@ def all_pairs(n: int, costs: dict[tuple[int, int], int]) -> np.ndarray:
         # csgraph drops explicit zeros as "no edge": a zero-cost edge gets a tiny stand-in and is
         # rounded back, which is exact because all costs are integers.
         graph = csr_matrix((np.maximum(weights, 1e-9), (ends[:, 0], ends[:, 1])), shape=(n, n))
-        return np.round(shortest_path(graph, method="D", directed=False))  # type: ignore[no-any-return]
+        paths: np.ndarray = shortest_path(graph, method="D", directed=False)
+        return np.round(paths)
     return floyd_warshall(n, ends, weights)
 
 
@@ -207,8 +208,10 @@ def read_points(text: str) -> PointsInstance:
 def floor_euclidean(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """⌊Euclidean distance⌋ between the rows of a and b (the rounding of the published rl1304
     optima); exact for integer coordinates, where a float sqrt alone could land one off."""
-    squared = (a[:, None, 0] - b[None, :, 0]) ** 2 + (a[:, None, 1] - b[None, :, 1]) ** 2
-    root = np.floor(np.sqrt(squared))
+    squared: np.ndarray = (a[:, None, 0] - b[None, :, 0]) ** 2 + (
+        a[:, None, 1] - b[None, :, 1]
+    ) ** 2
+    root: np.ndarray = np.floor(np.sqrt(squared))
     integral = np.all(a == np.round(a)) and np.all(b == np.round(b))
     if integral:
         root -= (root * root > squared).astype(np.float64)

@@ -1,0 +1,104 @@
+"""The Benders master LP in HiGHS: min Σ w_i θ_i s.t. Σ y_j = p, 0 ≤ y ≤ 1, and the cuts.
+
+Columns are y_0…y_{n−1}, then θ_0…θ_{m−1}. Integrality is never given to HiGHS: branching is
+ours (planning.tree), so that Benders cuts can enter at every node.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import highspy
+import numpy as np
+
+from servicepoint.planning.separation import CutRows
+
+INF = float(highspy.kHighsInf)
+_BANNER = {"shown": False}
+_PRUNED = (highspy.HighsModelStatus.kInfeasible, highspy.HighsModelStatus.kObjectiveBound)
+
+
+def new_highs() -> highspy.Highs:
+    """A silent HiGHS. Its first construction in a process prints a banner to stdout, which
+    would break `--json` output: that one time, fd 1 points to /dev/null."""
+    sys.stdout.flush()
+    saved, null = os.dup(1), os.open(os.devnull, os.O_WRONLY)
+    try:
+        if not _BANNER["shown"]:
+            os.dup2(null, 1)
+        highs = highspy.Highs()  # type: ignore[no-untyped-call]
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(null)
+    _BANNER["shown"] = True
+    highs.setOptionValue("output_flag", False)
+    highs.setOptionValue("threads", 1)
+    return highs
+
+
+class LpStopped(Exception):
+    """HiGHS stopped short of an optimum (time limit, or numerical trouble): the LP tells
+    nothing, and the search ends without a proof."""
+
+
+class Master:
+    def __init__(
+        self, weights: np.ndarray, n: int, p: int, floor: np.ndarray, fixed: np.ndarray
+    ) -> None:
+        """`floor` is each θ_i's lower bound (client i's distance to its nearest site);
+        `fixed` sites are open from the start."""
+        self.n, self.m, self.weights = n, weights.size, weights
+        self.highs = new_highs()
+        costs = np.concatenate([np.zeros(n), weights])
+        opened = np.zeros(n)
+        opened[fixed] = 1.0
+        lower = np.concatenate([opened, floor])
+        upper = np.concatenate([np.ones(n), np.full(self.m, INF)])
+        none = np.zeros(0, dtype=np.int32)
+        self.highs.addCols(n + self.m, costs, lower, upper, 0, none, none, np.zeros(0))
+        self.columns = np.arange(n, dtype=np.int32)
+        self.highs.addRow(p, p, n, self.columns, np.ones(n))
+        self.cuts = 0
+
+    def add_cuts(self, rows: CutRows) -> None:
+        lower, starts, index, value = rows
+        if lower.size:
+            upper = np.full(lower.size, INF)
+            self.highs.addRows(lower.size, lower, upper, index.size, starts, index, value)
+            self.cuts += lower.size
+
+    def set_bounds(self, lower: np.ndarray, upper: np.ndarray) -> None:
+        self.highs.changeColsBounds(self.n, self.columns, lower, upper)
+
+    def solve(
+        self, cutoff: float = INF, time_left: float = INF
+    ) -> tuple[np.ndarray, np.ndarray, float] | None:
+        """(y, θ, objective) at the LP optimum; None when the LP is infeasible or its bound
+        reaches `cutoff` (the dual simplex stops there, which prunes a node early). Raises
+        LpStopped when `time_left` runs out first."""
+        self.highs.setOptionValue("objective_bound", cutoff)
+        self.highs.setOptionValue("time_limit", max(time_left, 1e-3))
+        self.highs.run()
+        status = self.highs.getModelStatus()
+        if status in _PRUNED:
+            return None
+        if status != highspy.HighsModelStatus.kOptimal:
+            raise LpStopped(str(status))
+        values = np.asarray(self.highs.getSolution().col_value)
+        objective = float(self.highs.getInfo().objective_function_value)
+        return values[: self.n], values[self.n :], objective
+
+    def reduced_costs(self) -> np.ndarray:
+        return np.asarray(self.highs.getSolution().col_dual)[: self.n]
+
+    def purge(self, tolerance: float = 1e-6) -> int:
+        """Drops the cuts that are slack at the current LP optimum: every simplex iteration
+        pays for each dense row, and a slack row does not change the optimum."""
+        activity = np.asarray(self.highs.getSolution().row_value)[1:]
+        lower = np.asarray(self.highs.getLp().row_lower_)[1:]
+        slack = np.flatnonzero(activity > lower + tolerance * np.maximum(1.0, np.abs(lower))) + 1
+        if slack.size:
+            self.highs.deleteRows(slack.size, slack.astype(np.int32))
+        return int(slack.size)
