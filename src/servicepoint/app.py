@@ -100,7 +100,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         gc.collect()
         gc.freeze()
         yield
+        from servicepoint.consultation import hub
 
+        hub.shutdown(_app)  # the video publishers' threads
         engine.dispose()
 
     app = ServicePointApp(

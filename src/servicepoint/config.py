@@ -108,6 +108,9 @@ class Settings(BaseSettings):
     video_upload_retention_days: int = Field(default=14, ge=1, le=365)
     # The waiting room drops an entry whose page sent no sign of life for this long.
     video_presence_seconds: int = Field(default=30, ge=5, le=300)
+    # Per client and minute: WebSocket connections (citizen and guests; consoles apart) and
+    # the citizen's posts of a call (documents, end, rating, fallback), each a budget of its own.
+    video_rate_limit: int = Field(default=60, ge=1, le=100_000)
 
     # Optional OpenAI-compatible endpoint that only rephrases grounded answers.
     assistant_llm_url: str | None = None

@@ -319,7 +319,8 @@ def test_binary_frames_close_1008(client: TestClient, real_engine: Engine) -> No
     with client.websocket_connect(join_path(code)) as ws:
         until(ws, "state")
         ws.send_bytes(b'{"type":"ping"}')
-        assert closed_with(ws)[0] == 1008
+        close, reason, _ = closed_with(ws)
+    assert (close, reason["error"]) == (1008, "binary_frame")
 
 
 def test_a_flood_closes_1008(client: TestClient, real_engine: Engine) -> None:

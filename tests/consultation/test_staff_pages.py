@@ -170,6 +170,7 @@ def test_waiting_room_in_appointment_order_with_waited_minutes(
     assert "wartet seit 7 Min." in html and "wartet seit 2 Min." in html
     assert "2 Personen warten." in html
     assert call_state(html) == "waiting"
+    assert queue_of(html) == "waiting"
     assert f'id="today-{code_of(session, later)}"' in html  # today's appointments too
 
 
@@ -182,9 +183,16 @@ def test_admit_button_names_person_and_time(clerk: TestClient, session: Session)
     assert expected in button_names(html)
 
 
-def test_idle_when_nobody_waits(clerk: TestClient) -> None:
+def queue_of(html: str) -> str:
+    found = re.search(r'<main [^>]*data-queue="([a-z]+)"', html)
+    assert found, "no data-queue on <main>"
+    return found.group(1)
+
+
+def test_nobody_waits_is_said_by_the_queue_not_a_fifth_call_state(clerk: TestClient) -> None:
     html = clerk.get(BASE).text
-    assert call_state(html) == "idle"
+    assert call_state(html) == "waiting"  # API.md: waiting, admitted, connected, ended only
+    assert queue_of(html) == "empty"
     assert "0 Personen warten." in html
     assert not [n for n in button_names(html) if n.startswith("Eintreten lassen")]
 

@@ -44,17 +44,21 @@ SWEEP_GRACE = dt.timedelta(hours=1)
 _SWEEP_BATCH = 500
 
 
-# Citizens post documents on the application pages only; there a multipart body may carry a
-# few files at the upload limit each (plus the form's text), everywhere else the small limit.
-UPLOAD_PATHS = ("/antrag/", "/video/")
+# Citizens post documents on the application pages and on one route of a video call; there a
+# multipart body may carry a few files (the application) or one file (the call) at the upload
+# limit each, plus the form's text; everywhere else the small limit. A pattern is a path prefix,
+# or with "*" one path segment in between (web.middleware.path_matches).
+UPLOAD_PATHS = ("/antrag/",)
+SINGLE_UPLOAD_PATHS = ("/video/*/dokument",)
 FILES_PER_REQUEST = 3
 FORM_OVERHEAD = 64 * 1024
 
 
 def multipart_limits(settings: Settings) -> tuple[tuple[str, int], ...]:
     """The body limits web.middleware.RequestContextMiddleware applies to multipart forms."""
-    limit = settings.upload_max_bytes * FILES_PER_REQUEST + FORM_OVERHEAD
-    return tuple((prefix, limit) for prefix in UPLOAD_PATHS)
+    several = settings.upload_max_bytes * FILES_PER_REQUEST + FORM_OVERHEAD
+    one = settings.upload_max_bytes + FORM_OVERHEAD
+    return tuple((p, several) for p in UPLOAD_PATHS) + tuple((p, one) for p in SINGLE_UPLOAD_PATHS)
 
 
 class Readable(Protocol):

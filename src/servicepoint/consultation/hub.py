@@ -71,6 +71,14 @@ def _executor(app: FastAPI) -> ThreadPoolExecutor:
     return executor
 
 
+def shutdown(app: FastAPI) -> None:
+    """At the app's shutdown: let the publisher threads finish what is queued, then end."""
+    executor: ThreadPoolExecutor | None = getattr(app.state, "video_publisher", None)
+    if executor is not None:
+        app.state.video_publisher = None
+        executor.shutdown(wait=True, cancel_futures=False)
+
+
 class Publisher:
     """One connection's outgoing messages, in order (an offer before its ICE candidates)."""
 
@@ -96,6 +104,7 @@ Event = (
     | tuple[Literal["message"], str, str]
     | tuple[Literal["failed"], str]
     | tuple[Literal["tick"]]
+    | tuple[Literal["policy"], str]  # the browser broke a frame rule: close 1008 with this reason
 )
 
 

@@ -57,6 +57,10 @@ TEXTS: Mapping[str, str] = {
     "offline": N_("Die Verbindung zum Server ist unterbrochen. Wir versuchen es weiter …"),
     "refused": N_("Dieser Link gilt nicht (mehr). Bitte laden Sie die Seite neu."),
     "left": N_("Sie haben das Gespräch verlassen."),
+    "left_queue": N_(
+        "Sie haben den Wartebereich verlassen. Ihr Termin bleibt bestehen: Laden Sie diese "
+        "Seite neu, um wieder in den Wartebereich zu kommen."
+    ),
     # camera and microphone
     "devices_ok": N_("Kamera und Mikrofon funktionieren."),
     "device_blocked": N_(

@@ -15,7 +15,7 @@ from fastapi import APIRouter, BackgroundTasks, Depends, File, Form, Request, Up
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from servicepoint.consultation import hub
+from servicepoint.consultation import access, hub
 from servicepoint.consultation import service as consultation_service
 from servicepoint.consultation.errors import (
     AlreadyRated,
@@ -33,7 +33,6 @@ from servicepoint.consultation.page_view import guest_view, join_view
 from servicepoint.consultation.schemas import Joined
 from servicepoint.core.db import SessionDep
 from servicepoint.core.i18n import N_, error_text
-from servicepoint.core.inputs import Key
 from servicepoint.core.security import csrf_protect, mark_private
 from servicepoint.core.templating import render
 from servicepoint.errors import (
@@ -51,6 +50,10 @@ REFUSED = (BadToken, NotVideoBooking, TooEarly, LinkExpired, BookingCancelled)
 FILE_PROBLEMS = (PayloadTooLarge, UnsupportedMediaType, Unprocessable, NotAdmitted, TooManyUploads)
 NO_FILE = N_("Bitte wählen Sie eine Datei aus.")
 Rating = Annotated[int, Form(ge=1, le=5)]
+# The link's token as the path has it: any text. Only a genuine token opens anything (an HMAC
+# the service checks first, before the database), so a malformed one (NUL, far too long) gets
+# the same 403 `bad_token` page as a wrong one, not a 422 about the path.
+Token = str
 Mode = Annotated[Literal["audio", "phone"], Form()]
 
 
@@ -78,12 +81,16 @@ def _open(session: Session, request: Request, token: str) -> Joined:
     return consultation_service.open_join(session, token=token, settings=settings)
 
 
+def _limited(request: Request) -> None:
+    access.check_rate(request, "post")  # before the database: one budget for all posts
+
+
 def _back(token: str, flag: str, anchor: str = "") -> RedirectResponse:
     return RedirectResponse(f"/video/{token}?{flag}=1{anchor}", status_code=303)
 
 
 @router.get("/video/{token}", response_class=HTMLResponse, dependencies=[PRIVATE])
-def join_page(token: Key, request: Request, session: Session = SessionDep) -> HTMLResponse:
+def join_page(token: Token, request: Request, session: Session = SessionDep) -> HTMLResponse:
     """The citizen's waiting room and call; opening the link is the knock."""
     try:
         joined = _open(session, request, token)
@@ -94,7 +101,7 @@ def join_page(token: Key, request: Request, session: Session = SessionDep) -> HT
 
 
 @router.get("/video/gast/{token}", response_class=HTMLResponse, dependencies=[PRIVATE])
-def guest_page(token: Key, request: Request, session: Session = SessionDep) -> HTMLResponse:
+def guest_page(token: Token, request: Request, session: Session = SessionDep) -> HTMLResponse:
     """An interpreter's or second clerk's way into the call (a staff-issued link)."""
     settings = request.app.state.settings
     try:
@@ -106,13 +113,14 @@ def guest_page(token: Key, request: Request, session: Session = SessionDep) -> H
 
 @router.post("/video/{token}/dokument", response_model=None, dependencies=POST)
 def upload(
-    token: Key,
+    token: Token,
     request: Request,
     background: BackgroundTasks,
     dokument: UploadFile | None = File(default=None),
     session: Session = SessionDep,
 ) -> Response:
     """Send a document (PDF, JPEG, PNG) to the clerk during the call."""
+    _limited(request)
     joined = _open(session, request, token)
     try:
         row = _store(session, request, joined, dokument)
@@ -154,15 +162,23 @@ def _store(
 
 @router.post("/video/{token}/beenden", response_model=None, dependencies=POST)
 def end_call(
-    token: Key, request: Request, background: BackgroundTasks, session: Session = SessionDep
+    token: Token, request: Request, background: BackgroundTasks, session: Session = SessionDep
 ) -> Response:
-    """The citizen hangs up: the call ends for everyone, then the rating."""
+    """The citizen hangs up: the call ends for everyone, then the rating. Still waiting (a
+    stale page, a send-back just now, a form without script): they only leave the queue, and
+    reloading the page brings them back; the appointment stays theirs."""
+    _limited(request)
     joined = _open(session, request, token)
+    if joined.consultation.state != "admitted":
+        return _left(session, request, background, joined, token)
     code = joined.booking.code
     try:
         consultation_service.end(session, code=code, clerk=None)
     except StateConflict:
-        if consultation_service.state_of(session, code=code) != "ended":
+        state = consultation_service.state_of(session, code=code)
+        if state == "waiting":  # sent back meanwhile: leave the queue, as above
+            return _left(session, request, background, joined, token)
+        if state != "ended":
             raise
     else:
         hub.notify(background, request, code, {"kind": "ended"})
@@ -171,9 +187,29 @@ def end_call(
     return _back(token, "beendet", "#ended-title")
 
 
+def _left(
+    session: Session, request: Request, background: BackgroundTasks, joined: Joined, token: str
+) -> Response:
+    """Out of the queue: the tab holding the entry lets go of it (an ended call stays ended)."""
+    consultation = joined.consultation
+    if consultation.state == "ended":
+        state = "ended"
+    else:
+        holder = consultation.connection or ""
+        consultation_service.leave(session, consultation_id=consultation.id, connection=holder)
+        hub.notify_staff(background, request)
+        state = "left"
+    if _wants_json(request):
+        return JSONResponse({"state": state})
+    if state == "left":
+        return _back(token, "verlassen", "#left-queue")
+    return _back(token, "beendet", "#ended-title")
+
+
 @router.post("/video/{token}/bewertung", response_model=None, dependencies=POST)
-def rate(token: Key, request: Request, rating: Rating, session: Session = SessionDep) -> Response:
+def rate(token: Token, request: Request, rating: Rating, session: Session = SessionDep) -> Response:
     """One click after the call: how satisfied the citizen was (1 to 5)."""
+    _limited(request)
     joined = _open(session, request, token)
     try:
         consultation_service.rate(session, consultation_id=joined.consultation.id, rating=rating)
@@ -186,8 +222,9 @@ def rate(token: Key, request: Request, rating: Rating, session: Session = Sessio
 
 
 @router.post("/video/{token}/ausweichen", response_model=None, dependencies=POST)
-def fallback(token: Key, request: Request, mode: Mode, session: Session = SessionDep) -> Response:
+def fallback(token: Token, request: Request, mode: Mode, session: Session = SessionDep) -> Response:
     """The citizen went on with sound only or by phone (when the WebSocket is gone too)."""
+    _limited(request)
     joined = _open(session, request, token)
     consultation_service.record_fallback(session, consultation_id=joined.consultation.id, mode=mode)
     if _wants_json(request):

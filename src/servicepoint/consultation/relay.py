@@ -23,11 +23,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from servicepoint.config import Settings
+from servicepoint.consultation import access
 from servicepoint.consultation.errors import TooEarly
 from servicepoint.consultation.hub import Event, Inbox, Publisher, ctl_channel, room_channel
 from servicepoint.consultation.signalling import (
     CLOSE_GONE,
     CLOSE_POLICY,
+    CLOSE_RATE,
     CLOSE_REFUSED,
     CLOSE_REPLACED,
     CLOSE_SERVER,
@@ -41,6 +43,7 @@ from servicepoint.consultation.signalling import (
     delivery,
     envelope,
     error_frame,
+    frame_problem,
     free_guest_name,
     may_reach_citizen,
     parse_frame,
@@ -48,7 +51,6 @@ from servicepoint.consultation.signalling import (
     read_message,
     relay_envelope,
     signal_frame,
-    too_large,
     valid_peer,
 )
 from servicepoint.core import i18n
@@ -61,6 +63,10 @@ HERE_SECONDS = 10.0  # a seat says it is still here this often ...
 STALE_SECONDS = 35.0  # ... and one not heard from for this long has gone (its worker died)
 GATHER_SECONDS = 0.25  # how long a guest or clerk listens for who is here before choosing a name
 FINISH_SECONDS = 5.0  # at most this long to leave the room and the waiting room on closing
+# Frames read but not yet handled (the loop may be waiting for the database or the hub): more
+# than this many, or bytes, and the browser sends faster than we work: close 1008.
+PENDING_FRAMES = 80
+PENDING_BYTES = 1024 * 1024
 LANG_COOKIE = "sp_lang"
 
 
@@ -73,6 +79,7 @@ class Link:
     """What every connection has: the socket, its inbox and publisher, the frame budget."""
 
     frames: frozenset[str] = frozenset()
+    rate_kind = "ws"  # the per-client budget of connections (access.check_rate)
 
     def __init__(self, ws: WebSocket) -> None:
         self.ws = ws
@@ -85,6 +92,7 @@ class Link:
         self.budget = FrameBudget(time.monotonic())
         self.seat: Seat | None = None
         self.closed = False
+        self.pending = [0, 0]  # frames, bytes read by _receive and not yet handled
 
     # -- the socket ---------------------------------------------------------------------------
     async def send(self, frame: dict[str, Any]) -> None:
@@ -107,7 +115,8 @@ class Link:
         detail = i18n.error_text(exc, self.lang)
         extra = {"opens_at": exc.opens_at.isoformat()} if isinstance(exc, TooEarly) else {}
         await self.send(error_frame(exc.code, detail, **extra))
-        code = CLOSE_GONE if exc.status_code == 410 else CLOSE_REFUSED
+        codes = {410: CLOSE_GONE, 429: CLOSE_RATE}
+        code = codes.get(exc.status_code, CLOSE_REFUSED)
         await self.close(code, close_reason(exc.code, detail, **extra))
 
     async def db(self, step: Callable[[Session], T]) -> T:
@@ -123,6 +132,11 @@ class Link:
     # -- the loop -----------------------------------------------------------------------------
     async def serve(self) -> None:
         await self.ws.accept()
+        try:
+            access.check_rate(self.ws, self.rate_kind)  # before any database or hub work
+        except access.VideoRateLimited as exc:
+            await self.refuse(exc)
+            return
         helpers = [asyncio.create_task(self._receive()), asyncio.create_task(self._tick())]
         try:
             await self.start()
@@ -145,12 +159,27 @@ class Link:
                 await self.close(1000)
 
     async def _receive(self) -> None:
+        """Read the browser's frames; size, type and rate are judged here, as they arrive, so
+        a flood never piles up behind a loop that waits for the database."""
         while True:
             message = await self.ws.receive()
             if message["type"] == "websocket.disconnect":
                 self.inbox.queue.put_nowait(("closed", int(message.get("code") or 1000)))
                 return
-            self.inbox.queue.put_nowait(("client", message.get("text")))
+            text = message.get("text")
+            problem = frame_problem(text) or self._over_budget(text or "")
+            if problem is not None:  # stop reading: the loop closes 1008 with the reason
+                self.inbox.queue.put_nowait(("policy", problem))
+                return
+            self.inbox.queue.put_nowait(("client", text))
+
+    def _over_budget(self, text: str) -> str | None:
+        self.pending[0] += 1
+        self.pending[1] += len(text)
+        if not self.budget.take(time.monotonic()):
+            return "too_many_frames"
+        too_many = self.pending[0] > PENDING_FRAMES or self.pending[1] > PENDING_BYTES
+        return "too_many_frames" if too_many else None
 
     async def _tick(self) -> None:
         while True:
@@ -161,7 +190,11 @@ class Link:
         if event[0] == "closed":
             self.closed = True
         elif event[0] == "client":
+            self.pending[0] -= 1
+            self.pending[1] -= len(event[1] or "")
             await self._client(event[1])
+        elif event[0] == "policy":
+            await self.close(CLOSE_POLICY, close_reason(event[1]))
         elif event[0] == "message":
             await self._message(event[1], event[2])
         elif event[0] == "failed":
@@ -173,16 +206,11 @@ class Link:
             await self.on_tick(now)
 
     async def _client(self, text: str | None) -> None:
-        if text is None or too_large(text):
-            await self.close(CLOSE_POLICY, close_reason("frame_too_large"))
-        elif not self.budget.take(time.monotonic()):
-            await self.close(CLOSE_POLICY, close_reason("too_many_frames"))
+        frame = parse_frame(text or "", self.frames)
+        if frame is None:
+            await self.send(error_frame("invalid_frame"))
         else:
-            frame = parse_frame(text, self.frames)
-            if frame is None:
-                await self.send(error_frame("invalid_frame"))
-            else:
-                await self.on_frame(frame)
+            await self.on_frame(frame)
 
     async def _message(self, channel: str, text: str) -> None:
         if self.seat is not None and channel == self.seat.channel:

@@ -42,6 +42,7 @@ CLOSE_SERVER = 1011  # the hub went away: the client reconnects
 CLOSE_REFUSED = 4403  # bad token, too early, not staff, foreign origin
 CLOSE_REPLACED = 4409  # a second tab with the same link took over
 CLOSE_GONE = 4410  # link expired, booking cancelled, call ended
+CLOSE_RATE = 4429  # too many connections from this client: the client retries, slower each time
 _REASON_BYTES = 123  # RFC 6455: a close reason fits in a control frame
 
 CLERK = "clerk"
@@ -131,6 +132,13 @@ _CLIENT_FRAME: TypeAdapter[Ping | Signal | Chat | Join | Fallback] = TypeAdapter
 CITIZEN_FRAMES = frozenset({"ping", "signal", "chat", "fallback"})
 GUEST_FRAMES = frozenset({"ping", "signal", "chat"})
 STAFF_FRAMES = frozenset({"ping", "signal", "chat", "join"})
+
+
+def frame_problem(text: str | None) -> str | None:
+    """Why a browser's frame breaks the rules before anything parses it (close 1008), or None."""
+    if text is None:
+        return "binary_frame"
+    return "frame_too_large" if too_large(text) else None
 
 
 def too_large(text: str) -> bool:

@@ -23,7 +23,7 @@ from servicepoint.account.deps import require
 from servicepoint.account.models import User
 from servicepoint.casework.staff_pages import attachment
 from servicepoint.consultation import followup, hub, service
-from servicepoint.consultation.schemas import CallEntry, WaitingEntry
+from servicepoint.consultation.schemas import CallEntry
 from servicepoint.core.clock import utcnow
 from servicepoint.core.db import SessionDep
 from servicepoint.core.i18n import N_, error_text, translate, translations
@@ -91,13 +91,12 @@ def _my_call(session: Session, *, user: User) -> CallEntry | None:
     return next((c for c in calls if c.clerk_id == user.id), None)
 
 
-def _call_state(call: CallEntry | None, waiting: list[WaitingEntry], *, ended: bool) -> str:
-    """`data-call-state` of the console: in a call, just ended, someone waits, or idle."""
+def _call_state(call: CallEntry | None, *, ended: bool) -> str:
+    """`data-call-state` of the console, one of API.md's four: in a call, just ended, or
+    waiting (for the next person, whether anybody waits yet: see `data-queue`)."""
     if call is not None:
         return "admitted"
-    if ended:
-        return "ended"
-    return "waiting" if waiting else "idle"
+    return "ended" if ended else "waiting"
 
 
 def _texts(lang: str) -> dict[str, Any]:
@@ -124,7 +123,8 @@ def console_view(
         "call": call,
         "note": consultation.note if consultation else None,
         "uploads": uploads,
-        "call_state": _call_state(call, waiting, ended=ended),
+        "call_state": _call_state(call, ended=ended),
+        "queue": "waiting" if waiting else "empty",
         "state_names": {key: translate(lang, msgid) for key, msgid in STATE_NAMES.items()},
         "js_texts": _texts(lang),
         "base": BASE,
@@ -178,7 +178,13 @@ def _done(request: Request, session: Session, user: User, key: str, **extra: Any
     context.update(extra)
     panel = bytes(render(request, "consultation/console_call.html", context).body).decode()
     message = translate(request.state.lang, DONE[key])
-    body = {"ok": key, "message": message, "state": context["call_state"], "panel": panel}
+    body = {
+        "ok": key,
+        "message": message,
+        "state": context["call_state"],
+        "queue": context["queue"],
+        "panel": panel,
+    }
     return JSONResponse(body | extra)
 
 

@@ -13,7 +13,6 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
-import re
 import time
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,8 +23,7 @@ from sqlalchemy.orm import Session
 from servicepoint.account import service as account_service
 from servicepoint.account.errors import LoginRequired
 from servicepoint.config import Settings
-from servicepoint.consultation import service
-from servicepoint.consultation.errors import BadToken, LinkExpired
+from servicepoint.consultation import access, service
 from servicepoint.consultation.hub import CHANGED, STAFF_CHANNEL, ctl_channel
 from servicepoint.consultation.relay import Link, Seat
 from servicepoint.consultation.schemas import Place
@@ -60,16 +58,11 @@ from servicepoint.errors import Forbidden, ServicePointError
 
 router = APIRouter()
 
-_TOKEN = re.compile(r"[A-Za-z0-9-]{1,80}")
-# The same msgids as the service's, so they share one translation.
-_BAD_TOKEN = N_(
-    "Dieser Link ist ungültig. Bitte prüfen Sie, ob Sie ihn vollständig geöffnet haben."
-)
-_EXPIRED = N_("Dieser Link ist abgelaufen: der Termin ist vorbei.")
+# A bad, expired or cancelled link is refused by the service (open_join, open_guest) in its
+# own words; the texts here are the connections' own.
 _FOREIGN = N_("Diese Verbindung kommt nicht von unserer Seite.")
 _LOGIN = N_("Bitte melden Sie sich an.")
 _NOT_ADMITTED = N_("Diese Person ist nicht (mehr) zur Videoberatung eingelassen.")
-_NOT_YOURS = N_("Diese Videoberatung führt eine andere Mitarbeiterin oder ein anderer Mitarbeiter.")
 _NOT_IN_CALL = N_("Sie sind in keiner Videoberatung.")
 STATE_EVERY = 15.0  # a waiting citizen's position and estimate, at least this often
 QUEUE_EVERY = 10.0  # the consoles' queue, at least this often
@@ -78,11 +71,6 @@ DEBOUNCE = 1.0  # at most one recomputation a second however often the queue cha
 
 class ForeignOrigin(Forbidden):
     code = "bad_origin"
-
-
-def _check_token(token: str) -> None:
-    if not _TOKEN.fullmatch(token):
-        raise BadToken(_BAD_TOKEN)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -115,7 +103,6 @@ class CitizenLink(Link):
         self.dirty = False
 
     async def start(self) -> None:
-        _check_token(self.token)
         opened = await self.db(lambda s: _open_citizen(s, self.token, self.settings, self.conn))
         self.opened = opened
         await self.inbox.subscribe(ctl_channel(opened.code))
@@ -223,11 +210,21 @@ class CitizenLink(Link):
         if self.state not in ("booked", "waiting") or self.opened is None:
             return
         if utcnow() >= self.opened.closes_at:
-            await self.refuse(LinkExpired(_EXPIRED))
+            await self._recheck_link()
         elif self.dirty and now - self.refreshed_at >= DEBOUNCE:
             await self.refresh()
         elif now - self.refreshed_at >= STATE_EVERY:
             await self.refresh(again=True)
+
+    async def _recheck_link(self) -> None:
+        """The window has closed as this connection knew it: the service says whether the link
+        still works (LinkExpired otherwise, in its words; the loop refuses with it)."""
+        joined = await self.db(
+            lambda s: service.open_join(s, token=self.token, settings=self.settings)
+        )
+        assert self.opened is not None
+        later = utcnow() + dt.timedelta(seconds=STATE_EVERY)  # asked again at most this often
+        self.opened = dataclasses.replace(self.opened, closes_at=max(joined.closes_at, later))
 
     async def finish(self) -> None:
         await super().finish()
@@ -258,8 +255,6 @@ class GuestLink(Link):
         self.code = ""
 
     async def start(self) -> None:
-        _check_token(self.token)
-
         def step(session: Session) -> tuple[str, str]:
             joined = service.open_guest(session, token=self.token, settings=self.settings)
             return joined.booking.code, joined.consultation.state
@@ -339,9 +334,11 @@ class StaffLink(Link):
     """The staff console: the queue live, and the room of the call the clerk admitted."""
 
     frames = STAFF_FRAMES
+    rate_kind = "staff_ws"  # consoles have a budget apart from the public's
 
     def __init__(self, ws: WebSocket) -> None:
         super().__init__(ws)
+        self.token = ws.cookies.get(SESSION_COOKIE)
         self.user_id = 0
         self.pushed_at = time.monotonic()
         self.dirty = False
@@ -349,14 +346,19 @@ class StaffLink(Link):
     async def start(self) -> None:
         if not _same_origin(self.ws, self.settings):
             raise ForeignOrigin(_FOREIGN)
-        token = self.ws.cookies.get(SESSION_COOKIE)
-        self.user_id = await self.db(lambda s: _staff_user(s, token))
+        self.user_id = await self.db(lambda s: _staff_user(s, self.token))
         await self.inbox.subscribe(STAFF_CHANNEL)
         await self.send(hello_frame(CLERK, ice_servers(self.settings, utcnow(), CLERK)))
         await self.push_queue()
 
+    def _still_staff(self, session: Session) -> None:
+        """Logged out, or the staff role taken away, since the console connected: refused
+        (LoginRequired / Forbidden end the connection 4403)."""
+        _staff_user(session, self.token)
+
     async def push_queue(self) -> None:
         def step(session: Session) -> dict[str, Any]:
+            self._still_staff(session)
             return queue_frame(
                 service.waiting_room(session, settings=self.settings, lang=self.lang),
                 service.in_call(session),
@@ -382,16 +384,23 @@ class StaffLink(Link):
 
     async def join(self, code: str) -> None:
         """Enter the room of a call this clerk admitted (another tab of theirs gives way)."""
+
+        def step(session: Session) -> tuple[str, int | None]:
+            self._still_staff(session)
+            return _call_of(session, code)
+
         try:
-            state, clerk_id = await self.db(lambda s: _call_of(s, code))
+            state, clerk_id = await self.db(step)
+        except (LoginRequired, Forbidden):
+            raise  # no console any more: the loop refuses
         except ServicePointError as exc:
             await self.send(error_frame(exc.code, i18n.error_text(exc, self.lang), code=code))
             return
         if state != "admitted":
             await self.send(self._error("not_admitted", _NOT_ADMITTED, code=code))
             return
-        if clerk_id not in (None, self.user_id):
-            await self.send(self._error("not_allowed", _NOT_YOURS, code=code))
+        if not access.is_mine(clerk_id, self.user_id):  # the one rule, HTTP actions alike
+            await self.send(self._error("not_allowed", access.NOT_YOURS, code=code))
             return
         if self.seat is not None:
             await self.end_call()  # one call at a time: leave the one before

@@ -9,6 +9,7 @@ import ipaddress
 import secrets
 
 from fastapi import Request
+from starlette.requests import HTTPConnection
 
 from servicepoint.core.i18n import N_
 from servicepoint.errors import Forbidden
@@ -73,12 +74,13 @@ def client_key(host: str) -> str:
     return str(address)
 
 
-def client_ip(request: Request) -> str:
-    """The client as every per-client limit counts it (see client_key)."""
+def client_ip(request: HTTPConnection) -> str:
+    """The client as every per-client limit counts it (see client_key); a request or a
+    WebSocket."""
     return client_key(request.client.host if request.client else "unknown")
 
 
-def within_rate(request: Request, key: str, *, limit: int, window: int) -> bool:
+def within_rate(request: HTTPConnection, key: str, *, limit: int, window: int) -> bool:
     """Count one public write of this address under `key`; False once over the limit. Always
     True with bot protection off (load and acceptance tests)."""
     if not request.app.state.settings.bot_protection_on:

@@ -67,11 +67,22 @@ def _media_type(scope: Scope) -> bytes:
     return b""
 
 
+def path_matches(path: str, pattern: str) -> bool:
+    """`pattern` is a path prefix, or `head*tail`: the whole path is head, one non-empty path
+    segment (no "/"), then tail — so only that one route earns its limit, not its siblings."""
+    head, star, tail = pattern.partition("*")
+    if not star:
+        return path.startswith(pattern)
+    middle = path[len(head) : len(path) - len(tail)]
+    fits = len(path) > len(head) + len(tail)
+    return fits and path.startswith(head) and path.endswith(tail) and "/" not in middle
+
+
 class RequestContextMiddleware:
     """Language, CSRF token and the body size limit of every request.
 
-    Every body is limited to `max_body`, except multipart forms posted under a prefix listed in
-    `multipart_limits` (the pages citizens upload documents on), which get that prefix's limit.
+    Every body is limited to `max_body`, except multipart forms posted to a path matching a
+    pattern in `multipart_limits` (the pages citizens upload documents on), which get its limit.
     Only the form type earns the larger limit, so JSON and plain forms stay small everywhere.
     """
 
@@ -117,8 +128,8 @@ class RequestContextMiddleware:
     def _limit(self, scope: Scope) -> int:
         if self.multipart_limits and _media_type(scope) == b"multipart/form-data":
             path: str = scope.get("path", "")
-            for prefix, limit in self.multipart_limits:
-                if path.startswith(prefix):
+            for pattern, limit in self.multipart_limits:
+                if path_matches(path, pattern):
                     return limit
         return self.max_body
 

@@ -130,7 +130,8 @@ export function wireEnd(onEnded) {
     event.preventDefault();
     try {
       const response = await post(form);
-      if (response.ok) return onEnded();
+      // {"state": "ended"}, or "left": the citizen was (again) waiting and only left the queue
+      if (response.ok) return onEnded((await response.json().catch(() => ({}))).state);
     } catch (e) { /* the plain form below */ }
     form.submit();
   });

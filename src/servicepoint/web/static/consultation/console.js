@@ -131,12 +131,13 @@ function showToday(list) {
 function onQueue(msg) {
   const waiting = Array.isArray(msg.waiting) ? msg.waiting : [];
   showWaiting(waiting);
+  main.dataset.queue = waiting.length ? "waiting" : "empty";
   if (Array.isArray(msg.today)) showToday(msg.today);
   const mine = current && (msg.today || []).find((entry) => entry.code === current);
   if (mine && mine.state === "ended") {
     endedElsewhere(); // the citizen hung up
   } else if (!current && main.dataset.callState !== "ended") {
-    setState(waiting.length ? "waiting" : "idle");
+    setState("waiting"); // ready for the next person; whether anybody waits: data-queue
   }
 }
 
@@ -248,6 +249,7 @@ function afterAction(action, answer) {
   } else if (action === "zurueck" || action === "beendet") {
     leaveCall(answer.state || (action === "beendet" ? "ended" : "waiting"));
   }
+  if (answer.queue) main.dataset.queue = answer.queue;
   if (action === "uebergabe" && answer.link) chatLine("clerk", answer.link, null);
   say(answer.message || "", false);
   const target = $(FOCUS_AFTER[action] || "");

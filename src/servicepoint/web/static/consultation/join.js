@@ -264,7 +264,7 @@ function wireButtons() {
     $("left").hidden = false;
     $("left-title").focus();
   });
-  wireEnd(() => finish(T.ended));
+  wireEnd((state) => (state === "left" ? finish(T.left_queue, true) : finish(T.ended)));
   wireRating(T);
   wireUpload(config);
 }
