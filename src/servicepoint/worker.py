@@ -45,6 +45,7 @@ class WorkerReport:
     waits_ended: int = 0  # cases whose requested document is overdue, back to review
     reminders_sent: int = 0  # a week before a requested document's deadline
     consultations_purged: int = 0  # video calls' documents and notes past their retention
+    consultations_ended: int = 0  # video calls nobody ended (clerk gone, day over, cancelled)
     video_uploads_swept: int = 0  # files of video calls no row refers to any more
 
 
@@ -80,6 +81,9 @@ def run_once(
     report.cases_purged = casework_service.purge_cases(session, settings=settings, now=now)
     session.flush()  # the purged cases' rows go first, so their files are swept in this pass
     report.uploads_swept = uploads.sweep(session, settings, now)
+    report.consultations_ended = consultation_service.end_forgotten(
+        session, settings=settings, now=now
+    )
     report.consultations_purged = consultation_service.purge(session, settings=settings, now=now)
     session.flush()  # likewise: the purged documents' rows first, then their files
     report.video_uploads_swept = consultation_uploads.sweep(session, settings, now)

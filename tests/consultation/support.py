@@ -18,6 +18,7 @@ from servicepoint.catalog.models import Location
 from servicepoint.config import Settings
 from servicepoint.consultation import service, tokens
 from servicepoint.consultation.models import Consultation
+from servicepoint.core import events
 from servicepoint.core.clock import utcnow
 
 VIDEO_LOCATION = "videoberatung"
@@ -87,6 +88,15 @@ def video_booking(
     return booking
 
 
+def kinds(session: Session, kind: str) -> list[dict[str, object]]:
+    """The data of the consultation events of `kind` (e.g. "ended")."""
+    return [e.data for e in events.events(session, kind=f"consultation.{kind}")]
+
+
+def minutes(n: float) -> dt.timedelta:
+    return dt.timedelta(minutes=n)
+
+
 def join_token(settings: Settings, booking: Booking) -> str:
     return tokens.join_token(settings.secret_key, booking.code)
 
@@ -127,10 +137,17 @@ def clerk(session: Session, username: str = "video-clerk") -> User:
 
 
 def in_call(
-    session: Session, settings: Settings, booking: Booking, *, now: dt.datetime | None = None
+    session: Session,
+    settings: Settings,
+    booking: Booking,
+    *,
+    now: dt.datetime | None = None,
+    staff: User | None = None,
 ) -> Consultation:
-    """A citizen admitted by a clerk: the call is on."""
+    """A citizen admitted by a clerk (default: the one clerk): the call is on. A clerk takes
+    one call at a time; a second call needs another `staff`."""
     now = now or utcnow()
     consultation = waiting(session, settings, booking, now=now)
-    service.admit(session, code=booking.code, clerk=clerk(session), now=now, settings=settings)
+    staff = staff or clerk(session)
+    service.admit(session, code=booking.code, clerk=staff, now=now, settings=settings)
     return consultation

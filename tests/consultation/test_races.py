@@ -80,8 +80,8 @@ def _booking_code(engine: Engine, settings: Settings, state: str) -> tuple[str, 
         clerk(session)
         if state == "waiting":
             waiting(session, settings, booking)
-        elif state == "admitted":
-            in_call(session, settings, booking)
+        elif state == "admitted":  # each call its own clerk: a clerk takes one at a time
+            in_call(session, settings, booking, staff=clerk(session, f"clerk-{booking.code}"))
         made.append((booking.code, join_token(settings, booking)))
 
     _committed(engine, make)
@@ -126,6 +126,26 @@ def test_two_clerks_admitting_at_once_admit_once(
     assert outcomes == Counter({"ok": 1, "StateConflict": 1})
     (consultation,) = _consultations(real_engine, code)
     assert consultation.state == "admitted"
+
+
+def test_one_clerk_admitting_two_citizens_at_once_admits_one(
+    real_engine: Engine, real_settings: Settings
+) -> None:
+    # Two tabs of the same clerk (or a double submit): one call, the other is 409 busy.
+    codes = [_booking_code(real_engine, real_settings, "waiting")[0] for _ in range(2)]
+    _committed(real_engine, lambda s: clerk(s, "clerk-two-tabs"))
+
+    def admit(code: str) -> Action:
+        def act(session: Session) -> object:
+            user = clerk(session, "clerk-two-tabs")
+            return service.admit(session, code=code, clerk=user, settings=real_settings).id
+
+        return act
+
+    outcomes, _ = together(real_engine, [admit(codes[0]), admit(codes[1])])
+    assert outcomes == Counter({"ok": 1, "Busy": 1})
+    states = sorted(_consultations(real_engine, code)[0].state for code in codes)
+    assert states == ["admitted", "waiting"]
 
 
 def test_ending_and_sending_back_at_once_do_one_of_them(

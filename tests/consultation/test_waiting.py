@@ -17,9 +17,14 @@ def test_first_in_line_with_a_free_clerk_starts_at_the_booked_time() -> None:
     assert estimate(own_start=at(5), ahead=[], running=[], clerks=1, now=NOW) == Estimate(5, False)
 
 
-def test_after_the_booked_time_a_free_clerk_means_no_wait_and_not_late() -> None:
-    # The citizen came late themselves: nobody is keeping them waiting.
-    assert estimate(own_start=at(-3), ahead=[], running=[], clerks=1, now=NOW) == Estimate(0, False)
+def test_at_the_booked_time_a_free_clerk_means_no_wait_and_not_late() -> None:
+    assert estimate(own_start=at(0), ahead=[], running=[], clerks=1, now=NOW) == Estimate(0, False)
+
+
+def test_past_the_booked_time_the_clerk_is_late_even_with_no_call_running() -> None:
+    # Nobody ahead, nothing running, yet nobody lets the citizen in: say so, every time.
+    assert estimate(own_start=at(-3), ahead=[], running=[], clerks=1, now=NOW) == Estimate(3, True)
+    assert estimate(own_start=at(-20), ahead=[], running=[], clerks=2, now=NOW) == Estimate(3, True)
 
 
 def test_the_people_ahead_are_served_first_one_clerk() -> None:
@@ -90,4 +95,4 @@ def test_no_counters_configured_still_gives_an_estimate() -> None:
 def test_minutes_are_rounded_up_and_never_negative() -> None:
     found = estimate(own_start=at(0.5), ahead=[], running=[], clerks=1, now=NOW)
     assert found == Estimate(1, False)
-    assert estimate(own_start=at(-60), ahead=[], running=[], clerks=3, now=NOW).minutes == 0
+    assert estimate(own_start=at(0), ahead=[], running=[], clerks=3, now=NOW).minutes == 0

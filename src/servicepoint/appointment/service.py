@@ -9,12 +9,12 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from servicepoint.appointment import capacity, facts, reads, storage, video
@@ -428,15 +428,34 @@ def reschedule(
     return booking
 
 
-def bookings_on(session: Session, *, location_id: str, day: dt.date) -> list[Booking]:
+def _day(day: dt.date) -> tuple[ColumnElement[bool], ...]:
     start = dt.datetime.combine(day, dt.time(), BERLIN)
+    return Booking.start >= start, Booking.start < start + dt.timedelta(days=1)
+
+
+def bookings_on(session: Session, *, location_id: str, day: dt.date) -> list[Booking]:
     stmt = select(Booking).where(
-        Booking.location_id == location_id,
-        Booking.start >= start,
-        Booking.start < start + dt.timedelta(days=1),
-        Booking.status != "cancelled",
+        Booking.location_id == location_id, *_day(day), Booking.status != "cancelled"
     )
     return list(session.scalars(stmt.order_by(Booking.start)))
+
+
+def video_bookings_on(session: Session, *, day: dt.date) -> list[Booking]:
+    """The video bookings of a (Berlin) day, cancelled ones left out, in time order."""
+    stmt = select(Booking).where(
+        Booking.channel == video.VIDEO, *_day(day), Booking.status != "cancelled"
+    )
+    return list(session.scalars(stmt.order_by(Booking.start, Booking.id)))
+
+
+def bookings_by_ids(session: Session, *, ids: Iterable[int]) -> dict[int, Booking]:
+    """The bookings of `ids` (those that exist), as the database holds them now."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    stmt = select(Booking).where(Booking.id.in_(wanted))
+    found = session.scalars(stmt.execution_options(populate_existing=True))
+    return {booking.id: booking for booking in found}
 
 
 def purge_personal_data(

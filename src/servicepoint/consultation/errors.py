@@ -60,6 +60,18 @@ class StateConflict(Conflict):
     code = "consultation_conflict"
 
 
+class NotInCall(StateConflict):
+    """The citizen tried to end a call that has not begun (still in the waiting room)."""
+
+    code = "not_in_call"
+
+
+class Busy(Conflict):
+    """The clerk is in another call already: one call at a time."""
+
+    code = "busy"
+
+
 class NotPresent(Conflict):
     """Staff tried to admit someone whose page is no longer open."""
 

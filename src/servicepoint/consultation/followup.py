@@ -8,18 +8,19 @@ from __future__ import annotations
 import datetime as dt
 from urllib.parse import urlencode
 
-from sqlalchemy import ColumnElement, delete, exists, or_, select, update
+from sqlalchemy import ColumnElement, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from servicepoint.account.models import User
 from servicepoint.appointment import mail as outbox
+from servicepoint.appointment import service as appointment_service
 from servicepoint.appointment.models import Booking
 from servicepoint.casework import service as casework_service
 from servicepoint.casework.errors import FormNotFound
 from servicepoint.catalog import service as catalog_service
 from servicepoint.catalog.models import Service
 from servicepoint.config import Settings
-from servicepoint.consultation import uploads
+from servicepoint.consultation import timing, uploads
 from servicepoint.consultation.errors import (
     AlreadyRated,
     ConsultationNotFound,
@@ -30,7 +31,7 @@ from servicepoint.consultation.errors import (
     TooManyUploads,
 )
 from servicepoint.consultation.models import Consultation, ConsultationUpload
-from servicepoint.consultation.rows import audit, booking_of, by_code, count, set_columns
+from servicepoint.consultation.rows import audit, booking_of, by_code, count, move, set_columns
 from servicepoint.core import i18n
 from servicepoint.core.clock import utcnow
 from servicepoint.core.i18n import N_
@@ -285,31 +286,87 @@ def upload_for_staff(
     return row, data
 
 
-# --- retention -----------------------------------------------------------------------------------
+# --- calls nobody ended, and retention -----------------------------------------------------------
+
+
+def end_forgotten(session: Session, *, settings: Settings, now: dt.datetime) -> int:
+    """End the calls nobody ended (worker): an admitted call past its time (timing.call_until:
+    the clerk closed the browser), a wait past the appointment's day, and any call of a
+    cancelled booking. Each gets its `ended` event (a call: the duration until it counted as
+    over). Idempotent; returns the calls ended."""
+    open_calls = select(Consultation).where(Consultation.state.in_(("waiting", "admitted")))
+    rows = list(session.scalars(open_calls))
+    bookings = appointment_service.bookings_by_ids(session, ids=[c.booking_id for c in rows])
+    ended = 0
+    for consultation in rows:
+        booking = bookings.get(consultation.booking_id)
+        if booking is None or not timing.is_current(consultation, booking):
+            continue  # a moved booking's old call starts afresh when its link is opened
+        at = _over_at(consultation, booking, settings)
+        if at is None or now < at:
+            continue
+        ended_at = min(now, at)
+        before, admitted_at = consultation.state, consultation.admitted_at
+        if move(
+            session,
+            consultation,
+            to="ended",
+            allowed=(before,),
+            ended_at=ended_at,
+            guest_nonce=None,
+        ):
+            talked = before == "admitted" and admitted_at is not None
+            seconds = (
+                max(0, int((ended_at - admitted_at).total_seconds()))
+                if talked and admitted_at
+                else None
+            )
+            count(session, booking, "ended", now=ended_at, duration_seconds=seconds)
+            ended += 1
+    return ended
+
+
+def _over_at(
+    consultation: Consultation, booking: Booking, settings: Settings
+) -> dt.datetime | None:
+    """When an unfinished call counts as over; None: not (yet) forgotten."""
+    if booking.status == "cancelled":
+        return booking.cancelled_at or consultation.created_at
+    if consultation.state == "admitted":
+        return timing.call_until(booking, consultation.admitted_at, settings)
+    return timing.day_end(booking)
 
 
 def purge(session: Session, *, settings: Settings, now: dt.datetime) -> int:
     """Delete the documents `video_upload_retention_days` after the call ended (after the
-    booked end if it never ended) and, with the booking's personal data (booking_retention_days
-    after the booked end), the note and rating.
+    booked end if it never ended), never later than the booking's personal data, and, with
+    that (booking_retention_days after the booked end), the note and rating.
     Files go with the sweep after (uploads.sweep). Idempotent; returns the rows changed."""
-    files_cutoff = now - dt.timedelta(days=settings.video_upload_retention_days)
+    days = min(settings.video_upload_retention_days, settings.booking_retention_days)
+    files_cutoff = now - dt.timedelta(days=days)
     data_cutoff = now - dt.timedelta(days=settings.booking_retention_days)
     return _purge_uploads(session, files_cutoff) + _purge_personal(session, data_cutoff, now)
 
 
-def _booked_end_before(cutoff: dt.datetime) -> ColumnElement[bool]:
-    return exists().where(Booking.id == Consultation.booking_id, Booking.end < cutoff)
-
-
-def _call_over(cutoff: dt.datetime) -> ColumnElement[bool]:
-    """Calls that ended before `cutoff`, or never ended and were booked to end before it."""
-    ended = Consultation.ended_at.is_not(None) & (Consultation.ended_at < cutoff)
-    return or_(ended, Consultation.ended_at.is_(None) & _booked_end_before(cutoff))
+def _with_bookings(
+    session: Session, *where: ColumnElement[bool]
+) -> list[tuple[Consultation, Booking]]:
+    """Consultations beside their bookings (read through the appointment service)."""
+    rows = list(session.scalars(select(Consultation).where(*where)))
+    found = appointment_service.bookings_by_ids(session, ids=[c.booking_id for c in rows])
+    return [(c, found[c.booking_id]) for c in rows if c.booking_id in found]
 
 
 def _purge_uploads(session: Session, cutoff: dt.datetime) -> int:
-    old = select(Consultation.id).where(_call_over(cutoff))
+    """Calls that ended before `cutoff`, or never ended and were booked to end before it."""
+    with_files = Consultation.id.in_(select(ConsultationUpload.consultation_id))
+    old = [
+        c.id
+        for c, b in _with_bookings(session, with_files)
+        if (c.ended_at if c.ended_at is not None else b.end) < cutoff
+    ]
+    if not old:
+        return 0
     gone = session.execute(
         delete(ConsultationUpload)
         .where(ConsultationUpload.consultation_id.in_(old))
@@ -319,9 +376,14 @@ def _purge_uploads(session: Session, cutoff: dt.datetime) -> int:
 
 
 def _purge_personal(session: Session, cutoff: dt.datetime, now: dt.datetime) -> int:
+    due = [
+        c.id for c, b in _with_bookings(session, Consultation.purged_at.is_(None)) if b.end < cutoff
+    ]
+    if not due:
+        return 0
     done = session.execute(
         update(Consultation)
-        .where(Consultation.purged_at.is_(None), _booked_end_before(cutoff))
+        .where(Consultation.id.in_(due), Consultation.purged_at.is_(None))
         .values(note=None, rating=None, connection=None, guest_nonce=None, purged_at=now)
         .execution_options(synchronize_session=False)
     )

@@ -2,7 +2,10 @@
 appointments, and a citizen's own place with an honest estimate (consultation.waiting).
 
 An entry waits only while its page is open: its tab's last sign of life (`seen_at`) must be
-younger than `video_presence_seconds`. Reads only; importable from consultation.service.
+younger than `video_presence_seconds`. A call counts while it is going on (timing.call_until),
+so a call nobody ended neither blocks its clerk's place in the lists nor anyone's estimate.
+The bookings are read through the appointment service (never its tables) and joined here.
+Reads only; importable from consultation.service.
 """
 
 from __future__ import annotations
@@ -10,20 +13,24 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from servicepoint.appointment import service as appointment_service
 from servicepoint.appointment.models import Booking
 from servicepoint.catalog import service as catalog_service
 from servicepoint.config import Settings
-from servicepoint.consultation import waiting
+from servicepoint.consultation import timing, waiting
+from servicepoint.consultation.errors import BookingCancelled
 from servicepoint.consultation.models import Consultation
 from servicepoint.consultation.schemas import CallEntry, Place, TodayEntry, WaitingEntry
 from servicepoint.core.clock import BERLIN, utcnow
+from servicepoint.core.i18n import N_
 
+DEFAULTS = Settings.model_construct()  # the configured defaults, when a caller has no settings
 PRESENCE_SECONDS: int = Settings.model_fields["video_presence_seconds"].default
 NOWHERE = Place(position=None, estimate_minutes=None, late=False)
+CANCELLED = N_("Dieser Termin wurde abgesagt. Der Link gilt nicht mehr.")
 
 Pair = tuple[Consultation, Booking]
 
@@ -34,27 +41,34 @@ def present_since(settings: Settings | None, now: dt.datetime) -> dt.datetime:
     return now - dt.timedelta(seconds=seconds)
 
 
-def _pairs(*where: ColumnElement[bool]) -> Select[Consultation, Booking]:
-    # The booking is read beside its consultation (time, services, name): one query per list.
-    return (
-        select(Consultation, Booking)
-        .join(Booking, Booking.id == Consultation.booking_id)
-        .where(*where)
-        .order_by(Booking.start, Booking.id)
-        .execution_options(populate_existing=True)  # what the database holds now
-    )
+def _pairs(session: Session, *where: ColumnElement[bool]) -> list[Pair]:
+    """Consultations (as the database holds them now) beside their bookings, in appointment
+    order; only the booking's current call, of a booking not cancelled."""
+    stmt = select(Consultation).where(*where).execution_options(populate_existing=True)
+    rows = list(session.scalars(stmt))
+    found = appointment_service.bookings_by_ids(session, ids=[c.booking_id for c in rows])
+    pairs = [
+        (c, b)
+        for c in rows
+        if (b := found.get(c.booking_id)) is not None
+        and b.status == "booked"
+        and timing.is_current(c, b)
+    ]
+    return sorted(pairs, key=lambda pair: (pair[1].start, pair[1].id))
 
 
 def _waiting(session: Session, settings: Settings | None, now: dt.datetime) -> list[Pair]:
     present = Consultation.seen_at >= present_since(settings, now)
-    # A booking cancelled while its citizen waits leaves the room with the cancellation.
-    booked = Booking.status == "booked"
-    rows = session.execute(_pairs(Consultation.state == "waiting", present, booked))
-    return [(c, b) for c, b in rows]
+    return _pairs(session, Consultation.state == "waiting", present)
 
 
-def _calls(session: Session) -> list[Pair]:
-    return [(c, b) for c, b in session.execute(_pairs(Consultation.state == "admitted"))]
+def _calls(session: Session, settings: Settings | None, now: dt.datetime) -> list[Pair]:
+    rules = settings or DEFAULTS
+    return [
+        (c, b)
+        for c, b in _pairs(session, Consultation.state == "admitted")
+        if now < timing.call_until(b, c.admitted_at, rules)
+    ]
 
 
 def _minutes(booking: Booking) -> int:
@@ -65,6 +79,10 @@ def _names(session: Session, bookings: Sequence[Booking], lang: str) -> dict[str
     ids = sorted({sid for b in bookings for sid in b.service_ids})
     found = catalog_service.services_by_ids(session, ids=ids)
     return {sid: (s.name_en if lang == "en" else s.name_de) for sid, s in found.items()}
+
+
+def _services(names: dict[str, str], booking: Booking) -> list[str]:
+    return [names.get(sid, sid) for sid in booking.service_ids]
 
 
 def waiting_room(
@@ -80,15 +98,23 @@ def waiting_room(
             name=b.name or "",
             start=b.start,
             waited_seconds=max(0, int((now - (c.knocked_at or now)).total_seconds())),
-            services=[names.get(sid, sid) for sid in b.service_ids],
+            services=_services(names, b),
         )
         for c, b in rows
     ]
 
 
-def in_call(session: Session, *, now: dt.datetime | None = None) -> list[CallEntry]:
-    """The calls going on now (admitted, not ended)."""
+def in_call(
+    session: Session,
+    *,
+    now: dt.datetime | None = None,
+    settings: Settings | None = None,
+    lang: str = "de",
+) -> list[CallEntry]:
+    """The calls going on now (admitted, not ended, not forgotten past their time)."""
     now = now or utcnow()
+    rows = _calls(session, settings, now)
+    names = _names(session, [b for _, b in rows], lang)
     return [
         CallEntry(
             code=b.code,
@@ -97,29 +123,39 @@ def in_call(session: Session, *, now: dt.datetime | None = None) -> list[CallEnt
             admitted_at=c.admitted_at or now,
             clerk_id=c.clerk_id,
             seconds=max(0, int((now - (c.admitted_at or now)).total_seconds())),
+            services=_services(names, b),
         )
-        for c, b in _calls(session)
+        for c, b in rows
     ]
 
 
-def today(session: Session, *, now: dt.datetime | None = None) -> list[TodayEntry]:
-    """Today's video appointments (Berlin day), cancelled ones left out, with the call's state."""
+def today(
+    session: Session, *, now: dt.datetime | None = None, lang: str = "de"
+) -> list[TodayEntry]:
+    """Today's video appointments (Berlin day), cancelled ones left out, with the call's state
+    (`booked` while the link was not opened for this time)."""
     now = now or utcnow()
-    day = dt.datetime.combine(now.astimezone(BERLIN).date(), dt.time(), BERLIN)
-    stmt = (
-        select(Booking.code, Booking.start, Booking.name, Consultation.state)
-        .outerjoin(Consultation, Consultation.booking_id == Booking.id)
-        .where(
-            Booking.channel == "video",
-            Booking.status != "cancelled",
-            Booking.start >= day,
-            Booking.start < day + dt.timedelta(days=1),
-        )
-        .order_by(Booking.start, Booking.id)
-    )
+    bookings = appointment_service.video_bookings_on(session, day=now.astimezone(BERLIN).date())
+    ids = [b.id for b in bookings]
+    calls = {
+        c.booking_id: c
+        for c in session.scalars(select(Consultation).where(Consultation.booking_id.in_(ids)))
+    }
+    names = _names(session, bookings, lang)
+
+    def state(booking: Booking) -> str:
+        call = calls.get(booking.id)
+        return call.state if call is not None and timing.is_current(call, booking) else "booked"
+
     return [
-        TodayEntry(code=code, start=start, name=name or "", state=state or "booked")
-        for code, start, name, state in session.execute(stmt)
+        TodayEntry(
+            code=b.code,
+            start=b.start,
+            name=b.name or "",
+            state=state(b),
+            services=_services(names, b),
+        )
+        for b in bookings
     ]
 
 
@@ -131,12 +167,19 @@ def place(
     now: dt.datetime | None = None,
 ) -> Place:
     """The citizen's own position among those waiting now and the estimated wait; nothing
-    about anybody else. Not waiting (not yet knocked, admitted, ended): no place."""
+    about anybody else. Not waiting (not yet knocked, admitted, ended): no place. A cancelled
+    booking: 410 `cancelled` (the signalling closes the citizen's page with it)."""
     now = now or utcnow()
-    row = session.execute(_pairs(Consultation.id == consultation_id)).first()
-    if row is None or row[0].state != "waiting":
+    consultation = session.get(Consultation, consultation_id, populate_existing=True)
+    if consultation is None:
         return NOWHERE
-    own = row[1]
+    own = appointment_service.bookings_by_ids(session, ids=[consultation.booking_id]).get(
+        consultation.booking_id
+    )
+    if own is not None and own.status == "cancelled":
+        raise BookingCancelled(CANCELLED)
+    if own is None or consultation.state != "waiting" or not timing.is_current(consultation, own):
+        return NOWHERE
     ahead = [
         b
         for c, b in _waiting(session, settings, now)
@@ -144,7 +187,9 @@ def place(
         and b.location_id == own.location_id
         and (b.start, b.id) < (own.start, own.id)
     ]
-    running = [(c, b) for c, b in _calls(session) if b.location_id == own.location_id]
+    running = [
+        (c, b) for c, b in _calls(session, settings, now) if b.location_id == own.location_id
+    ]
     found = waiting.estimate(
         own_start=own.start,
         ahead=[waiting.Ahead(b.start, _minutes(b)) for b in ahead],

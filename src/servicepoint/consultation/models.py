@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from servicepoint.core.clock import utcnow
@@ -20,6 +20,17 @@ class Consultation(Base):
     """The call of one video booking; made when the citizen first opens the join link."""
 
     __tablename__ = "consultation"
+    # One call at a time per clerk, whatever races: a second admission by the same clerk fails
+    # on this index (service.admit turns that into 409 busy).
+    __table_args__ = (
+        Index(
+            "uq_consultation_clerk_in_call",
+            "clerk_id",
+            unique=True,
+            sqlite_where=text("state = 'admitted'"),
+            postgresql_where=text("state = 'admitted'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     booking_id: Mapped[int] = mapped_column(
@@ -27,6 +38,9 @@ class Consultation(Base):
     )
     # booked -> waiting (knocked) -> admitted -> ended; staff may send admitted back to waiting.
     state: Mapped[str] = mapped_column(String(12), default="booked", index=True)
+    # The booking's start this call was made for: a moved booking (same code, same link) gets a
+    # fresh call at its new time, not the old one's state (service.open_join resets it).
+    booking_start: Mapped[dt.datetime | None]
     knocked_at: Mapped[dt.datetime | None]
     admitted_at: Mapped[dt.datetime | None]
     ended_at: Mapped[dt.datetime | None]

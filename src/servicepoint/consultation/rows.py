@@ -15,6 +15,7 @@ from servicepoint.account import service as account_service
 from servicepoint.account.models import User
 from servicepoint.appointment import service as appointment_service
 from servicepoint.appointment.models import Booking
+from servicepoint.consultation import timing
 from servicepoint.consultation.errors import ConsultationNotFound
 from servicepoint.consultation.models import Consultation
 from servicepoint.core import events
@@ -33,7 +34,9 @@ def get_or_create(session: Session, booking: Booking, now: dt.datetime) -> Consu
     found = find(session, booking.id)
     if found is not None:
         return found
-    row = Consultation(booking_id=booking.id, state="booked", created_at=now)
+    row = Consultation(
+        booking_id=booking.id, state="booked", booking_start=booking.start, created_at=now
+    )
     try:
         with session.begin_nested():
             session.add(row)
@@ -55,10 +58,52 @@ def by_code(session: Session, *, code: str) -> tuple[Consultation, Booking]:
 
 
 def state_of(session: Session, *, code: str) -> str:
-    """The call's state as the database holds it; "booked" while the link was never opened."""
+    """The call's state as the database holds it; "booked" while the link was never opened
+    (for the booking's current time), "ended" once the booking is cancelled."""
     booking = appointment_service.get_booking(session, code=code)
-    state = session.scalar(select(Consultation.state).where(Consultation.booking_id == booking.id))
-    return state or "booked"
+    session.refresh(booking)
+    if booking.status == "cancelled":
+        return "ended"
+    found = find(session, booking.id)
+    if found is None:
+        return "booked"
+    session.refresh(found)
+    return found.state if timing.is_current(found, booking) else "booked"
+
+
+# What a moved booking's old call leaves behind: nothing but the note and the documents (the
+# case's, purged on their schedule).
+FRESH: dict[str, Any] = {
+    "state": "booked",
+    "knocked_at": None,
+    "admitted_at": None,
+    "ended_at": None,
+    "connection": None,
+    "seen_at": None,
+    "clerk_id": None,
+    "guest_nonce": None,
+    "rating": None,
+    "fallback": None,
+    "handover": None,
+}
+
+
+def current(
+    session: Session, consultation: Consultation, booking: Booking, now: dt.datetime
+) -> Consultation:
+    """The consultation for the booking's current time: the call of an earlier time of a moved
+    booking starts afresh (`booked`), once, however many tabs open the link at once."""
+    if timing.is_current(consultation, booking):
+        return consultation
+    made_for = Consultation.booking_start == consultation.booking_start
+    session.execute(
+        update(Consultation)
+        .where(Consultation.id == consultation.id, made_for)
+        .values(**FRESH, booking_start=booking.start, created_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(consultation)
+    return consultation
 
 
 def set_columns(session: Session, consultation: Consultation, **values: Any) -> None:
@@ -121,6 +166,6 @@ def audit(session: Session, clerk: User | None, action: str, code: str) -> None:
 
 
 def booking_of(session: Session, consultation: Consultation) -> Booking:
-    booking = session.get(Booking, consultation.booking_id)
-    assert booking is not None  # the foreign key cascades: no consultation without its booking
-    return booking
+    found = appointment_service.bookings_by_ids(session, ids=[consultation.booking_id])
+    # The foreign key cascades: no consultation without its booking.
+    return found[consultation.booking_id]

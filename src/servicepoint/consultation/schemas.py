@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from servicepoint.appointment.models import Booking
 from servicepoint.catalog.models import Service
@@ -18,6 +18,9 @@ class Joined:
     booking: Booking
     services: list[Service]
     opens_at: dt.datetime
+    # Until when the link lets this person stay, as the call stands: the window's end, for a
+    # call running late its time, for a citizen waiting on a late clerk the day's end
+    # (consultation.timing). The window itself: appointment.video.join_window.
     closes_at: dt.datetime
     guest: bool = False
 
@@ -48,6 +51,7 @@ class CallEntry:
     admitted_at: dt.datetime
     clerk_id: int | None
     seconds: int  # in the call so far
+    services: list[str] = field(default_factory=list)  # names, in the page's language
 
 
 @dataclass(frozen=True)
@@ -56,3 +60,4 @@ class TodayEntry:
     start: dt.datetime
     name: str
     state: str  # booked (link not opened yet) | waiting | admitted | ended
+    services: list[str] = field(default_factory=list)  # names, in the page's language

@@ -1,61 +1,40 @@
-"""Join links without a token table: an HMAC of the booking code under the secret key.
+"""Guest links (interpreter, second clerk): "g<consultation id>-<mac>", the MAC over the id
+and the consultation's guest nonce under the secret key.
 
-The citizen's token names the booking and proves it came from us; whether it may be used now
-(booking not cancelled, inside the join window) is decided by the service on every use, so a
-cancelled or moved booking changes what the same link allows. A guest token (interpreter,
-second clerk) also carries the consultation's guest nonce, which staff rotate to revoke it.
-Pure: no database, no web.
+A guest link names the consultation, never the booking: the booking code is the citizen's key
+to the booking (its page, cancel, move and join link), which an outside guest must not get.
+Staff rotate the nonce to revoke a link; the call's end clears it. The citizen's own token is
+the booking side's (appointment.video), re-exported here for the tests and tools that make
+links. Pure: no database, no web.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import re
 
-_CODE = re.compile(r"[A-Z0-9]{4,16}")
-_MAC_CHARS = 32  # 128 bits of hex: unguessable, short enough for a link
+from servicepoint.appointment.video import MAC_CHARS, code_of_join, join_token, sign
+
+__all__ = ["code_of_join", "guest_id", "guest_matches", "guest_token", "join_token"]
+
+_GUEST = re.compile(rf"g([1-9][0-9]{{0,17}})-([0-9a-f]{{{MAC_CHARS}}})")
 
 
-def _mac(secret: str, *parts: str) -> str:
-    message = "\x1f".join(parts).encode()
-    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()[:_MAC_CHARS]
+def guest_token(secret: str, consultation_id: int, nonce: str) -> str:
+    """A staff-issued guest token for consultation `consultation_id`."""
+    return f"g{consultation_id}-{sign(secret, 'video-guest', str(consultation_id), nonce)}"
 
 
-def join_token(secret: str, code: str) -> str:
-    """The citizen's token for the booking `code`: "<code>-<mac>"."""
-    return f"{code}-{_mac(secret, 'video-join', code)}"
-
-
-def guest_token(secret: str, code: str, nonce: str) -> str:
-    """A staff-issued guest token for the consultation of booking `code`."""
-    return f"{code}-{_mac(secret, 'video-guest', code, nonce)}"
-
-
-def _split(token: str) -> tuple[str, str] | None:
-    code, sep, mac = token.rpartition("-")
-    if not sep or not _CODE.fullmatch(code) or len(mac) != _MAC_CHARS:
-        return None
-    return code, mac
-
-
-def code_of_join(secret: str, token: str) -> str | None:
-    """The booking code a genuine citizen token names, else None."""
-    parts = _split(token)
-    if parts is None or not hmac.compare_digest(parts[1], _mac(secret, "video-join", parts[0])):
-        return None
-    return parts[0]
+def guest_id(token: str) -> int | None:
+    """The consultation a guest token claims to be for (not yet verified), to find its nonce."""
+    found = _GUEST.fullmatch(token)
+    return int(found.group(1)) if found else None
 
 
 def guest_matches(secret: str, token: str, nonce: str | None) -> bool:
     """Whether `token` is the current guest token (`nonce` is the consultation's; None: none)."""
-    parts = _split(token)
-    if parts is None or not nonce:
+    found = _GUEST.fullmatch(token)
+    if found is None or not nonce:
         return False
-    return hmac.compare_digest(parts[1], _mac(secret, "video-guest", parts[0], nonce))
-
-
-def code_in(token: str) -> str | None:
-    """The booking code a token claims to be for (not yet verified), to look up its nonce."""
-    parts = _split(token)
-    return parts[0] if parts else None
+    expected = sign(secret, "video-guest", found.group(1), nonce)
+    return hmac.compare_digest(found.group(2), expected)
