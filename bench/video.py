@@ -21,7 +21,6 @@ from sqlalchemy import Engine
 
 from bench.common import console, fresh_database, percentile, postgres_url
 from bench.video_common import (
-    StaffLogin,
     free_port,
     prepare,
     server,
@@ -60,12 +59,9 @@ def _seal(quick: bool) -> bool:
     _machine()
     url = fresh_database("sqlite")
     engine = prepare(url)
-    staff = staff_login(engine, secret=SECRET, username=CLERK)
     total = 100 if quick else 1000
     with server(url, secret=SECRET) as base:
-        result = asyncio.run(
-            video_seal.measure(base, engine, secret=SECRET, staff=staff, total=total)
-        )
+        result = asyncio.run(video_seal.measure(base, engine, secret=SECRET, total=total))
     engine.dispose()
     for kind, outcome in video_seal.outcomes(result).items():
         took = video_seal.median_ms(result, kind)
@@ -173,7 +169,7 @@ def _load(quick: bool) -> bool:
 
     console.rule("Video (c): waiting rooms and calls one worker holds")
     sizes = [5, 10] if quick else [10, 25, 50, 100, 200, 400, 800]
-    timing = Timing(settle=1.0, window=2.0) if quick else Timing(settle=5.0, window=10.0)
+    timing = Timing(settle=1.0, window=2.0 if quick else 10.0)
     held = [_ramp(name, [level(n) for n in sizes], timing) for name, level in RAMPS.items()]
     return all(held)
 
@@ -187,10 +183,9 @@ def _ramp(name: str, levels: list[Level], timing: Timing) -> bool:
     console.print(f"[bold]{name}[/]: waiting + calls · connections · relay p50/p95 ms")
     url = fresh_database("sqlite")
     engine = prepare(url)
-    staff = staff_login(engine, secret=SECRET, username=CLERK)
     with server(url, secret=SECRET) as base:
         figures = asyncio.run(
-            video_load.ramp(_app_targets(base, engine, staff), levels, timing, _print_level)
+            video_load.ramp(_app_targets(base, engine), levels, timing, _print_level)
         )
     engine.dispose()
     with uvicorn_process("bench.video_echo:app", port=free_port()) as relay:
@@ -236,18 +231,12 @@ def _print_baseline(figures: list[LevelFigure], baseline: list[LevelFigure]) -> 
     )
 
 
-def _app_targets(base: str, engine: Engine, staff: StaffLogin) -> Callable[[int, int], Target]:
+def _app_targets(base: str, engine: Engine) -> Callable[[int, int], Target]:
     from bench import video_load
 
     def make(waiting: int, calls: int) -> Target:
         return video_load.app_target(
-            base,
-            engine,
-            secret=SECRET,
-            staff=staff,
-            clerk=CLERK,
-            waiting_rooms=waiting,
-            call_count=calls,
+            base, engine, secret=SECRET, waiting_rooms=waiting, call_count=calls
         )
 
     return make

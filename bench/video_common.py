@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from argon2 import PasswordHasher
 from sqlalchemy import Engine, select, text, update
 from sqlalchemy.orm import Session
 
@@ -107,22 +108,22 @@ def add_bookings(
     return codes
 
 
-def admit_in_db(engine: Engine, codes: list[str], *, clerk: str) -> None:
-    """Consultations already admitted by `clerk` (load figures: calls without the admit form)."""
+def admit_in_db(engine: Engine, calls: list[tuple[str, str]], *, secret: str) -> None:
+    """Calls already admitted, each (booking code, clerk's username), through the service as
+    the console would (knock, then admit), without a browser: the load figures need calls."""
+    from servicepoint.config import Settings
+    from servicepoint.consultation import service
+
+    settings = Settings(database_url=engine.url.render_as_string(False), secret_key=secret)
     with Session(engine) as session:
-        clerk_id = session.scalars(select(User.id).where(User.username == clerk)).one()
-        now = utcnow()
-        for code in codes:
-            booking = session.scalars(select(Booking).where(Booking.code == code)).one()
-            row = session.scalars(
-                select(Consultation).where(Consultation.booking_id == booking.id)
-            ).one_or_none()
-            if row is None:
-                row = Consultation(booking_id=booking.id)
-                session.add(row)
-            row.state, row.clerk_id = "admitted", clerk_id
-            row.knocked_at = row.admitted_at = now
-        session.commit()
+        for code, username in calls:
+            clerk = session.scalars(select(User).where(User.username == username)).one()
+            joined = service.open_join(session, token=join_token(secret, code), settings=settings)
+            service.knock(
+                session, consultation=joined.consultation, connection="bench", now=utcnow()
+            )
+            service.admit(session, code=code, clerk=clerk, settings=settings)
+            session.commit()
 
 
 def end_open_consultations(engine: Engine) -> None:
@@ -148,6 +149,7 @@ def ws_url(base: str, path: str) -> str:
 class StaffLogin:
     """A logged-in staff browser without the login form: session cookie, browser id, token."""
 
+    username: str
     session_token: str
     browser_id: str
     csrf_token: str
@@ -161,17 +163,29 @@ class StaffLogin:
 
 def staff_login(engine: Engine, *, secret: str, username: str) -> StaffLogin:
     """A staff user (made if missing) with a fresh server-side session."""
+    return staff_logins(engine, secret=secret, usernames=[username])[0]
+
+
+def staff_logins(engine: Engine, *, secret: str, usernames: list[str]) -> list[StaffLogin]:
+    """Staff users (made if missing, all with one password hash: argon2 per user would take
+    minutes for a load figure), each with a fresh server-side session."""
+    logins = []
     with Session(engine) as session:
-        user = session.scalars(select(User).where(User.username == username)).one_or_none()
-        if user is None:
-            user = account_service.create_user(
-                session, username=username, password=STAFF_PASSWORD, role="staff"
+        known = {u.username: u for u in session.scalars(select(User))}
+        shared = PasswordHasher().hash(STAFF_PASSWORD)  # what account.service stores too
+        for username in usernames:
+            user = known.get(username)
+            if user is None:
+                user = User(username=username, password_hash=shared, role="staff")
+                session.add(user)
+                session.flush()
+            token = account_service.start_session(session, user=user, hours=8)
+            browser = secrets.token_urlsafe(24)
+            logins.append(
+                StaffLogin(username, token, browser, csrf_token_for(secret, browser, token))
             )
-            session.flush()
-        token = account_service.start_session(session, user=user, hours=8)
         session.commit()
-    browser = secrets.token_urlsafe(24)
-    return StaffLogin(token, browser, csrf_token_for(secret, browser, token))
+    return logins
 
 
 def prepare(url: str) -> Engine:

@@ -27,7 +27,7 @@ from sqlalchemy import Engine
 from websockets.asyncio.client import ClientConnection, connect
 
 from bench.common import percentile
-from bench.video_common import StaffLogin, add_bookings, admit_in_db, join_path, ws_url
+from bench.video_common import add_bookings, admit_in_db, join_path, staff_logins, ws_url
 from bench.video_ws import as_origin, headers, parse
 
 LIMIT_MS = 200.0
@@ -161,30 +161,27 @@ class Target:
     waiting_path: Callable[[int], str]
     citizen_path: Callable[[int], str]
     clerk_path: Callable[[int], str]
-    clerk_cookie: str | None = None
+    clerk_cookie: Callable[[int], str | None] = lambda i: None
     join_frame: Callable[[int], str | None] = lambda i: None
 
 
 def app_target(
-    base: str,
-    engine: Engine,
-    *,
-    secret: str,
-    staff: StaffLogin,
-    clerk: str,
-    waiting_rooms: int,
-    call_count: int,
+    base: str, engine: Engine, *, secret: str, waiting_rooms: int, call_count: int
 ) -> Target:
-    """Waiting bookings and admitted ones (the calls), all inside their join window."""
+    """Waiting bookings and admitted ones (the calls, each with a clerk of its own: one call
+    per clerk), all inside their join window."""
     waiting = add_bookings(engine, waiting_rooms)
     calls = add_bookings(engine, call_count)
-    admit_in_db(engine, calls, clerk=clerk)
+    clerks = staff_logins(engine, secret=secret, usernames=[f"clerk-{c.lower()}" for c in calls])
+    admit_in_db(
+        engine, [(c, k.username) for c, k in zip(calls, clerks, strict=True)], secret=secret
+    )
     return Target(
         base=base,
         waiting_path=lambda i: join_path(secret, waiting[i]) + "/ws",
         citizen_path=lambda i: join_path(secret, calls[i]) + "/ws",
         clerk_path=lambda i: "/mitarbeiter/video/ws",
-        clerk_cookie=staff.cookie_header(),
+        clerk_cookie=lambda i: clerks[i].cookie_header(),
         join_frame=lambda i: json.dumps({"type": "join", "code": calls[i]}),
     )
 
@@ -227,7 +224,7 @@ def call_makers(
     async def clerk(ready: asyncio.Event) -> None:
         async with connect(
             ws_url(target.base, target.clerk_path(i)),
-            additional_headers=headers(target.clerk_cookie),
+            additional_headers=headers(target.clerk_cookie(i)),
             origin=as_origin(target.base),
         ) as ws:
             join = target.join_frame(i)
@@ -235,12 +232,16 @@ def call_makers(
                 await ws.send(join)
             ready.set()
             pinger = asyncio.create_task(_keepalive(ws, _STOP[0]))
-            await asyncio.sleep(random.random() / PROBES_PER_SECOND)  # spread over the second
-            while not _STOP[0].is_set():
-                if pinger.done():
-                    pinger.result()
-                await ws.send(probe_frame(probes.next()))
-                await asyncio.sleep(1 / PROBES_PER_SECOND)
+            try:
+                await asyncio.sleep(random.random() / PROBES_PER_SECOND)  # spread the probes
+                while not _STOP[0].is_set():
+                    if pinger.done():
+                        pinger.result()  # closed by the server: this connection failed
+                    await ws.send(probe_frame(probes.next()))
+                    await asyncio.sleep(1 / PROBES_PER_SECOND)
+            finally:
+                pinger.cancel()
+                await asyncio.gather(pinger, return_exceptions=True)
 
     return [citizen, clerk]
 

@@ -25,12 +25,19 @@ import httpx
 from sqlalchemy import Engine
 from websockets.asyncio.client import ClientConnection, connect
 
-from bench.video_common import StaffLogin, add_bookings, admit_in_db, join_path, ws_url
+from bench.video_common import (
+    StaffLogin,
+    add_bookings,
+    admit_in_db,
+    join_path,
+    staff_logins,
+    ws_url,
+)
 from bench.video_ws import Visit, as_origin, bounded, headers, parse, tally, visit
-from servicepoint.consultation.tokens import guest_token
 from servicepoint.core.clock import utcnow
 
-CLERK = "bench-clerk"
+CLERK = "bench-clerk"  # admits the control call next door
+ROGUE = "bench-rogue"  # another clerk, who tries the waiting citizens' rooms
 FAKE_SDP = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
 CANDIDATE = {
     "candidate": "candidate:1 1 udp 2122260223 127.0.0.1 9 typ host",
@@ -76,7 +83,7 @@ def _tokens(engine: Engine, secret: str, waiting: int) -> Tokens:
         return [join_path(secret, c) for c in add_bookings(engine, count, **options)]
 
     control = add_bookings(engine, 1)
-    admit_in_db(engine, control, clerk=CLERK)
+    admit_in_db(engine, [(control[0], CLERK)], secret=secret)
     return Tokens(
         waiting=paths(waiting),
         control=join_path(secret, control[0]),
@@ -91,7 +98,7 @@ def _forged(path: str) -> str:
     return path[:-1] + ("1" if path.endswith("0") else "0")
 
 
-def _plan(tokens: Tokens, total: int, secret: str) -> dict[str, list[str]]:
+def _plan(tokens: Tokens, total: int) -> dict[str, list[str]]:
     """Paths (…/ws) per kind of attempt: a quarter with no token, a fifth wrong, a third a
     booking that may not be used now, the rest a waiting citizen."""
     share = {"no token": total // 4, "wrong token": total // 5, "expired/cancelled/too early": 0}
@@ -105,7 +112,7 @@ def _plan(tokens: Tokens, total: int, secret: str) -> dict[str, list[str]]:
         [
             _forged(tokens.waiting[0]) + "/ws",
             f"/video/{code}-{'0' * 32}/ws",
-            f"/video/gast/{guest_token(secret, code, 'not-the-nonce')}/ws",
+            f"/video/gast/g1-{'0' * 32}/ws",  # a guest link's shape, not its MAC
             "/video/ZZZZZZZZZZZZ-0123456789abcdef0123456789abcdef/ws",
         ]
     )
@@ -231,11 +238,10 @@ def _health_ms(base: str, n: int = 200) -> float:
     return statistics.median(times) * 1000
 
 
-async def measure(
-    base: str, engine: Engine, *, secret: str, staff: StaffLogin, total: int
-) -> SealResult:
+async def measure(base: str, engine: Engine, *, secret: str, total: int) -> SealResult:
+    clerk, rogue = staff_logins(engine, secret=secret, usernames=[CLERK, ROGUE])
     tokens = _tokens(engine, secret, waiting=10)
-    plan = _plan(tokens, total, secret)
+    plan = _plan(tokens, total)
     result = SealResult(attempts={})
     stop = asyncio.Event()
     control_code = tokens.control.rsplit("/", 1)[1].split("-")[0]
@@ -243,10 +249,10 @@ async def measure(
     background = [asyncio.create_task(_control_citizen(base, tokens.control, stop, result))]
     await asyncio.sleep(0.5)
     background.append(
-        asyncio.create_task(_clerk(base, staff, control_code, stop, result, control=True))
+        asyncio.create_task(_clerk(base, clerk, control_code, stop, result, control=True))
     )
     background += [
-        asyncio.create_task(_clerk(base, staff, code, stop, result)) for code in waiting_codes[:3]
+        asyncio.create_task(_clerk(base, rogue, code, stop, result)) for code in waiting_codes[:3]
     ]
     await asyncio.sleep(1.0)
     result.attempts = await _attempts(base, plan)

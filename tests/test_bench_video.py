@@ -52,7 +52,7 @@ def _tokens() -> Tokens:
 
 
 def test_the_plan_makes_exactly_the_attempts_asked_for_of_every_kind() -> None:
-    plan = _plan(_tokens(), 1000, SECRET)
+    plan = _plan(_tokens(), 1000)
     assert sum(len(paths) for paths in plan.values()) == 1000
     assert all(len(paths) >= 200 for paths in plan.values())
     assert all(p.endswith("/ws") for paths in plan.values() for p in paths)
@@ -66,7 +66,7 @@ def test_a_wrong_token_is_wrong_and_names_a_real_code() -> None:
         forged = _forged(path)
         assert forged != path
     assert code_of_join(SECRET, _forged(genuine).rsplit("/", 1)[1]) is None
-    for wrong in _plan(_tokens(), 100, SECRET)["wrong token"]:
+    for wrong in _plan(_tokens(), 100)["wrong token"]:
         token = wrong.removesuffix("/ws").rsplit("/", 1)[1]
         assert code_of_join(SECRET, token) is None
 
