@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from functools import partial
 from typing import Annotated, Literal, Protocol
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -22,6 +21,7 @@ from servicepoint.casework import service, staff_view
 from servicepoint.casework.models import Application
 from servicepoint.core.clock import utcnow
 from servicepoint.core.db import SessionDep
+from servicepoint.core.downloads import attachment, file_download
 from servicepoint.core.i18n import N_, error_text, translate
 from servicepoint.core.inputs import Code, Id, LongText
 from servicepoint.core.security import csrf_protect
@@ -212,11 +212,7 @@ def download(
         upload_id=upload_id,
         username=user.username,
     )
-    headers = {
-        "Content-Disposition": attachment(upload.filename),
-        "X-Content-Type-Options": "nosniff",
-    }
-    return Response(data, media_type=upload.content_type, headers=headers)
+    return file_download(data, filename=upload.filename, content_type=upload.content_type)
 
 
 @router.get(BASE + "/{code}/export.json")
@@ -229,12 +225,3 @@ def export(
     body = service.handover(session, settings=settings, case=case, username=user.username)
     headers = {"Content-Disposition": attachment(f"{case.code}.json")}
     return JSONResponse(body, headers=headers)
-
-
-def attachment(filename: str) -> str:
-    """Content-Disposition for a download: an ASCII name for old clients and the real one
-    (RFC 5987) for the rest."""
-    plain = "".join(
-        ch if ch.isascii() and ch.isprintable() and ch not in '"\\' else "_" for ch in filename
-    )
-    return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(filename, safe='')}"

@@ -12,25 +12,30 @@ form gets 303 back to the console with a message.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Form, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from servicepoint.account.deps import require
 from servicepoint.account.models import User
-from servicepoint.casework.staff_pages import attachment
-from servicepoint.consultation import followup, hub, service
+from servicepoint.appointment import service as appointment_service
+from servicepoint.catalog import service as catalog_service
+from servicepoint.config import Settings
+from servicepoint.consultation import access, followup, hub, service
+from servicepoint.consultation.errors import ConsultationNotFound
 from servicepoint.consultation.schemas import CallEntry
 from servicepoint.core.clock import utcnow
 from servicepoint.core.db import SessionDep
+from servicepoint.core.downloads import file_download
 from servicepoint.core.i18n import N_, error_text, translate, translations
 from servicepoint.core.inputs import Code, Id, LongText
 from servicepoint.core.security import csrf_protect
 from servicepoint.core.templating import render
-from servicepoint.errors import Conflict, ServicePointError
+from servicepoint.errors import Conflict, NotFound, ServicePointError, Unprocessable
 
 router = APIRouter(include_in_schema=False)
 BASE = "/mitarbeiter/video"
@@ -54,8 +59,22 @@ BUSY = N_(
     "Sie sind noch in einem Gespräch. Beenden Sie es oder schicken Sie die Person zurück, "
     "bevor Sie die nächste Person eintreten lassen."
 )
+FRIENDLY = {"busy": BUSY}
 OkKey = Annotated[str, Query(max_length=20)]
-HandoverTo = Literal["appointment", "application"]
+ActionName = Annotated[str, Path(max_length=20)]
+HANDOVERS = ("appointment", "application")
+NO_HANDOVER = N_("Bitte wählen Sie, womit es weitergeht.")
+NO_ACTION = N_("Diese Aktion gibt es nicht.")
+
+
+class InvalidHandover(Unprocessable):
+    code = "invalid_handover"
+
+
+class NoSuchAction(NotFound):
+    code = "no_such_action"
+
+
 # What the citizen's page does once the action is done (the hub's control message).
 CONTROL = {"eingelassen": "admitted", "zurueck": "returned", "beendet": "ended"}
 # The states of today's video appointments as the clerk reads them.
@@ -204,8 +223,10 @@ def _act(
         with session.begin_nested():
             result = action()
     except ServicePointError as exc:
+        if exc.code in FRIENDLY:  # the reason in the console's own words (what to do next)
+            exc = Conflict(FRIENDLY[exc.code], code=exc.code)
         if _wants_json(request):
-            raise  # the shared handler answers {"error", "detail"} with the status
+            raise exc from None  # the shared handler answers {"error", "detail"} with the status
         message = error_text(exc, request.state.lang)
         return _console(request, session, user, error=message, status_code=exc.status_code)
     if key in CONTROL:
@@ -221,112 +242,134 @@ def _act(
     return _done(request, session, user, key, **extra)
 
 
-@router.post(BASE + "/{code}/einlassen", response_model=None, dependencies=CSRF)
-def admit(
+# The console's actions: one route, one table. `key` names what was done (?ok=, DONE, the
+# form's data-action); `own`: only on the clerk's own call (consultation.access: the clerk
+# who admitted it, the same rule as the WebSocket's join); each runs one service function.
+@dataclasses.dataclass(frozen=True)
+class Ask:
+    """One action's request: which call, which clerk, and the form's fields."""
+
+    session: Session
+    code: str
+    clerk: User
+    settings: Settings
+    text: str
+    to: str | None
+
+
+def _admit(a: Ask) -> object:
+    # One call per clerk: the service refuses atomically (409 `busy`).
+    return service.admit(a.session, code=a.code, clerk=a.clerk, settings=a.settings)
+
+
+def _guest(a: Ask) -> object:
+    path = service.issue_guest_link(a.session, code=a.code, settings=a.settings, clerk=a.clerk)
+    return a.settings.base_url.rstrip("/") + path
+
+
+def _handover(a: Ask) -> object:
+    if a.to not in HANDOVERS:
+        raise InvalidHandover(NO_HANDOVER)
+    base = a.settings.base_url
+    return service.handover(
+        a.session, code=a.code, to=a.to, settings=a.settings, base_url=base, clerk=a.clerk
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class Action:
+    key: str
+    run: Callable[[Ask], object]
+    own: bool = True
+
+
+ACTIONS = {
+    "einlassen": Action("eingelassen", _admit, own=False),
+    "zurueck": Action(
+        "zurueck", lambda a: service.send_back(a.session, code=a.code, clerk=a.clerk)
+    ),
+    "beenden": Action("beendet", lambda a: service.end(a.session, code=a.code, clerk=a.clerk)),
+    "gast": Action("gast", _guest),
+    "notiz": Action(
+        "notiz", lambda a: service.add_note(a.session, code=a.code, text=a.text, clerk=a.clerk)
+    ),
+    "uebergabe": Action("uebergabe", _handover),
+}
+
+
+def _checked(ask: Ask, action: Action) -> object:
+    if action.own:
+        consultation, _ = service.by_code(ask.session, code=ask.code)
+        access.ensure_mine(consultation.clerk_id, ask.clerk.id)
+    return action.run(ask)
+
+
+@router.post(BASE + "/{code}/{name}", response_model=None, dependencies=CSRF)
+def act(
     code: Code,
-    request: Request,
-    background: BackgroundTasks,
-    user: User = STAFF,
-    session: Session = SessionDep,
-) -> Response:
-    """Let one waiting citizen into the call (refused while I am in another call)."""
-
-    def action() -> object:
-        # One call at a time per clerk: a second tab or a stale page must not open another.
-        # (Belongs in service.admit; kept here until the service checks it itself.)
-        if _my_call(session, user=user) is not None:
-            raise Conflict(BUSY, code="busy")
-        return service.admit(session, code=code, clerk=user, settings=request.app.state.settings)
-
-    return _act(request, background, session, user, code=code, key="eingelassen", action=action)
-
-
-@router.post(BASE + "/{code}/zurueck", response_model=None, dependencies=CSRF)
-def send_back(
-    code: Code,
-    request: Request,
-    background: BackgroundTasks,
-    user: User = STAFF,
-    session: Session = SessionDep,
-) -> Response:
-    """Send the admitted citizen back to the waiting room."""
-
-    def action() -> object:
-        return service.send_back(session, code=code, clerk=user)
-
-    return _act(request, background, session, user, code=code, key="zurueck", action=action)
-
-
-@router.post(BASE + "/{code}/beenden", response_model=None, dependencies=CSRF)
-def end(
-    code: Code,
-    request: Request,
-    background: BackgroundTasks,
-    user: User = STAFF,
-    session: Session = SessionDep,
-) -> Response:
-    """End the consultation (the citizen is then asked for a rating)."""
-
-    def action() -> object:
-        return service.end(session, code=code, clerk=user)
-
-    return _act(request, background, session, user, code=code, key="beendet", action=action)
-
-
-@router.post(BASE + "/{code}/gast", response_model=None, dependencies=CSRF)
-def guest_link(
-    code: Code,
-    request: Request,
-    background: BackgroundTasks,
-    user: User = STAFF,
-    session: Session = SessionDep,
-) -> Response:
-    """Issue a link for an interpreter or a second clerk; the previous one stops working."""
-    settings = request.app.state.settings
-
-    def action() -> object:
-        path = service.issue_guest_link(session, code=code, settings=settings, clerk=user)
-        return settings.base_url.rstrip("/") + path
-
-    return _act(request, background, session, user, code=code, key="gast", action=action)
-
-
-@router.post(BASE + "/{code}/notiz", response_model=None, dependencies=CSRF)
-def note(
-    code: Code,
+    name: ActionName,
     request: Request,
     background: BackgroundTasks,
     text: Annotated[LongText, Form()] = "",
+    to: Annotated[str | None, Form(max_length=20)] = None,
     user: User = STAFF,
     session: Session = SessionDep,
 ) -> Response:
-    """Write a short note into the case (seen by staff only)."""
+    """Admit, send back, end, guest link, note or handover (ACTIONS) on the call `code`."""
+    action = ACTIONS.get(name)
+    if action is None:
+        raise NoSuchAction(NO_ACTION)
+    ask = Ask(session, code, user, request.app.state.settings, text, to)
+    return _act(
+        request,
+        background,
+        session,
+        user,
+        code=code,
+        key=action.key,
+        action=lambda: _checked(ask, action),
+    )
 
-    def action() -> object:
-        return service.add_note(session, code=code, text=text, clerk=user)
 
-    return _act(request, background, session, user, code=code, key="notiz", action=action)
+# -- the call's record -----------------------------------------------------------------------------
+HANDOVER_NAMES = {
+    "appointment": N_("an einen Termin vor Ort"),
+    "application": N_("an einen Online-Antrag"),
+}
 
 
-@router.post(BASE + "/{code}/uebergabe", response_model=None, dependencies=CSRF)
-def handover(
-    code: Code,
-    request: Request,
-    background: BackgroundTasks,
-    to: Annotated[HandoverTo, Form()],
-    user: User = STAFF,
-    session: Session = SessionDep,
-) -> Response:
-    """Hand over to an appointment in person or an online application: the citizen gets the
-    link by e-mail and in the chat."""
-    settings = request.app.state.settings
+def record_view(session: Session, *, code: str, lang: str) -> dict[str, Any]:
+    """What a call left for the case, until its retention ends: when and what, its state, the
+    note, the documents, the rating and the handover (an unopened link: the booking only)."""
+    booking = appointment_service.get_booking(session, code=code)
+    try:
+        consultation, _ = service.by_code(session, code=code)
+    except ConsultationNotFound:
+        consultation = None
+    found = catalog_service.services_by_ids(session, ids=booking.service_ids)
+    names = [getattr(found[i], f"name_{lang}") for i in booking.service_ids if i in found]
+    state = consultation.state if consultation else "booked"
+    handover = consultation.handover if consultation else None
+    return {
+        "booking": booking,
+        "consultation": consultation,
+        "services": names,
+        "state": translate(lang, STATE_NAMES.get(state, STATE_NAMES["booked"])),
+        "uploads": followup.uploads_of(session, consultation_id=consultation.id)
+        if consultation
+        else [],
+        "handover": translate(lang, HANDOVER_NAMES[handover]) if handover else None,
+        "base": BASE,
+    }
 
-    def action() -> object:
-        return service.handover(
-            session, code=code, to=to, settings=settings, base_url=settings.base_url, clerk=user
-        )
 
-    return _act(request, background, session, user, code=code, key="uebergabe", action=action)
+@router.get(BASE + "/{code}", response_class=HTMLResponse)
+def record(
+    code: Code, request: Request, user: User = STAFF, session: Session = SessionDep
+) -> HTMLResponse:
+    """A video appointment's record: note and documents, also after the call."""
+    context = record_view(session, code=code, lang=request.state.lang)
+    return render(request, "consultation/record.html", context)
 
 
 # -- documents -----------------------------------------------------------------------------------
@@ -343,8 +386,4 @@ def download(
     upload, data = service.upload_for_staff(
         session, code=code, upload_id=upload_id, settings=settings, clerk=user
     )
-    headers = {
-        "Content-Disposition": attachment(upload.filename),
-        "X-Content-Type-Options": "nosniff",
-    }
-    return Response(data, media_type=upload.content_type, headers=headers)
+    return file_download(data, filename=upload.filename, content_type=upload.content_type)

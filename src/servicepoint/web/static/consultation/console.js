@@ -118,7 +118,8 @@ function showToday(list) {
     let row = $(`today-${entry.code}`);
     if (!row && body) {
       row = el("tr", { id: `today-${entry.code}` }, el("td", {}, hhmm(entry.start)),
-        el("td", {}, entry.name || T.no_name), el("td", {}, (entry.services || []).join(", ")),
+        el("td", {}, el("a", { href: `${root.dataset.base}/${entry.code}` }, entry.name || T.no_name)),
+        el("td", {}, (entry.services || []).join(", ")),
         el("td", { class: "today-state" }, ""));
       body.append(row);
     }
