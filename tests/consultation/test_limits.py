@@ -72,16 +72,24 @@ def test_a_malformed_link_is_the_refused_page(client: TestClient, token: str) ->
         assert "no-store" in answer.headers["cache-control"]
 
 
+def _opened(
+    client: TestClient, session: Session, settings: Settings, *, admitted: bool
+) -> tuple[str, str, int]:
+    """A citizen's page in the call (or waiting): its path, form token and booking id."""
+    booked = video_booking(session)
+    (in_call if admitted else waiting)(session, settings, booked)
+    session.commit()
+    path = f"/video/{join_token(settings, booked)}"
+    return path, csrf_in(client.get(path).text), booked.id
+
+
 # -- posts: rate per client -----------------------------------------------------------------------
 def test_the_citizens_posts_are_limited_per_client(
     client: TestClient, session: Session, settings: Settings
 ) -> None:
     settings.video_rate_limit = 3
-    booked = video_booking(session)
-    in_call(session, settings, booked)
-    session.commit()
-    path = f"/video/{join_token(settings, booked)}"
-    form = {"csrf_token": csrf_in(client.get(path).text), "mode": "audio"}
+    path, token, _ = _opened(client, session, settings, admitted=True)
+    form = {"csrf_token": token, "mode": "audio"}
     answers = [client.post(f"{path}/ausweichen", data=form, headers=JSON) for _ in range(4)]
     assert [a.status_code for a in answers] == [204, 204, 204, 429]
     assert answers[-1].json()["error"] == "rate_limited"
@@ -94,15 +102,11 @@ def test_the_citizens_posts_are_limited_per_client(
 def test_ending_while_waiting_only_leaves_the_queue(
     client: TestClient, session: Session, settings: Settings
 ) -> None:
-    booked = video_booking(session)
-    waiting(session, settings, booked)
-    session.commit()
-    path = f"/video/{join_token(settings, booked)}"
-    token = csrf_in(client.get(path).text)
+    path, token, booking_id = _opened(client, session, settings, admitted=False)
     answer = client.post(f"{path}/beenden", data={"csrf_token": token}, headers=JSON)
     assert answer.status_code == 200 and answer.json() == {"state": "left"}
     session.expire_all()
-    row = session.scalars(select(Consultation).where(Consultation.booking_id == booked.id)).one()
+    row = session.scalars(select(Consultation).where(Consultation.booking_id == booking_id)).one()
     assert row.state == "waiting" and row.seen_at is None  # out of the queue, not ended
     plain = client.post(f"{path}/beenden", data={"csrf_token": token}, follow_redirects=False)
     assert plain.headers["location"].endswith("?verlassen=1#left-queue")
@@ -113,11 +117,7 @@ def test_ending_while_waiting_only_leaves_the_queue(
 def test_ending_an_admitted_call_still_ends_it(
     client: TestClient, session: Session, settings: Settings
 ) -> None:
-    booked = video_booking(session)
-    in_call(session, settings, booked)
-    session.commit()
-    path = f"/video/{join_token(settings, booked)}"
-    token = csrf_in(client.get(path).text)
+    path, token, _ = _opened(client, session, settings, admitted=True)
     answer = client.post(f"{path}/beenden", data={"csrf_token": token}, headers=JSON)
     assert answer.json() == {"state": "ended"}
 

@@ -343,12 +343,11 @@ def _png() -> bytes:
     return out.getvalue()
 
 
-def test_download_is_an_audited_attachment(
-    clerk: TestClient, session: Session, settings: Settings
-) -> None:
-    person = admitted(clerk, session)
-    code = code_of(session, person)
-    stored = video_uploads.store(_png(), filename="Ausweis <1>.png", settings=settings)
+def sent_document(
+    session: Session, settings: Settings, person: Consultation, name: str
+) -> ConsultationUpload:
+    """A PNG the citizen sent during the call (stored and committed)."""
+    stored = video_uploads.store(_png(), filename=name, settings=settings)
     row = ConsultationUpload(
         consultation_id=person.id,
         storage_key=stored.storage_key,
@@ -358,6 +357,15 @@ def test_download_is_an_audited_attachment(
     )
     session.add(row)
     session.commit()
+    return row
+
+
+def test_download_is_an_audited_attachment(
+    clerk: TestClient, session: Session, settings: Settings
+) -> None:
+    person = admitted(clerk, session)
+    code = code_of(session, person)
+    row = sent_document(session, settings, person, "Ausweis <1>.png")
     html = clerk.get(BASE).text
     assert f'href="{BASE}/{code}/dokumente/{row.id}"' in html
     resp = clerk.get(f"{BASE}/{code}/dokumente/{row.id}")

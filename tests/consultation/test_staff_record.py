@@ -8,18 +8,16 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from servicepoint.config import Settings
-from servicepoint.consultation import uploads as video_uploads
-from servicepoint.consultation.models import ConsultationUpload
 from tests.conftest import login, make_user
 from tests.consultation.test_staff_pages import (
     BASE,
     JSON,
-    _png,
     admitted,
     citizen,
     clerk,
     code_of,
     post,
+    sent_document,
     state,
 )
 
@@ -33,16 +31,7 @@ def test_the_record_keeps_note_documents_rating_and_handover_after_the_call(
     code = code_of(session, person)
     assert post(clerk, f"/{code}/notiz", {"text": "Unterlagen vollständig."}).status_code == 303
     assert post(clerk, f"/{code}/uebergabe", {"to": "appointment"}).status_code == 303
-    stored = video_uploads.store(_png(), filename="Ausweis.png", settings=settings)
-    upload = ConsultationUpload(
-        consultation_id=person.id,
-        storage_key=stored.storage_key,
-        filename=stored.filename,
-        content_type=stored.content_type,
-        size=stored.size,
-    )
-    session.add(upload)
-    session.commit()
+    upload = sent_document(session, settings, person, "Ausweis.png")
     assert post(clerk, f"/{code}/beenden").status_code == 303
     person.rating = 4
     session.commit()

@@ -262,5 +262,9 @@ def test_waiting_room_call_and_console_pass_axe(
         room.connect()
         checks["call page"] = axe(room.citizen)
         checks["console (in call)"] = axe(room.clerk)
+        record = room.clerk.context.new_page()
+        record.goto(f"{live_server.url}/mitarbeiter/video/{room.code}")
+        expect(record.locator("#record-state")).to_be_visible()
+        checks["call record"] = axe(record)
     found = {where: format_violations(v) for where, v in checks.items() if v}
     assert not found, "\n".join(f"{where}:\n{text}" for where, text in found.items())
