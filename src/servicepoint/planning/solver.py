@@ -19,6 +19,7 @@ from servicepoint.core.i18n import N_
 from servicepoint.errors import Unprocessable
 from servicepoint.planning import benders, heuristic
 from servicepoint.planning.benders import Progress
+from servicepoint.planning.tree import Goal
 
 # The solver keeps several float64 copies of the matrix; beyond this it would not fit in memory.
 MAX_CELLS = 25_000_000
@@ -112,7 +113,7 @@ def _integral(dist: np.ndarray, weights: np.ndarray) -> bool:
     return whole and float(weights.sum()) * float(dist.max(initial=0.0)) < _EXACT_INTEGERS
 
 
-def _reduced(checked: _Checked) -> tuple[benders.Problem, np.ndarray]:
+def _reduced(checked: _Checked, gap: float) -> tuple[benders.Problem, np.ndarray]:
     """Only clients with weight > 0 and sites that may open enter the model; returns the
     problem and the map from its site indices back to columns of `dist`."""
     sites = np.flatnonzero(checked.allowed)
@@ -120,7 +121,8 @@ def _reduced(checked: _Checked) -> tuple[benders.Problem, np.ndarray]:
     dist = np.ascontiguousarray(checked.dist[np.ix_(clients, sites)])
     weights = checked.weights[clients]
     fixed = np.searchsorted(sites, checked.fixed)
-    return benders.Problem(dist, weights, checked.p, fixed, _integral(dist, weights)), sites
+    goal = Goal(_integral(dist, weights), gap)
+    return benders.Problem(dist, weights, checked.p, fixed, goal), sites
 
 
 def solve_pmedian(
@@ -133,19 +135,28 @@ def solve_pmedian(
     progress: Callable[[Progress], None] | None = None,
     *,
     exact: bool = True,
+    gap: float = 0.0,
 ) -> PMedianResult:
     """Open p sites (columns of `dist`) minimising Σ weight × distance to the nearest open one.
 
-    `fixed_open` sites are always open, `forced_closed` never. Without `exact` only the heuristic
-    runs (fast, unproven). Raises InvalidProblem for inconsistent input."""
+    `fixed_open` sites are always open, `forced_closed` never. The search stops once the best
+    solution is proven within `gap` (relative, e.g. 0.01) of the optimum; `optimal` is only
+    True for a proof of optimality. Without `exact` only the heuristic runs (fast, unproven).
+    Raises InvalidProblem for inconsistent input."""
     started = time.monotonic()
     checked = _check(dist, p, weights, fixed_open, forced_closed)
     deadline = None if time_limit is None else started + max(0.0, float(time_limit))
-    problem, sites = _reduced(checked)
+    if not 0.0 <= gap < 1.0:
+        raise InvalidProblem(N_("Die Lücke muss zwischen 0 und 1 liegen."))
+    problem, sites = _reduced(checked, gap)
     clock = benders.Clock(deadline, progress)
     best, lower, optimal = _solve_reduced(problem, clock, exact)
     facilities = sites[best]
     objective = heuristic.assignment_cost(checked.dist, checked.weights, facilities)
+    if optimal:
+        lower = objective
+    elif problem.goal.integral:  # every objective is an integer: the bound rounds up
+        lower = float(np.ceil(lower - 1e-6))
     return PMedianResult(
         objective,
         tuple(int(f) for f in facilities),
@@ -170,7 +181,8 @@ def _solve_reduced(
     trivial = float(problem.weights @ problem.dist.min(axis=1))  # everyone at their nearest site
     clock.report("heuristic", trivial, start.objective)
     if not exact:
-        return start.facilities, trivial, benders.closed(trivial, start.objective, problem.integral)
+        proven = Goal(problem.goal.integral).reached(trivial, start.objective)
+        return start.facilities, trivial, proven
     best = benders.Incumbent(start.facilities, start.objective)
     outcome = benders.solve(problem, best, clock)
     return best.facilities, max(trivial, outcome.lower_bound), outcome.optimal

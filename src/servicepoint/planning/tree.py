@@ -27,6 +27,24 @@ _ROUNDS = 8
 _INTEGRAL = 1e-6
 
 
+@dataclass(frozen=True)
+class Goal:
+    """When a bound is good enough: within `gap` (relative) of the incumbent, and never closer
+    than the data allow — integral data make every objective an integer, so a gap below 1
+    already proves optimality."""
+
+    integral: bool
+    gap: float = 0.0
+
+    def cutoff(self, upper: float) -> float:
+        """Bounds at or above this cannot lead to a (sufficiently) better solution."""
+        slack = 1.0 - 1e-6 if self.integral else 1e-7 * max(1.0, abs(upper))
+        return upper - max(slack, self.gap * abs(upper))
+
+    def reached(self, lower: float, upper: float) -> bool:
+        return lower >= self.cutoff(upper)
+
+
 class Incumbent(Protocol):
     cost: float
 
@@ -93,16 +111,13 @@ def children(node: Node, result: NodeResult) -> tuple[Node, Node]:
 class Search:
     """Best-first branch and cut with diving; the caller owns the incumbent and the clock."""
 
-    def __init__(self, master: Master, sep: Separator, best: Incumbent, integral: bool) -> None:
-        self.master, self.sep, self.best, self.integral = master, sep, best, integral
+    def __init__(self, master: Master, sep: Separator, best: Incumbent, goal: Goal) -> None:
+        self.master, self.sep, self.best, self.goal = master, sep, best, goal
         self.tree = Tree()
         self.nodes = 0
 
     def cutoff(self) -> float:
-        """Nodes bounded at or above this cannot hold a better solution."""
-        if self.integral:
-            return self.best.cost - 1.0 + 1e-6
-        return self.best.cost - 1e-9 * max(1.0, abs(self.best.cost))
+        return self.goal.cutoff(self.best.cost)
 
     def process(self, node: Node, time_left: float) -> NodeResult:
         """The node's LP with rounds of cuts; integral points are checked exactly."""
