@@ -112,7 +112,10 @@ _EXPIRED = N_("Dieser Link ist abgelaufen: der Termin ist vorbei.")
 _TOO_EARLY = N_("Der Wartebereich öffnet um %(time)s Uhr, kurz vor Ihrem Termin.")
 _CHANGED = N_("Die Videoberatung hat sich inzwischen geändert. Bitte laden Sie die Seite neu.")
 _GONE_AWAY = N_("Diese Person ist nicht mehr im Wartebereich.")
-_BUSY = N_("Sie sind schon in einer Videoberatung. Beenden Sie diese zuerst.")
+_BUSY = N_(
+    "Sie sind noch in einem Gespräch. Beenden Sie es oder schicken Sie die Person zurück, "
+    "bevor Sie die nächste Person eintreten lassen."
+)
 _NOT_STARTED = N_(
     "Das Gespräch hat noch nicht begonnen. Sie bleiben im Wartebereich, bis Sie die Seite "
     "schließen."
