@@ -207,9 +207,13 @@ def _print_level(f: LevelFigure) -> None:
     console.print(
         f"  {level.waiting:4} + {level.calls:<4} · {level.connections:5} · "
         f"{f.p50_ms:6.1f} / {f.p95_ms:6.1f} (probes {f.received}, lost {f.lost}, "
-        f"connections lost {f.failures}; calm {f.settled_s:.0f} s after connecting)"
+        f"connections lost {f.failures}{_why(f)}; calm {f.settled_s:.0f} s after connecting)"
         f"{'' if f.holds else ' [red]over[/]'}"
     )
+
+
+def _why(f: LevelFigure) -> str:
+    return f" {f.why}" if f.why else ""
 
 
 def _print_baseline(figures: list[LevelFigure], baseline: list[LevelFigure]) -> None:

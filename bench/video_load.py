@@ -19,12 +19,14 @@ import math
 import random
 import re
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Engine
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
 
 from bench.common import percentile
 from bench.video_common import add_bookings, admit_in_db, join_path, staff_logins, ws_url
@@ -44,6 +46,7 @@ class Probes:
     latencies: list[float] = field(default_factory=list)
     seq: int = 0
     failures: int = 0  # connections refused or lost
+    why: Counter[str] = field(default_factory=Counter)  # how they were lost
     measuring: bool = False
 
     def next(self) -> int:
@@ -94,6 +97,17 @@ def probe_seq(frame: dict[str, Any]) -> int | None:
     return int(match.group(1)) if match else None
 
 
+def _why(exc: Exception) -> str:
+    """How a connection was lost, in a few words (the close code and reason, if any)."""
+    if isinstance(exc, ConnectionClosed):
+        if exc.rcvd is None:
+            return "dropped without a close frame"
+        return f"close {exc.rcvd.code} {exc.rcvd.reason[:40]}".strip()
+    if isinstance(exc, TimeoutError):
+        return "handshake timeout"
+    return type(exc).__name__
+
+
 class Crowd:
     """Every open connection of the load client, with one task each, until `close`."""
 
@@ -117,9 +131,10 @@ class Crowd:
     ) -> None:
         try:
             await make(ready)
-        except Exception:
+        except Exception as exc:
             if not self.stop.is_set():
                 self.probes.failures += 1
+                self.probes.why[_why(exc)] += 1
         finally:
             ready.set()
 
@@ -276,6 +291,7 @@ class LevelFigure:
     received: int
     lost: int
     failures: int
+    why: dict[str, int] = field(default_factory=dict)
     settled_s: float = 0.0  # how long the relay took to keep up again after the new connections
 
     @property
@@ -351,4 +367,4 @@ async def _window(probes: Probes, level: Level, timing: Timing) -> LevelFigure:
     probes.measuring = False
     await asyncio.sleep(LOST_AFTER)
     p50, p95, received, lost = probes.window()
-    return LevelFigure(level, p50, p95, received, lost, probes.failures)
+    return LevelFigure(level, p50, p95, received, lost, probes.failures, dict(probes.why))
