@@ -100,6 +100,8 @@ def probe_seq(frame: dict[str, Any]) -> int | None:
 def _why(exc: Exception) -> str:
     """How a connection was lost, in a few words (the close code and reason, if any)."""
     if isinstance(exc, ConnectionClosed):
+        if exc.rcvd is None and exc.sent is not None:  # e.g. the server stopped answering pings
+            return f"client closed {exc.sent.code} {exc.sent.reason[:40]}".strip()
         if exc.rcvd is None:
             return "dropped without a close frame"
         return f"close {exc.rcvd.code} {exc.rcvd.reason[:40]}".strip()
