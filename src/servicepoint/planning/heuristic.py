@@ -92,9 +92,11 @@ class _Swapper:
         self.gain += sign * (w @ np.maximum(d1[:, None] - rows, 0.0))
         np.add.at(self.loss, self.first[clients], sign * w * (d2 - d1))
         share = w[:, None] * np.maximum(d2[:, None] - np.maximum(rows, d1[:, None]), 0.0)
-        onehot = np.zeros((self.slots.size, clients.size))
-        onehot[self.first[clients], np.arange(clients.size)] = 1.0
-        self.extra += sign * (onehot @ share)
+        # Sum the shares per nearest slot: grouping rows costs |clients| × n, where a one-hot
+        # product would cost p times that.
+        order = np.argsort(self.first[clients], kind="stable")
+        slots, starts = np.unique(self.first[clients][order], return_index=True)
+        self.extra[slots] += sign * np.add.reduceat(share[order], starts, axis=0)
 
     def best_swap(self, movable: np.ndarray, candidates: np.ndarray) -> tuple[int, int, float]:
         """(slot out, site in, profit) of the most profitable swap among those allowed."""
