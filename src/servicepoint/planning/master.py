@@ -94,16 +94,6 @@ class Master:
     def reduced_costs(self) -> np.ndarray:
         return np.asarray(self.highs.getSolution().col_dual)[: self.n]
 
-    def purge(self, tolerance: float = 1e-6) -> int:
-        """Drops the cuts that are slack at the current LP optimum: every simplex iteration
-        pays for each dense row, and a slack row does not change the optimum."""
-        activity = np.asarray(self.highs.getSolution().row_value)[1:]
-        lower = np.asarray(self.highs.getLp().row_lower_)[1:]
-        slack = np.flatnonzero(activity > lower + tolerance * np.maximum(1.0, np.abs(lower))) + 1
-        if slack.size:
-            self.highs.deleteRows(slack.size, slack.astype(np.int32))
-        return int(slack.size)
-
     def start_at(self, y: np.ndarray) -> None:
         """A primal feasible basis at the integral point y, for a model whose cuts are one
         tight cut per client at y: y at its bounds, each θ_i basic on its active cut, one open

@@ -29,7 +29,7 @@ class Separator:
         m, n = dist.shape
         self.order = np.argsort(dist, axis=1, kind="stable").astype(np.int32)
         self.sorted = np.take_along_axis(dist, self.order, axis=1)
-        self.n, self.rows = n, np.arange(m)
+        self.dist, self.n, self.rows = dist, n, np.arange(m)
         # No client is ever farther than its (n − p + 1)-th nearest site, nor than a fixed one.
         self.cap = self.sorted[:, n - p]
         if fixed.size:
@@ -42,26 +42,38 @@ class Separator:
 
     def separate(self, y: np.ndarray) -> Separation:
         """Each client's subproblem value at y and the radius of its Pareto-optimal cut."""
-        ys = y[self.order]
+        support = np.flatnonzero(y > _COVER_EPS)
+        if support.size * 4 <= self.n and y[support].sum() >= 1.0:
+            # In the tree most sites are closed: sorting each client's distances to the few
+            # open ones is cheaper than a pass over all n (pmed36: 15 ms a call before).
+            near = self.dist[:, support]
+            order = np.argsort(near, axis=1)
+            return self._separate(np.take_along_axis(near, order, axis=1), y[support][order])
+        return self._separate(self.sorted, y[self.order])
+
+    def _separate(self, near: np.ndarray, ys: np.ndarray) -> Separation:
+        """The same on each client's candidate distances `near` (ascending) and their y."""
         sums = np.cumsum(ys, axis=1)
         k = np.argmax(sums >= 1.0 - _COVER_EPS, axis=1)
-        low = self.sorted[self.rows, k]
-        value = low - (np.maximum(low[:, None] - self.sorted, 0.0) * ys).sum(axis=1)
-        high = self._next_radius(ys, k, sums[self.rows, k])
+        low = near[self.rows, k]
+        value = low - (np.maximum(low[:, None] - near, 0.0) * ys).sum(axis=1)
+        high = self._next_radius(near, ys, k, sums[self.rows, k])
         top = np.maximum(low, np.minimum(high, self.cap))
         # Measured at 10,000 × 1,000: the core choice reached 460.6 M after two LP rounds, the
         # smallest tight radius (sparser rows) only 431.5 M.
         radius = np.clip(self.core_radius, low, top)
         return Separation(value, radius)
 
-    def _next_radius(self, ys: np.ndarray, k: np.ndarray, total: np.ndarray) -> np.ndarray:
+    def _next_radius(
+        self, near: np.ndarray, ys: np.ndarray, k: np.ndarray, total: np.ndarray
+    ) -> np.ndarray:
         """How far each client's radius may grow and its cut stay tight: to the next site with
         y > 0 when the sites up to k sum to exactly 1, else not at all."""
-        after = (np.arange(self.n)[None, :] > k[:, None]) & (ys > _COVER_EPS)
+        after = (np.arange(near.shape[1])[None, :] > k[:, None]) & (ys > _COVER_EPS)
         has_next = after.any(axis=1)
-        nxt = self.sorted[self.rows, np.argmax(after, axis=1)]
+        nxt = near[self.rows, np.argmax(after, axis=1)]
         exact = total <= 1.0 + _COVER_EPS
-        return np.where(exact, np.where(has_next, nxt, self.cap), self.sorted[self.rows, k])
+        return np.where(exact, np.where(has_next, nxt, self.cap), near[self.rows, k])
 
     def values(self, y: np.ndarray, clients: np.ndarray, radius: np.ndarray) -> np.ndarray:
         """The right-hand side D − Σ (D − d)⁺ y of the given clients' cuts, at y."""
