@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from bench import applications, assistant, booking_load, first_search, slot_search, video
+from bench import applications, assistant, booking_load, first_search, pmedian, slot_search, video
 
 
 def main() -> int:
@@ -16,6 +16,7 @@ def main() -> int:
         "booking": booking_load.run,
         "first": first_search.run,
         "applications": applications.run,
+        "pmedian": pmedian.run,
         "video": lambda: video.run(quick=quick),
     }
 
