@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, BackgroundTasks, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from pydantic import StringConstraints
 from sqlalchemy.orm import Session
 
 from servicepoint.consultation import access, hub
@@ -50,10 +51,10 @@ REFUSED = (BadToken, NotVideoBooking, TooEarly, LinkExpired, BookingCancelled)
 FILE_PROBLEMS = (PayloadTooLarge, UnsupportedMediaType, Unprocessable, NotAdmitted, TooManyUploads)
 NO_FILE = N_("Bitte wählen Sie eine Datei aus.")
 Rating = Annotated[int, Form(ge=1, le=5)]
-# The link's token as the path has it: any text. Only a genuine token opens anything (an HMAC
-# the service checks first, before the database), so a malformed one (NUL, far too long) gets
-# the same 403 `bad_token` page as a wrong one, not a 422 about the path.
-Token = str
+# The link's token as the path has it: any text up to a bound far above a real token's length.
+# Only a genuine token opens anything (an HMAC the service checks first, before the database), so
+# a malformed one gets the same 403 `bad_token` page as a wrong one, not a 422 about the path.
+Token = Annotated[str, StringConstraints(max_length=200)]
 Mode = Annotated[Literal["audio", "phone"], Form()]
 
 
