@@ -25,6 +25,7 @@ from servicepoint.account.errors import LoginRequired
 from servicepoint.config import Settings
 from servicepoint.consultation import access, service
 from servicepoint.consultation.hub import CHANGED, STAFF_CHANNEL, ctl_channel
+from servicepoint.consultation.queue_cache import queue_cache
 from servicepoint.consultation.relay import Link, Seat
 from servicepoint.consultation.schemas import Place
 from servicepoint.consultation.signalling import (
@@ -202,7 +203,7 @@ class CitizenLink(Link):
             await self.send(_server_chat(message))
 
     async def on_queue_changed(self) -> None:
-        self.dirty = True
+        self.changed_at, self.dirty = time.monotonic(), True
         if time.monotonic() - self.refreshed_at >= DEBOUNCE:
             await self.refresh()
 
@@ -340,7 +341,7 @@ class StaffLink(Link):
         super().__init__(ws)
         self.token = ws.cookies.get(SESSION_COOKIE)
         self.user_id = 0
-        self.pushed_at = time.monotonic()
+        self.pushed_at = self.changed_at = time.monotonic()
         self.dirty = False
 
     async def start(self) -> None:
@@ -357,16 +358,23 @@ class StaffLink(Link):
         _staff_user(session, self.token)
 
     async def push_queue(self) -> None:
-        def step(session: Session) -> dict[str, Any]:
-            self._still_staff(session)
-            return queue_frame(
-                service.waiting_room(session, settings=self.settings, lang=self.lang),
-                service.in_call(session),
-                service.today(session),
-            )
-
+        """Send the queue: the worker's shared snapshot, at least as new as the last change
+        this console heard of (a periodic push accepts one up to a debounce old)."""
+        heard = self.changed_at if self.dirty else time.monotonic() - DEBOUNCE
         self.pushed_at, self.dirty = time.monotonic(), False
-        await self.send(await self.db(step))
+        await self.db(self._still_staff)
+        frame = await queue_cache(self.app.state).get(
+            self.lang, newer_than=heard, build=lambda: self.db(self._build_queue)
+        )
+        await self.send(frame)
+
+    def _build_queue(self, session: Session) -> dict[str, Any]:
+        settings, lang = self.settings, self.lang
+        return queue_frame(
+            service.waiting_room(session, settings=settings, lang=lang),
+            service.in_call(session, settings=settings, lang=lang),
+            service.today(session, lang=lang),
+        )
 
     async def on_frame(self, frame: Any) -> None:
         if isinstance(frame, Ping):
@@ -415,7 +423,7 @@ class StaffLink(Link):
             await _call_control(self, self.seat.code, message)
 
     async def on_queue_changed(self) -> None:
-        self.dirty = True
+        self.changed_at, self.dirty = time.monotonic(), True
         if time.monotonic() - self.pushed_at >= DEBOUNCE:
             await self.push_queue()
 
