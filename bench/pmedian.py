@@ -76,7 +76,8 @@ def _optima(path: Path, key: str) -> dict[str, int]:
 
 def _table(title: str, rows: list[Row], baseline: dict[str, dict[str, object]]) -> Table:
     table = Table(title=title)
-    for column in ("instance", "n", "p", "known", "objective", "proven", "s", "spopt"):
+    columns = ("instance", "n", "p", "known", "objective", "proven", "s")
+    for column in columns + (("spopt",) if baseline else ()):
         table.add_column(column, justify="left" if column == "instance" else "right")
     for row in rows:
         mark = "" if row.hit else " [red]≠[/]"
@@ -88,7 +89,7 @@ def _table(title: str, rows: list[Row], baseline: dict[str, dict[str, object]]) 
             f"{row.result.objective:.0f}{mark}",
             "yes" if row.result.optimal else "[red]no[/]",
             f"{row.result.seconds:.2f}",
-            _spopt_cell(baseline.get(row.name)),
+            *((_spopt_cell(baseline.get(row.name)),) if baseline else ()),
         )
     return table
 
@@ -96,18 +97,32 @@ def _table(title: str, rows: list[Row], baseline: dict[str, dict[str, object]]) 
 def _spopt_cell(answer: dict[str, object] | None) -> str:
     if answer is None:
         return "–"
-    if "error" in answer:
+    if "error" in answer or answer.get("objective") is None:
         return "failed"
-    objective = answer.get("objective")
-    proven = "proven" if answer.get("optimal") else "not proven"
-    value = "none" if objective is None else f"{float(str(objective)):.0f}"
-    return f"{value} ({proven}) {float(str(answer['seconds'])):.1f} s"
+    proven = "✓" if answer.get("optimal") else "[red]open[/]"
+    return f"{float(str(answer['objective'])):.0f} {proven} {float(str(answer['seconds'])):.1f} s"
+
+
+def _spopt_summary(rows: list[Row], baseline: dict[str, dict[str, object]]) -> None:
+    """Both solvers on the instances the baseline ran: proofs and time."""
+    ran = [r for r in rows if r.name in baseline and "error" not in baseline[r.name]]
+    if not ran:
+        return
+    theirs = sum(float(str(baseline[r.name]["seconds"])) for r in ran)
+    proven = sum(bool(baseline[r.name].get("optimal")) for r in ran)
+    ours = sum(r.result.seconds for r in ran)
+    console.print(
+        f"baseline spopt PMedian (PuLP + CBC, ≤ {SPOPT_LIMIT_S:.0f} s each, model building "
+        f"included) on {len(ran)} instances: {proven} proven, {theirs:.1f} s; "
+        f"Benders on the same: {sum(r.result.optimal for r in ran)} proven, {ours:.2f} s"
+    )
 
 
 def _orlib(data: Path, baseline: dict[str, dict[str, object]]) -> bool:
     optima = _optima(data / "pmed" / "optima.csv", "instance")
     rows = [_solve_orlib(data / "pmed" / f"{name}.txt", optima[name]) for name in optima]
     console.print(_table("OR-Library pmed1–40", rows, baseline))
+    _spopt_summary(rows, baseline)
     total = sum(r.result.seconds for r in rows)
     reading = sum(r.read_seconds for r in rows)
     hits, proven = sum(r.hit for r in rows), sum(r.result.optimal for r in rows)

@@ -140,7 +140,7 @@ class _Rounder:
         self.tried: set[bytes] = set()
 
     def offer(self, y: np.ndarray, force: bool = False) -> None:
-        if not force and time.monotonic() - self.last < 2.0 * self.spent:
+        if self.clock.left() <= 0 or (not force and time.monotonic() - self.last < 2 * self.spent):
             return
         problem = self.problem
         score = y + 1e-9 * _indicator(y.size, self.best.facilities)  # ties: keep the incumbent's
