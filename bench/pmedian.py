@@ -100,7 +100,7 @@ def _spopt_cell(answer: dict[str, object] | None) -> str:
     if "error" in answer or answer.get("objective") is None:
         return "failed"
     proven = "✓" if answer.get("optimal") else "[red]open[/]"
-    return f"{float(str(answer['objective'])):.0f} {proven} {float(str(answer['seconds'])):.1f} s"
+    return f"{float(str(answer['objective'])):.0f} {proven} {float(str(answer['seconds'])):.1f}s"
 
 
 def _spopt_summary(rows: list[Row], baseline: dict[str, dict[str, object]]) -> None:

@@ -79,7 +79,9 @@ class Master:
         reaches `cutoff` (the dual simplex stops there, which prunes a node early). Raises
         LpStopped when `time_left` runs out first."""
         self.highs.setOptionValue("objective_bound", cutoff)
-        self.highs.setOptionValue("time_limit", max(time_left, 1e-3))
+        # HiGHS measures its time limit on a clock that runs on across solves of one model.
+        budget = self.highs.getRunTime() + max(time_left, 1e-3)
+        self.highs.setOptionValue("time_limit", min(budget, INF))
         self.highs.run()
         self.highs.setOptionValue("simplex_strategy", 1)  # dual: rows are added between solves
         status = self.highs.getModelStatus()
