@@ -155,3 +155,12 @@ def test_inconsistent_problems_are_refused(kwargs: dict[str, object], fragment: 
 def test_bad_matrices_are_refused(dist: np.ndarray) -> None:
     with pytest.raises(InvalidProblem):
         solve_pmedian(dist, 1)
+
+
+def test_a_time_limit_holds_on_an_instance_too_large_to_prove_in_it() -> None:
+    rng = np.random.default_rng(5)
+    clients, sites = rng.uniform(0, 1e5, (3000, 2)), rng.uniform(0, 1e5, (400, 2))
+    dist = instances.floor_euclidean(clients, sites)
+    result = solve_pmedian(dist, 15, time_limit=1.0)
+    assert result.seconds < 4.0  # the limit, plus one LP round or interchange at most
+    assert 0 < result.lower_bound <= result.objective and len(result.facilities) == 15
