@@ -112,6 +112,16 @@ class Settings(BaseSettings):
     # the citizen's posts of a call (documents, end, rating, fallback), each a budget of its own.
     video_rate_limit: int = Field(default=60, ge=1, le=100_000)
 
+    # Location planning. An OSRM-compatible routing server (its /table service) gives road
+    # distances when set; otherwise great-circle distance times the city's detour factor.
+    planning_osrm_url: str | None = None
+    planning_osrm_timeout: float = Field(default=10.0, gt=0, le=120)
+    # Planning runs are jobs: the worker takes them, and so does a thread in each web process
+    # unless this is off (a city that runs `servicepoint worker` beside the web may turn it off).
+    planning_jobs_in_app: bool = True
+    # A scenario's solver stops after this long and reports its proven gap.
+    planning_time_limit_seconds: float = Field(default=120.0, gt=0, le=3600)
+
     # Optional OpenAI-compatible endpoint that only rephrases grounded answers.
     assistant_llm_url: str | None = None
     assistant_llm_model: str = "default"

@@ -9,6 +9,7 @@ from servicepoint.consultation import models as consultation_models
 from servicepoint.core import events as core_events
 from servicepoint.core import guards as core_guards
 from servicepoint.core.db import Base
+from servicepoint.planning import models as planning_models
 
 __all__ = [
     "Base",
@@ -20,4 +21,5 @@ __all__ = [
     "consultation_models",
     "core_events",
     "core_guards",
+    "planning_models",
 ]

@@ -45,6 +45,9 @@ class Capacity(Base):
     channel: Mapped[str] = mapped_column(
         String(12), default="in_person", server_default="in_person"
     )
+    # Dated hours, {"2027-01-12": [["09:00", "12:00"]]}: on these days they replace the weekly
+    # hours (a mobile ServicePoint's stop is open only on the days its plan visits it).
+    dates: Mapped[dict[str, list[list[str]]] | None] = mapped_column(JSON)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
