@@ -19,6 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
+from servicepoint.appointment import dated
+from servicepoint.appointment.dated import DatedHours
 from servicepoint.appointment.errors import BookingNotFound, InvalidBooking
 from servicepoint.appointment.models import Booking, Capacity, Closure, SlotUsage
 from servicepoint.appointment.slots import Schedule
@@ -35,7 +37,7 @@ from servicepoint.catalog.hours import (
     parse_hours,
 )
 from servicepoint.catalog.models import Location
-from servicepoint.core.clock import utcnow
+from servicepoint.core.clock import BERLIN, utcnow
 from servicepoint.core.i18n import N_
 from servicepoint.core.inputs import Key
 
@@ -234,6 +236,7 @@ def schedule_for(
         capacity=appointment_counters(cap),
         closed=closed,
         special=office.special,
+        dates=cap.dates,
     )
 
 
@@ -301,27 +304,36 @@ def update_capacity(
             ),
             code="grid_locked",
         )
-    if change.service_ids is not None:
-        catalog_ids = {s.id for s in catalog_service.list_services(session)}
-        unknown = sorted(set(change.service_ids) - catalog_ids)
-        if unknown:
-            raise InvalidBooking(
-                N_("Unbekannte Leistung: %(id)s"), code="unknown_service", id=", ".join(unknown)
-            )
+    _check_services(session, change.service_ids)
     _apply_office(loc, office, change, by=by)
     cap.hours = parse_hours(change.hours)
     cap.hours_source = source
     cap.counters, cap.walkin_share = change.counters, change.walkin_share
     cap.grid_minutes, cap.service_ids = change.grid_minutes, change.service_ids
+    _resize_cells(session, cap, now)
+    return cap
+
+
+def _resize_cells(session: Session, cap: Capacity, now: dt.datetime) -> None:
+    """Future cells take the new counters; cells already claimed keep at least their bookings
+    (the CHECK would refuse less)."""
     new_capacity = appointment_counters(cap)
-    # Cells already claimed keep at least their bookings (the CHECK would refuse less).
     session.execute(
         update(SlotUsage)
-        .where(SlotUsage.location_id == location_id, SlotUsage.start >= now)
+        .where(SlotUsage.location_id == cap.location_id, SlotUsage.start >= now)
         .values(capacity=case((SlotUsage.used > new_capacity, SlotUsage.used), else_=new_capacity))
         .execution_options(synchronize_session=False)
     )
-    return cap
+
+
+def _check_services(session: Session, service_ids: Sequence[str] | None) -> None:
+    if service_ids is not None:
+        catalog_ids = {s.id for s in catalog_service.list_services(session)}
+        unknown = sorted(set(service_ids) - catalog_ids)
+        if unknown:
+            raise InvalidBooking(
+                N_("Unbekannte Leistung: %(id)s"), code="unknown_service", id=", ".join(unknown)
+            )
 
 
 def _office_changes(loc: Location, change: CapacityChange) -> dict[str, Any]:
@@ -361,7 +373,8 @@ def _apply_office(loc: Location, office: dict[str, Any], change: CapacityChange,
 
 def add_closure(session: Session, *, location_id: str, day: dt.date, reason: str) -> Closure:
     """Close a location for a day; bookings already made that day stay and are listed to staff."""
-    get_capacity(session, location_id=location_id)
+    cap = get_capacity(session, location_id=location_id)
+    cap.updated_at = utcnow()  # a stop's visit calendar counts its SEQUENCE from this
     existing = session.scalar(
         select(Closure).where(Closure.location_id == location_id, Closure.day == day)
     )
@@ -378,4 +391,80 @@ def remove_closure(session: Session, *, location_id: str, closure_id: int) -> No
     closure = session.get(Closure, closure_id)
     if closure is None or closure.location_id != location_id:
         raise BookingNotFound(N_("Diese Schließung gibt es nicht."), code="closure_not_found")
+    get_capacity(session, location_id=location_id).updated_at = utcnow()
     session.delete(closure)
+
+
+# -- dated hours (a mobile ServicePoint's visits) ---------------------------------------------
+DATED_SOURCE = "Fahrplan des mobilen ServicePoints (Planung)"
+
+
+def set_dated_hours(
+    session: Session,
+    *,
+    location_id: str,
+    dates: DatedHours,
+    service_ids: Sequence[str] | None,
+    counters: int,
+    walkin_share: float | None = None,
+    source: str = DATED_SOURCE,
+    now: dt.datetime | None = None,
+) -> Capacity:
+    """Publish a location's dated hours ({date: [("09:00", "12:00")]}); creates its capacity
+    (no weekly hours) or updates it. From today on the given dates replace the stored ones;
+    a date with booked appointments keeps its old spans beside the new ones (compare
+    `booked_dates` before to warn). All is checked before anything changes (422)."""
+    now = now or utcnow()
+    loc = location_service.get_location(session, location_id=location_id)
+    if not location_service.is_physical(loc):
+        raise InvalidBooking(
+            N_("Dieser Standort kann keine Besuchstermine haben."), code="wrong_channel"
+        )
+    if not 0 <= counters <= 50 or not (walkin_share is None or 0 <= walkin_share <= 1):
+        raise InvalidBooking(N_("Ungültige Anzahl der Schalter."), code="invalid_counters")
+    try:
+        new = dated.clean_dates(dates)
+    except dated.DatedHoursError as exc:
+        raise InvalidBooking(exc.message, code="invalid_dates", **exc.params) from exc
+    _check_services(session, service_ids)
+    cap = session.get(Capacity, location_id)
+    if cap is None:
+        cap = _capacity_row(location_id, {"hours": "", "hours_source": source})
+        cap.hours, cap.channel = {}, "in_person"
+        session.add(cap)
+    booked = booked_dates(session, location_id=location_id, now=now)
+    cap.dates = dated.replace_future(
+        dict(cap.dates or {}), new, today=now.astimezone(BERLIN).date(), keep=list(booked)
+    )
+    cap.counters = counters
+    cap.service_ids = None if service_ids is None else list(service_ids)
+    if walkin_share is not None:
+        cap.walkin_share = walkin_share
+    cap.hours_source, cap.updated_at = source, now
+    session.flush()
+    _resize_cells(session, cap, now)
+    return cap
+
+
+def booked_dates(
+    session: Session, *, location_id: str, now: dt.datetime | None = None
+) -> dict[dt.date, int]:
+    """The local days with booked appointments still to come, and how many, earliest first."""
+    stmt = select(Booking.start).where(
+        Booking.location_id == location_id,
+        Booking.end > (now or utcnow()),
+        Booking.status == "booked",
+    )
+    days: dict[dt.date, int] = defaultdict(int)
+    for (start,) in session.execute(stmt):
+        days[start.astimezone(BERLIN).date()] += 1
+    return dict(sorted(days.items()))
+
+
+def visits(session: Session, *, location_id: str, since: dt.date) -> list[dated.Visit]:
+    """A location's dated days from `since` on, with whether each takes place (public
+    holidays and closures do not); [] for a location without dated hours."""
+    cap = session.get(Capacity, location_id)
+    if cap is None or not cap.dates:
+        return []
+    return dated.visits(schedule_for(session, cap, since=since), cap.dates, since=since)

@@ -42,6 +42,8 @@ class Schedule:
     closed: frozenset[dt.date] = frozenset()
     subdivision: str = "NI"  # Lower Saxony public holidays
     special: Mapping[tuple[int, int], str] = field(default_factory=dict)  # (month, day) -> rule
+    # Dated hours: on a listed day its spans replace the weekly ones (a mobile stop's visits).
+    dates: Mapping[dt.date, tuple[tuple[int, int], ...]] = field(default_factory=dict)
 
     @classmethod
     def from_hours(
@@ -52,6 +54,7 @@ class Schedule:
         capacity: int,
         closed: frozenset[dt.date] = frozenset(),
         special: Mapping[str, str | None] | None = None,
+        dates: Mapping[str, list[list[str]]] | None = None,
     ) -> Schedule:
         spans = {
             day: tuple((_minutes(a), _minutes(b)) for a, b in hours.get(day, []))
@@ -62,7 +65,14 @@ class Schedule:
             for key, rule in (special or {}).items()
             if key in SPECIAL_DAYS and rule in SPECIAL_RULES
         }
-        return cls(hours=spans, grid=grid, capacity=capacity, closed=closed, special=rules)
+        return cls(
+            hours=spans,
+            grid=grid,
+            capacity=capacity,
+            closed=closed,
+            special=rules,
+            dates=parse_dates(dates or {}),
+        )
 
     def is_open(self, day: dt.date) -> bool:
         return (
@@ -72,12 +82,30 @@ class Schedule:
         )
 
     def spans(self, day: dt.date) -> tuple[tuple[int, int], ...]:
+        """The day's spans: its dated hours if it has any, else its weekday's; none on a
+        public holiday or closure (a planned visit that falls on one does not take place)."""
         if not self.is_open(day):
             return ()
-        usual = self.hours.get(DAY_KEYS[day.weekday()], ())
+        if day in self.dates:
+            usual = self.dates[day]
+        else:
+            usual = self.hours.get(DAY_KEYS[day.weekday()], ())
         if self.special.get((day.month, day.day)) == "morning":
             return tuple((a, min(b, MORNING_END)) for a, b in usual if a < MORNING_END)
         return usual
+
+
+def parse_dates(dates: Mapping[str, list[list[str]]]) -> dict[dt.date, tuple[tuple[int, int], ...]]:
+    """Stored dated hours ({"2027-01-12": [["09:00", "12:00"]]}) as dates and minutes. They are
+    checked when written (capacity.set_dated_hours); a key that is no date is no day."""
+    parsed: dict[dt.date, tuple[tuple[int, int], ...]] = {}
+    for key, spans in dates.items():
+        try:
+            day = dt.date.fromisoformat(key)
+        except ValueError:
+            continue
+        parsed[day] = tuple(sorted((_minutes(a), _minutes(b)) for a, b in spans))
+    return parsed
 
 
 @lru_cache(maxsize=64)
