@@ -157,6 +157,7 @@ def settings(engine: Engine, state_dir: Path) -> Settings:
         bot_protection="on",
         redis_url=None,
         state_dir=state_dir,
+        planning_jobs_in_app=False,  # tests run planning jobs themselves (jobs.run_pending)
     )
 
 

@@ -95,11 +95,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         warm_up(settings, _app.state.sessionmaker)
+        from servicepoint.planning import jobs as planning_jobs
+
+        # Planning scenarios and mobile plans run beside the requests, never in one.
+        jobs_thread = planning_jobs.start_thread(_app.state.sessionmaker, settings)
         # Everything loaded at start-up lives as long as the process: keep it out of the
         # garbage collector's full passes, which otherwise stall requests for tens of ms.
         gc.collect()
         gc.freeze()
         yield
+        if jobs_thread is not None:
+            jobs_thread.stop()
         from servicepoint.consultation import hub
 
         hub.shutdown(_app)  # the video publishers' threads

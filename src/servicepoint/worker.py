@@ -23,6 +23,7 @@ from servicepoint.consultation import service as consultation_service
 from servicepoint.consultation import uploads as consultation_uploads
 from servicepoint.core import guards
 from servicepoint.core.clock import utcnow
+from servicepoint.planning import jobs
 
 log = logging.getLogger("servicepoint.worker")
 
@@ -47,6 +48,7 @@ class WorkerReport:
     consultations_purged: int = 0  # video calls' documents and notes past their retention
     consultations_ended: int = 0  # video calls nobody ended (clerk gone, day over, cancelled)
     video_uploads_swept: int = 0  # files of video calls no row refers to any more
+    planning_jobs: int = 0  # planning scenarios and mobile plans run (done or failed)
 
 
 def run_once(
@@ -54,6 +56,9 @@ def run_once(
 ) -> WorkerReport:
     """One pass: what is due now. Safe to run from several places (idempotent)."""
     now = now or utcnow()
+    # First, before this pass writes anything: a job commits its progress in transactions of
+    # its own, which on SQLite would wait for this session's write lock.
+    planning_jobs = jobs.run_pending(jobs.sessions_beside(session), settings)
     sent = mail.send_due(session, settings=settings, now=now)
     purged = appointment_service.purge_personal_data(
         session, retention_days=settings.booking_retention_days, now=now
@@ -63,6 +68,7 @@ def run_once(
     sessions = account_service.purge_expired_sessions(session)
     callbacks = callback.purge(session, retention_days=settings.callback_retention_days, now=now)
     report = WorkerReport(sent, purged, mails_purged, sessions, callbacks)
+    report.planning_jobs = planning_jobs
     report.conversations_purged = assistant_service.purge_conversations(
         session, now=now, hours=settings.assistant_conversation_hours
     )
