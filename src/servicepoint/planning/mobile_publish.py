@@ -1,0 +1,201 @@
+"""Publish a mobile plan: each visited stop becomes a location of kind "mobile" with its visit
+dates as dated hours, bookable through the appointment system like any office.
+
+Re-publishing replaces the future dates. Booked appointments are never deleted: a booked day
+that the new plan drops keeps its old hours (the appointment service does that) and the planner
+is told which ones, so that the citizens concerned can be contacted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session
+
+from servicepoint.account import service as account_service
+from servicepoint.appointment import capacity as capacity_service
+from servicepoint.catalog import locations as location_service
+from servicepoint.catalog import service as catalog_service
+from servicepoint.catalog.models import Location
+from servicepoint.config import Settings
+from servicepoint.core.clock import BERLIN, utcnow
+from servicepoint.core.i18n import N_
+from servicepoint.errors import Conflict
+from servicepoint.planning import mobile_service, mobile_solve
+from servicepoint.planning.models import MobilePlan, MobileStop
+
+MOBILE_KIND = "mobile"
+MOBILE_CHANNEL = "mobile"  # services offered by the van: the catalog's channel "mobile"
+COUNTERS = 1  # one van, one desk
+LOCATION_NAME = "Mobiler ServicePoint – %s"
+SOURCE = "Einsatzplan des Mobilen ServicePoints „%s“ (Planung)"
+Spans = list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class BookedDay:
+    """A day with booked appointments that the new plan drops or shortens: it keeps its old
+    hours beside the new ones, and the planner sees it."""
+
+    location_id: str
+    name: str
+    day: dt.date
+    bookings: int
+    dropped: bool  # True: the new plan does not visit the stop that day at all
+
+
+@dataclass
+class Publication:
+    locations: list[str] = field(default_factory=list)  # published or updated
+    dates: int = 0  # visit days from today on
+    withdrawn: list[str] = field(default_factory=list)  # earlier stops without future visits
+    booked: list[BookedDay] = field(default_factory=list)
+    skipped_past: int = 0  # visit days of the plan before today (not offered)
+
+
+def location_id(stop_id: str) -> str:
+    return mobile_service.LOCATION_PREFIX + stop_id
+
+
+def _check(plan: MobilePlan) -> None:
+    if plan.status != "done" or not plan.result:
+        raise Conflict(N_("Nur ein fertig berechneter Plan kann veröffentlicht werden."))
+    if plan.violations:
+        raise Conflict(
+            N_("Der Prüfer hat Verstöße gefunden; ein solcher Plan wird nicht veröffentlicht.")
+        )
+    if not plan.result.get("days"):
+        raise Conflict(N_("Der Plan enthält keinen Besuch."))
+
+
+def _mobile_services(session: Session) -> list[str]:
+    return sorted(
+        s.id for s in catalog_service.list_services(session) if MOBILE_CHANNEL in s.channels
+    )
+
+
+def _walkin_share(settings: Settings) -> float | None:
+    defaults = capacity_service.load_capacity_defaults(settings.city_dir).get("defaults") or {}
+    share = defaults.get("walkin_share")
+    return float(share) if share is not None else None
+
+
+def _location(session: Session, stop: MobileStop, source: str, user: str) -> Location:
+    """The stop's location: created on first publication; address and point follow the stop,
+    a name an admin has changed stays."""
+    name = LOCATION_NAME % stop.name
+    loc = location_service.seed_virtual(
+        session, location_id=location_id(stop.id), name=name[:200], kind=MOBILE_KIND, source=source
+    )
+    patch = location_service.LocationPatch.model_validate(
+        {"street": stop.address or "", "lat": stop.lat, "lon": stop.lon}
+    )
+    location_service.apply_patch(
+        loc, patch, source=source, by=user, fields=("street", "lat", "lon")
+    )
+    session.flush()
+    return loc
+
+
+def _booked_changes(
+    session: Session,
+    loc: Location,
+    old: Mapping[str, list[list[str]]],
+    new: Mapping[dt.date, Spans],
+    now: dt.datetime,
+) -> list[BookedDay]:
+    """Booked days the new dates drop or no longer cover entirely (`old`: the stored dates)."""
+    booked = capacity_service.booked_dates(session, location_id=loc.id, now=now)
+    found = []
+    for day, count in booked.items():
+        spans = new.get(day)
+        before = [(a, b) for a, b in old.get(day.isoformat(), [])]
+        if spans is None or not _covers(spans, before):
+            found.append(BookedDay(loc.id, loc.name, day, count, dropped=spans is None))
+    return found
+
+
+def _covers(new: Sequence[tuple[str, str]], old: Sequence[tuple[str, str]]) -> bool:
+    return all(any(a <= s and e <= b for a, b in new) for s, e in old)
+
+
+def publish_plan(
+    session: Session,
+    *,
+    plan_id: int,
+    settings: Settings,
+    user: str,
+    now: dt.datetime | None = None,
+) -> Publication:
+    """Make every visited stop a bookable location with the plan's dates from today on;
+    stops of earlier publications that this plan no longer visits keep only booked days."""
+    now = now or utcnow()
+    today = now.astimezone(BERLIN).date()
+    plan = mobile_service.get_plan(session, plan_id=plan_id)
+    _check(plan)
+    assert plan.result is not None  # _check
+    by_stop = mobile_solve.visits_by_stop(plan.result)
+    source = SOURCE % plan.name
+    services, share = _mobile_services(session), _walkin_share(settings)
+    stored = {c.location_id: c.dates or {} for c in capacity_service.all_capacities(session)}
+    report = Publication()
+    for stop_id, days in sorted(by_stop.items()):
+        stop = session.get(MobileStop, stop_id)
+        if stop is None:  # deleted since the plan was computed: nothing to publish there
+            continue
+        future = {d: spans for d, spans in days.items() if d >= today}
+        report.skipped_past += len(days) - len(future)
+        loc = _location(session, stop, source, user)
+        report.booked += _booked_changes(session, loc, stored.get(loc.id, {}), future, now)
+        capacity_service.set_dated_hours(
+            session,
+            location_id=loc.id,
+            dates=future,
+            service_ids=services,
+            counters=COUNTERS,
+            walkin_share=share,
+            source=source,
+            now=now,
+        )
+        report.locations.append(loc.id)
+        report.dates += len(future)
+    _withdraw_others(session, report, set(report.locations), source, now)
+    plan.published_at = now
+    account_service.audit(
+        session,
+        username=user,
+        action="mobile.plan_publish",
+        target=str(plan.id),
+        detail={"locations": report.locations, "kept_booked": len(report.booked)},
+    )
+    return report
+
+
+def _withdraw_others(
+    session: Session, report: Publication, keep: set[str], source: str, now: dt.datetime
+) -> None:
+    """Mobile locations of earlier plans that this one does not visit lose their future
+    dates, except booked days."""
+    capacities = {c.location_id: c for c in capacity_service.all_capacities(session)}
+    for loc in location_service.list_locations(session):
+        cap = capacities.get(loc.id)
+        if loc.kind != MOBILE_KIND or loc.id in keep or cap is None:
+            continue
+        report.booked += _booked_changes(session, loc, cap.dates or {}, {}, now)
+        capacity_service.set_dated_hours(
+            session,
+            location_id=loc.id,
+            dates={},
+            service_ids=cap.service_ids,
+            counters=cap.counters,
+            source=source,
+            now=now,
+        )
+        report.withdrawn.append(loc.id)
+
+
+def published_locations(session: Session) -> list[Location]:
+    """The mobile stops citizens can book today (kind "mobile")."""
+    return [loc for loc in location_service.list_locations(session) if loc.kind == MOBILE_KIND]
