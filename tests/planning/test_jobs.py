@@ -1,0 +1,197 @@
+"""The planning job runner: claim, progress in its own transaction, done, the failure path, the
+in-app thread and the worker's hook (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from servicepoint.app import create_app
+from servicepoint.config import Settings
+from servicepoint.errors import Unprocessable
+from servicepoint.planning import jobs
+from servicepoint.planning.models import Scenario
+from servicepoint.worker import run_once
+
+
+def queued(session: Session, name: str = "Test") -> int:
+    scenario = Scenario(name=name, kind="evaluate", params={}, created_by="tester")
+    session.add(scenario)
+    session.commit()
+    return scenario.id
+
+
+@pytest.fixture
+def runs(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, jobs.Runner]]:
+    """Only the kinds the test registers (no real scenario, no mobile plans)."""
+    kinds: dict[str, jobs.JobKind] = {}
+    monkeypatch.setattr(jobs, "_KINDS", kinds)
+    monkeypatch.setattr(jobs, "_REGISTERING", ())
+    runners: dict[str, jobs.Runner] = {}
+
+    def run(session: Session, job_id: int, settings: Settings, progress: jobs.ProgressFn) -> None:
+        runners["scenario"](session, job_id, settings, progress)
+
+    kinds["scenario"] = jobs.JobKind(Scenario, run)
+    yield runners
+
+
+def status(factory: sessionmaker[Session], job_id: int) -> Scenario:
+    with factory() as session:
+        scenario = session.get(Scenario, job_id)
+        assert scenario is not None
+        return scenario
+
+
+def test_a_job_runs_to_done_with_its_result(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    runs: dict[str, jobs.Runner],
+) -> None:
+    job_id = queued(session)
+    seen: list[tuple[int, str | None, str]] = []
+
+    def runner(s: Session, i: int, _settings: Settings, progress: jobs.ProgressFn) -> None:
+        progress(40, "Optimierung läuft")
+        # Written in a transaction of its own: visible before the job's own work is stored.
+        with session_factory() as other:
+            row = other.execute(
+                select(Scenario.progress, Scenario.progress_note, Scenario.status).where(
+                    Scenario.id == i
+                )
+            ).one()
+        seen.append(tuple(row))  # type: ignore[arg-type]
+        scenario = s.get(Scenario, i)
+        assert scenario is not None
+        scenario.result = {"ok": True}
+
+    runs["scenario"] = runner
+    assert jobs.run_pending(session_factory, settings) == 1
+    assert seen == [(40, "Optimierung läuft", "running")]
+    done = status(session_factory, job_id)
+    assert (done.status, done.progress, done.progress_note) == ("done", 100, "Fertig")
+    assert done.result == {"ok": True} and done.error is None
+    assert done.started_at is not None and done.finished_at is not None
+    assert jobs.run_pending(session_factory, settings) == 0  # nothing left
+
+
+def test_a_failing_job_is_stored_as_failed_with_a_clear_message(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    runs: dict[str, jobs.Runner],
+) -> None:
+    broken, refused = queued(session, "kaputt"), queued(session, "abgelehnt")
+
+    def runner(s: Session, i: int, _settings: Settings, progress: jobs.ProgressFn) -> None:
+        progress(10, "Optimierung läuft")
+        scenario = s.get(Scenario, i)
+        assert scenario is not None
+        scenario.result = {"half": "written"}  # rolled back with the failure
+        s.flush()
+        if i == broken:
+            raise RuntimeError("boom")
+        raise Unprocessable("Es braucht mindestens %(n)s Standorte.", n=2)
+
+    runs["scenario"] = runner
+    assert jobs.run_pending(session_factory, settings, limit=5) == 2
+    first, second = status(session_factory, broken), status(session_factory, refused)
+    assert first.status == "failed" and first.result is None
+    assert first.error == "Die Berechnung ist mit einem internen Fehler abgebrochen (RuntimeError)."
+    assert second.status == "failed" and second.error == "Es braucht mindestens 2 Standorte."
+    assert first.finished_at is not None
+
+
+def test_the_thread_survives_a_failing_job_and_stops(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    runs: dict[str, jobs.Runner],
+) -> None:
+    first, second = queued(session, "eins"), queued(session, "zwei")
+    finished = threading.Event()
+    order: list[int] = []
+
+    def runner(_s: Session, i: int, _settings: Settings, _progress: jobs.ProgressFn) -> None:
+        order.append(i)
+        if i == first:
+            raise RuntimeError("the first one breaks")
+        finished.set()
+
+    runs["scenario"] = runner
+    thread = jobs.JobThread(session_factory, settings, interval=0.05)
+    thread.start()
+    assert finished.wait(10)
+    thread.stop()
+    assert not thread.is_alive()
+    assert order == [first, second]
+    assert status(session_factory, first).status == "failed"
+    assert status(session_factory, second).status == "done"
+
+
+def test_the_worker_runs_pending_jobs(
+    session: Session, settings: Settings, runs: dict[str, jobs.Runner]
+) -> None:
+    job_id = queued(session)
+    runs["scenario"] = lambda *_: None
+    report = run_once(session, settings=settings)
+    assert report.planning_jobs == 1
+    session.expire_all()
+    assert session.get(Scenario, job_id).status == "done"  # type: ignore[union-attr]
+
+
+def test_claim_takes_the_oldest_queued_one_once(session: Session) -> None:
+    older, newer = queued(session, "alt"), queued(session, "neu")
+    assert jobs.claim(session, Scenario) == older
+    assert jobs.take(session, Scenario, older) is False  # already running
+    assert jobs.claim(session, Scenario) == newer
+    assert jobs.claim(session, Scenario) is None
+
+
+def test_progress_is_bounded_and_never_fails_the_job(
+    session: Session, session_factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    job_id = queued(session)
+    assert jobs.take(session, Scenario, job_id)
+    session.commit()
+    echoed: list[tuple[int, str]] = []
+    writer = jobs._ProgressWriter(
+        session_factory, Scenario, job_id, lambda p, n: echoed.append((p, n))
+    )
+    writer(250, "x" * 400)
+    assert status(session_factory, job_id).progress == 99  # 100 is written with the result
+    assert len(status(session_factory, job_id).progress_note or "") == 300
+
+    def broken() -> None:
+        raise RuntimeError("database away")
+
+    monkeypatch.setattr(writer, "factory", type("F", (), {"begin": staticmethod(broken)})())
+    writer.last = 0.0
+    writer(50, "weiter")  # logged, not raised
+    assert echoed[-1] == (50, "weiter")
+
+
+def test_the_registry_knows_scenarios_and_mobile_plans() -> None:
+    kinds = jobs.registry()
+    assert kinds["scenario"].model is Scenario
+
+
+def test_test_apps_do_not_start_the_thread(client: TestClient) -> None:
+    assert not any(t.name == "planning-jobs" for t in threading.enumerate())
+
+
+def test_the_app_starts_and_stops_the_thread_when_asked(settings: Settings) -> None:
+    app: FastAPI = create_app(settings.model_copy(update={"planning_jobs_in_app": True}))
+    try:
+        with TestClient(app):
+            assert any(t.name == "planning-jobs" for t in threading.enumerate())
+        assert not any(t.name == "planning-jobs" for t in threading.enumerate())
+    finally:
+        app.state.engine.dispose()
