@@ -227,31 +227,49 @@ def load_boroughs(city_dir: Path) -> Mapping[str, tuple[float, float] | None]:
 FORECAST = "*prognosebezirke*.csv"
 
 
-@cache
-def forecast_growth(city_dir: Path) -> Mapping[str, float]:
-    """Stadtteil -> its Prognosebezirk's forecast growth 2034/2024 (the city's own units only);
-    the Stadtteile of a unit share its factor, as the forecast has no finer level."""
-    growth: dict[str, float] = {}
+def _forecast_units(city_dir: Path) -> dict[str, tuple[str, int]]:
+    """Stadtteil name in the forecast -> (its Prognosebezirk, residents forecast for 2034)."""
+    units: dict[str, tuple[str, int]] = {}
     for r in _rows(city_dir, FORECAST):
-        now, later = (
-            _int(r.get("pop_2024_12_31") or ""),
-            _int(r.get("pop_2034_12_31_forecast") or ""),
-        )
-        if r.get("kind") != "city" or not now or later is None:
+        later = _int(r.get("pop_2034_12_31_forecast") or "")
+        if r.get("kind") != "city" or later is None:
             continue
         for name in (r.get("stadtteile") or "").split(";"):
             if name.strip():
-                growth[name.strip()] = later / now
-    return growth
+                units[name.strip()] = (r["prognosebezirk_id"], later)
+    return units
+
+
+def unit_of(name: str, units: Mapping[str, tuple[str, int]]) -> tuple[str, int] | None:
+    """A CSV Stadtteil's Prognosebezirk; a combined row ("Ledeburg/Nordhafen") takes its
+    parts' unit when they agree, else None."""
+    if name in units:
+        return units[name]
+    found = {units.get(part.strip()) for part in name.split("/")}
+    return found.pop() if len(found) == 1 and None not in found else None
+
+
+@cache
+def forecast_growth(city_dir: Path) -> Mapping[str, float]:
+    """Stadtteil (as in the CSV) -> factor that turns its CSV residents into 2034's: each
+    Prognosebezirk's forecast number is split over its Stadtteile in proportion to their CSV
+    residents (the forecast has no finer level). This also carries the CSV's older counts
+    (2016, 2020, 2022) to the forecast's level. Stadtteile without a unit are left out."""
+    units = _forecast_units(city_dir)
+    rows = [(r, unit_of(r.name, units)) for r in load_stadtteile(city_dir)]
+    sums: dict[str, int] = {}
+    for row, unit in rows:
+        if unit is not None and row.population:
+            sums[unit[0]] = sums.get(unit[0], 0) + row.population
+    return {
+        row.name: unit[1] / sums[unit[0]]
+        for row, unit in rows
+        if unit is not None and row.population and sums.get(unit[0])
+    }
 
 
 def growth_of(name: str, growth: Mapping[str, float]) -> float | None:
-    """A Stadtteil's factor; a combined CSV row ("Ledeburg/Nordhafen") takes its parts' factor
-    when they agree (they lie in one Prognosebezirk), else None."""
-    if name in growth:
-        return growth[name]
-    factors = {growth.get(part.strip()) for part in name.split("/")}
-    return factors.pop() if len(factors) == 1 and None not in factors else None
+    return growth.get(name)
 
 
 @cache

@@ -116,8 +116,8 @@ def _check_crs(crs: object) -> None:
     """GeoJSON is WGS84 (RFC 7946); older exports name another system, e.g. ETRS89/UTM 32N."""
     if not isinstance(crs, dict):
         return
-    name = str((crs.get("properties") or {}).get("name") or "").lower()
-    if name and not any(code in name for code in WGS84):
+    name = str((crs.get("properties") or {}).get("name") or "")
+    if name and not any(code in name.lower() for code in WGS84):
         raise Unprocessable(
             N_(
                 "Die Datei nutzt das Koordinatensystem %(crs)s; bitte als WGS84 "
@@ -242,7 +242,7 @@ def parse_district_layer(
 def _reader(text: str) -> tuple[Any, str]:
     first = text.split("\n", 1)[0]
     delimiter = ";" if first.count(";") > first.count(",") else ","
-    return csv.reader(io.StringIO(text), delimiter=delimiter), delimiter
+    return csv.reader(io.StringIO(text), delimiter=delimiter, strict=True), delimiter
 
 
 def _columns(header: list[str]) -> dict[str, int]:

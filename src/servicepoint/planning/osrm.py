@@ -45,7 +45,7 @@ def _distances(answer: Any, rows: int, cols: int) -> npt.NDArray[np.float64]:
     if not isinstance(answer, dict) or answer.get("code") != "Ok":
         code = answer.get("code") if isinstance(answer, dict) else None
         raise RoutingUnavailable(
-            N_("Der Routing-Server meldet einen Fehler (%(code)s)."), code=str(code)[:60]
+            N_("Der Routing-Server meldet einen Fehler (%(answer)s)."), answer=str(code)[:60]
         )
     table = answer.get("distances")
     if not isinstance(table, list) or len(table) != rows:
