@@ -459,12 +459,3 @@ def booked_dates(
     for (start,) in session.execute(stmt):
         days[start.astimezone(BERLIN).date()] += 1
     return dict(sorted(days.items()))
-
-
-def visits(session: Session, *, location_id: str, since: dt.date) -> list[dated.Visit]:
-    """A location's dated days from `since` on, with whether each takes place (public
-    holidays and closures do not); [] for a location without dated hours."""
-    cap = session.get(Capacity, location_id)
-    if cap is None or not cap.dates:
-        return []
-    return dated.visits(schedule_for(session, cap, since=since), cap.dates, since=since)

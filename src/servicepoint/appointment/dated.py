@@ -19,6 +19,7 @@ DatedHours = Mapping[dt.date, Sequence[Sequence[str]]]
 Stored = dict[str, list[list[str]]]
 MAX_DATES = 400  # more than a year of daily visits: more is a wrong plan
 MAX_SPANS = 6  # spans of one day
+KEEP_PAST_DAYS = 90  # past visits kept for the calendar subscription
 _TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
 
 
@@ -80,11 +81,12 @@ def merge_spans(*groups: Sequence[Sequence[str]]) -> list[list[str]]:
 
 
 def replace_future(old: Stored, new: Stored, *, today: dt.date, keep: Sequence[dt.date]) -> Stored:
-    """Past days stay as they were (what happened); from `today` on the new plan counts, except
-    that a day in `keep` (it has bookings) keeps its old spans beside the new ones, so no
-    booked appointment ever lies outside the hours."""
-    first = today.isoformat()
-    result = {day: spans for day, spans in old.items() if day < first}
+    """Recent past days stay as they were (what happened; older ones are dropped, or the row
+    would grow with every plan); from `today` on the new plan counts, except that a day in
+    `keep` (it has bookings) keeps its old spans beside the new ones, so no booked
+    appointment ever lies outside the hours."""
+    first, oldest = today.isoformat(), (today - dt.timedelta(days=KEEP_PAST_DAYS)).isoformat()
+    result = {day: spans for day, spans in old.items() if oldest <= day < first}
     result |= {day: spans for day, spans in new.items() if day >= first}
     for day in keep:
         key = day.isoformat()

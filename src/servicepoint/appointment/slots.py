@@ -27,9 +27,13 @@ UTC = dt.UTC
 MORNING_END = 12 * 60  # a "morning" special day keeps the spans before noon
 
 
-def _minutes(hhmm: str) -> int:
+def to_minutes(hhmm: str) -> int:
+    """ "HH:MM" as minutes after midnight."""
     hours, minutes = hhmm.split(":")
     return int(hours) * 60 + int(minutes)
+
+
+_minutes = to_minutes
 
 
 @dataclass(frozen=True)

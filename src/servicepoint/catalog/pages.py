@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
@@ -12,13 +14,16 @@ from servicepoint.account.deps import optional_user, require
 from servicepoint.account.models import User
 from servicepoint.appointment import actions as appointment_actions
 from servicepoint.appointment import service as appointment_service
+from servicepoint.appointment import visits as visit_service
 from servicepoint.catalog import locations as location_service
 from servicepoint.catalog import present
 from servicepoint.catalog import service as catalog_service
 from servicepoint.catalog.errors import InvalidLocationData
 from servicepoint.catalog.hours import DAY_NAMES, DAYS, format_hours
 from servicepoint.core import i18n
+from servicepoint.core.clock import today_local
 from servicepoint.core.db import SessionDep
+from servicepoint.core.downloads import attachment
 from servicepoint.core.i18n import N_
 from servicepoint.core.inputs import Key, Step
 from servicepoint.core.security import csrf_protect
@@ -29,6 +34,16 @@ from servicepoint.web.geo import map_context
 
 router = APIRouter(include_in_schema=False)
 MAX_IMPORT_BYTES = 2_000_000
+MOBILE = "mobile"  # a stop of the mobile ServicePoint: open on its visit dates only
+LIST_VISITS = 3  # visits a stop shows on the list of locations
+_MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def short_day(day: dt.date, lang: str) -> str:
+    """A visit's day as a list shows it: "Di 12.01." / "Tue 12 Jan"."""
+    if lang == "en":
+        return f"{DAY_NAMES['en'][day.weekday()][:3]} {day.day} {_MONTHS_EN[day.month - 1]}"
+    return f"{DAY_NAMES['de'][day.weekday()][:2]} {day.strftime('%d.%m.')}"
 
 
 @router.get("/suche", response_class=HTMLResponse)
@@ -94,17 +109,24 @@ def tutorial(
 
 @router.get("/standorte", response_class=HTMLResponse)
 def locations(request: Request, session: Session = SessionDep) -> HTMLResponse:
-    """The ServicePoints on a map and as a list; unknown facts shown as unknown."""
+    """The ServicePoints on a map and as a list, the mobile ServicePoint's stops with their next
+    visits; unknown facts shown as unknown."""
     locs = location_service.list_locations(session)
+    stops = [loc for loc in locs if loc.kind == MOBILE]
     return render(
         request,
         "catalog/locations.html",
         {
-            "locations": locs,
+            "locations": [loc for loc in locs if loc.kind != MOBILE],
+            "stops": stops,
+            "visits": visit_service.upcoming(
+                session, locations=stops, since=today_local(), limit=LIST_VISITS
+            ),
             "map": map_context(request, locs),
             "days": DAYS,
             "day_names": DAY_NAMES[request.state.lang],
             "address": present.address,
+            "short_day": short_day,
         },
     )
 
@@ -118,13 +140,17 @@ def location_page(
 ) -> HTMLResponse:
     """One ServicePoint: address, opening hours, services, where each fact came from."""
     loc = location_service.get_office(session, location_id=location_id)
+    # A stop offers what its published plan says (its capacity), an office what it records.
+    offered = (
+        visit_service.stop_service_ids(session, location_id=loc.id)
+        if loc.kind == MOBILE
+        else loc.service_ids
+    )
     services = [
         s
         for s in catalog_service.list_services(session)
-        if (
-            loc.service_ids is None and "appointment" in s.channels and "external" not in s.channels
-        )
-        or (loc.service_ids is not None and s.id in loc.service_ids)
+        if (offered is None and "appointment" in s.channels and "external" not in s.channels)
+        or (offered is not None and s.id in offered)
     ]
     waiting = appointment_actions.waiting_read(session, loc.id)
     return render(
@@ -133,12 +159,35 @@ def location_page(
         {
             "loc": loc,
             "services": services,
+            "offered": offered,
             "map": map_context(request, [loc]),
             "days": DAYS,
             "day_names": DAY_NAMES[request.state.lang],
             "address": present.address(loc),
             "waiting": waiting,
+            "mobile": loc.kind == MOBILE,
+            "visits": visit_service.visits(session, location_id=loc.id, since=today_local()),
+            "short_day": short_day,
         },
+    )
+
+
+@router.get("/standorte/{location_id}/besuche.ics")
+def visits_ics(location_id: Key, request: Request, session: Session = SessionDep) -> Response:
+    """A stop's visits as an RFC 5545 calendar to subscribe to."""
+    settings = request.app.state.settings
+    body = visit_service.stop_calendar(
+        session,
+        location_id=location_id,
+        today=today_local(),
+        base_url=appointment_actions.base_url(request),
+        site_name=settings.site_name,
+        lang=request.state.lang,
+    )
+    return Response(
+        body,
+        media_type="text/calendar; charset=utf-8",
+        headers={"Content-Disposition": attachment(f"besuche-{location_id}.ics")},
     )
 
 

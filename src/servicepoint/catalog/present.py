@@ -127,7 +127,8 @@ def location_read(loc: Location) -> LocationRead:
         lat=loc.lat,
         lon=loc.lon,
         kind=loc.kind,
-        opening_hours=loc.opening_hours,
+        # A mobile ServicePoint's stop has no weekly hours: it opens on its visit dates only.
+        opening_hours=(loc.opening_hours or {}) if loc.kind == "mobile" else loc.opening_hours,
         street=loc.street,
         house_number=loc.house_number,
         building=loc.building,
