@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from servicepoint.config import Settings
 from servicepoint.core.clock import utcnow
 from servicepoint.core.i18n import N_
-from servicepoint.errors import ServicePointError
+from servicepoint.errors import FieldMessage, ServicePointError
 from servicepoint.planning.models import MobilePlan, Scenario
 
 log = logging.getLogger("servicepoint.planning.jobs")
@@ -141,9 +141,19 @@ class _ProgressWriter:
             log.exception("progress of %s %s not written", self.model.__name__, self.job_id)
 
 
+def _field_text(problem: FieldMessage) -> str:
+    if isinstance(problem, str):
+        return problem
+    msgid, params = problem
+    return msgid % dict(params) if params else msgid
+
+
 def _failure_text(exc: Exception) -> str:
+    """The stored message: a domain error's own words with the fields it names (the planner
+    reads it on the scenario's page); anything else is logged and named by its type."""
     if isinstance(exc, ServicePointError):
-        return str(exc)
+        named = "; ".join(f"{name}: {_field_text(p)}" for name, p in exc.fields.items())
+        return f"{exc} ({named})" if named else str(exc)
     log.exception("planning job failed")
     return _FAILED_UNEXPECTEDLY % {"error": type(exc).__name__}
 

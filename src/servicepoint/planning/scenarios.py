@@ -131,6 +131,7 @@ def delete_scenario(session: Session, *, scenario_id: int, user: str) -> None:
     if scenario.status == "running":
         raise ScenarioBusy(N_("Das Szenario wird gerade berechnet; bitte warten Sie das Ende ab."))
     session.delete(scenario)
+    session.flush()
     account_service.audit(
         session, username=user, action="planning_scenario_delete", target=str(scenario_id)
     )
