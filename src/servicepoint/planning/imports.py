@@ -268,7 +268,11 @@ def _value(cell: str, decimal_comma: bool) -> float | None:
 
 
 def _grid_row(
-    row: list[str], line: int, columns: Mapping[str, int], decimal_comma: bool
+    row: list[str],
+    line: int,
+    columns: Mapping[str, int],
+    decimal_comma: bool,
+    bbox: tuple[float, float, float, float] | None,
 ) -> GridRow | str:
     """The row, or what is wrong with it (a msgid with %(line)s)."""
     if len(row) <= max(columns.values()):
@@ -280,6 +284,8 @@ def _grid_row(
     weight = _value(row[columns["weight"]], decimal_comma)
     if lat is None or lon is None or not (-90 <= lat <= 90 and -180 <= lon <= 180):
         return N_("Zeile %(line)s: lat/lon sind keine gültigen Grad-Angaben.")
+    if bbox is not None and not (bbox[0] <= lat <= bbox[2] and bbox[1] <= lon <= bbox[3]):
+        return N_("Zeile %(line)s: der Punkt liegt außerhalb des Stadtgebiets.")
     if weight is None or weight < 0:
         return N_("Zeile %(line)s: weight muss eine Zahl ≥ 0 sein.")
     label = " ".join(row[columns["label"]].split()) if "label" in columns else ""
@@ -288,10 +294,13 @@ def _grid_row(
     return GridRow(line, label or f"Zeile {line}", lat, lon, weight)
 
 
-def parse_grid_csv(data: bytes) -> GridImport:
+def parse_grid_csv(
+    data: bytes, *, bbox: tuple[float, float, float, float] | None = None
+) -> GridImport:
     """A CSV of points with weights (columns lat, lon, weight[, label]; comma, or semicolon with
     decimal commas as spreadsheets in Germany write them). Weight = residents the point stands
-    for. Each bad row is an issue with its line number; a weight of 0 is kept and reported."""
+    for; `bbox` (south, west, north, east) bounds the points. Each bad row is an issue with its
+    line number; a weight of 0 is kept and reported."""
     _size(data)
     reader, delimiter = _reader(_text(data))
     try:
@@ -309,7 +318,7 @@ def parse_grid_csv(data: bytes) -> GridImport:
                 raise Unprocessable(
                     N_("Zu viele Zeilen (höchstens %(max)s Punkte)."), max=MAX_GRID_ROWS
                 )
-            parsed = _grid_row(row, line, columns, delimiter == ";")
+            parsed = _grid_row(row, line, columns, delimiter == ";", bbox)
             if isinstance(parsed, str):
                 issues.append(_issue("bad_row", f"Zeile {line}", parsed, line=line))
                 continue

@@ -262,13 +262,8 @@ def import_grid(
     """A finer demand grid replaces the earlier one – only when every row is valid, so that a
     planner never solves on a half-read file; otherwise nothing changes and the report lists
     each bad row with its line."""
-    config = _config(settings)
-    grid = parse_grid_csv(data)
+    grid = parse_grid_csv(data, bbox=_config(settings).bbox)
     issues = list(grid.issues)
-    for row in grid.rows:
-        if not dm.in_bbox(config, row.lat, row.lon):
-            detail = N_("Zeile %(line)s: der Punkt liegt außerhalb des Stadtgebiets.")
-            issues.append(DataIssue("bad_row", str(row.line), detail % {"line": row.line}))
     source = _source(filename)
     if any(issue.kind == "bad_row" for issue in issues) or not grid.rows:
         return ImportReport(source, 0, 0, tuple(issues))
