@@ -201,3 +201,17 @@ def test_booking_adjuster_clips_and_leaves_offices_without_counts_alone() -> Non
     assert factors == {"west": 2.0, "ost": 0.5, "mitte": 0.5}
     assert BookingAdjuster(sites, {}).factors(points) == {}
     assert BookingAdjuster([], {"west": 5}).factors(points) == {}
+
+
+def test_an_issue_is_german_text_and_translatable_from_its_msgid() -> None:
+    _, issues = dm.stadtteil_points(ROWS[1:2], BOROUGHS, {}, rate=1.0)
+    found = issues[0]
+    assert found.detail == (
+        "Kein eigener Punkt: der Punkt des Stadtbezirks Nordbezirk wird verwendet."
+    )
+    assert found.params == {"borough": "Nordbezirk"}
+    english = {found.message: "No point of its own: the point of borough %(borough)s is used."}
+    assert found.translated(lambda m: english.get(m, m)) == (
+        "No point of its own: the point of borough Nordbezirk is used."
+    )
+    assert dm.DataIssue("x", "y", "plain").translated(str.upper) == "plain"

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -53,13 +53,29 @@ class DemandPoint:
 
 @dataclass(frozen=True)
 class DataIssue:
-    """Something wrong or uncertain in the input, shown to planners; `detail` is a German
-    msgid (N_-marked) already filled in, `kind` one of missing_point, approximate_point,
-    zero_population, duplicate_name, unplaced_site, approximate_site, bad_row, …"""
+    """Something wrong or uncertain in the input, shown to planners. `kind` is one of
+    missing_point, approximate_point, zero_population, duplicate_name, no_forecast,
+    unplaced_site, approximate_site, bad_row, unknown_name, not_in_layer, outside_area,
+    bad_factor; `detail` the German text, filled in. A page in another language shows
+    `_(message) % params` instead (`message` is the N_-marked msgid)."""
 
     kind: str
     subject: str
     detail: str
+    message: str = ""
+    params: Mapping[str, str] = field(default_factory=dict)
+
+    def translated(self, gettext: Callable[[str], str]) -> str:
+        """The detail in the language of `gettext` (the German text where it has none)."""
+        if not self.message:
+            return self.detail
+        return gettext(self.message) % self.params if self.params else gettext(self.message)
+
+
+def issue(kind: str, subject: str, message: str, **params: object) -> DataIssue:
+    """An issue from an N_-marked msgid and its parameters."""
+    values = {key: str(value) for key, value in params.items()}
+    return DataIssue(kind, subject, message % values if values else message, message, values)
 
 
 @dataclass(frozen=True)
@@ -296,10 +312,6 @@ def in_bbox(config: PlanningConfig, lat: float, lon: float) -> bool:
     return south <= lat <= north and west <= lon <= east
 
 
-def _issue(kind: str, subject: str, detail: str, **params: object) -> DataIssue:
-    return DataIssue(kind, subject, detail % params if params else detail)
-
-
 def _located(
     row: StadtteilRow,
     boroughs: Mapping[str, tuple[float, float] | None],
@@ -322,16 +334,16 @@ def _point_issues(point: DemandPoint) -> list[DataIssue]:
     issues: list[DataIssue] = []
     if point.precision == "approximate":
         detail = N_("Kein eigener Punkt: der Punkt des Stadtbezirks %(borough)s wird verwendet.")
-        issues.append(_issue("approximate_point", point.name, detail, borough=point.borough))
+        issues.append(issue("approximate_point", point.name, detail, borough=point.borough))
     elif point.precision == "missing":
         detail = N_(
             "Weder der Stadtteil noch sein Stadtbezirk %(borough)s hat einen Punkt: "
             "die Nachfrage wird gezählt, aber nicht verortet."
         )
-        issues.append(_issue("missing_point", point.name, detail, borough=point.borough))
+        issues.append(issue("missing_point", point.name, detail, borough=point.borough))
     if not point.population:
         detail = N_("Keine Einwohnerzahl (oder 0): die Nachfrage ist hier 0.")
-        issues.append(_issue("zero_population", point.name, detail))
+        issues.append(issue("zero_population", point.name, detail))
     return issues
 
 
@@ -353,13 +365,13 @@ def stadtteil_points(
         point_id = f"st:{row.name}" + (f"~{seen[row.name]}" if seen[row.name] > 1 else "")
         if seen[row.name] == 2:
             detail = N_("Der Name kommt mehrfach vor; jede Zeile bleibt ein eigener Punkt.")
-            issues.append(_issue("duplicate_name", row.name, detail))
+            issues.append(issue("duplicate_name", row.name, detail))
         population = row.population
         if growth is not None and population is not None:
             factor = growth_of(row.name, growth)
             if factor is None:
                 detail = N_("Keine Prognose 2034 für diesen Stadtteil: die heutige Zahl bleibt.")
-                issues.append(_issue("no_forecast", row.name, detail))
+                issues.append(issue("no_forecast", row.name, detail))
             else:
                 population = round(population * factor)
         lat, lon, precision, geometry = _located(row, boroughs, stored.get(row.name))
@@ -396,7 +408,7 @@ def adjusted(
             if not (factor >= 0 and factor != float("inf")):
                 detail = N_("Faktor %(factor)s von %(name)s ignoriert.")
                 issues.append(
-                    _issue("bad_factor", point.name, detail, factor=factor, name=adjuster.name)
+                    issue("bad_factor", point.name, detail, factor=factor, name=adjuster.name)
                 )
                 continue
             current[i] = replace(point, weight=point.weight * factor)
@@ -461,13 +473,13 @@ def office_sites(
                 "wird verwendet."
             )
             stadtteil = config.office_stadtteile[office.id]
-            issues.append(_issue("approximate_site", office.name, detail, stadtteil=stadtteil))
+            issues.append(issue("approximate_site", office.name, detail, stadtteil=stadtteil))
         elif precision == "missing":
             detail = N_(
                 "Ohne Koordinaten: der Standort fehlt in den Berechnungen, bis ihn jemand auf "
                 "der Karte setzt."
             )
-            issues.append(_issue("unplaced_site", office.name, detail))
+            issues.append(issue("unplaced_site", office.name, detail))
     return sites, issues
 
 

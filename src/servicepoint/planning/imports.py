@@ -22,7 +22,7 @@ from shapely.geometry.base import BaseGeometry  # type: ignore[import-untyped, u
 from servicepoint.core.i18n import N_
 from servicepoint.core.inputs import first_bad_char
 from servicepoint.errors import PayloadTooLarge, Unprocessable
-from servicepoint.planning.demand import DataIssue
+from servicepoint.planning.demand import DataIssue, issue
 
 MAX_BYTES = 20_000_000  # the app's upload limit comes first; this guards direct callers
 MAX_FEATURES = 1_000  # Hannover has 51 Stadtteile; a layer of buildings is the wrong file
@@ -69,10 +69,6 @@ class ImportReport:
     imported: int  # features or rows stored
     replaced: int  # rows of the earlier import that this one replaced
     issues: tuple[DataIssue, ...]
-
-
-def _issue(kind: str, subject: str, detail: str, **params: object) -> DataIssue:
-    return DataIssue(kind, subject, detail % params if params else detail)
 
 
 def _size(data: bytes) -> None:
@@ -178,11 +174,11 @@ def _features(
         props = feature.get("properties") if isinstance(feature, dict) else None
         name = _name_of(props, name_property) if isinstance(props, dict) else None
         if name is None:
-            issues.append(_issue("bad_row", subject, N_("Feature ohne (lesbaren) Namen.")))
+            issues.append(issue("bad_row", subject, N_("Feature ohne (lesbaren) Namen.")))
             continue
         geom = _geometry(feature.get("geometry"))
         if isinstance(geom, str):
-            issues.append(_issue("bad_row", f"{subject}: {name}", geom))
+            issues.append(issue("bad_row", f"{subject}: {name}", geom))
             continue
         vertices += int(shapely.get_num_coordinates(geom))
         if vertices > MAX_VERTICES:
@@ -218,12 +214,12 @@ def parse_district_layer(
         target = targets.get(_fold(name))
         if target is None:
             detail = N_("„%(name)s“ ist kein Stadtteil der Einwohnertabelle; nicht übernommen.")
-            issues.append(_issue("unknown_name", _subject(number), detail, name=name))
+            issues.append(issue("unknown_name", _subject(number), detail, name=name))
             continue
         found = parts.setdefault(target, {})
         if _fold(name) in found:
             detail = N_("„%(name)s“ kommt mehrfach vor; das erste Feature gilt.")
-            issues.append(_issue("duplicate_name", _subject(number), detail, name=name))
+            issues.append(issue("duplicate_name", _subject(number), detail, name=name))
             continue
         found[_fold(name)] = geom
     features: dict[str, LayerFeature] = {}
@@ -234,7 +230,7 @@ def parse_district_layer(
     for name in known_names:
         if name not in features:
             detail = N_("Nicht in der Datei: der bisherige Punkt bleibt.")
-            issues.append(_issue("not_in_layer", name, detail))
+            issues.append(issue("not_in_layer", name, detail))
     return LayerImport(features, tuple(issues))
 
 
@@ -320,11 +316,11 @@ def parse_grid_csv(
                 )
             parsed = _grid_row(row, line, columns, delimiter == ";", bbox)
             if isinstance(parsed, str):
-                issues.append(_issue("bad_row", f"Zeile {line}", parsed, line=line))
+                issues.append(issue("bad_row", f"Zeile {line}", parsed, line=line))
                 continue
             if parsed.weight == 0:
                 detail = N_("Zeile %(line)s: Gewicht 0 – der Punkt zählt nicht.")
-                issues.append(_issue("zero_population", parsed.label, detail, line=line))
+                issues.append(issue("zero_population", parsed.label, detail, line=line))
             rows.append(parsed)
     except csv.Error:
         raise Unprocessable(

@@ -229,7 +229,7 @@ def import_district_layer(
     for name, feature in layer.features.items():
         if not dm.in_bbox(config, feature.lat, feature.lon):
             detail = N_("Der Mittelpunkt liegt außerhalb des Stadtgebiets; nicht übernommen.")
-            issues.append(DataIssue("outside_area", name, detail))
+            issues.append(dm.issue("outside_area", name, detail))
             continue
         row = session.get(DistrictPoint, name)
         if row is None:
