@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from servicepoint.core.i18n import N_
 from servicepoint.planning.demand import DemandPoint, SiteInfo
 from servicepoint.planning.geo import great_circle_km
 
@@ -18,7 +19,7 @@ class BookingAdjuster:
     weight to where people actually book more than the model predicts. Offices without a
     point or without a count leave their catchment unchanged (factor 1)."""
 
-    name = "Buchungsstatistik"
+    name = N_("Buchungsstatistik")
     LOW, HIGH = 0.5, 2.0
 
     def __init__(self, sites: Sequence[SiteInfo], bookings: Mapping[str, int]) -> None:

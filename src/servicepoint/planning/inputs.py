@@ -296,14 +296,26 @@ def _free_site_id(session: Session, base: str) -> str:
     return candidate[:MAX_SITE_ID]
 
 
+# (too long, bad characters) per field, so that each message translates whole.
+_TEXT_ERRORS = {
+    "name": (
+        N_("Der Name ist zu lang (höchstens %(limit)s Zeichen)."),
+        N_("Der Name enthält unerlaubte Zeichen."),
+    ),
+    "address": (
+        N_("Die Adresse ist zu lang (höchstens %(limit)s Zeichen)."),
+        N_("Die Adresse enthält unerlaubte Zeichen."),
+    ),
+}
+
+
 def _clean_text(value: str | None, limit: int, field: str) -> str | None:
+    too_long, bad = _TEXT_ERRORS[field]
     text = " ".join((value or "").split())
     if first_bad_char(text) is not None:
-        raise Unprocessable(N_("%(field)s enthält unerlaubte Zeichen."), field=field)
+        raise Unprocessable(bad)
     if len(text) > limit:
-        raise Unprocessable(
-            N_("%(field)s ist zu lang (höchstens %(limit)s Zeichen)."), field=field, limit=limit
-        )
+        raise Unprocessable(too_long, limit=limit)
     return text or None
 
 
@@ -319,7 +331,7 @@ def add_candidate(
     settings: Settings | None = None,
 ) -> Site:
     """A candidate site a scenario may open; its name must differ from every site's and office's."""
-    clean = _clean_text(name, 200, "Name")
+    clean = _clean_text(name, 200, "name")
     if clean is None:
         raise Unprocessable(N_("Der Standort braucht einen Namen."))
     if fixed_cost_cents is not None and not 0 <= fixed_cost_cents <= MAX_COST_CENTS:
@@ -333,7 +345,7 @@ def add_candidate(
         id=_free_site_id(session, f"kandidat-{_slug(clean)}"),
         name=clean,
         kind="candidate",
-        address=_clean_text(address, 300, "Adresse"),
+        address=_clean_text(address, 300, "address"),
         lat=lat,
         lon=lon,
         fixed_cost_cents=fixed_cost_cents,
