@@ -118,9 +118,12 @@ class SiteSet:
 
 
 class WeightAdjuster(Protocol):
-    """THE interface that changes demand weights: booking statistics now (BookingAdjuster),
-    citizens' participation later. `factors` maps a point id to a multiplier of its weight;
-    points it leaves out keep their weight. Adjusters are applied one after the other."""
+    """THE interface that changes demand weights: booking statistics now (adjusters.
+    BookingAdjuster), citizens' participation later (e.g. votes per Stadtteil -> a factor per
+    "st:<name>"). `factors` maps a point id to a multiplier of its weight (a number ≥ 0; a
+    NaN, infinite or negative one is ignored and reported); points it leaves out keep their
+    weight. Pass adjusters to inputs.demand_set(adjusters=[...]); they apply in turn, and
+    `name` (N_-marked) says in reports which one did what."""
 
     name: str
 
@@ -284,10 +287,6 @@ def forecast_growth(city_dir: Path) -> Mapping[str, float]:
     }
 
 
-def growth_of(name: str, growth: Mapping[str, float]) -> float | None:
-    return growth.get(name)
-
-
 @cache
 def planning_config(city_dir: Path) -> PlanningConfig:
     """planning.yaml of the data folder; a missing file or key is a deployment error."""
@@ -368,7 +367,7 @@ def stadtteil_points(
             issues.append(issue("duplicate_name", row.name, detail))
         population = row.population
         if growth is not None and population is not None:
-            factor = growth_of(row.name, growth)
+            factor = growth.get(row.name)
             if factor is None:
                 detail = N_("Keine Prognose 2034 für diesen Stadtteil: die heutige Zahl bleibt.")
                 issues.append(issue("no_forecast", row.name, detail))
