@@ -250,5 +250,8 @@ def solve_lscp(
     outcome = solve_mip(model, time_limit=remaining(deadline), start=start)
     chosen = _opened(cover, outcome, greedy)
     count = int(chosen.sum())
-    bound = count if outcome.optimal else min(count, math.ceil(outcome.bound - 1e-6))
-    return _result(cover, chosen, outcome.optimal, float(max(bound, 0)), started)
+    bound = max(1, cover.fixed.size)  # the share is > 0: at least one site
+    if math.isfinite(outcome.bound):  # none when time ran out before the first LP
+        bound = max(bound, math.ceil(outcome.bound - 1e-6))
+    bound = count if outcome.optimal else min(count, bound)
+    return _result(cover, chosen, outcome.optimal, float(bound), started)
