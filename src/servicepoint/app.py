@@ -52,6 +52,7 @@ def _routers(app: FastAPI) -> None:
     from servicepoint.consultation import pages as consultation_pages
     from servicepoint.consultation import staff_pages as consultation_staff_pages
     from servicepoint.consultation import ws as consultation_ws
+    from servicepoint.planning import mobile_pages as planning_mobile_pages
     from servicepoint.planning import pages as planning_pages
     from servicepoint.web import legal as legal_pages
     from servicepoint.web import pages as web_pages
@@ -68,6 +69,7 @@ def _routers(app: FastAPI) -> None:
         assistant_api,
         assistant_pages,
         planning_pages,
+        planning_mobile_pages,
         casework_api,
         casework_pages,
         casework_verify_pages,

@@ -95,6 +95,9 @@ def _location(session: Session, stop: MobileStop, source: str, user: str) -> Loc
     location_service.apply_patch(
         loc, patch, source=source, by=user, fields=("street", "lat", "lon")
     )
+    # No weekly hours: the stop is open only on its dated visits (the appointment side's rule
+    # for kind "mobile"; None would mean "unknown").
+    loc.opening_hours = {}
     session.flush()
     return loc
 

@@ -40,6 +40,7 @@ KIND_NAMES = {
     "library": N_("Bibliothek"),
     "community": N_("Stadtteilzentrum"),
 }
+FREQUENCIES = (1, 2, 4)
 MAX_PROPOSALS = 30
 # Location ids are at most 64 characters (catalog); published stops get the prefix "mobil-".
 LOCATION_PREFIX = "mobil-"
@@ -71,9 +72,16 @@ class StopData(BaseModel):
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
     hours: ShortText = Field(default="", max_length=500)
-    frequency_weeks: Literal[1, 2, 4] = 2
+    frequency_weeks: int = Field(default=2, ge=1, le=4)  # 1, 2 or 4 (a 4-week plan's blocks)
     min_spacing_days: int = Field(default=5, ge=0, le=27)
     service_minutes: int = Field(default=120, ge=15, le=480)
+
+    @field_validator("frequency_weeks")
+    @classmethod
+    def _frequency(cls, value: int) -> int:
+        if value not in FREQUENCIES:
+            raise ValueError("every 1, 2 or 4 weeks")
+        return value
 
     @field_validator("hours")
     @classmethod
