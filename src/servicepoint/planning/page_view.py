@@ -244,12 +244,11 @@ def issue_groups(issues: Sequence[Mapping[str, Any]], *, lang: str) -> list[dict
     groups: dict[str, list[dict[str, str]]] = {}
     for issue in issues:
         kind = str(issue.get("kind") or "")
-        groups.setdefault(kind, []).append(
-            {
-                "subject": str(issue.get("subject") or ""),
-                "detail": translate(lang, str(issue.get("detail") or "")),
-            }
-        )
+        subject = str(issue.get("subject") or "")
+        detail = translate(lang, str(issue.get("detail") or ""))
+        if subject and detail.startswith(subject):  # "Zeile 3: …" names its line already
+            subject = ""
+        groups.setdefault(kind, []).append({"subject": subject, "detail": detail})
     return [
         {"kind": translate(lang, ISSUE_KINDS[k]) if k in ISSUE_KINDS else k, "items": items}
         for k, items in groups.items()

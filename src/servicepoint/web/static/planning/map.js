@@ -36,9 +36,8 @@
     if (lon) lon.value = lo;
     var said = document.getElementById("map-picked");
     if (said) {
-      said.textContent = (said.getAttribute("data-text") || "%(lat)s, %(lon)s")
-        .replace("%(lat)s", la).replace("%(lon)s", lo)
-        .replace("%(form)s", form.getAttribute("data-form-name") || "");
+      said.textContent = (said.getAttribute("data-text") || "") + ": " + la + ", " + lo +
+        " (" + (form.getAttribute("data-form-name") || "") + ")";
     }
   }
 
