@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from servicepoint.account.models import AuditEntry
@@ -324,3 +324,34 @@ def test_booking_statistics_adjust_the_weights(session: Session, settings: Setti
     assert sahlkamp_side.pop() > 1 > bemerode_side.pop()
     with pytest.raises(Unprocessable, match="Zeitraum"):
         inputs.booking_adjuster(session, settings=settings, count=count, since=until, until=since)
+
+
+def test_a_simultaneous_save_is_a_409_and_the_session_stays_usable(
+    session: Session, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Another planner's row, written between our check for a free id and our insert.
+    values = {
+        "id": "kandidat-x",
+        "name": "Anderer",
+        "kind": "candidate",
+        "lat": 52.35,
+        "lon": 9.77,
+        "source": "planner",
+        "created_by": "q",
+    }
+    session.execute(insert(Site).values(**values))
+    monkeypatch.setattr(inputs, "_free_site_id", lambda _session, _base: "kandidat-x")
+    with pytest.raises(Conflict, match="Gleichzeitig"):
+        inputs.add_candidate(
+            session,
+            name="Zweiter",
+            lat=52.35,
+            lon=9.77,
+            address=None,
+            fixed_cost_cents=None,
+            user="p",
+            settings=settings,
+        )
+    assert [s.name for s in session.scalars(select(Site))] == ["Anderer"]
+    inputs.correct_point(session, name="Mitte", lat=52.37, lon=9.73, user="p", settings=settings)
+    assert session.get(DistrictPoint, "Mitte") is not None

@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Literal
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from servicepoint.account import service as account_service
@@ -42,6 +43,20 @@ CORRECTION = "Korrektur auf der Karte"
 MAX_SITE_ID = 64
 MAX_COST_CENTS = 2_000_000_000  # the column is a 32-bit integer
 MAX_RATE = 100.0  # visits per inhabitant and year: far above any office's real rate
+
+
+def _save(session: Session, row: object) -> None:
+    """Add (if new) and write now, in a savepoint: a planner saving the same thing at the same
+    moment (same Stadtteil, site id or office) gets a 409 instead of a 500, and the session
+    stays usable (the savepoint's rollback takes the new row out again)."""
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        raise Conflict(
+            N_("Gleichzeitig geändert: bitte die Seite neu laden und noch einmal versuchen.")
+        ) from None
 
 
 def _config(settings: Settings | None) -> dm.PlanningConfig:
@@ -191,9 +206,8 @@ def correct_point(
     before = None if row is None else [row.lat, row.lon]
     if row is None:
         row = DistrictPoint(name=name, lat=lat, lon=lon, geometry=None)
-        session.add(row)
     row.lat, row.lon, row.source, row.updated_by = lat, lon, CORRECTION, user
-    session.flush()
+    _save(session, row)
     detail = {"lat": lat, "lon": lon, "before": before}
     account_service.audit(
         session, username=user, action="planning.point_correct", target=name, detail=detail
@@ -352,8 +366,7 @@ def add_candidate(
         source="planner",
         created_by=user,
     )
-    session.add(site)
-    session.flush()
+    _save(session, site)
     detail = {"name": clean, "lat": lat, "lon": lon, "fixed_cost_cents": fixed_cost_cents}
     account_service.audit(
         session, username=user, action="planning.candidate_add", target=site.id, detail=detail
@@ -400,9 +413,8 @@ def place_office(
     if site is None:
         site = Site(id=_free_site_id(session, f"buero-{loc.id}"[:50]), kind="office")
         site.location_id, site.created_by = loc.id, user
-        session.add(site)
     site.name, site.lat, site.lon, site.address = loc.name, lat, lon, _address(loc)
-    session.flush()
+    _save(session, site)
     detail = {"lat": lat, "lon": lon, "before": before}
     account_service.audit(
         session, username=user, action="planning.office_place", target=loc.id, detail=detail
