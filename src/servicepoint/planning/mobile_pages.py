@@ -152,6 +152,7 @@ def _common(lang: str) -> dict[str, Any]:
         "weekday_short": lambda d: translate(lang, WEEKDAY_SHORT[d]),
         "day_colour": lambda d: DAY_COLOURS[d],
         "note_text": lambda n: translate(lang, n) if n else "",
+        "issue_text": lambda i: i.translated(lambda msgid: translate(lang, msgid)),
     }
 
 

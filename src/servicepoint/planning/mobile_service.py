@@ -29,7 +29,7 @@ from servicepoint.core.inputs import Name, ShortText
 from servicepoint.errors import Conflict, NotFound, Unprocessable
 from servicepoint.planning import demand as dm
 from servicepoint.planning import jobs
-from servicepoint.planning.demand import DemandSet
+from servicepoint.planning.demand import DataIssue, DemandSet
 from servicepoint.planning.models import MobilePlan, MobileStop
 
 Progress = Callable[[int, str], None]
@@ -258,7 +258,7 @@ class Candidate:
 class Proposal:
     created: list[MobileStop] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)  # stops already there (planners' edits stay)
-    issues: list[tuple[str, str, str]] = field(default_factory=list)  # DataIssues, as shown
+    issues: list[DataIssue] = field(default_factory=list)  # the demand's, shown as they are
     approximate_share: float = 0.0
     missing_share: float = 0.0
 
@@ -312,7 +312,7 @@ def propose_stops(session: Session, *, settings: Settings, count: int, user: str
         raise Unprocessable(N_("Bitte zwischen 1 und %(n)d Halte vorschlagen."), n=MAX_PROPOSALS)
     candidates, demand = _candidates(session, settings)
     report = Proposal(
-        issues=[(i.kind, i.subject, i.detail) for i in demand.issues],
+        issues=list(demand.issues),
         approximate_share=demand.approximate_share,
         missing_share=demand.missing_share,
     )
