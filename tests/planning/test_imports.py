@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import numpy as np
 import pytest
 import shapely  # type: ignore[import-untyped, unused-ignore]
 from shapely.geometry import shape  # type: ignore[import-untyped, unused-ignore]
 
 from servicepoint.errors import PayloadTooLarge, Unprocessable
-from servicepoint.planning import imports
+from servicepoint.planning import imports, utm
 from servicepoint.planning.imports import parse_district_layer, parse_grid_csv
 
 KNOWN = ["Mitte", "Ledeburg/Nordhafen", "Groß-Buchholz", "Linden-Süd"]
@@ -110,9 +111,9 @@ def test_a_chosen_name_property() -> None:
         (
             _layer(
                 _feature({"name": "Mitte"}, _square(9.7, 52.3)),
-                crs={"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::25832"}},
+                crs={"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::31467"}},
             ),
-            "EPSG::25832",
+            "EPSG::31467; bitte als WGS84",
         ),
     ],
 )
@@ -194,3 +195,23 @@ def test_grid_row_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(imports, "MAX_GRID_ROWS", 2)
     with pytest.raises(Unprocessable, match="Zu viele Zeilen"):
         parse_grid_csv(b"lat,lon,weight\n52,9,1\n52,9,1\n52,9,1\n")
+
+
+def _utm_square(lon: float, lat: float) -> dict[str, Any]:
+    corners = np.array([[lon, lat], [lon + 0.01, lat], [lon + 0.01, lat + 0.01], [lon, lat + 0.01]])
+    ring = [[float(e), float(n)] for e, n in utm.from_lonlat(corners)]
+    return {"type": "Polygon", "coordinates": [[*ring, ring[0]]]}
+
+
+def test_a_layer_in_etrs89_utm32_the_system_of_german_official_geodata_is_converted() -> None:
+    crs = {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::25832"}}
+    data = _layer(_feature({"name": "Mitte"}, _utm_square(9.73, 52.37)), crs=crs)
+    layer = parse_district_layer(data, KNOWN)
+    mitte = layer.features["Mitte"]
+    assert (mitte.lat, mitte.lon) == pytest.approx((52.375, 9.735), abs=1e-4)
+    ring = mitte.geometry["coordinates"][0]
+    assert ring[0] == pytest.approx((9.73, 52.37), abs=1e-6)
+    assert ("converted_crs", "EPSG:25832") in [(i.kind, i.subject) for i in layer.issues]
+    # A file that says UTM but holds degrees ends up far off (then outside the city's box).
+    wrong = _layer(_feature({"name": "Mitte"}, _square(9.73, 52.37)), crs=crs)
+    assert parse_district_layer(wrong, KNOWN).features["Mitte"].lat < 1

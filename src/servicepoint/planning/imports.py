@@ -22,6 +22,7 @@ from shapely.geometry.base import BaseGeometry  # type: ignore[import-untyped, u
 from servicepoint.core.i18n import N_
 from servicepoint.core.inputs import first_bad_char
 from servicepoint.errors import PayloadTooLarge, Unprocessable
+from servicepoint.planning import utm
 from servicepoint.planning.demand import DataIssue, issue
 
 MAX_BYTES = 20_000_000  # the app's upload limit comes first; this guards direct callers
@@ -30,7 +31,6 @@ MAX_VERTICES = 2_000_000
 MAX_GRID_ROWS = 10_000  # the largest run the solvers are measured for
 # Property names that usually hold a district's name, compared case-insensitively.
 NAME_KEYS = ("stadtteil", "name", "stadtteilname", "stt_name", "bezeichnung", "gen")
-WGS84 = ("4326", "crs84")
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,8 @@ def _text(data: bytes) -> str:
 
 
 # -- district layer (GeoJSON) -----------------------------------------------------------------
-def _collection(data: bytes) -> list[Any]:
+def _collection(data: bytes) -> tuple[list[Any], bool]:
+    """The features, and whether their coordinates are ETRS89/UTM 32N (to be converted)."""
     _size(data)
     try:
         doc = json.loads(_text(data))
@@ -96,7 +97,7 @@ def _collection(data: bytes) -> list[Any]:
         raise Unprocessable(N_("Die Datei ist kein gültiges GeoJSON.")) from None
     if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
         raise Unprocessable(N_("Erwartet wird eine GeoJSON-FeatureCollection."))
-    _check_crs(doc.get("crs"))
+    projected = _projected(doc.get("crs"))
     features = doc.get("features")
     if not isinstance(features, list) or not features:
         raise Unprocessable(N_("Die FeatureCollection enthält keine Features."))
@@ -105,22 +106,28 @@ def _collection(data: bytes) -> list[Any]:
             N_("Zu viele Features (höchstens %(max)s): ist das die Stadtteil-Ebene?"),
             max=MAX_FEATURES,
         )
-    return features
+    return features, projected
 
 
-def _check_crs(crs: object) -> None:
-    """GeoJSON is WGS84 (RFC 7946); older exports name another system, e.g. ETRS89/UTM 32N."""
+def _projected(crs: object) -> bool:
+    """GeoJSON is WGS84 (RFC 7946); older exports name their system in a "crs" member. ETRS89/
+    UTM 32N (EPSG:25832), the system of German official geodata, is converted; other
+    projections are refused with what to do."""
     if not isinstance(crs, dict):
-        return
+        return False
     name = str((crs.get("properties") or {}).get("name") or "")
-    if name and not any(code in name.lower() for code in WGS84):
-        raise Unprocessable(
-            N_(
-                "Die Datei nutzt das Koordinatensystem %(crs)s; bitte als WGS84 "
-                "(EPSG:4326, Längen-/Breitengrade) exportieren."
-            ),
-            crs=name[:80],
-        )
+    digits = "".join(ch if ch.isalnum() else " " for ch in name.lower()).split()
+    if not name or any(code in digits for code in utm.DEGREE_CODES):
+        return False
+    if any(code in digits for code in utm.UTM32_CODES):
+        return True
+    raise Unprocessable(
+        N_(
+            "Die Datei nutzt das Koordinatensystem %(crs)s; bitte als WGS84 "
+            "(EPSG:4326, Längen-/Breitengrade) oder ETRS89/UTM 32N (EPSG:25832) exportieren."
+        ),
+        crs=name[:80],
+    )
 
 
 def _name_of(properties: Mapping[str, Any], name_property: str | None) -> str | None:
@@ -147,7 +154,7 @@ def _targets(known_names: Collection[str]) -> dict[str, str]:
     return targets
 
 
-def _geometry(raw: object) -> BaseGeometry | str:
+def _geometry(raw: object, projected: bool) -> BaseGeometry | str:
     """The shape, or why it cannot be used (a msgid)."""
     if not isinstance(raw, dict) or raw.get("type") not in ("Polygon", "MultiPolygon"):
         return N_("Keine Fläche (Polygon oder MultiPolygon).")
@@ -158,7 +165,10 @@ def _geometry(raw: object) -> BaseGeometry | str:
     coords = shapely.get_coordinates(geom)
     if geom.is_empty or not np.isfinite(coords).all():
         return N_("Die Koordinaten der Fläche sind ungültig.")
-    if (np.abs(coords[:, 0]) > 180).any() or (np.abs(coords[:, 1]) > 90).any():
+    if projected:
+        geom = shapely.transform(geom, utm.to_lonlat)
+        coords = shapely.get_coordinates(geom)
+    if not np.isfinite(coords).all() or (np.abs(coords) > (180, 90)).any():
         return N_("Keine Längen-/Breitengrade (WGS84); bitte als EPSG:4326 exportieren.")
     if not geom.is_valid:
         geom = shapely.make_valid(geom)
@@ -166,7 +176,7 @@ def _geometry(raw: object) -> BaseGeometry | str:
 
 
 def _features(
-    features: list[Any], name_property: str | None, issues: list[DataIssue]
+    features: list[Any], projected: bool, name_property: str | None, issues: list[DataIssue]
 ) -> Iterator[tuple[int, str, BaseGeometry]]:
     vertices = 0
     for number, feature in enumerate(features, start=1):
@@ -176,7 +186,7 @@ def _features(
         if name is None:
             issues.append(issue("bad_row", subject, N_("Feature ohne (lesbaren) Namen.")))
             continue
-        geom = _geometry(feature.get("geometry"))
+        geom = _geometry(feature.get("geometry"), projected)
         if isinstance(geom, str):
             issues.append(issue("bad_row", f"{subject}: {name}", geom))
             continue
@@ -210,7 +220,11 @@ def parse_district_layer(
     issues: list[DataIssue] = []
     targets = _targets(known_names)
     parts: dict[str, dict[str, BaseGeometry]] = {}
-    for number, name, geom in _features(_collection(data), name_property, issues):
+    raw, projected = _collection(data)
+    if projected:
+        detail = N_("Koordinaten aus ETRS89/UTM 32N (EPSG:25832) in Grad umgerechnet.")
+        issues.append(issue("converted_crs", "EPSG:25832", detail))
+    for number, name, geom in _features(raw, projected, name_property, issues):
         target = targets.get(_fold(name))
         if target is None:
             detail = N_("„%(name)s“ ist kein Stadtteil der Einwohnertabelle; nicht übernommen.")
