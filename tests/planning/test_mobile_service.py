@@ -344,3 +344,46 @@ def test_only_a_finished_plan_without_violations_is_published(
         mobile_publish.publish_plan(session, plan_id=plan.id, settings=settings, user="p")
     with pytest.raises(NotFound):
         mobile_publish.publish_plan(session, plan_id=999_999, settings=settings, user="p")
+
+
+def test_the_real_solver_plans_a_month_that_is_published_and_booked(
+    session: Session, settings: Settings
+) -> None:
+    weekly = ms.add_stop(
+        session,
+        settings=settings,
+        data=stop_data("Pflegeheim Wochenbesuch", frequency_weeks=1, service_minutes=120),
+        user="p",
+    )
+    ms.add_stop(
+        session,
+        settings=settings,
+        data=stop_data("Bibliothek Zweiwochen", lat=52.40, lon=9.76, hours="", service_minutes=90),
+        user="p",
+    )
+    ms.create_plan(session, name="Echt", start_date=START, weeks=4, van=van(), user="p")
+    session.commit()
+    plan = run(session, settings)
+    if "NotImplementedError" in (plan.error or ""):
+        pytest.skip("the periodic solver is not there yet")
+    assert plan.status == "done" and plan.violations == [], plan.error
+    assert plan.result is not None and plan.result["unplanned"] == []
+    visits = mobile_solve.visits_by_stop(plan.result)
+    assert len(visits[weekly.id]) == 4 and len(visits["bibliothek-zweiwochen"]) == 2
+    for days in visits.values():  # inside the host's hours and the van's
+        for spans in days.values():
+            assert all("08:00" <= a < b <= "16:00" for a, b in spans)
+    assert all("09:00" <= a and b <= "12:00" for s in visits[weekly.id].values() for a, b in s)
+    mobile_publish.publish_plan(session, plan_id=plan.id, settings=settings, user="p", now=NOW)
+    first_day, spans = min(visits[weekly.id].items())
+    start = dt.datetime.combine(first_day, dt.time.fromisoformat(spans[0][0]), tzinfo=BERLIN)
+    booking = appointment_service.book(
+        session,
+        service_ids=["meldebescheinigung"],
+        location_id="mobil-" + weekly.id,
+        start=start,
+        name="Max Muster",
+        email="max@example.org",
+        now=NOW,
+    )
+    assert booking.status == "booked"
