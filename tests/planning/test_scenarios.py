@@ -231,13 +231,14 @@ def test_the_models_run_to_a_result(
     session: Session, session_factory: sessionmaker[Session], settings: Settings
 ) -> None:
     add_candidates(session, settings)
-    for kind, params in [
+    runs: list[tuple[str, dict[str, Any]]] = [
         ("pmedian", {"p": 3}),
         ("mclp", {"p": 3, "radius_km": 3}),
         ("cover", {"radius_km": 6, "share": 0.9}),
         ("tradeoff", {"k_min": 2, "k_max": 4}),
         ("balanced", {"p": 3}),
-    ]:
+    ]
+    for kind, params in runs:
         scenario = run(session, session_factory, settings, kind, params)
         assert scenario.status == "done", (kind, scenario.error)
         result = scenario.result or {}
