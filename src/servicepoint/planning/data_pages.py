@@ -38,11 +38,12 @@ OkKey = Annotated[str, Query(max_length=20)]
 Lat = Annotated[float, Form(ge=-90, le=90)]
 Lon = Annotated[float, Form(ge=-180, le=180)]
 Euros = Annotated[float | None, Form(ge=0, le=100_000_000)]
+# ?ok=<key> after a change: the form it came from (its message stands there) and the words.
 DONE = {
-    "punkt": N_("Der Punkt ist gespeichert. Neue Szenarien rechnen mit ihm."),
-    "buero": N_("Der Punkt des Bürgeramts ist gespeichert."),
-    "kandidat": N_("Der Kandidat ist angelegt."),
-    "geloescht": N_("Der Kandidat ist gelöscht."),
+    "punkt": ("correct", N_("Der Punkt ist gespeichert. Neue Szenarien rechnen mit ihm.")),
+    "buero": ("office", N_("Der Punkt des Bürgeramts ist gespeichert.")),
+    "kandidat": ("candidates", N_("Der Kandidat ist angelegt.")),
+    "geloescht": ("candidates", N_("Der Kandidat ist gelöscht.")),
 }
 
 
@@ -101,8 +102,10 @@ def data_page(
     request: Request, ok: OkKey = "", user: User = PLANNER, session: Session = SessionDep
 ) -> HTMLResponse:
     """Demand points and sites with their precision; the forms that change them."""
-    done = translate(request.state.lang, DONE[ok]) if ok in DONE else ""
-    return _page(request, session, done=done)
+    if ok not in DONE:
+        return _page(request, session)
+    form, msgid = DONE[ok]
+    return _page(request, session, done=translate(request.state.lang, msgid), form=form)
 
 
 def _change(
@@ -128,7 +131,8 @@ def _change(
             typed=typed,
             status_code=exc.status_code,
         )
-    return RedirectResponse(f"{BASE}?ok={done}#{form}-title", status_code=303)
+    # No #fragment: the message beside the form takes the focus (autofocus) and the view.
+    return RedirectResponse(f"{BASE}?ok={done}", status_code=303)
 
 
 @router.post(BASE + "/punkt", response_model=None, dependencies=CSRF)
