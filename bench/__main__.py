@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import sys
 
-from bench import applications, assistant, booking_load, first_search, pmedian, slot_search, video
+from bench import (
+    applications,
+    assistant,
+    booking_load,
+    first_search,
+    mobile,
+    pmedian,
+    slot_search,
+    video,
+)
 
 
 def main() -> int:
@@ -17,6 +26,7 @@ def main() -> int:
         "first": first_search.run,
         "applications": applications.run,
         "pmedian": pmedian.run,
+        "mobile": mobile.run,
         "video": lambda: video.run(quick=quick),
     }
 
