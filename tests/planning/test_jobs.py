@@ -3,17 +3,19 @@ in-app thread and the worker's hook (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections.abc import Iterator
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from servicepoint.app import create_app
 from servicepoint.config import Settings
+from servicepoint.core.clock import utcnow
 from servicepoint.errors import Unprocessable
 from servicepoint.planning import jobs
 from servicepoint.planning.models import Scenario
@@ -195,3 +197,18 @@ def test_the_app_starts_and_stops_the_thread_when_asked(settings: Settings) -> N
         assert not any(t.name == "planning-jobs" for t in threading.enumerate())
     finally:
         app.state.engine.dispose()
+
+
+def test_a_scenario_left_running_by_a_dead_process_fails_with_a_message(
+    session: Session, settings: Settings
+) -> None:
+    stale, fresh = queued(session, "alt"), queued(session, "frisch")
+    for job_id in (stale, fresh):
+        assert jobs.take(session, Scenario, job_id)
+    long_ago = utcnow() - dt.timedelta(hours=3)
+    session.execute(update(Scenario).where(Scenario.id == stale).values(started_at=long_ago))
+    assert jobs.fail_stale(session, settings=settings) == 1
+    session.expire_all()
+    ended, running = session.get(Scenario, stale), session.get(Scenario, fresh)
+    assert ended is not None and ended.status == "failed" and "unterbrochen" in (ended.error or "")
+    assert running is not None and running.status == "running"

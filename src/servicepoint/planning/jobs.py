@@ -19,6 +19,7 @@ A kind registers `(model, run)`: `run(session, job_id, settings, progress)` with
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 import importlib.util
 import logging
@@ -45,6 +46,8 @@ JobModel = type[Scenario] | type[MobilePlan]
 
 DONE_NOTE = N_("Fertig")
 _FAILED_UNEXPECTEDLY = N_("Die Berechnung ist mit einem internen Fehler abgebrochen (%(error)s).")
+_INTERRUPTED = N_("Die Berechnung wurde unterbrochen (der Prozess endete); bitte neu starten.")
+_STALE_AFTER = dt.timedelta(minutes=10)  # beyond twice the time limit: evaluation, slow disks
 _CLAIM_ATTEMPTS = 5
 _PROGRESS_EVERY = 0.5  # seconds between two progress writes of one job (the last always goes)
 # Modules that register a kind of job when imported (the mobile plans, once they exist).
@@ -204,8 +207,25 @@ def _claim_any(factory: sessionmaker[Session]) -> tuple[JobKind, int] | None:
     return None
 
 
+def fail_stale(session: Session, *, settings: Settings, now: dt.datetime | None = None) -> int:
+    """Scenarios left `running` by a process that ended mid-run (a restart, a crash): failed,
+    with a message, once they ran far longer than any run may (the solvers stop at the time
+    limit). Mobile plans have no start time to tell; how many were ended."""
+    now = now or utcnow()
+    cutoff = now - dt.timedelta(seconds=2 * settings.planning_time_limit_seconds) - _STALE_AFTER
+    ended = session.execute(
+        update(Scenario)
+        .where(Scenario.status == "running", Scenario.started_at < cutoff)
+        .values(status="failed", error=_INTERRUPTED, finished_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(ended, "rowcount", 0) or 0)
+
+
 def run_pending(factory: sessionmaker[Session], settings: Settings, *, limit: int = 1) -> int:
     """Claim and run up to `limit` queued jobs, of any kind; how many ran (done or failed)."""
+    with factory.begin() as session:
+        fail_stale(session, settings=settings)
     ran = 0
     while ran < limit:
         claimed = _claim_any(factory)
