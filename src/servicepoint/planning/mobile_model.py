@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import holidays as holidays_lib
 
@@ -150,3 +151,76 @@ def public_holidays(start: dt.date, weeks: int, subdiv: str = "NI") -> frozenset
     days = horizon_days(start, weeks)
     calendar = holidays_lib.country_holidays("DE", subdiv=subdiv, years={d.year for d in days})
     return frozenset(d for d in days if d in calendar)
+
+
+WEEKDAY_KEYS = ("mo", "tu", "we", "th", "fr", "sa", "su")  # the catalog's keys (catalog/hours.py)
+
+
+def windows_from_hours(
+    hours: Mapping[str, Sequence[Sequence[str]]] | None,
+) -> dict[int, tuple[Window, ...]] | None:
+    """The catalog's hours ({"mo": [["09:00", "12:00"]], …}) as windows; None stays None
+    (no restriction known), a weekday without spans is closed."""
+    if hours is None:
+        return None
+    out: dict[int, tuple[Window, ...]] = {}
+    for weekday, key in enumerate(WEEKDAY_KEYS):
+        spans = [(_minute(a), _minute(b)) for a, b in hours.get(key, ())]
+        if spans:
+            out[weekday] = tuple(sorted(spans))
+    return out
+
+
+def _minute(hhmm: str) -> int:
+    hours, minutes = hhmm.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def hhmm(minute: int) -> str:
+    return f"{minute // 60:02d}:{minute % 60:02d}"
+
+
+def plan_to_json(plan: Plan, van: Van) -> list[dict[str, Any]]:
+    """A plan as JSON: one entry per day, times as minutes and as HH:MM."""
+    return [
+        {
+            "day": route.day.isoformat(),
+            "leave": route.leave,
+            "back": route.back,
+            "break_start": route.break_start,
+            "break_end": None
+            if route.break_start is None
+            else route.break_start + van.break_minutes,
+            "visits": [
+                {
+                    "stop_id": v.stop_id,
+                    "arrive": v.arrive,
+                    "start": v.start,
+                    "end": v.end,
+                    "from": hhmm(v.start),
+                    "to": hhmm(v.end),
+                }
+                for v in route.visits
+            ],
+        }
+        for route in plan.days
+    ]
+
+
+def plan_from_json(days: Sequence[Mapping[str, Any]]) -> Plan:
+    """The inverse of plan_to_json (extra keys are ignored)."""
+    return Plan(
+        tuple(
+            DayRoute(
+                dt.date.fromisoformat(day["day"]),
+                tuple(
+                    Visit(str(v["stop_id"]), int(v["arrive"]), int(v["start"]), int(v["end"]))
+                    for v in day["visits"]
+                ),
+                int(day["leave"]),
+                int(day["back"]),
+                None if day.get("break_start") is None else int(day["break_start"]),
+            )
+            for day in days
+        )
+    )
