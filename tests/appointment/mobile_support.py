@@ -47,8 +47,7 @@ def add_stop(
                 opening_hours={},
                 provenance={"name": {"source": "test", "by": "test", "at": NOW.isoformat()}},
             )
-        )
-        session.flush()
+        )  # not flushed: publishing finds a stop its caller has just added
     cap = capacity_service.set_dated_hours(
         session,
         location_id=location_id,

@@ -125,7 +125,8 @@ def test_set_dated_hours_creates_the_capacity(session: Session) -> None:
         ({"service_ids": ["gibt-es-nicht"]}, "unknown_service"),
         ({"counters": 51}, "invalid_counters"),
         ({"counters": -1}, "invalid_counters"),
-        ({"walkin_share": 1.5}, "invalid_counters"),
+        ({"walkin_share": 1.5}, "invalid_walkin_share"),
+        ({"walkin_share": float("nan")}, "invalid_walkin_share"),
         ({"location_id": "videoberatung"}, "wrong_channel"),
     ],
 )

@@ -415,13 +415,20 @@ def set_dated_hours(
     a date with booked appointments keeps its old spans beside the new ones (compare
     `booked_dates` before to warn). All is checked before anything changes (422)."""
     now = now or utcnow()
+    session.flush()  # a stop the caller has just added is found like any other
     loc = location_service.get_location(session, location_id=location_id)
     if not location_service.is_physical(loc):
         raise InvalidBooking(
             N_("Dieser Standort kann keine Besuchstermine haben."), code="wrong_channel"
         )
-    if not 0 <= counters <= 50 or not (walkin_share is None or 0 <= walkin_share <= 1):
-        raise InvalidBooking(N_("Ungültige Anzahl der Schalter."), code="invalid_counters")
+    if not 0 <= counters <= 50:
+        raise InvalidBooking(
+            N_("Die Zahl der Schalter muss zwischen 0 und 50 liegen."), code="invalid_counters"
+        )
+    if walkin_share is not None and not 0 <= walkin_share <= 1:
+        raise InvalidBooking(
+            N_("Der Anteil ohne Termin muss zwischen 0 und 1 liegen."), code="invalid_walkin_share"
+        )
     try:
         new = dated.clean_dates(dates)
     except dated.DatedHoursError as exc:
