@@ -172,3 +172,12 @@ def test_check_plan_empty_plan_reports_every_missing_visit(weeks: int) -> None:
     found = check_plan(Plan(()), STOPS, VAN, start=MON, weeks=weeks)
     assert {v.kind for v in found} == {"frequency"}
     assert len(found) == weeks + weeks // 2
+
+
+def test_details_carry_their_msgid_for_translation() -> None:
+    days = valid_days()
+    days[0] = day(MON, Visit("A", 490, 490, 550), Visit("B", 551, 565, 625), back=640)
+    (found,) = check_plan(Plan(tuple(days)), STOPS, VAN, start=MON, weeks=2)
+    assert found.message == "Fahrzeit %(got)s Minuten, nötig sind mindestens %(need)s."
+    assert found.detail == "Fahrzeit 1 Minuten, nötig sind mindestens 3."
+    assert found.translated(lambda m: m.replace("Fahrzeit", "Driving")).startswith("Driving 1")

@@ -19,6 +19,7 @@ import math
 from collections import defaultdict
 from collections.abc import Sequence
 
+from servicepoint.core.i18n import N_
 from servicepoint.planning.mobile_model import DayRoute, Plan, StopSpec, Van, Violation
 
 _EARTH_KM = 6371.0088
@@ -44,8 +45,13 @@ class _Checker:
         self.van, self.start, self.weeks = van, start, weeks
         self.found: list[Violation] = []
 
-    def add(self, kind: str, day: dt.date | None, stop_id: str | None, detail: str) -> None:
-        self.found.append(Violation(kind, day, stop_id, detail))
+    def add(
+        self, kind: str, day: dt.date | None, stop_id: str | None, message: str, **params: object
+    ) -> None:
+        """`message` is an N_-marked German msgid; `detail` carries it filled in."""
+        values = {key: str(value) for key, value in params.items()}
+        detail = message % values if values else message
+        self.found.append(Violation(kind, day, stop_id, detail, message, values))
 
     def minutes(self, a: tuple[float, float], b: tuple[float, float]) -> float:
         return _km(a[0], a[1], b[0], b[1]) * self.van.detour / self.van.speed_kmh * 60.0
@@ -57,14 +63,14 @@ class _Checker:
         for route in plan.days:
             day = route.day
             if day in seen:
-                self.add("workday", day, None, "Zwei Touren am selben Tag.")
+                self.add("workday", day, None, N_("Zwei Touren am selben Tag."))
             seen.add(day)
             if not self.start <= day < end:
-                self.add("workday", day, None, "Der Tag liegt außerhalb des Planungszeitraums.")
+                self.add("workday", day, None, N_("Der Tag liegt außerhalb des Planungszeitraums."))
             elif day.weekday() not in self.van.workdays:
-                self.add("workday", day, None, "An diesem Wochentag fährt das Fahrzeug nicht.")
+                self.add("workday", day, None, N_("An diesem Wochentag fährt das Fahrzeug nicht."))
             elif day in holidays:
-                self.add("workday", day, None, "Der Tag ist ein gesetzlicher Feiertag.")
+                self.add("workday", day, None, N_("Der Tag ist ein gesetzlicher Feiertag."))
 
     # --- one day -----------------------------------------------------------------------------
     def route(self, route: DayRoute) -> None:
@@ -74,19 +80,28 @@ class _Checker:
                 "van_hours",
                 day,
                 None,
-                f"Tour {_hhmm(route.leave)}–{_hhmm(route.back)} außerhalb der Fahrzeugzeiten "
-                f"{_hhmm(van.day_start)}–{_hhmm(van.day_end)}.",
+                N_("Tour %(leave)s–%(back)s außerhalb der Fahrzeugzeiten %(start)s–%(end)s."),
+                leave=_hhmm(route.leave),
+                back=_hhmm(route.back),
+                start=_hhmm(van.day_start),
+                end=_hhmm(van.day_end),
             )
         known = [v for v in route.visits if v.stop_id in self.stops]
         for visit in route.visits:
             if visit.stop_id not in self.stops:
-                self.add("unknown_stop", day, visit.stop_id, "Unbekannter Haltepunkt.")
+                self.add("unknown_stop", day, visit.stop_id, N_("Unbekannter Haltepunkt."))
         counts: dict[str, int] = defaultdict(int)
         for visit in known:
             counts[visit.stop_id] += 1
         for stop_id, count in counts.items():
             if count > 1:
-                self.add("double_visit", day, stop_id, f"{count} Besuche am selben Tag.")
+                self.add(
+                    "double_visit",
+                    day,
+                    stop_id,
+                    N_("%(count)s Besuche am selben Tag."),
+                    count=count,
+                )
         for visit in known:
             self.visit(day, visit.stop_id, visit.arrive, visit.start, visit.end)
         self.legs(route)
@@ -99,10 +114,12 @@ class _Checker:
                 "service",
                 day,
                 stop_id,
-                f"Besuch dauert {end - start} statt {stop.service_minutes} Minuten.",
+                N_("Besuch dauert %(got)s statt %(want)s Minuten."),
+                got=end - start,
+                want=stop.service_minutes,
             )
         if arrive > start:
-            self.add("order", day, stop_id, "Der Besuch beginnt vor der Ankunft.")
+            self.add("order", day, stop_id, N_("Der Besuch beginnt vor der Ankunft."))
         if stop.windows is None:
             return
         windows = stop.windows.get(day.weekday(), ())
@@ -111,7 +128,9 @@ class _Checker:
                 "window",
                 day,
                 stop_id,
-                f"Besuch {_hhmm(start)}–{_hhmm(end)} außerhalb der Öffnungszeiten des Gastgebers.",
+                N_("Besuch %(start)s–%(end)s außerhalb der Öffnungszeiten des Gastgebers."),
+                start=_hhmm(start),
+                end=_hhmm(end),
             )
 
     def legs(self, route: DayRoute) -> None:
@@ -141,13 +160,15 @@ class _Checker:
             driving -= max(0, min(arrive, b1) - max(depart, b0))
         need = self.minutes(a, b)
         if driving < 0:
-            self.add("order", route.day, stop_id, "Die Zeiten der Tour laufen rückwärts.")
+            self.add("order", route.day, stop_id, N_("Die Zeiten der Tour laufen rückwärts."))
         elif driving + _SLACK < need:
             self.add(
                 "travel",
                 route.day,
                 stop_id,
-                f"Fahrzeit {driving} Minuten, nötig sind mindestens {math.ceil(need)}.",
+                N_("Fahrzeit %(got)s Minuten, nötig sind mindestens %(need)s."),
+                got=driving,
+                need=math.ceil(need),
             )
 
     def duty(self, route: DayRoute) -> None:
@@ -163,22 +184,25 @@ class _Checker:
             stretches = [b0 - route.leave, route.back - b1]
             taken = pause
             if b0 < route.leave or b1 > route.back:
-                self.add("break", day, None, "Die Pause liegt außerhalb der Tour.")
+                self.add("break", day, None, N_("Die Pause liegt außerhalb der Tour."))
             for visit in route.visits:
                 if visit.start < b1 and b0 < visit.end:
-                    self.add("break", day, visit.stop_id, "Die Pause fällt in einen Besuch.")
+                    self.add("break", day, visit.stop_id, N_("Die Pause fällt in einen Besuch."))
         if max(stretches) > limit:
             self.add(
                 "break",
                 day,
                 None,
-                f"{max(stretches)} Minuten Arbeit ohne Pause; erlaubt sind {limit} (ArbZG §4).",
+                N_("%(got)s Minuten Arbeit ohne Pause; erlaubt sind %(limit)s (ArbZG §4)."),
+                got=max(stretches),
+                limit=limit,
             )
         work = route.back - route.leave - taken
         if work > van.max_work_minutes:
-            self.add("work_time", day, None, f"{work} Minuten Arbeitszeit sind zu viel (ArbZG §3).")
+            message = N_("%(work)s Minuten Arbeitszeit sind zu viel (ArbZG §3).")
+            self.add("work_time", day, None, message, work=work)
         elif work > 9 * 60 and taken < 45:
-            self.add("break", day, None, "Über 9 Stunden Arbeit brauchen 45 Minuten Pause.")
+            self.add("break", day, None, N_("Über 9 Stunden Arbeit brauchen 45 Minuten Pause."))
 
     # --- the rhythm --------------------------------------------------------------------------
     def rhythm(self, plan: Plan) -> None:
@@ -201,12 +225,17 @@ class _Checker:
                     "frequency",
                     self.start + dt.timedelta(days=block * span),
                     stop.id,
-                    f"{per_block.get(block, 0)} Besuche im {block + 1}. Zeitraum von "
-                    f"{stop.frequency_weeks} Woche(n); verlangt ist genau einer.",
+                    N_(
+                        "%(count)s Besuche im %(block)s. Zeitraum von %(weeks)s Woche(n); "
+                        "verlangt ist genau einer."
+                    ),
+                    count=per_block.get(block, 0),
+                    block=block + 1,
+                    weeks=stop.frequency_weeks,
                 )
         for block in per_block:
             if not 0 <= block < blocks:
-                self.add("frequency", None, stop.id, "Besuch außerhalb der Rhythmus-Zeiträume.")
+                self.add("frequency", None, stop.id, N_("Besuch außerhalb der Rhythmus-Zeiträume."))
         for first, second in itertools.pairwise(days):
             gap = (second - first).days
             if 0 < gap < stop.min_spacing_days:
@@ -214,8 +243,9 @@ class _Checker:
                     "spacing",
                     second,
                     stop.id,
-                    f"Nur {gap} Tage nach dem letzten Besuch; "
-                    f"verlangt sind {stop.min_spacing_days}.",
+                    N_("Nur %(gap)s Tage nach dem letzten Besuch; verlangt sind %(want)s."),
+                    gap=gap,
+                    want=stop.min_spacing_days,
                 )
 
 

@@ -93,13 +93,23 @@ class Violation:
     day: dt.date | None
     stop_id: str | None
     detail: str  # German, with the numbers
+    message: str = ""  # the N_-marked German msgid behind `detail`
+    params: Mapping[str, str] = field(default_factory=dict)
+
+    def translated(self, gettext: Callable[[str], str]) -> str:
+        """The detail in the language of `gettext` (the German text where it has none)."""
+        if not self.message:
+            return self.detail
+        return gettext(self.message) % self.params if self.params else gettext(self.message)
 
 
 @dataclass(frozen=True)
 class PlanResult:
     plan: Plan
     violations: tuple[Violation, ...]  # the checker's verdict on the planned stops
-    unplanned: tuple[tuple[str, str], ...]  # (stop id, reason in German): left out of the plan
+    # (stop id, reason): left out of the plan; the reason is an N_-marked German msgid, so a
+    # page shows it translated with _(reason)
+    unplanned: tuple[tuple[str, str], ...]
     seconds: float
     notes: tuple[str, ...] = field(default=())  # how the solver got there (cuts, repairs)
 

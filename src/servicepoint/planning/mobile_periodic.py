@@ -105,7 +105,9 @@ def prepare(
     for stop in stops:
         need = required_visits(stop, weeks)
         if need == 0:
-            inst.unplanned.append((stop.id, "Der Rhythmus ist länger als der Planungszeitraum."))
+            inst.unplanned.append(
+                (stop.id, N_("Der Rhythmus ist länger als der Planungszeitraum."))
+            )
             continue
         ok = []
         for day in days:
@@ -116,7 +118,7 @@ def prepare(
                 ok.append(day)
         blocks = {block_of(stop, start, d) for d in ok}
         if len(blocks) < need:
-            reason = "In mindestens einem Zeitraum passt kein Tag (Öffnungszeiten, Fahrzeit)."
+            reason = N_("In mindestens einem Zeitraum passt kein Tag (Öffnungszeiten, Fahrzeit).")
             inst.unplanned.append((stop.id, reason))
             continue
         inst.stops.append(stop)
@@ -433,7 +435,7 @@ def _finish(
 
 def _give_up(inst: Instance, notes: list[str]) -> None:
     notes.append("Keine Verteilung der Besuche auf die Tage gefunden.")
-    reason = "Keine Verteilung auf die Tage gefunden (Rhythmus, Abstand, Öffnungszeiten)."
+    reason = N_("Keine Verteilung auf die Tage gefunden (Rhythmus, Abstand, Öffnungszeiten).")
     inst.unplanned.extend((s.id, reason) for s in inst.stops)
     inst.allowed.clear()
     inst.stops = []
