@@ -127,8 +127,8 @@ def test_balanced_hand_checked() -> None:
 
 def test_balanced_keeps_the_limit_when_a_heavy_cluster_pulls_away() -> None:
     # The triple weighs 100 each: town 1 would cost 100 + 100 + 9 + 10 = 219 but leaves the pair
-    # 10 km away, beyond R* = 9. Within 9 km only town 2 works: 200 + 100 + 8 + 9 = 317. (A
-    # first penalty of 2 × 11 + 1 per far pair is too small here; the solver must raise it.)
+    # 10 km away, beyond R* = 9. Within 9 km only town 2 works: 200 + 100 + 8 + 9 = 317. The
+    # penalty for the light pair must outweigh the 98 between the two.
     (point,) = solve_balanced(LINE, [100, 100, 100, 1, 1], 1, slacks=(0.0,))
     assert (point.facilities, point.objective, point.max_km, point.optimal) == (
         (2,),
@@ -159,8 +159,19 @@ def test_balanced_random_small_instances_match_brute_force(seed: int) -> None:
 def test_balanced_reports_progress_step_by_step() -> None:
     seen: list[Stage] = []
     solve_balanced(LINE, np.ones(5), 2, slacks=(0.0, 0.2), progress=seen.append)
-    assert [(s.done, s.total) for s in seen] == [(0, 3), (1, 3), (2, 3), (3, 3)]
+    # p-center, the plain p-median, one step per slack, done.
+    assert [(s.done, s.total) for s in seen] == [(0, 4), (1, 4), (2, 4), (3, 4), (4, 4)]
     assert all(s.label for s in seen)
+
+
+def test_balanced_shares_a_time_limit_and_always_keeps_its_limits() -> None:
+    assert all(q.optimal for q in solve_balanced(LINE, np.ones(5), 2, time_limit=30))
+    rng = np.random.default_rng(3)
+    points, sites = rng.uniform(0, 20, (600, 2)), rng.uniform(0, 20, (40, 2))
+    dist = np.linalg.norm(points[:, None, :] - sites[None, :, :], axis=2)
+    weights = rng.uniform(0, 10, 600)
+    for point in solve_balanced(dist, weights, 5, time_limit=0.0):
+        assert point.max_km <= point.max_km_allowed * (1 + 1e-9) and len(point.facilities) == 5
 
 
 BAD = [

@@ -132,8 +132,9 @@ def _pcenter(checked: Checked, p: int, deadline: float | None) -> tuple[np.ndarr
     while low < high:
         middle = (low + high) // 2
         found, proven = _cover_within(dist, float(radii[middle]), p, fixed, remaining(deadline))
-        if found is not None:
-            high, best = middle, found
+        if found is not None:  # its own radius may lie below the one asked for
+            reached = float(_nearest(dist, found).max())
+            high, best = min(middle, int(np.searchsorted(radii, reached))), found
         else:
             low, optimal = middle + 1, optimal and proven
     best = _fill(dist, checked.weights[demand], best, p)
@@ -176,38 +177,82 @@ def _check_slacks(slacks: Sequence[float]) -> tuple[float, ...]:
     return values
 
 
-def _within_limit(
-    checked: Checked, p: int, limit: float, center: np.ndarray, time_limit: float | None
-) -> tuple[np.ndarray, bool]:
-    """The p-median among solutions that assign no point (weight > 0) beyond `limit`: the
-    exact solver on distances where every pair beyond the limit costs `big`. Once the answer
-    keeps within the limit it is optimal for the restricted problem too; a `big` above the
-    p-center solution's cost ÷ the smallest weight guarantees that (`center` keeps within)."""
-    dist, weights = checked.dist, checked.weights
-    demand = weights > 0
-    within = covers(dist, limit)
-    center_cost = float(weights @ dist[:, center].min(axis=1))
-    integral = bool(np.all(dist == np.round(dist)))
-    rounds = (2.0 * float(dist.max()) + 1.0, center_cost / float(weights[demand].min()) + 1.0)
-    best, optimal = center, False
-    for big in rounds:
-        cost = np.where(within, dist, math.ceil(big) if integral else big)
+@dataclass(frozen=True)
+class _Known:
+    """A solution met on the way, with its true cost and worst distance (points with weight
+    > 0), and the largest limit under which it is proven optimal (0: none; inf: the plain
+    p-median's optimum)."""
+
+    facilities: np.ndarray
+    cost: float
+    worst: float
+    proven_up_to: float
+
+
+class _Balancer:
+    """Solves the p-median under a series of limits on the worst distance, reusing what it
+    learns: a solution optimal under a looser limit that keeps a tighter one is optimal
+    there too, and the plain p-median's lower bound makes the penalty for pairs beyond a
+    limit just large enough (see `_penalised`)."""
+
+    def __init__(self, checked: Checked, p: int) -> None:
+        self.checked, self.p = checked, p
+        self.demand = checked.weights > 0
+        self.known: list[_Known] = []
+        self.lower = 0.0  # proven: no p sites cost less (the plain p-median's bound)
+
+    def add(self, facilities: np.ndarray, proven_up_to: float) -> _Known:
+        km = _nearest(self.checked.dist, facilities)
+        worst = float(km[self.demand].max())
+        known = _Known(np.sort(facilities), float(self.checked.weights @ km), worst, proven_up_to)
+        self.known.append(known)
+        return known
+
+    def pmedian(self, cost: np.ndarray, time_limit: float | None) -> tuple[np.ndarray, bool, float]:
         result = solve_pmedian(
             cost,
-            p,
-            weights,
-            fixed_open=checked.fixed.tolist(),
-            forced_closed=np.flatnonzero(~checked.allowed).tolist(),
+            self.p,
+            self.checked.weights,
+            fixed_open=self.checked.fixed.tolist(),
+            forced_closed=np.flatnonzero(~self.checked.allowed).tolist(),
             time_limit=time_limit,
         )
-        chosen = np.array(result.facilities, dtype=np.int64)
-        keeps = bool(np.all(within[demand][:, chosen].any(axis=1)))
-        if keeps:
-            if float(weights @ dist[:, chosen].min(axis=1)) <= center_cost:
-                best = chosen
-            optimal = result.optimal
-            break
-    return best, optimal
+        return np.array(result.facilities, dtype=np.int64), result.optimal, result.lower_bound
+
+    def plain(self, time_limit: float | None) -> None:
+        chosen, optimal, lower = self.pmedian(self.checked.dist, time_limit)
+        self.lower = lower
+        self.add(chosen, math.inf if optimal else 0.0)
+
+    def within(self, limit: float, time_limit: float | None) -> tuple[_Known, bool]:
+        """The best solution whose worst distance keeps within `limit`, and whether it is
+        proven optimal among those."""
+        keeps = [k for k in self.known if covers(np.array(k.worst), limit)]
+        proven = [k for k in keeps if k.proven_up_to >= limit]
+        if proven:
+            return min(proven, key=lambda k: k.cost), True
+        best = min(keeps, key=lambda k: k.cost)  # the p-center solution always keeps
+        if best.cost <= self.lower:
+            return best, True
+        chosen, optimal, _ = self.pmedian(self._penalised(limit, best.cost), time_limit)
+        found = self.add(chosen, limit if optimal else 0.0)
+        if covers(np.array(found.worst), limit) and found.cost <= best.cost:
+            return found, optimal
+        return best, False
+
+    def _penalised(self, limit: float, feasible_cost: float) -> np.ndarray:
+        """Distances where a pair beyond `limit` costs extra for its point i: pen_i with
+        w_i × pen_i > (cost of a solution that keeps) − (lower bound of any solution). A
+        solution leaving point i beyond the limit then costs more than one that keeps, so the
+        penalised optimum keeps and is the restricted optimum. Per point, the penalty is as
+        small as that allows (large ones everywhere slowed the solver down 2×)."""
+        dist, weights = self.checked.dist, self.checked.weights
+        margin = (feasible_cost - self.lower) * (1.0 + 1e-6) + 1e-9 * max(1.0, feasible_cost)
+        penalty = np.divide(margin, weights, out=np.zeros_like(weights), where=weights > 0)
+        if np.all(dist == np.round(dist)):  # integral data stay integral: the solver relies on it
+            penalty = np.ceil(penalty)
+        penalised: np.ndarray = np.where(covers(dist, limit), dist, dist + penalty[:, None])
+        return penalised
 
 
 def solve_balanced(
@@ -224,41 +269,44 @@ def solve_balanced(
     """One point per slack: the p-median among solutions whose worst distance (points with
     weight > 0) stays within R* × (1 + slack), R* being the p-center radius. Slack 0 is the
     best mean at the smallest possible worst case; larger slacks trade worst case for mean.
-    `optimal` needs both proofs (R* and the restricted p-median). Raises InvalidProblem."""
+    `optimal` needs both proofs (R* and the restricted p-median). The steps: p-center, the
+    plain p-median, then the limits from the loosest down; `time_limit` is shared out among
+    them. Raises InvalidProblem."""
     started = time.monotonic()
     checked = check(dist, weights, fixed_open, forced_closed)
     p = check_p(checked, p)
     values = _check_slacks(slacks)
     deadline = deadline_after(time_limit)
-    total = float(checked.weights.sum())
-    if total <= 0:
+    if float(checked.weights.sum()) <= 0:
         raise _zero_demand()
+    steps = len(values) + 2
 
-    def report(done: int, label: str) -> None:
+    def share(done: int, label: str) -> float | None:
         if progress is not None:
-            progress(Stage(done, len(values) + 1, label, time.monotonic() - started))
+            progress(Stage(done, steps, label, time.monotonic() - started))
+        left = remaining(deadline)
+        return None if left is None else left / max(1, steps - done)
 
-    report(0, N_("p-Center: kleinste größte Entfernung"))
-    center, center_optimal = _pcenter(checked, p, deadline)
-    demand = checked.weights > 0
-    radius = float(_nearest(checked.dist[demand], center).max())
-    points = []
-    for step, slack in enumerate(values, start=1):
-        report(step, N_("Beste mittlere Entfernung bei begrenzter größter Entfernung"))
-        limit = radius * (1.0 + slack)
-        chosen, optimal = _within_limit(checked, p, limit, center, remaining(deadline))
-        km = _nearest(checked.dist, chosen)
-        objective = float(checked.weights @ km)
-        points.append(
-            BalancedPoint(
-                limit,
-                objective / total,
-                float(km[demand].max()),
-                tuple(int(f) for f in np.sort(chosen)),
-                optimal and center_optimal,
-                slack,
-                objective,
-            )
+    budget = share(0, N_("p-Center: kleinste größte Entfernung"))
+    center, center_optimal = _pcenter(checked, p, deadline_after(budget))
+    balancer = _Balancer(checked, p)
+    radius = balancer.add(center, 0.0).worst
+    balancer.plain(share(1, N_("p-Median ohne Grenze")))
+    found: dict[float, tuple[_Known, bool]] = {}
+    for step, slack in enumerate(sorted(set(values), reverse=True), start=2):
+        budget = share(step, N_("Beste mittlere Entfernung bei begrenzter größter Entfernung"))
+        found[slack] = balancer.within(radius * (1.0 + slack), budget)
+    share(steps, N_("Fertig"))
+    total = float(checked.weights.sum())
+    return [
+        BalancedPoint(
+            radius * (1.0 + slack),
+            found[slack][0].cost / total,
+            found[slack][0].worst,
+            tuple(int(f) for f in found[slack][0].facilities),
+            found[slack][1] and center_optimal,
+            slack,
+            found[slack][0].cost,
         )
-    report(len(values) + 1, N_("Fertig"))
-    return points
+        for slack in values
+    ]
