@@ -255,18 +255,34 @@ def issue_groups(issues: Sequence[Mapping[str, Any]], *, lang: str) -> list[dict
     ]
 
 
+WORDS = {
+    "stadtteile": N_("Stadtteile"),
+    "grid": N_("Importiertes Raster"),
+    "current": N_("heute"),
+    "2034": N_("Prognose 2034"),
+    "great_circle": N_("Luftlinie mal Umwegfaktor"),
+    "osrm": N_("Routing-Dienst (OSRM)"),
+    "matrix": N_("Matrix aus CSV-Datei"),
+}
+
+
+def _word(value: object, lang: str) -> str:
+    text = str(value or "–")
+    return translate(lang, WORDS[text]) if text in WORDS else text
+
+
 def demand_facts(result: Mapping[str, Any], *, lang: str) -> dict[str, str]:
     """What the result's demand rests on, in words."""
     demand = result.get("demand") or {}
     distance = result.get("distance") or {}
     return {
-        "basis": str(demand.get("basis") or "–"),
-        "year": str(demand.get("year") or "–"),
+        "basis": _word(demand.get("basis"), lang),
+        "year": _word(demand.get("year"), lang),
         "rate": number(demand.get("rate"), lang, 2),
         "total": number(demand.get("total_weight"), lang, 0),
         "approximate": percent(demand.get("approximate_share"), lang),
         "missing": percent(demand.get("missing_share"), lang),
-        "method": str(distance.get("method") or "–"),
+        "method": _word(distance.get("method"), lang),
         "detour": number(distance.get("detour"), lang, 2),
     }
 
