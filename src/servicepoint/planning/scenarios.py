@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from servicepoint.account import service as account_service
 from servicepoint.config import Settings
@@ -120,8 +120,13 @@ def get_scenario(session: Session, *, scenario_id: int) -> Scenario:
 
 
 def list_scenarios(session: Session, *, limit: int = MAX_LISTED) -> list[Scenario]:
-    """The newest scenarios first."""
-    query = select(Scenario).order_by(Scenario.created_at.desc(), Scenario.id.desc())
+    """The newest scenarios first; results and parameters (maps, polygons, a distance matrix:
+    megabytes each) load only when one is read."""
+    query = (
+        select(Scenario)
+        .options(defer(Scenario.result), defer(Scenario.params))
+        .order_by(Scenario.created_at.desc(), Scenario.id.desc())
+    )
     return list(session.scalars(query.limit(max(1, min(limit, MAX_LISTED)))))
 
 
