@@ -156,6 +156,26 @@ def test_balanced_random_small_instances_match_brute_force(seed: int) -> None:
     assert objectives == sorted(objectives, reverse=True)  # more slack never costs
 
 
+@pytest.mark.parametrize("seed", range(12))
+def test_balanced_with_a_heavy_cluster_and_light_outliers_matches_brute_force(seed: int) -> None:
+    # A heavy cluster pulls the plain p-median towards it and leaves light outliers beyond
+    # R* × (1 + slack): the limited solves must then keep the limit and still be optimal.
+    rng = np.random.default_rng(900 + seed)
+    m, n = int(rng.integers(6, 13)), int(rng.integers(3, 9))
+    points = np.vstack([rng.normal(0, 1, (m - 3, 2)), rng.uniform(-8, 8, (3, 2))])
+    sites = rng.uniform(-6, 6, (n, 2))
+    dist = np.linalg.norm(points[:, None, :] - sites[None, :, :], axis=2)
+    weights = np.concatenate([rng.uniform(5, 20, m - 3), rng.uniform(0.1, 1, 3)])
+    p = int(rng.integers(1, min(3, n) + 1))
+    radius = brute_center(dist, weights, p, set(), set())
+    for point in solve_balanced(dist, weights, p):
+        limit = radius * (1 + point.slack)
+        assert point.optimal and point.max_km <= limit * (1 + 1e-9)
+        assert point.objective == pytest.approx(
+            brute_balanced(dist, weights, p, limit, set(), set())
+        )
+
+
 def test_balanced_reports_progress_step_by_step() -> None:
     seen: list[Stage] = []
     solve_balanced(LINE, np.ones(5), 2, slacks=(0.0, 0.2), progress=seen.append)
