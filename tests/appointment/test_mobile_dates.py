@@ -313,3 +313,18 @@ def test_the_stop_page_names_the_next_free_slot(client: TestClient, session: Ses
     page = client.get(f"/standorte/{STOP}")
     assert page.status_code == 200
     assert "Nächster freier Termin: 15.12.2026 09:00 Uhr." in page.text
+
+
+def test_staff_see_a_stop_on_the_capacity_page_and_close_a_visit_day(
+    admin: TestClient, session: Session
+) -> None:
+    add_stop(session)
+    page = admin.get(f"/verwaltung/kapazitaet/{STOP}")
+    assert page.status_code == 200, page.text[:300]
+    resp = admin.post(
+        f"/verwaltung/kapazitaet/{STOP}/schliessung",
+        data={"csrf_token": csrf_in(page.text), "day": "2026-12-17", "reason": "Werkstatt"},
+        follow_redirects=False,
+    )
+    assert resp.status_code == 303, resp.text[:300]
+    assert dt.date(2026, 12, 17) not in local_days(stop_slots(admin))

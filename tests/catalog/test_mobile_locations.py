@@ -144,6 +144,8 @@ def test_the_subscription_has_one_event_per_visit_and_span(
     assert holiday["status"] == "CANCELLED" and "Feiertag" in holiday["description"]
     cal = calendar(client)
     assert str(cal["x-wr-calname"]) == STOP_NAME
+    assert cal.decoded("refresh-interval") == dt.timedelta(hours=12)
+    assert str(cal["x-published-ttl"]) == "PT12H"
     # The same state gives the same file: a subscription does not churn.
     again = client.get(f"/standorte/{STOP}/besuche.ics").content
     assert again == client.get(f"/standorte/{STOP}/besuche.ics").content

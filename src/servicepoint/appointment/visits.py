@@ -25,6 +25,7 @@ from servicepoint.errors import NotFound
 # hours or closures stamps its capacity's `updated_at`, so the seconds since this instant
 # grow with them (and fit a 32-bit integer until 2094).
 SEQUENCE_EPOCH = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+REFRESH = dt.timedelta(hours=12)  # X-PUBLISHED-TTL below says the same
 _CANCELLED = {
     "holiday": N_("Fällt aus: gesetzlicher Feiertag."),
     "closed": N_("Fällt aus: Der Standort ist an diesem Tag geschlossen."),
@@ -92,6 +93,9 @@ def stop_calendar(
     cal.add("version", "2.0")
     cal.add("method", "PUBLISH")
     cal.add("x-wr-calname", loc.name)
+    # How often subscribed clients should look again (RFC 7986, and its older X- name).
+    cal.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
+    cal.add("x-published-ttl", "PT12H")
     changed = cap.updated_at.astimezone(dt.UTC)
     base = base_url.rstrip("/")
     for visit in dated.visits(schedule, cap.dates, since=since):
