@@ -229,9 +229,11 @@ def solve_lscp(
         raise InvalidProblem(
             N_(
                 "Auch mit allen möglichen Standorten liegen nur %(reach)s %% der Nachfrage "
-                "im Radius (%(points)s Punkte sind zu weit von jedem Standort)."
+                "im Radius, verlangt sind %(share)s %% (%(points)s Punkte sind von jedem "
+                "Standort zu weit entfernt)."
             ),
-            reach=f"{100 * reachable / cover.total:.1f}",
+            reach=math.floor(100 * reachable / cover.total),  # whole percent, never overstated
+            share=f"{100 * share:g}",
             points=cover.uncoverable.size,
         )
     deadline = deadline_after(time_limit)
