@@ -161,7 +161,9 @@ def test_two_scenarios_compare_side_by_side(planner: TestClient, session: Sessio
     assert re.search(
         r"Mittlere Entfernung</th><td>2,10 km</td><td>1,80 km</td><td>1,80 km</td>", page.text
     )
-    assert planner.get(f"/planung/vergleich?ids={first.id}").status_code == 422
+    one = planner.get(f"/planung/vergleich?ids={first.id}")
+    assert one.status_code == 422 and "Bitte wählen Sie zwei bis vier Szenarien" in one.text
+    assert 'role="alert"' in one.text and f'value="{first.id}" checked' in one.text
     five = "&".join(f"ids={i}" for i in range(1, 6))
     assert planner.get(f"/planung/vergleich?{five}").status_code == 422
     assert planner.get("/planung/vergleich").status_code == 200

@@ -303,10 +303,15 @@ def compare(
     choices = [s for s in scenarios.list_scenarios(session) if s.status == "done"]
     context: dict[str, Any] = {"choices": choices, "chosen_ids": ids, "columns": [], "error": ""}
     context.update(_helpers(lang))
-    if ids:
+    if not ids:
+        return render(request, "planning/compare.html", context)
+    try:
         chosen = scenarios.compare(session, ids=ids)
-        columns = [_column(s, lang, center(request), i) for i, s in enumerate(chosen)]
-        context.update(columns=columns, metric_table=_metric_table(columns))
+    except ServicePointError as exc:  # the choice again, with the reason beside it
+        context["error"] = error_text(exc, lang)
+        return render(request, "planning/compare.html", context, status_code=exc.status_code)
+    columns = [_column(s, lang, center(request), i) for i, s in enumerate(chosen)]
+    context.update(columns=columns, metric_table=_metric_table(columns))
     return render(request, "planning/compare.html", context)
 
 
