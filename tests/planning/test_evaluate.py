@@ -123,7 +123,7 @@ def test_tradeoff_without_fixed_sites_is_the_plain_optimum() -> None:
 
 BAD = [
     (lambda: evaluate(LINE, HEAVY, []), "kein Standort"),
-    (lambda: evaluate(LINE, HEAVY, [5]), "fixed_open"),
+    (lambda: evaluate(LINE, HEAVY, [5]), "open_sites"),
     (lambda: evaluate(LINE, HEAVY, [1], radii=(1.0, 0.0)), "Radius"),
     (lambda: evaluate(LINE, HEAVY, [1], radii=(math.nan,)), "Radius"),
     (lambda: evaluate(LINE, HEAVY, [1], worst=-1), "schlechtesten"),

@@ -26,6 +26,7 @@ from servicepoint.planning.mip import (
     covers,
     deadline_after,
     remaining,
+    site_columns,
 )
 from servicepoint.planning.solver import solve_pmedian
 
@@ -100,12 +101,16 @@ def evaluate(
     point goes to its nearest open site. Mean, 95th percentile and shares are by weight; max and
     the worst list only count points with weight > 0 (ties: heavier first, then by row).
     Raises InvalidProblem for bad input, no open site or a demand of zero."""
-    checked = check(dist, weights, open_sites)
-    sites = checked.fixed
+    checked = check(dist, weights)
+    sites = site_columns(open_sites, checked.dist.shape[1], "open_sites")
     if sites.size == 0:
         raise InvalidProblem(N_("Es ist kein Standort geöffnet."))
     bounds = tuple(check_radius(r) for r in radii)
-    if isinstance(worst, bool) or not isinstance(worst, int) or not 0 <= worst <= _MAX_WORST:
+    if (
+        isinstance(worst, bool)
+        or not isinstance(worst, int | np.integer)
+        or not 0 <= worst <= _MAX_WORST
+    ):
         raise InvalidProblem(
             N_("Die Zahl der schlechtesten Punkte muss zwischen 0 und %(max)s liegen."),
             max=_MAX_WORST,

@@ -33,6 +33,7 @@ __all__ = [
     "covers",
     "deadline_after",
     "remaining",
+    "site_columns",
     "solve_mip",
 ]
 
@@ -83,6 +84,11 @@ def check(
     if not allowed.any():
         raise InvalidProblem(N_("Alle Standorte sind geschlossen."))
     return Checked(matrix, w, fixed, allowed)
+
+
+def site_columns(values: Sequence[int], n: int, what: str) -> np.ndarray:
+    """Sorted distinct site columns; InvalidProblem names `what` when one is out of range."""
+    return _sites(values, n, what)
 
 
 def check_p(checked: Checked, p: int) -> int:
