@@ -175,6 +175,9 @@ def test_sites_today_offices_with_how_sure_their_point_is(
     assert (by_id["bemerode"].lat, by_id["bemerode"].precision) == (52.34667, "approximate")
     assert by_id["ricklingen"].precision == "missing" and by_id["aegi"].precision == "missing"
     assert by_id["sahlkamp"].address == "Stadtteiltreff Sahlkamp, Elmstraße 15"
+    details = {i.subject: i.detail for i in sites.issues if i.kind == "approximate_site"}
+    assert "Stadtbezirk" not in details["Bürgeramt Sahlkamp"]
+    assert "Stadtbezirks Kirchrode-Bemerode-Wülferode" in details["Bürgeramt Bemerode"]
     unplaced = {i.subject for i in sites.issues if i.kind == "unplaced_site"}
     assert unplaced == {
         "Bürgeramt Aegi",

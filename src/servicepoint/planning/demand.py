@@ -453,26 +453,11 @@ def office_sites(
     issues: list[DataIssue] = []
     for office in offices:
         lat, lon, precision = _office_point(office, placed, config, points_by_name)
-        sites.append(
-            SiteInfo(
-                office.id,
-                office.name,
-                "office",
-                lat,
-                lon,
-                precision,
-                office.address,
-                None,
-                office.id,
-            )
-        )
+        site = SiteInfo(office.id, office.name, "office", lat, lon, precision, office.address)
+        sites.append(replace(site, location_id=office.id))
         if precision == "approximate":
-            detail = N_(
-                "Ohne eigenen Punkt: der Punkt des Stadtteils %(stadtteil)s (gleicher Name) "
-                "wird verwendet."
-            )
             stadtteil = config.office_stadtteile[office.id]
-            issues.append(issue("approximate_site", office.name, detail, stadtteil=stadtteil))
+            issues.append(_approximate_office(office, stadtteil, points_by_name[stadtteil]))
         elif precision == "missing":
             detail = N_(
                 "Ohne Koordinaten: der Standort fehlt in den Berechnungen, bis ihn jemand auf "
@@ -480,6 +465,22 @@ def office_sites(
             )
             issues.append(issue("unplaced_site", office.name, detail))
     return sites, issues
+
+
+def _approximate_office(office: OfficeRow, stadtteil: str, point: DemandPoint) -> DataIssue:
+    """Say how far the approximation goes: the Stadtteil's own point, or only its borough's."""
+    if point.precision == "approximate":
+        detail = N_(
+            "Ohne eigenen Punkt: der Punkt des Stadtteils %(stadtteil)s (gleicher Name) wird "
+            "verwendet – und der ist selbst nur der Punkt des Stadtbezirks %(borough)s."
+        )
+        return issue(
+            "approximate_site", office.name, detail, stadtteil=stadtteil, borough=point.borough
+        )
+    detail = N_(
+        "Ohne eigenen Punkt: der Punkt des Stadtteils %(stadtteil)s (gleicher Name) wird verwendet."
+    )
+    return issue("approximate_site", office.name, detail, stadtteil=stadtteil)
 
 
 def _office_point(
