@@ -25,7 +25,6 @@ from servicepoint.core.inputs import Key
 from servicepoint.errors import FieldMessage, Unprocessable
 
 KINDS = ("evaluate", "tradeoff", "close", "add", "cover", "balanced", "pmedian", "mclp")
-Kind = Literal["evaluate", "tradeoff", "close", "add", "cover", "balanced", "pmedian", "mclp"]
 MAX_P = 60  # far above the city's nine offices plus candidates; bounds the solvers' work
 MAX_SITE_IDS = 200
 MAX_MATRIX_CSV = 2_000_000  # characters; a city-wide long-format matrix fits easily
@@ -110,17 +109,6 @@ class MclpParams(CommonParams):
     p: P = 9
     radius_km: RadiusKm = 2.0
 
-
-ScenarioParams = (
-    EvaluateParams
-    | TradeoffParams
-    | CloseParams
-    | AddParams
-    | CoverParams
-    | BalancedParams
-    | PMedianParams
-    | MclpParams
-)
 
 MODELS: Mapping[str, type[CommonParams]] = {
     "evaluate": EvaluateParams,
