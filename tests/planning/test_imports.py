@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 import pytest
-import shapely  # type: ignore[import-untyped, unused-ignore]
-from shapely.geometry import shape  # type: ignore[import-untyped, unused-ignore]
+import shapely
+from shapely.geometry import shape
 
 from servicepoint.errors import PayloadTooLarge, Unprocessable
 from servicepoint.planning import imports, utm

@@ -12,6 +12,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from servicepoint.account.models import AuditEntry
+from servicepoint.appointment.models import Booking
 from servicepoint.catalog.models import Location
 from servicepoint.config import Settings
 from servicepoint.errors import Conflict, NotFound, Unprocessable
@@ -358,3 +359,32 @@ def test_a_simultaneous_save_is_a_409_and_the_session_stays_usable(
     assert [s.name for s in session.scalars(select(Site))] == ["Anderer"]
     inputs.correct_point(session, name="Mitte", lat=52.37, lon=9.73, user="p", settings=settings)
     assert session.get(DistrictPoint, "Mitte") is not None
+
+
+def test_booking_adjuster_reads_the_appointment_statistics_by_default(
+    session: Session, settings: Settings
+) -> None:
+    def book(location: str, n: int, status: str = "booked", channel: str = "in_person") -> None:
+        start = dt.datetime(2026, 3, 2, 8 + n, 0, tzinfo=dt.UTC)
+        session.add(
+            Booking(
+                code=f"PLAN{location[:4].upper()}{n}{status[:2]}{channel[:2]}",
+                location_id=location,
+                start=start,
+                end=start + dt.timedelta(minutes=15),
+                service_ids=["x"],
+                status=status,
+                channel=channel,
+            )
+        )
+
+    for n in range(3):
+        book("sahlkamp", n)
+    book("bemerode", 0)
+    book("bemerode", 1, status="cancelled")
+    book("bemerode", 2, channel="video")
+    session.flush()
+    adjuster = inputs.booking_adjuster(
+        session, settings=settings, since=dt.date(2026, 3, 1), until=dt.date(2026, 4, 1)
+    )
+    assert adjuster.bookings == {"sahlkamp": 3, "bemerode": 1}

@@ -13,11 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-
-# No stubs for shapely yet (requested: notes/requests_h1.md); "unused-ignore" for when they come.
-import shapely  # type: ignore[import-untyped, unused-ignore]
-from shapely.geometry import mapping, shape  # type: ignore[import-untyped, unused-ignore]
-from shapely.geometry.base import BaseGeometry  # type: ignore[import-untyped, unused-ignore]
+import shapely
+from shapely.geometry import mapping, shape
+from shapely.geometry.base import BaseGeometry
 
 from servicepoint.core.i18n import N_
 from servicepoint.core.inputs import first_bad_char

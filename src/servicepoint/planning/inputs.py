@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from servicepoint.account import service as account_service
+from servicepoint.appointment.stats import booking_counts
 from servicepoint.catalog import locations as location_service
 from servicepoint.catalog.models import Location
 from servicepoint.config import Settings
@@ -36,7 +37,7 @@ from servicepoint.planning.models import DistrictPoint, GridPoint, Site
 Basis = Literal["stadtteile", "grid"]
 Year = Literal["current", "2034"]
 # count(session, since=date, until=date) -> bookings per location id in [since, until): the
-# appointment domain's statistic (requested from the lead, see notes/requests_h1.md).
+# appointment domain's statistic (appointment.stats.booking_counts by default).
 BookingCounter = Callable[..., Mapping[str, int]]
 
 CORRECTION = "Korrektur auf der Karte"
@@ -158,9 +159,9 @@ def booking_adjuster(
     session: Session,
     *,
     settings: Settings,
-    count: BookingCounter,
     since: dt.date,
     until: dt.date,
+    count: BookingCounter = booking_counts,
 ) -> BookingAdjuster:
     """Observed bookings per office in [since, until) as a WeightAdjuster (see BookingAdjuster)."""
     if not since < until:
