@@ -193,8 +193,10 @@ def solve_mclp(
     )
     chosen = _opened(cover, outcome, greedy)
     result = _result(cover, chosen, outcome.optimal, 0.0, started)
-    bound = result.covered_weight if outcome.optimal else max(outcome.bound, result.covered_weight)
-    return dataclasses.replace(result, bound=min(bound, float(cover.weight.sum())))
+    reachable = float(cover.weight.sum())  # no choice covers more
+    bound = reachable if not math.isfinite(outcome.bound) else min(outcome.bound, reachable)
+    bound = result.covered_weight if outcome.optimal else max(bound, result.covered_weight)
+    return dataclasses.replace(result, bound=bound)
 
 
 def _check_share(share: float) -> float:
