@@ -42,7 +42,7 @@ from servicepoint.planning.mobile_routing import route_day
 
 CENTRE = (52.3745, 9.7386)  # a reference point only; the stops around it are random
 DAILY_INSTANCES, DAILY_SEED = 200, 17
-ROUTE_LIMIT_S = 1.5
+ROUTE_LIMIT_S = 3.0  # route_day's default
 PLAN_SEEDS = (1, 2, 3)
 PLAN_STOPS, PLAN_LIMIT_S = 40, 30.0
 PLAN_START = dt.date(2027, 3, 1)  # four weeks with Good Friday (26 March) in them

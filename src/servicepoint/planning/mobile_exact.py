@@ -196,7 +196,11 @@ def schedule_order(
     stops: Sequence[StopSpec], van: Van, day: dt.date, order: Sequence[int]
 ) -> DayRoute | None:
     """Times a given order of `stops` (indices) with the same rules, or None if it cannot work."""
-    data = day_data(stops, van, day)
+    return schedule(day_data(stops, van, day), day, order)
+
+
+def schedule(data: DayData, day: dt.date, order: Sequence[int]) -> DayRoute | None:
+    """schedule_order on prepared day data."""
     front = [_root(data)]
     for index in order:
         nxt: list[Label] = []

@@ -7,26 +7,33 @@ travel minutes; the time dimension adds each stop's service time, its windows (s
 are allowed: the gaps between them are removed from the start's domain) and an optional break
 of van.break_minutes that OR-Tools may place during travel or waiting but never during a
 service, with at most van.break_after_minutes of work without it (SetBreakDistanceDuration).
-Guided local search improves the first tour for a sixth of `time_limit`; a tight day without a
-complete tour yet gets longer searches, up to `time_limit` in all. The order found is timed
-again by mobile_exact.schedule_order, so that the route's times follow exactly the same rules as
-the exact solver's (and a rare order that only OR-Tools' looser view accepts is refused).
+Guided local search runs three times, from three different first tours, a third of `time_limit`
+each, and the best tour counts. Each order found is polished by a small local search (relocate
+runs, 2-opt, swaps) whose candidates are timed by mobile_exact's rules, so the route's times
+follow exactly the same rules as the exact solver's (an order that only OR-Tools' looser view
+accepts is refused).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
-from servicepoint.planning.mobile_exact import DayData, day_data, schedule_order
+from servicepoint.planning.mobile_exact import DayData, day_data, schedule
 from servicepoint.planning.mobile_model import DayRoute, StopSpec, Van
 
 DROP_PENALTY = 10_000_000
-STAGES = (1 / 6, 1 / 3, 1 / 2)  # shares of the time limit: 0.5 s, 1 s, 1.5 s by default
+_FIRST = routing_enums_pb2.FirstSolutionStrategy
+# Three searches from different first tours, a third of the time limit each; the best counts.
+STAGES = (
+    (1 / 3, _FIRST.PATH_CHEAPEST_ARC),
+    (1 / 3, _FIRST.PARALLEL_CHEAPEST_INSERTION),
+    (1 / 3, _FIRST.LOCAL_CHEAPEST_INSERTION),
+)
 GLS = routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
 
 
@@ -39,19 +46,60 @@ def route_day(
     data = day_data(stops, van, day)
     if any(not windows for windows in data.windows[1:]):
         return None  # a host closed that day
-    for limit in _stages(time_limit):
-        order = _solve(data, limit)
-        if order is not None:
-            return schedule_order(stops, van, day, order)
-    return None
+    best: DayRoute | None = None
+    for share, strategy in STAGES:
+        order = _solve(data, time_limit * share, strategy)
+        found = None if order is None else _polish(data, day, order)
+        if found is not None and (best is None or _driving(data, found) < _driving(data, best)):
+            best = found
+    return best
 
 
-def _stages(time_limit: float) -> list[float]:
-    """A short search first; a tight day without a complete tour yet gets longer ones."""
-    return [time_limit * share for share in STAGES]
+def _driving(data: DayData, route: DayRoute) -> int:
+    index = {stop_id: k for k, stop_id in enumerate(data.ids)}
+    return _cost(data, [index[v.stop_id] for v in route.visits])
 
 
-def _solve(data: DayData, time_limit: float) -> list[int] | None:
+def _polish(data: DayData, day: dt.date, order: list[int]) -> DayRoute | None:
+    """First-improvement local search on the order (move a run of 1–3 stops, reverse a stretch,
+    swap two stops), each cheaper candidate timed by the exact rules."""
+    best = schedule(data, day, order)
+    if best is None:
+        return None
+    cost = _cost(data, order)
+    improved = True
+    while improved:
+        improved = False
+        for candidate in _neighbours(order):
+            value = _cost(data, candidate)
+            if value < cost and (timed := schedule(data, day, candidate)) is not None:
+                order, cost, best, improved = candidate, value, timed, True
+                break
+    return best
+
+
+def _cost(data: DayData, order: Sequence[int]) -> int:
+    path = [0, *(k + 1 for k in order), 0]
+    return sum(data.travel[a][b] for a, b in itertools.pairwise(path))
+
+
+def _neighbours(order: list[int]) -> Iterator[list[int]]:
+    n = len(order)
+    for length in (1, 2, 3):
+        for i in range(n - length + 1):
+            run, rest = order[i : i + length], order[:i] + order[i + length :]
+            for j in range(len(rest) + 1):
+                if j != i:
+                    yield rest[:j] + run + rest[j:]
+    for i in range(n - 1):
+        for j in range(i + 1, n):
+            yield order[:i] + order[i : j + 1][::-1] + order[j + 1 :]
+            swapped = list(order)
+            swapped[i], swapped[j] = swapped[j], swapped[i]
+            yield swapped
+
+
+def _solve(data: DayData, time_limit: float, strategy: int) -> list[int] | None:
     manager = pywrapcp.RoutingIndexManager(len(data.service), 1, 0)
     routing = pywrapcp.RoutingModel(manager)
 
@@ -71,7 +119,7 @@ def _solve(data: DayData, time_limit: float) -> list[int] | None:
         routing.AddDisjunction([manager.NodeToIndex(node)], DROP_PENALTY)
     _break(routing, manager, time, data)
     params = pywrapcp.DefaultRoutingSearchParameters()
-    params.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.PATH_CHEAPEST_ARC
+    params.first_solution_strategy = strategy
     params.local_search_metaheuristic = (
         routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
     )
