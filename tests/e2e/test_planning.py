@@ -21,9 +21,12 @@ The coordinates this test clicks are test input, not claims about where anything
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import re
+import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -31,10 +34,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from playwright.sync_api import Page, expect
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tests.e2e.conftest import new_context
+from servicepoint.core.clock import BERLIN
+from tests.e2e.conftest import _free_port, _prepare_database, new_context
 from tests.e2e.support import (
     MODULE_MARKS,
     AxeResult,
@@ -66,23 +69,64 @@ CLICKS = ((0.42, 0.40), (0.58, 0.42), (0.45, 0.60), (0.60, 0.58), (0.50, 0.35), 
 
 # -- fixtures ---------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def planner_account(live_server: LiveServer) -> tuple[str, str]:
-    """A user with the planner role (not admin) on the live server's database."""
+def planning_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A live server of its own (own seeded SQLite, the job runner in the app as in
+    production), so the offices placed, the scenarios and the published stop here change
+    nothing the other browser tests see; with a planner account (not admin)."""
+    import uvicorn
+
     from servicepoint.account import service as account_service
-    from servicepoint.account.models import User
+    from servicepoint.app import create_app
+    from servicepoint.config import Settings
     from servicepoint.core.db import make_engine
 
-    engine = make_engine(live_server.database_url)
+    database_url = f"sqlite:///{tmp_path_factory.mktemp('e2e-planning') / 'planning.db'}"
+    _prepare_database(database_url)
+    engine = make_engine(database_url)
     try:
         with Session(engine) as session:
-            if session.scalar(select(User).where(User.username == PLANNER[0])) is None:
-                account_service.create_user(
-                    session, username=PLANNER[0], password=PLANNER[1], role="planner"
-                )
-                session.commit()
+            account_service.create_user(
+                session, username=PLANNER[0], password=PLANNER[1], role="planner"
+            )
+            session.commit()
     finally:
         engine.dispose()
-    return PLANNER
+    port = _free_port()
+    settings = Settings(
+        database_url=database_url,
+        secret_key="e2e-planning",
+        bot_protection="off",
+        redis_url=None,
+        state_dir=tmp_path_factory.mktemp("e2e-planning-state"),
+        base_url=f"http://127.0.0.1:{port}",
+        planning_jobs_in_app=True,  # scenarios and plans run beside the pages, as in production
+    )
+    config = uvicorn.Config(
+        create_app(settings),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="e2e-uvicorn-planning", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the planning live server did not start")
+        time.sleep(0.05)
+    try:
+        yield LiveServer(
+            url=settings.base_url,
+            host=f"127.0.0.1:{port}",
+            database_url=database_url,
+            settings=settings,
+        )
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 @dataclass
@@ -446,6 +490,8 @@ def compute_plan(page: Page, audit: Audit) -> None:
     box = page.locator("#plan-progress")
     expect(box).to_have_attribute("role", "status")
     audit.check(page, "plan while it is computed")
+    if box.get_attribute("hx-get") is not None:  # still computing: the progress is live
+        expect(box.locator("progress")).to_have_attribute("max", "100")
     # When the run is over, the page reloads with the result (HX-Refresh).
     expect(page.get_by_role("heading", name="Prüfung")).to_be_visible(timeout=PLAN_WAIT_MS)
     expect(box).not_to_contain_text("fehlgeschlagen")
@@ -510,7 +556,15 @@ def citizen_books(page: Page, audit: Audit) -> str:
     first = page.locator("ul.slot-list a.slot").first
     expect(first).to_be_visible()
     href = first.get_attribute("href")
-    assert href and parse_qs(urlsplit(href).query)["location"] == [location], href
+    query = parse_qs(urlsplit(href or "").query)
+    assert query["location"] == [location], href
+    # The care home's hours hold all the way to the citizen: Mo-Fr, 09:00-12:00 Berlin time.
+    for slot_href in page.locator("ul.slot-list a.slot").evaluate_all(
+        "links => links.map(a => a.getAttribute('href'))"
+    ):
+        start = dt.datetime.fromisoformat(parse_qs(urlsplit(slot_href).query)["start"][0])
+        local = start.astimezone(BERLIN)
+        assert local.weekday() < 5 and dt.time(9) <= local.time() < dt.time(12), slot_href
     audit.check(page, "citizen: free slots at the stop", phone=True)
 
     with page.expect_navigation():
@@ -570,16 +624,16 @@ def under_real_csp(
 # -- the test ---------------------------------------------------------------------------------
 @pytest.fixture
 def contexts(
-    browser: Browser, live_server: LiveServer, request_log: RequestLog, js_errors: list[str]
+    browser: Browser, planning_server: LiveServer, request_log: RequestLog, js_errors: list[str]
 ) -> Iterator[tuple[BrowserContext, BrowserContext]]:
     """The planner's browser and, separately, the citizen's phone (both bypass the CSP for
     axe; the last step revisits the pages under the real policy)."""
     planner = context_for(
-        browser, live_server, request_log, js_errors, bypass_csp=True, accept_downloads=True
+        browser, planning_server, request_log, js_errors, bypass_csp=True, accept_downloads=True
     )
     citizen = context_for(
         browser,
-        live_server,
+        planning_server,
         request_log,
         js_errors,
         bypass_csp=True,
@@ -597,9 +651,8 @@ def contexts(
 
 def test_planner_plans_and_a_citizen_books_the_mobile_stop(
     browser: Browser,
-    live_server: LiveServer,
+    planning_server: LiveServer,
     request_log: RequestLog,
-    planner_account: tuple[str, str],
     contexts: tuple[BrowserContext, BrowserContext],
     audit: Audit,
     js_errors: list[str],
@@ -609,7 +662,7 @@ def test_planner_plans_and_a_citizen_books_the_mobile_stop(
     page.goto("/planung")
     expect(page).to_have_url(re.compile(r"/mitarbeiter/login"))
     audit.check(page, "login")
-    fill_login(page, *planner_account)
+    fill_login(page, *PLANNER)
     planner_home(page, audit, "planner home")
 
     place_missing_offices(page, audit)
@@ -627,13 +680,13 @@ def test_planner_plans_and_a_citizen_books_the_mobile_stop(
     citizen_urls = ["/standorte", stop_path, f"/termine?location={stop_path.rsplit('/', 1)[1]}"]
     audit.failures += under_real_csp(
         browser,
-        live_server,
+        planning_server,
         request_log,
-        planner_account,
+        PLANNER,
         [u for u in planner_urls if u.startswith("/planung")],
         citizen_urls,
     )
-    foreign = request_log.foreign(live_server.host)
+    foreign = request_log.foreign(planning_server.host)
     assert not foreign, f"requests left for other hosts: {foreign}"
     assert not js_errors, js_errors
     assert not audit.failures, "faults found:\n" + "\n".join(audit.failures)
