@@ -4,6 +4,7 @@ PostgreSQL)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, delete, select
@@ -79,3 +80,22 @@ def test_jobs_runs_what_is_queued(env: dict[str, str], real_engine: Engine) -> N
         assert scenario is not None and scenario.status == "done" and scenario.result
     code, out, _ = plan(env, "jobs")
     assert code == 0 and "0 Planungsaufträge" in out
+
+
+def test_the_progress_bar_follows_the_job() -> None:
+    from servicepoint.planning import cli
+
+    with cli._bar(True) as echo:
+        assert echo is not None
+        echo(40, "Optimierung läuft")
+        echo(95, "Ergebnis wird ausgewertet")
+    with cli._bar(False) as silent:
+        assert silent is None
+
+
+def test_a_missing_matrix_file_is_a_clear_error(env: dict[str, str], tmp_path: Path) -> None:
+    missing = tmp_path / "nirgends.csv"
+    code, _, err = plan(
+        env, "scenario", "evaluate", "--name", "M", "--method", "matrix", "--matrix", str(missing)
+    )
+    assert code == 2 and "nirgends.csv" in err
