@@ -196,12 +196,20 @@ def horizontal_overflow(page: Page) -> str | None:
     return f"{page.url}: scrollWidth {widths['scroll']}, innerWidth {widths['inner']}: {wide}"
 
 
-def click_map(page: Page, map_box: Locator, where: tuple[float, float]) -> None:
-    """Click a map at a fraction of its size, as a planner picks a point."""
+def click_map(page: Page, map_box: Locator, field: Locator, start: int = 0) -> str:
+    """Click a map as a planner picks a point, until `field` (the form's latitude) is filled:
+    a click on a site's marker selects the marker, not a point, so the next spot is tried.
+    Returns the latitude filled in."""
     map_box.scroll_into_view_if_needed()
     box = map_box.bounding_box()
     assert box, "the map has no size"
-    map_box.click(position={"x": box["width"] * where[0], "y": box["height"] * where[1]})
+    for i in range(len(CLICKS)):
+        x, y = CLICKS[(start + i) % len(CLICKS)]
+        map_box.click(position={"x": box["width"] * x, "y": box["height"] * y})
+        value = field.input_value()
+        if value:
+            return value
+    raise AssertionError(f"no click on the map filled {field}")
 
 
 def expect_drawn_map(page: Page, map_box: Locator, *, min_shapes: int = 1) -> None:
@@ -320,7 +328,7 @@ def place_missing_offices(page: Page, audit: Audit) -> list[str]:
     for i, (value, text) in enumerate(missing):
         select.focus()  # the planner works in the office form: the map fills this one
         select.select_option(value)
-        click_map(page, page.locator("#map-data"), CLICKS[i % len(CLICKS)])
+        click_map(page, page.locator("#map-data"), page.locator("#office-lat"), i)
         lat, lon = page.locator("#office-lat"), page.locator("#office-lon")
         expect(lat).not_to_have_value("")
         expect(lon).not_to_have_value("")
@@ -347,7 +355,7 @@ def place_missing_offices(page: Page, audit: Audit) -> list[str]:
 def add_candidate(page: Page, audit: Audit) -> None:
     page.locator("#candidates-name").fill("Kandidat Probelauf (E2E)")
     page.locator("#candidates-address").click()
-    click_map(page, page.locator("#map-data"), (0.52, 0.48))
+    click_map(page, page.locator("#map-data"), page.locator("#candidates-lat"), 5)
     expect(page.locator("#candidates-lat")).not_to_have_value("")
     page.locator("#candidates-cost").fill("120000")
     with page.expect_navigation():
@@ -455,7 +463,7 @@ def add_care_home(page: Page, audit: Audit) -> None:
     page.get_by_label("Name", exact=True).fill(STOP_NAME)
     page.get_by_label("Art", exact=True).select_option(label="Pflegeheim")
     page.get_by_label("Adresse", exact=True).fill("Probeweg 1, 30159 Hannover")
-    click_map(page, page.locator("#mobile-map"), (0.5, 0.5))
+    click_map(page, page.locator("#mobile-map"), page.locator("#f-lat"), 2)
     expect(page.get_by_label("Breitengrad", exact=True)).not_to_have_value("")
     expect(page.get_by_label("Längengrad", exact=True)).not_to_have_value("")
     expect(page.locator("#map-picked")).to_contain_text("Punkt übernommen")
@@ -478,7 +486,7 @@ def compute_plan(page: Page, audit: Audit) -> None:
     page.get_by_label("Name des Plans", exact=True).fill("Probeplan vier Wochen")
     page.get_by_label("Wochen", exact=True).fill("4")
     page.locator("#depot-lat").click()
-    click_map(page, page.locator("#mobile-map"), (0.35, 0.45))
+    click_map(page, page.locator("#mobile-map"), page.locator("#depot-lat"), 3)
     expect(page.locator("#depot-lat")).not_to_have_value("")
     expect(page.locator("#depot-lon")).not_to_have_value("")
     with page.expect_navigation():
