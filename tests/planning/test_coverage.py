@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from servicepoint.planning.coverage import CoverResult, InvalidProblem, solve_lscp, solve_mclp
+from servicepoint.planning.mip import Model, solve_mip
 
 # Towns on a line at km 0, 1, 2, 10, 11 (the p-median tests' line), distance = |x − y|.
 TOWNS = np.array([0.0, 1.0, 2.0, 10.0, 11.0])
@@ -234,3 +235,17 @@ def test_bad_input_is_a_clear_422(call: object, message: str) -> None:
     with pytest.raises(InvalidProblem, match=message) as caught:
         call()  # type: ignore[operator]
     assert caught.value.status_code == 422
+
+
+def test_the_mip_runner_proves_optima_and_infeasibility() -> None:
+    # max x + 2y s.t. x + y ≤ 1.5, x, y binary: y = 1, x = 0.
+    model = Model(np.array([1.0, 2.0]), np.zeros(2), np.ones(2))
+    model.integer[:] = True
+    model.add_row(-math.inf, 1.5, np.array([0, 1]), np.ones(2))
+    found = solve_mip(model, maximize=True, start=np.array([1.0, 0.0]))
+    assert found.optimal and not found.infeasible and found.bound == pytest.approx(2.0)
+    assert found.values is not None and list(np.round(found.values)) == [0.0, 1.0]
+    # x + y ≥ 3 with two binaries cannot hold: proven infeasible, no values.
+    model.add_row(3.0, math.inf, np.array([0, 1]), np.ones(2))
+    none = solve_mip(model)
+    assert none.infeasible and not none.optimal and none.values is None
