@@ -592,6 +592,19 @@ def citizen_books(page: Page, audit: Audit) -> str:
     return stop_path
 
 
+def in_english(page: Page, audit: Audit, urls: list[str], *, phone: bool = False) -> None:
+    """The same pages in English: a complete page in its language, zero axe violations."""
+    for url in urls:
+        response = page.goto(f"{url}{'&' if '?' in url else '?'}lang=en")
+        assert response is not None
+        if response.status != 200:
+            audit.fault(f"English: GET {url} answers {response.status}")
+            continue
+        expect(page.locator("html")).to_have_attribute("lang", "en")
+        audit.check(page, f"{url} in English", phone=phone)
+    page.goto(f"{urls[0]}{'&' if '?' in urls[0] else '?'}lang=de")  # back to German
+
+
 def under_real_csp(
     browser: Browser,
     live_server: LiveServer,
@@ -686,6 +699,8 @@ def test_planner_plans_and_a_citizen_books_the_mobile_stop(
     stop_path = citizen_books(citizen, audit)
 
     citizen_urls = ["/standorte", stop_path, f"/termine?location={stop_path.rsplit('/', 1)[1]}"]
+    in_english(page, audit, [u for u in planner_urls if u.startswith("/planung")])
+    in_english(citizen, audit, citizen_urls, phone=True)
     audit.failures += under_real_csp(
         browser,
         planning_server,
