@@ -387,3 +387,24 @@ def test_the_real_solver_plans_a_month_that_is_published_and_booked(
         now=NOW,
     )
     assert booking.status == "booked"
+
+
+def test_a_stop_withdrawn_once_is_not_reported_again(
+    session: Session, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = ms.add_stop(session, settings=settings, data=stop_data(), user="p")
+    plan = done_plan(session, settings, monkeypatch)
+    mobile_publish.publish_plan(session, plan_id=plan.id, settings=settings, user="p", now=NOW)
+    ms.set_active(session, stop_id=first.id, active=False, user="p")
+    ms.add_stop(session, settings=settings, data=stop_data("Bibliothek Mitte"), user="p")
+    second = done_plan(session, settings, monkeypatch, name="Februar")
+    again = mobile_publish.publish_plan(
+        session, plan_id=second.id, settings=settings, user="p", now=NOW
+    )
+    assert again.withdrawn == ["mobil-" + first.id]
+    cap = capacity_service.get_capacity(session, location_id="mobil-" + first.id)
+    assert cap.dates == {}
+    once_more = mobile_publish.publish_plan(
+        session, plan_id=second.id, settings=settings, user="p", now=NOW
+    )
+    assert once_more.withdrawn == [] and once_more.locations == ["mobil-bibliothek-mitte"]

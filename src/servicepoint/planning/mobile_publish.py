@@ -186,6 +186,9 @@ def _withdraw_others(
         cap = capacities.get(loc.id)
         if loc.kind != MOBILE_KIND or loc.id in keep or cap is None:
             continue
+        first = now.astimezone(BERLIN).date().isoformat()
+        if not any(day >= first and spans for day, spans in (cap.dates or {}).items()):
+            continue  # withdrawn before: nothing left to take back
         report.booked += _booked_changes(session, loc, cap.dates or {}, {}, now)
         capacity_service.set_dated_hours(
             session,
