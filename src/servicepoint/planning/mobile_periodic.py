@@ -228,9 +228,8 @@ class Assignment:
                 terms.append(WEEKDAY_PENALTY * off)
         model.minimize(sum(terms) + OVERLOAD_PENALTY * sum(self.overload))
 
-    def solve(
-        self, seconds: float, hint: dict[str, list[dt.date]] | None
-    ) -> dict[dt.date, list[str]]:
+    def solve(self, seconds: float, hint: Hint | None) -> dict[dt.date, list[str]] | None:
+        """The days' stops; {} when time ran out before any solution, None when there is none."""
         if hint:
             for (sid, day), var in self.x.items():
                 self.model.add_hint(var, day in hint.get(sid, ()))
@@ -238,8 +237,10 @@ class Assignment:
         solver.parameters.max_time_in_seconds = max(0.5, seconds)
         solver.parameters.num_workers = CP_WORKERS
         status = solver.solve(self.model)
-        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        if status == cp_model.UNKNOWN:
             return {}
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            return None
         plan: dict[dt.date, list[str]] = {d: [] for d in self.inst.days}
         for (sid, day), var in self.x.items():
             if solver.value(var):
@@ -391,19 +392,23 @@ def _search(
     cache: Cache = {}
     hint: Hint = {}
     last: tuple[dict[dt.date, DayRoute], list[tuple[dt.date, list[str]]]] | None = None
-    rounds = 0
+    rounds, budget = 0, FIRST_ROUND_S
     while True:
         rounds += 1
         left = time_limit - (time.perf_counter() - began)
         report(min(90, 5 + 10 * rounds), f"Verteile die Besuche auf die Tage (Runde {rounds})")
-        budget = min(FIRST_ROUND_S if rounds == 1 else LATER_ROUND_S, 0.3 * left)
-        assignment = Assignment(inst).solve(budget, hint) if inst.stops else {}
+        assignment = Assignment(inst).solve(min(budget, 0.3 * left), hint) if inst.stops else {}
+        if assignment == {} and inst.stops and left > 3 * budget:
+            budget *= 2  # a busy machine: no solution yet, the same model gets more time
+            continue
         if inst.stops and not assignment:
             if last is None:
                 _give_up(inst, notes)
                 return {}
             notes.append("Keine bessere Verteilung mehr gefunden.")
             return _finish(inst, *last, cache, notes)
+        assignment = assignment or {}
+        budget = LATER_ROUND_S
         hint = {}
         for day, ids in assignment.items():
             for sid in ids:
