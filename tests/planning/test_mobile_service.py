@@ -90,9 +90,10 @@ def test_van_times_are_read_from_forms_and_checked() -> None:
         ms.VanParams.model_validate({**DEPOT, "workdays": [7]})
 
 
-def test_slugs_fit_a_location_id() -> None:
+def test_slugs_fit_a_location_id(session: Session) -> None:
     assert ms.slug("Döhren Süd – Straße") == "doehren-sued-strasse"
     assert ms.slug("!!!") == "halt"
+    assert ms._free_id(session, "neu") == "neu-2"
     long_id = ms.slug("x" * 300)
     assert len(ms.LOCATION_PREFIX + long_id) <= 64
 

@@ -250,9 +250,8 @@ def _stop_page(
 
 def _stop_values(stop: MobileStop | None) -> dict[str, str]:
     if stop is None:
-        return {"kind": "care_home", "frequency_weeks": "2", "min_spacing_days": "5"} | {
-            "service_minutes": "120"
-        }
+        defaults = {"kind": "care_home", "frequency_weeks": "2", "min_spacing_days": "5"}
+        return {**defaults, "service_minutes": "120"}
     return {
         "name": stop.name,
         "kind": stop.kind,

@@ -41,6 +41,7 @@ KIND_NAMES = {
     "community": N_("Stadtteilzentrum"),
 }
 FREQUENCIES = (1, 2, 4)
+RESERVED_IDS = frozenset({"neu"})
 MAX_PROPOSALS = 30
 # Location ids are at most 64 characters (catalog); published stops get the prefix "mobil-".
 LOCATION_PREFIX = "mobil-"
@@ -134,9 +135,14 @@ def slug(text: str, limit: int = MAX_STOP_ID) -> str:
     return re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")[:limit].strip("-") or "halt"
 
 
+def _taken(session: Session, stop_id: str) -> bool:
+    # "neu" is the new-stop form's path (/planung/mobil/halte/neu), never a stop's.
+    return stop_id in RESERVED_IDS or session.get(MobileStop, stop_id) is not None
+
+
 def _free_id(session: Session, base: str) -> str:
     candidate, n = base, 1
-    while session.get(MobileStop, candidate) is not None:
+    while _taken(session, candidate):
         n += 1
         suffix = f"-{n}"
         candidate = base[: MAX_STOP_ID - len(suffix)] + suffix
