@@ -154,7 +154,7 @@ def scenario_params(form: Any, matrix: str | None) -> dict[str, object]:
         except ValueError:
             params["share"] = share  # the schema names it as not a number
     for field in LIST_FIELDS:
-        params[field] = [str(v) for v in form.getlist(field)][: 1 + len(form.getlist(field))]
+        params[field] = [str(v) for v in form.getlist(field)]  # the schema bounds the count
     if matrix is not None:
         params["matrix_csv"] = matrix
     return params
