@@ -22,8 +22,8 @@ from servicepoint.core.i18n import N_, translate
 from servicepoint.errors import NotFound
 
 # SEQUENCE (RFC 5545) must grow whenever a visit changes. Every change of a location's dated
-# hours or closures stamps its capacity's `updated_at`, so the seconds since this instant
-# grow with them (and fit a 32-bit integer until 2094).
+# hours or closures stamps its capacity's `updated_at` (and of its name or address the
+# location's), so the seconds since this instant grow with them (a 32-bit integer until 2094).
 SEQUENCE_EPOCH = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 REFRESH = dt.timedelta(hours=12)  # X-PUBLISHED-TTL below says the same
 _CANCELLED = {
@@ -96,7 +96,8 @@ def stop_calendar(
     # How often subscribed clients should look again (RFC 7986, and its older X- name).
     cal.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
     cal.add("x-published-ttl", "PT12H")
-    changed = cap.updated_at.astimezone(dt.UTC)
+    # The stop's name or address shows in every event too.
+    changed = max(cap.updated_at, loc.updated_at).astimezone(dt.UTC)
     base = base_url.rstrip("/")
     for visit in dated.visits(schedule, cap.dates, since=since):
         for n, span in enumerate(visit.spans, start=1):
