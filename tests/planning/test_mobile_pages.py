@@ -183,6 +183,8 @@ def test_a_plan_is_computed_shown_live_and_published(
     cap = capacity_service.get_capacity(session, location_id=loc.id)
     assert cap.dates and min(cap.dates) == "2027-02-02"
     assert "Veröffentlichte Halte" in planner.get(BASE).text
+    stop_page = planner.get(f"{BASE}/halte/stadtteilbibliothek-vahrenheide").text
+    assert f'href="/standorte/{loc.id}"' in stop_page
     assert post(planner, url + "/loeschen", {}, page=url).status_code == 409
 
 

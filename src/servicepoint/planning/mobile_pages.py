@@ -229,6 +229,7 @@ async def propose(
 # -- one stop ------------------------------------------------------------------------------------
 def _stop_page(
     request: Request,
+    session: Session,
     stop: MobileStop | None,
     *,
     typed: dict[str, str] | None = None,
@@ -239,6 +240,7 @@ def _stop_page(
     markers = [_stop_marker(stop)] if stop is not None else []
     context = {
         "stop": stop,
+        "location": mobile_publish.location_of(session, stop) if stop else None,
         "form": values,
         "errors": errors or {},
         "kinds": mobile_service.STOP_KINDS,
@@ -266,9 +268,9 @@ def _stop_values(stop: MobileStop | None) -> dict[str, str]:
 
 
 @router.get(f"{BASE}/halte/neu", response_class=HTMLResponse)
-def new_stop(request: Request, user: User = PLANNER) -> HTMLResponse:
+def new_stop(request: Request, user: User = PLANNER, session: Session = SessionDep) -> HTMLResponse:
     """Form for a special stop (care home, library, community centre); a map click places it."""
-    return _stop_page(request, None)
+    return _stop_page(request, session, None)
 
 
 @router.get(BASE + "/halte/{stop_id}", response_class=HTMLResponse)
@@ -276,7 +278,7 @@ def stop_page(
     stop_id: Key, request: Request, user: User = PLANNER, session: Session = SessionDep
 ) -> HTMLResponse:
     """A stop's form: name, address, point, the host's hours, frequency and visit length."""
-    return _stop_page(request, mobile_service.get_stop(session, stop_id=stop_id))
+    return _stop_page(request, session, mobile_service.get_stop(session, stop_id=stop_id))
 
 
 async def _save_stop(
@@ -296,7 +298,7 @@ async def _save_stop(
                 )
     except (ValidationError, ServicePointError) as exc:
         errors = _errors(exc, request.state.lang)
-        return _stop_page(request, stop, typed=typed, errors=errors, status_code=422)
+        return _stop_page(request, session, stop, typed=typed, errors=errors, status_code=422)
     return RedirectResponse(f"{BASE}?ok=halt", status_code=303)
 
 

@@ -205,3 +205,9 @@ def _withdraw_others(
 def published_locations(session: Session) -> list[Location]:
     """The mobile stops citizens can book today (kind "mobile")."""
     return [loc for loc in location_service.list_locations(session) if loc.kind == MOBILE_KIND]
+
+
+def location_of(session: Session, stop: MobileStop) -> Location | None:
+    """The stop's published location, if it was ever published."""
+    wanted = location_id(stop.id)
+    return next((loc for loc in published_locations(session) if loc.id == wanted), None)
