@@ -58,3 +58,22 @@ def test_a_scenario_runs_from_the_form_to_its_result_and_exports(
     rows = list(csv.DictReader(io.StringIO(planner.get(url + ".csv").content.decode("utf-8-sig"))))
     assert len(rows) > 10
     assert planner.get(url + ".geojson").json()["type"] == "FeatureCollection"
+
+
+def test_todays_network_says_why_it_cannot_be_evaluated(
+    planner: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from servicepoint.errors import Unprocessable
+    from servicepoint.planning import scenarios
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise Unprocessable("Kein Standort hat Koordinaten.")
+
+    monkeypatch.setattr(scenarios, "network_result", refuse)
+    page = planner.get("/planung")
+    assert page.status_code == 200
+    assert (
+        "Das heutige Netz lässt sich gerade nicht bewerten: Kein Standort hat Koordinaten."
+        in page.text
+    )
+    assert "Einwohner je Stadtteil" in page.text  # the rest of the page stays
