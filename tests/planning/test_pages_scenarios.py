@@ -30,6 +30,7 @@ def test_a_finished_scenario_shows_map_metrics_charts_and_changes(
     assert page.status_code == 200
     html = page.text
     assert "Szenario: Fünf bis sieben" in html
+    assert "Kleinste Zahl von Standorten: 5; Größte Zahl von Standorten: 7" in html
     # the map's data: shaded points, the approximate one flagged, the one without a point left out
     data = json.loads(re.search(r'id="map-data-s">(.*?)</script>', html, re.S).group(1))
     assert [p["name"] for p in data["points"]] == ["Mitte", "Bult"]

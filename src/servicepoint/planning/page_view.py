@@ -378,3 +378,44 @@ def precision_legend(lang: str) -> list[dict[str, str]]:
     rows = [{"colour": PRECISION_COLOURS[k], "label": precision_text(k, lang)} for k in keys]
     rows[1]["label"] += " / " + precision_text("layer", lang)
     return rows
+
+
+# A scenario's parameters in the words of its form.
+PARAM_LABELS = {
+    "k_min": N_("Kleinste Zahl von Standorten"),
+    "k_max": N_("Größte Zahl von Standorten"),
+    "p": N_("Zahl der Standorte p"),
+    "radius_km": N_("Radius r in km"),
+    "share": N_("Anteil der Nachfrage"),
+    "site_id": N_("Standort"),
+    "basis": N_("Nachfrage"),
+    "year": N_("Jahr der Einwohnerzahlen"),
+    "rate": N_("Besuche je Einwohner und Jahr"),
+    "detour": N_("Umwegfaktor"),
+    "method": N_("Entfernungen"),
+    "fixed_open": N_("Fest offen"),
+    "forced_closed": N_("Geschlossen"),
+}
+
+
+def param_rows(
+    params: Mapping[str, Any], *, site_names: Mapping[str, str], lang: str
+) -> list[tuple[str, str]]:
+    """The parameters that were set, each with its label and its value in words (site ids as
+    the sites' names, never the matrix's whole text)."""
+    rows = []
+    for key, value in params.items():
+        if key == "matrix_csv" or value in (None, [], ""):
+            continue
+        if key in ("site_id", "fixed_open", "forced_closed"):
+            ids = value if isinstance(value, list) else [value]
+            text = ", ".join(site_names.get(str(i), str(i)) for i in ids)
+        elif key == "share" and isinstance(value, int | float):
+            text = percent(float(value), lang, 0)
+        elif isinstance(value, float):
+            text = number(value, lang, 2)
+        else:
+            text = _word(value, lang)
+        label = translate(lang, PARAM_LABELS[key]) if key in PARAM_LABELS else key
+        rows.append((label, text))
+    return rows

@@ -263,7 +263,13 @@ def scenario_page(
     solver = dict((scenario.result or {}).get("solver") or {})
     if solver:
         solver["seconds_text"] = number(solver.get("seconds"), lang, 1)
-    params = [(k, v) for k, v in sorted((scenario.params or {}).items()) if _shown(k, v)]
+    names = {
+        s.id: s.name for s in inputs.site_set(session, settings=request.app.state.settings).sites
+    }
+    names.update(
+        {str(s.get("id")): str(s.get("name")) for s in (scenario.result or {}).get("sites") or ()}
+    )
+    params = page_view.param_rows(scenario.params or {}, site_names=names, lang=lang)
     context = {
         "scenario": scenario,
         "view": view,
@@ -274,11 +280,6 @@ def scenario_page(
         **_helpers(lang),
     }
     return render(request, "planning/scenario.html", context)
-
-
-def _shown(key: str, value: object) -> bool:
-    """Parameters worth listing: set ones, never the matrix's whole text."""
-    return key != "matrix_csv" and value not in (None, [], "")
 
 
 @router.post(BASE + "/{scenario_id}/loeschen", dependencies=CSRF)
