@@ -18,6 +18,7 @@ from servicepoint.config import Settings
 from servicepoint.planning import evaluate as evaluation
 from servicepoint.planning import jobs, mobile_periodic
 from servicepoint.planning import mobile_service as ms
+from servicepoint.planning.mobile_model import Violation
 from tests.conftest import csrf_in, login, make_user
 from tests.planning.test_mobile_service import _nearest, fake_plan_weeks
 
@@ -199,3 +200,25 @@ def test_refused_plan_values_come_back_in_the_form(planner: TestClient) -> None:
     late = dt.date.today() + dt.timedelta(days=366 * 6)
     far = post(planner, BASE + "/plaene", {**PLAN, "start_date": late.isoformat()})
     assert far.status_code == 422
+
+
+def test_a_plan_the_checker_refuses_shows_why_and_cannot_be_published(
+    planner: TestClient, session: Session, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    found = Violation(
+        "window",
+        dt.date(2027, 2, 2),
+        "x",
+        "Besuch außerhalb der Öffnungszeit (x)",
+        message="Besuch außerhalb der Öffnungszeit (%(stop)s)",
+        params={"stop": "x"},
+    )
+    monkeypatch.setattr(mobile_periodic, "plan_weeks", fake_plan_weeks((found,)))
+    post(planner, BASE + "/halte", STOP, page=BASE + "/halte/neu")
+    url = post(planner, BASE + "/plaene", PLAN).headers["location"]
+    assert jobs.run_pending(jobs.sessions_beside(session), settings) == 1
+    page = planner.get(url)
+    assert "1 Verstöße" in page.text and "Besuch außerhalb der Öffnungszeit (x)" in page.text
+    assert "Plan veröffentlichen" not in page.text
+    refused = post(planner, url + "/veroeffentlichen", {}, page=url)
+    assert refused.status_code == 409 and 'role="alert"' in refused.text

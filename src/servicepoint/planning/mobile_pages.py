@@ -145,6 +145,14 @@ def _named(lang: str, names: dict[str, str], key: str) -> str:
     return translate(lang, names[key]) if key in names else key
 
 
+def _violation(lang: str, found: dict[str, Any]) -> str:
+    """The checker's finding in the page's language (its German text if it has no msgid)."""
+    message, params = found.get("message"), found.get("params") or {}
+    if not message:
+        return str(found.get("detail", ""))
+    return translate(lang, message) % params if params else translate(lang, message)
+
+
 def _common(lang: str) -> dict[str, Any]:
     return {
         "status_text": lambda s: _named(lang, STATUS, s),
@@ -153,6 +161,7 @@ def _common(lang: str) -> dict[str, Any]:
         "day_colour": lambda d: DAY_COLOURS[d],
         "note_text": lambda n: translate(lang, n) if n else "",
         "issue_text": lambda i: i.translated(lambda msgid: translate(lang, msgid)),
+        "violation_text": lambda v: _violation(lang, v),
     }
 
 

@@ -151,6 +151,9 @@ def describe(
                 "day": None if v.day is None else v.day.isoformat(),
                 "stop_id": v.stop_id,
                 "detail": v.detail,
+                # msgid and parameters, so a page in English can say it in English
+                "message": v.message,
+                "params": {k: str(x) for k, x in v.params.items()},
             }
             for v in result.violations
         ],
