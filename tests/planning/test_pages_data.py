@@ -110,6 +110,15 @@ def test_a_grid_with_a_bad_row_is_reported_by_line(planner: TestClient) -> None:
     )
     assert resp.status_code == 200
     assert "Importbericht für raster.csv" in resp.text
+    assert "Kein Nachfrageraster importiert." in resp.text  # a file with a bad row changes nothing
+    good = planner.post(
+        "/planung/daten/raster",
+        data={"csrf_token": token},
+        files={
+            "file": ("raster.csv", b"lat,lon,weight\n52.37,9.74,100\n52.38,9.75,50\n", "text/csv")
+        },
+    )
+    assert "Importiertes Raster: 2 Punkte" in good.text and "2 übernommen" in good.text
     assert "<li>Zeile 3: lat/lon" in resp.text  # the bad row by its line
 
 

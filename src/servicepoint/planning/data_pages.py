@@ -77,6 +77,7 @@ def _page(
     context: dict[str, Any] = {
         "view": view,
         "demand": demand,
+        "grid_points": _grid_size(session, request),
         "sites": sites.sites,
         "precision_text": lambda value: page_view.precision_text(value, lang),
         "issues": page_view.issue_groups([vars(i) for i in issues], lang=lang),
@@ -95,6 +96,15 @@ def _page(
         ),
     }
     return render(request, "planning/data.html", context, status_code=status_code)
+
+
+def _grid_size(session: Session, request: Request) -> int:
+    """How many points the imported grid has; 0 when none is imported (the service refuses)."""
+    try:
+        grid = inputs.demand_set(session, settings=request.app.state.settings, basis="grid")
+    except ServicePointError:
+        return 0
+    return len(grid.points)
 
 
 @router.get(BASE, response_class=HTMLResponse)
