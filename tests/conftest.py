@@ -99,7 +99,8 @@ def real_engine(
 @pytest.fixture(params=BACKENDS)
 def engine(request: pytest.FixtureRequest) -> Engine:
     name = "sqlite_engine" if request.param == "sqlite" else "postgres_engine"
-    return request.getfixturevalue(name)
+    engine: Engine = request.getfixturevalue(name)
+    return engine
 
 
 # Production argon2 cost (~0.25 s per hash or check) would make login tests slow; they need the

@@ -30,6 +30,9 @@ from servicepoint.core.inputs import (
     first_bad_char,
     json_too_deep,
 )
+from servicepoint.planning import schemas as planning_schemas
+from servicepoint.planning.mobile_pages import PlanForm
+from servicepoint.planning.mobile_service import StopData, VanParams
 from servicepoint.web import routing
 
 
@@ -227,7 +230,21 @@ def test_every_route_parameter_is_bounded(every_route: list[APIRoute]) -> None:
     assert problems == []
 
 
-@pytest.mark.parametrize("model", [BookingCreate, LocationPatch, CapacityChange])
+PLANNING_FORMS = [
+    StopData,
+    VanParams,
+    PlanForm,
+    planning_schemas.TradeoffParams,
+    planning_schemas.CloseParams,
+    planning_schemas.AddParams,
+    planning_schemas.CoverParams,
+    planning_schemas.BalancedParams,
+    planning_schemas.PMedianParams,
+    planning_schemas.MclpParams,
+]
+
+
+@pytest.mark.parametrize("model", [BookingCreate, LocationPatch, CapacityChange, *PLANNING_FORMS])
 def test_models_read_from_hand_parsed_forms_are_bounded(model: type[BaseModel]) -> None:
     schema = model.model_json_schema()
     assert list(_unbounded(schema, schema.get("$defs", {}), model.__name__)) == []

@@ -14,7 +14,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import select
@@ -94,6 +94,9 @@ class StopData(BaseModel):
         return value
 
 
+Weekday = Annotated[int, Field(ge=0, le=6)]  # Monday 0 … Sunday 6
+
+
 class VanParams(BaseModel):
     """The van: where it starts and ends each day, its workdays and hours. Speed and detour are
     assumptions of the plan (configuration), shown with it; breaks follow ArbZG §4."""
@@ -102,7 +105,7 @@ class VanParams(BaseModel):
 
     depot_lat: float = Field(ge=-90, le=90)
     depot_lon: float = Field(ge=-180, le=180)
-    workdays: tuple[int, ...] = Field(default=(0, 1, 2, 3, 4), min_length=1, max_length=7)
+    workdays: tuple[Weekday, ...] = Field(default=(0, 1, 2, 3, 4), min_length=1, max_length=7)
     day_start: int = Field(default=8 * 60, ge=0, le=24 * 60)
     day_end: int = Field(default=17 * 60, ge=0, le=24 * 60)
     speed_kmh: float = Field(default=25.0, ge=5, le=80)
@@ -116,8 +119,6 @@ class VanParams(BaseModel):
     @field_validator("workdays")
     @classmethod
     def _days(cls, value: tuple[int, ...]) -> tuple[int, ...]:
-        if any(not 0 <= d <= 6 for d in value):
-            raise ValueError("weekday outside 0-6")
         return tuple(sorted(set(value)))
 
     @model_validator(mode="after")
