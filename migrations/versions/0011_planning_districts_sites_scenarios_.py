@@ -36,6 +36,7 @@ def upgrade() -> None:
         sa.Column("published_at", servicepoint.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("created_by", sa.String(length=200), nullable=False),
         sa.Column("created_at", servicepoint.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("started_at", servicepoint.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("finished_at", servicepoint.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_mobile_plan")),
         sa.UniqueConstraint("name", name="uq_mobile_plan_name"),

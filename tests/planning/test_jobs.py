@@ -18,7 +18,7 @@ from servicepoint.config import Settings
 from servicepoint.core.clock import utcnow
 from servicepoint.errors import Unprocessable
 from servicepoint.planning import jobs
-from servicepoint.planning.models import Scenario
+from servicepoint.planning.models import MobilePlan, Scenario
 from servicepoint.worker import run_once
 
 
@@ -212,3 +212,17 @@ def test_a_scenario_left_running_by_a_dead_process_fails_with_a_message(
     ended, running = session.get(Scenario, stale), session.get(Scenario, fresh)
     assert ended is not None and ended.status == "failed" and "unterbrochen" in (ended.error or "")
     assert running is not None and running.status == "running"
+
+
+def test_a_mobile_plan_left_running_by_a_dead_process_fails_too(
+    session: Session, settings: Settings
+) -> None:
+    plan = MobilePlan(name="Verwaist", start_date=dt.date(2027, 1, 4), created_by="tester")
+    session.add(plan)
+    session.commit()
+    assert jobs.take(session, MobilePlan, plan.id)
+    long_ago = utcnow() - dt.timedelta(hours=3)
+    session.execute(update(MobilePlan).where(MobilePlan.id == plan.id).values(started_at=long_ago))
+    assert jobs.fail_stale(session, settings=settings) == 1
+    session.expire_all()
+    assert plan.status == "failed" and "unterbrochen" in (plan.error or "")

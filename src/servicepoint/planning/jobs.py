@@ -87,8 +87,7 @@ def registry() -> Mapping[str, JobKind]:
 def take(session: Session, model: JobModel, job_id: int) -> bool:
     """queued → running for this one row, if it is still queued; True when this call won."""
     values: dict[str, Any] = {"status": "running", "progress": 0, "progress_note": None}
-    if model is Scenario:
-        values["started_at"] = utcnow()
+    values["started_at"] = utcnow()
     taken = session.execute(
         update(model)
         .where(model.id == job_id, model.status == "queued")
@@ -208,17 +207,21 @@ def _claim_any(factory: sessionmaker[Session]) -> tuple[JobKind, int] | None:
 
 
 def fail_stale(session: Session, *, settings: Settings, now: dt.datetime | None = None) -> int:
-    """Scenarios left `running` by a process that ended mid-run (a restart, a crash): failed,
-    with a message, once they ran far longer than any run may (the solvers stop at the time
-    limit). Mobile plans have no start time to tell; how many were ended."""
+    """Jobs of every kind left `running` by a process that ended mid-run (a restart, a crash):
+    failed, with a message, once they ran far longer than any run may (the solvers stop at the
+    time limit); how many were ended."""
     now = now or utcnow()
     cutoff = now - dt.timedelta(seconds=2 * settings.planning_time_limit_seconds) - _STALE_AFTER
-    stale = (Scenario.status == "running", Scenario.started_at < cutoff)
+    return sum(_fail_stale_of(session, kind.model, cutoff, now) for kind in registry().values())
+
+
+def _fail_stale_of(session: Session, model: JobModel, cutoff: dt.datetime, now: dt.datetime) -> int:
+    stale = (model.status == "running", model.started_at < cutoff)
     # Looked for first: the pass runs every second, and a read takes no write lock (SQLite).
-    if session.scalar(select(Scenario.id).where(*stale).limit(1)) is None:
+    if session.scalar(select(model.id).where(*stale).limit(1)) is None:
         return 0
     ended = session.execute(
-        update(Scenario)
+        update(model)
         .where(*stale)
         .values(status="failed", error=_INTERRUPTED, finished_at=now)
         .execution_options(synchronize_session=False)

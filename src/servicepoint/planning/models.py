@@ -139,4 +139,5 @@ class MobilePlan(Base):
     published_at: Mapped[dt.datetime | None]
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[dt.datetime | None]
     finished_at: Mapped[dt.datetime | None]
