@@ -70,6 +70,10 @@ class Instance:
     unplanned: list[tuple[str, str]] = field(default_factory=list)
     apart: set[tuple[str, str, int]] = field(default_factory=set)  # never on this weekday together
     cuts: list[tuple[int, frozenset[str]]] = field(default_factory=list)  # weekday, stop ids
+    deadline: float = float("inf")  # time.perf_counter() by which repairs stop
+
+    def late(self) -> bool:
+        return time.perf_counter() > self.deadline
 
 
 def validate(stops: Sequence[StopSpec], van: Van, weeks: int) -> None:
@@ -268,6 +272,8 @@ def _core(inst: Instance, day: dt.date, ids: Sequence[str], cache: Cache) -> fro
     """A smallest-by-deletion set of these stops that still cannot share the day: a strong cut."""
     core = list(ids)
     for sid in list(core):
+        if inst.late():
+            break
         trial = [k for k in core if k != sid]
         if len(trial) >= 2 and _route(inst, day, trial, cache) is None:
             core = trial
@@ -302,6 +308,8 @@ def plan_weeks(
     report = progress or (lambda percent, note: None)
     report(2, "Prüfe, welche Tage für jeden Haltepunkt möglich sind")
     inst = prepare(stops, van, start, weeks, holidays)
+    # Moves and cuts stop here, so that the final repair and the check fit into the limit.
+    inst.deadline = began + 0.85 * time_limit
     notes: list[str] = []
     routes = _search(inst, began, time_limit, report, notes)
     report(95, "Prüfe den Plan")
@@ -324,8 +332,9 @@ def _route_all(
             routes[day] = found
     failed = []
     for day in sorted(assignment):
-        while assignment[day] and day not in routes and _move(inst, assignment, routes, day, cache):
-            pass
+        while assignment[day] and day not in routes and not inst.late():
+            if not _move(inst, assignment, routes, day, cache):
+                break
         if assignment[day] and day not in routes:
             failed.append((day, assignment[day]))
     return routes, failed
