@@ -500,8 +500,13 @@ def compute_plan(page: Page, audit: Audit) -> None:
     audit.check(page, "plan while it is computed")
     if box.get_attribute("hx-get") is not None:  # still computing: the progress is live
         expect(box.locator("progress")).to_have_attribute("max", "100")
-    # When the run is over, the page reloads with the result (HX-Refresh).
-    expect(page.get_by_role("heading", name="Prüfung")).to_be_visible(timeout=PLAN_WAIT_MS)
+    # When the run is over, the status region says so and links the result; focus stays put.
+    checked = page.get_by_role("heading", name="Prüfung")
+    if not checked.is_visible():  # still computing when the page loaded
+        link = box.get_by_role("link", name="Ergebnis anzeigen")
+        expect(link).to_be_visible(timeout=PLAN_WAIT_MS)
+        link.click()
+    expect(checked).to_be_visible()
     expect(box).not_to_contain_text("fehlgeschlagen")
     expect(page.get_by_text("Der unabhängige Prüfer hat keinen Verstoß gefunden")).to_be_visible()
     expect_drawn_map(page, page.locator("#mobile-map"), min_shapes=2)

@@ -32,6 +32,7 @@ from servicepoint.errors import ServicePointError
 from servicepoint.planning import mobile_publish, mobile_service
 from servicepoint.planning.mobile_service import StopData, VanParams
 from servicepoint.planning.models import MobilePlan, MobileStop
+from servicepoint.planning.pages import STOP_POLLING
 from servicepoint.web import form_errors
 from servicepoint.web.geo import district_points, script_json
 
@@ -456,12 +457,13 @@ def plan_page(
 def plan_progress(
     plan_id: Id, request: Request, user: User = PLANNER, session: Session = SessionDep
 ) -> HTMLResponse:
-    """The progress fragment (HTMX poll); once finished the page reloads with the result."""
+    """The progress fragment (HTMX poll); once finished it links the result and polling stops
+    (no reload: the keyboard focus stays where the planner is, the status region announces it)."""
     plan = mobile_service.get_plan(session, plan_id=plan_id)
     context = {"plan": plan, **_common(request.state.lang)}
     page = render(request, "planning/mobile_progress.html", context)
     if plan.status in ("done", "failed"):
-        page.headers["HX-Refresh"] = "true"
+        page.status_code = STOP_POLLING
     return page
 
 
