@@ -47,6 +47,7 @@ def map_context(
             "lat": loc.lat,
             "lon": loc.lon,
             "url": f"/standorte/{loc.id}",
+            "kind": loc.kind,
         }
         for loc in locations
         if loc.lat is not None
@@ -62,6 +63,7 @@ def map_context(
     }
     return {
         "json": script_json(data),
+        "mobile": any(m["kind"] == "mobile" for m in markers),
         "located": len(markers),
         "total": len(locations),
     }

@@ -19,7 +19,11 @@
   });
   var markers = {};
   data.markers.forEach(function (m) {
-    var marker = L.circleMarker([m.lat, m.lon], { radius: 9, color: "#b3001b", weight: 3, fillOpacity: 0.85 })
+    // A mobile ServicePoint's stop is drawn hollow and dashed: there only on its visit days.
+    var style = m.kind === "mobile"
+      ? { radius: 9, color: "#0b4f9c", weight: 3, dashArray: "4 3", fillColor: "#ffffff", fillOpacity: 0.9 }
+      : { radius: 9, color: "#b3001b", weight: 3, fillOpacity: 0.85 };
+    var marker = L.circleMarker([m.lat, m.lon], style)
       .addTo(map)
       .bindPopup('<a href="' + m.url + '"></a>');
     marker.getPopup().setContent((function () {
