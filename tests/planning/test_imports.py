@@ -149,7 +149,17 @@ def test_grid_rows_with_labels_and_weights() -> None:
         (2, "Block A", 52.37, 9.73, 120.0),
         (4, "Zeile 4", 52.38, 9.74, 0.0),
     ]
-    assert [(i.kind, i.subject) for i in grid.issues] == [("zero_population", "Zeile 4")]
+    assert [(i.kind, i.subject) for i in grid.issues] == [
+        ("weight_as_residents", "weight"),
+        ("zero_population", "Zeile 4"),
+    ]
+
+
+@pytest.mark.parametrize("column", ["residents", "Population", "einwohner"])
+def test_grid_residents_column_names(column: str) -> None:
+    grid = parse_grid_csv(f"lat,lon,{column}\n52.37,9.73,120\n".encode())
+    assert [r.weight for r in grid.rows] == [120.0]
+    assert grid.issues == ()
 
 
 def test_grid_from_a_german_spreadsheet() -> None:
@@ -160,27 +170,32 @@ def test_grid_from_a_german_spreadsheet() -> None:
 
 def test_bad_grid_rows_are_reported_with_their_line() -> None:
     data = (
-        b"lat,lon,weight\n52.37,9.73,10\n91,9.73,10\n52.37,x,10\n52.37,9.73,-1\n"
-        b"52.37,9.73,inf\n52.37\n52.37,9.73,5\n"
+        b"lat,lon,residents\n52.37,9.73,10\n91,9.73,10\n52.37,x,10\n52.37,9.73,-1\n"
+        b"52.37,9.73,inf\n52.37\n52.37,9.73,5\n52.37,9.73,1e308\n52.37,9.73,1000001\n"
+        b"52.37,9.73,1000000\n"
     )
     grid = parse_grid_csv(data)
-    assert [r.line for r in grid.rows] == [2, 8]
+    assert [r.line for r in grid.rows] == [2, 8, 11]
     assert [(i.kind, i.subject) for i in grid.issues] == [
         ("bad_row", "Zeile 3"),
         ("bad_row", "Zeile 4"),
         ("bad_row", "Zeile 5"),
         ("bad_row", "Zeile 6"),
         ("bad_row", "Zeile 7"),
+        ("bad_row", "Zeile 9"),
+        ("bad_row", "Zeile 10"),
     ]
     assert grid.issues[0].detail.startswith("Zeile 3: lat/lon")
-    assert grid.issues[2].detail == "Zeile 5: weight muss eine Zahl ≥ 0 sein."
+    bounded = "Zeile 5: die Einwohnerzahl muss eine Zahl von 0 bis 1.000.000 sein."
+    assert grid.issues[2].detail == bounded
+    assert grid.issues[5].detail.startswith("Zeile 9: die Einwohnerzahl")
 
 
 @pytest.mark.parametrize(
     ("data", "message"),
     [
         (b"", "leer"),
-        (b"lat,lon\n52,9\n", "es fehlen die Spalten weight"),
+        (b"lat,lon\n52,9\n", "es fehlen die Spalten residents"),
         (b"lat,lon,weight\n", "keine Punkte"),
         (b"lat,lon,weight\n\xe4\n", "UTF-8"),
         (b'lat,lon,weight\n"52,9,1\n', "fehlerhaft"),

@@ -27,6 +27,10 @@ MAX_BYTES = 20_000_000  # the app's upload limit comes first; this guards direct
 MAX_FEATURES = 1_000  # Hannover has 51 Stadtteile; a layer of buildings is the wrong file
 MAX_VERTICES = 2_000_000
 MAX_GRID_ROWS = 10_000  # the largest run the solvers are measured for
+MAX_RESIDENTS = 1_000_000  # per grid point: no cell of a city holds more people than that
+# The grid's residents column, by any of these names (compared case-insensitively); "weight"
+# is the old name, still read as residents and reported as such.
+RESIDENT_COLUMNS = ("residents", "population", "einwohner", "weight")
 # Property names that usually hold a district's name, compared case-insensitively.
 NAME_KEYS = ("stadtteil", "name", "stadtteilname", "stt_name", "bezeichnung", "gen")
 
@@ -254,14 +258,20 @@ def _reader(text: str) -> tuple[Any, str]:
 
 
 def _columns(header: list[str]) -> dict[str, int]:
+    """Column positions by role (lat, lon, weight = residents, label)."""
     names = [cell.strip().lower() for cell in header]
-    missing = [c for c in ("lat", "lon", "weight") if c not in names]
+    resident = next((n for n in RESIDENT_COLUMNS if n in names), None)
+    missing = [c for c in ("lat", "lon") if c not in names] + ([] if resident else ["residents"])
     if missing:
         raise Unprocessable(
-            N_("Zeile 1: es fehlen die Spalten %(columns)s (erwartet: lat, lon, weight, label)."),
+            N_("Zeile 1: es fehlen die Spalten %(columns)s (erwartet: lat, lon, residents, label)."),
             columns=", ".join(missing),
         )
-    return {name: names.index(name) for name in ("lat", "lon", "weight", "label") if name in names}
+    columns = {name: names.index(name) for name in ("lat", "lon", "label") if name in names}
+    columns["weight"] = names.index(resident)  # type: ignore[arg-type]
+    if resident == "weight":
+        columns["weight_alias"] = columns["weight"]
+    return columns
 
 
 def _value(cell: str, decimal_comma: bool) -> float | None:
@@ -294,8 +304,8 @@ def _grid_row(
         return N_("Zeile %(line)s: lat/lon sind keine gültigen Grad-Angaben.")
     if bbox is not None and not (bbox[0] <= lat <= bbox[2] and bbox[1] <= lon <= bbox[3]):
         return N_("Zeile %(line)s: der Punkt liegt außerhalb des Stadtgebiets.")
-    if weight is None or weight < 0:
-        return N_("Zeile %(line)s: weight muss eine Zahl ≥ 0 sein.")
+    if weight is None or not 0 <= weight <= MAX_RESIDENTS:
+        return N_("Zeile %(line)s: die Einwohnerzahl muss eine Zahl von 0 bis 1.000.000 sein.")
     label = " ".join(row[columns["label"]].split()) if "label" in columns else ""
     if len(label) > 200 or first_bad_char(label) is not None:
         return N_("Zeile %(line)s: die Bezeichnung ist zu lang oder enthält unerlaubte Zeichen.")
@@ -305,10 +315,11 @@ def _grid_row(
 def parse_grid_csv(
     data: bytes, *, bbox: tuple[float, float, float, float] | None = None
 ) -> GridImport:
-    """A CSV of points with weights (columns lat, lon, weight[, label]; comma, or semicolon with
-    decimal commas as spreadsheets in Germany write them). Weight = residents the point stands
-    for; `bbox` (south, west, north, east) bounds the points. Each bad row is an issue with its
-    line number; a weight of 0 is kept and reported."""
+    """A CSV of points with residents (columns lat, lon, residents[, label]; comma, or semicolon
+    with decimal commas as spreadsheets in Germany write them). The residents column may also be
+    called population, einwohner or weight (read as residents all the same, and reported): the
+    visit rate makes visits of them. `bbox` (south, west, north, east) bounds the points. Each
+    bad row is an issue with its line number; 0 residents are kept and reported."""
     _size(data)
     reader, delimiter = _reader(_text(data))
     try:
@@ -331,7 +342,7 @@ def parse_grid_csv(
                 issues.append(issue("bad_row", f"Zeile {line}", parsed, line=line))
                 continue
             if parsed.weight == 0:
-                detail = N_("Zeile %(line)s: Gewicht 0 – der Punkt zählt nicht.")
+                detail = N_("Zeile %(line)s: 0 Einwohner – der Punkt zählt nicht.")
                 issues.append(issue("zero_population", parsed.label, detail, line=line))
             rows.append(parsed)
     except csv.Error:
@@ -340,4 +351,7 @@ def parse_grid_csv(
         ) from None
     if not rows and not issues:
         raise Unprocessable(N_("Die Datei enthält keine Punkte."))
+    if "weight_alias" in columns:
+        detail = N_("Die Spalte „weight“ wird als Einwohnerzahl gelesen (Besuche = Einwohner × Quote).")
+        issues.insert(0, issue("weight_as_residents", "weight", detail))
     return GridImport(tuple(rows), tuple(issues))
