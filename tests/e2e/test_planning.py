@@ -718,3 +718,85 @@ def test_planner_plans_and_a_citizen_books_the_mobile_stop(
     assert not foreign, f"requests left for other hosts: {foreign}"
     assert not js_errors, js_errors
     assert not audit.failures, "faults found:\n" + "\n".join(audit.failures)
+
+
+# -- names on the maps are text, never markup (review 17, finding 1) ----------------------------
+MARKUP = '<img id="inj-{n}" src="x"><a id="lnk-{n}" href="https://evil.example/">x</a>'
+PROBE_PATH = "/__probe/leaflet-text"
+
+
+def _probe_page() -> str:
+    """A page with the three maps (planning, mobile ServicePoint, citizens' locations), every
+    name in their data made of markup; the scripts are the real static files."""
+    point = {"lat": 52.37, "lon": 9.73}
+    planning = {
+        "center": [52.37, 9.73],
+        "editable": False,
+        "points": [{**point, "text": MARKUP.format(n=1), "colour": "#f00", "approx": False}],
+        "sites": [{"lat": 52.38, "lon": 9.75, "name": MARKUP.format(n=2), "open": True,
+                   "kind": "office", "approx": False}],
+    }
+    mobile = {
+        "center": [52.37, 9.73],
+        "references": [{**point, "name": MARKUP.format(n=3)}],
+        "routes": [{"label": MARKUP.format(n=4), "colour": "#00f",
+                    "points": [[52.36, 9.70], [52.39, 9.78]]}],
+        "stops": [{"lat": 52.35, "lon": 9.76, "name": MARKUP.format(n=5), "approx": True,
+                   "active": True, "url": "/planung/mobil/halte/x"}],
+        "depot": [None, None],
+    }
+    citizens = {
+        "center": [52.37, 9.73],
+        "zoom": 11,
+        "editable": False,
+        "references": [{"lat": 52.40, "lon": 9.70, "name": MARKUP.format(n=6)}],
+        "markers": [{"id": "a", "lat": 52.36, "lon": 9.74, "kind": "office",
+                     "url": "/standorte/a", "name": MARKUP.format(n=7)}],
+    }
+
+    def block(name: str, data: dict[str, Any]) -> str:
+        text = json.dumps(data).replace("<", "\\u003c").replace(">", "\\u003e")
+        return f'<script type="application/json" id="{name}">{text}</script>'
+
+    style = "width:400px;height:300px"
+    return (
+        '<!doctype html><html lang="de"><head><meta charset="utf-8"><title>probe</title>'
+        '<link rel="stylesheet" href="/static/vendor/leaflet/leaflet.css"></head><body>'
+        f'<div class="planning-map" data-map="plan-data" style="{style}"></div>'
+        f'<div id="mobile-map" style="{style}"></div><div id="map" style="{style}"></div>'
+        + block("plan-data", planning)
+        + block("mobile-map-data", mobile)
+        + block("map-data", citizens)
+        + '<script src="/static/vendor/leaflet/leaflet.js"></script>'
+        '<script src="/static/js/leaflet-text.js"></script>'
+        '<script src="/static/planning/map.js"></script>'
+        '<script src="/static/planning/mobile.js"></script>'
+        '<script src="/static/js/map.js"></script></body></html>'
+    )
+
+
+def test_names_on_the_maps_are_shown_as_text_not_markup(
+    page: Page, live_server: LiveServer
+) -> None:
+    """Leaflet renders a string tooltip or popup as HTML: a name made of markup (a stop, a
+    site, a grid label, a district) must show as its text, and no element of it may appear."""
+    errors: list[str] = []
+    watch(page, errors)
+    page.route(
+        live_server.url + PROBE_PATH,
+        lambda route: route.fulfill(status=200, content_type="text/html", body=_probe_page()),
+    )
+    page.goto(PROBE_PATH)
+    page.wait_for_selector("#map .leaflet-tooltip")  # the citizens' map: permanent labels
+    shapes = page.locator(".leaflet-interactive")
+    for i in range(shapes.count()):
+        shapes.nth(i).hover(force=True)
+        shapes.nth(i).click(force=True)  # popups (stops, locations) open on a click
+        page.mouse.move(0, 0)
+    shown = page.locator(".leaflet-tooltip, .leaflet-popup-content").all_inner_texts()
+    injected = page.evaluate(
+        "() => document.querySelectorAll('[id^=inj-], [id^=lnk-], a[href*=evil]').length"
+    )
+    assert injected == 0, f"markup from a name became elements: {shown}"
+    assert any('<img id="inj-' in text for text in shown), shown
+    assert not errors, errors

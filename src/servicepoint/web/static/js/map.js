@@ -3,7 +3,7 @@
 (function () {
   var el = document.getElementById("map");
   var dataEl = document.getElementById("map-data");
-  if (!el || !dataEl || !window.L) return;
+  if (!el || !dataEl || !window.L || !window.leafletText) return;
   var data = JSON.parse(dataEl.textContent);
   var map = L.map(el, { zoomControl: false, attributionControl: false, keyboard: true })
     .setView(data.center, data.zoom);
@@ -14,7 +14,7 @@
   data.references.forEach(function (r) {
     L.circleMarker([r.lat, r.lon], { radius: 4, color: "#6b7280", weight: 1, fillOpacity: 0.6 })
       .addTo(map)
-      .bindTooltip(r.name, { permanent: true, direction: "right", className: "district-label" });
+      .bindTooltip(leafletText(r.name), { permanent: true, direction: "right", className: "district-label" });
     bounds.push([r.lat, r.lon]);
   });
   var markers = {};
@@ -25,10 +25,7 @@
       : { radius: 9, color: "#b3001b", weight: 3, fillOpacity: 0.85 };
     var marker = L.circleMarker([m.lat, m.lon], style)
       .addTo(map)
-      .bindPopup('<a href="' + m.url + '"></a>');
-    marker.getPopup().setContent((function () {
-      var a = document.createElement("a"); a.href = m.url; a.textContent = m.name; return a;
-    })());
+      .bindPopup(leafletLink(m.url, m.name));
     markers[m.id] = marker;
     bounds.push([m.lat, m.lon]);
   });

@@ -4,7 +4,7 @@
 // grey). On the data page a click fills the coordinates of the form last worked in; keyboard
 // focus stays where it is and a live region says what was filled in.
 (function () {
-  if (!window.L) return;
+  if (!window.L || !window.leafletText) return;
   var lastForm = null;
   document.querySelectorAll("form.map-form").forEach(function (form) {
     form.addEventListener("focusin", function () { lastForm = form; });
@@ -55,12 +55,12 @@
       var style = pointStyle(p), layer;
       if (p.geometry) layer = L.geoJSON(p.geometry, { style: function () { return style; } });
       else layer = L.circleMarker([p.lat, p.lon], L.extend({ radius: p.approx ? 6 : 9 }, style));
-      layer.bindTooltip(p.text).addTo(map);
+      layer.bindTooltip(leafletText(p.text)).addTo(map);
       bounds.push([p.lat, p.lon]);
     });
     data.sites.forEach(function (s) {
       L.marker([s.lat, s.lon], { icon: siteIcon(s), keyboard: false, title: s.name })
-        .bindTooltip(s.name).addTo(map);
+        .bindTooltip(leafletText(s.name)).addTo(map);
       bounds.push([s.lat, s.lon]);
     });
     if (bounds.length > 1) map.fitBounds(bounds, { padding: [20, 20] });

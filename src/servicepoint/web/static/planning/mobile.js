@@ -6,7 +6,7 @@
 (function () {
   var el = document.getElementById("mobile-map");
   var source = document.getElementById("mobile-map-data");
-  if (!el || !source || !window.L) return;
+  if (!el || !source || !window.L || !window.leafletText) return;
   var data = JSON.parse(source.textContent);
   var map = L.map(el, { zoomControl: false, attributionControl: false, keyboard: true })
     .setView(data.center, 11);
@@ -15,11 +15,11 @@
   var bounds = [];
   data.references.forEach(function (r) {
     L.circleMarker([r.lat, r.lon], { radius: 3, color: "#6b7280", weight: 1, fillOpacity: 0.5 })
-      .bindTooltip(r.name).addTo(map);
+      .bindTooltip(leafletText(r.name)).addTo(map);
   });
   data.routes.forEach(function (route) {
     L.polyline(route.points, { color: route.colour, weight: 3, opacity: 0.8 })
-      .bindTooltip(route.label).addTo(map);
+      .bindTooltip(leafletText(route.label)).addTo(map);
   });
   data.stops.forEach(function (s) {
     var marker = L.circleMarker([s.lat, s.lon], {
@@ -30,10 +30,7 @@
       fillColor: s.active ? "#b3001b" : "#d1d5db",
       fillOpacity: 0.85
     }).addTo(map);
-    var link = document.createElement("a");
-    link.href = s.url;
-    link.textContent = s.name;
-    marker.bindPopup(link).bindTooltip(s.name);
+    marker.bindPopup(leafletLink(s.url, s.name)).bindTooltip(leafletText(s.name));
     bounds.push([s.lat, s.lon]);
   });
   if (data.depot && data.depot[0] !== null) {
