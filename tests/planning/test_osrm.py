@@ -45,6 +45,8 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(1.0)
         if mode == "html":
             return self._send(500, b"<html>Internal error</html>", "text/html")
+        if mode == "drip":
+            return self._drip(b'{"code": "Ok", "distances": [[1, 2], [3, 4]]}')
         parts = urlsplit(self.path)
         coords = [
             tuple(float(x) for x in pair.split(","))
@@ -78,6 +80,20 @@ class Handler(BaseHTTPRequestHandler):
         elif mode == "negative":
             table[0][0] = -5
         self._send(200, json.dumps(answer).encode())
+
+    def _drip(self, body: bytes) -> None:
+        """Each byte well within a read timeout, the whole far beyond any deadline."""
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        try:
+            for byte in body:
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+                time.sleep(0.05)
+        except OSError:  # the client gave up: that is the point
+            pass
 
     def _send(self, status: int, body: bytes, kind: str = "application/json") -> None:
         self.send_response(status)
@@ -165,6 +181,22 @@ def test_a_slow_server_times_out(server: FakeOsrm) -> None:
     with pytest.raises(RoutingUnavailable, match="nicht rechtzeitig"):
         osrm_km(server.url, _points(2), _sites(2), timeout=0.2)
     assert time.monotonic() - started < 1.0
+
+
+def test_a_dripping_server_meets_the_total_deadline(server: FakeOsrm) -> None:
+    server.mode = "drip"
+    started = time.monotonic()
+    with pytest.raises(RoutingUnavailable, match="nicht rechtzeitig"):
+        osrm_km(server.url, _points(2), _sites(2), timeout=1, total_seconds=0.5)
+    assert time.monotonic() - started < 1.5
+
+
+def test_the_deadline_is_checked_per_block(server: FakeOsrm) -> None:
+    server.mode = "slow"  # 1 s per request; 3 blocks would take 3 s
+    started = time.monotonic()
+    with pytest.raises(RoutingUnavailable, match="nicht rechtzeitig"):
+        osrm_km(server.url, _points(150), _sites(50), timeout=5, total_seconds=1.5)
+    assert time.monotonic() - started < 2.5 and len(server.requests) == 2
 
 
 def test_no_server_listening() -> None:

@@ -4,15 +4,16 @@ SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from servicepoint.account.models import AuditEntry
 from servicepoint.config import Settings
-from servicepoint.planning import inputs, jobs, scenarios
+from servicepoint.planning import coverage, inputs, jobs, results, scenarios
 from servicepoint.planning.models import Scenario
 from servicepoint.planning.schemas import InvalidScenario
 
@@ -271,3 +272,63 @@ def test_a_site_that_lost_its_point_fails_the_run_clearly(
         "Das Szenario nennt Standorte, die es so nicht gibt. "
         "(site_id: Standort ohne Koordinaten – bitte erst auf der Karte setzen)"
     )
+
+
+def test_osrm_needs_a_routing_server(session: Session, settings: Settings) -> None:
+    assert settings.planning_osrm_url is None
+    assert fields_of("pmedian", {"p": 3, "method": "osrm"}, session, settings) == {"method"}
+
+
+def test_a_run_given_up_as_stale_gets_no_result(
+    session: Session, session_factory: sessionmaker[Session], settings: Settings
+) -> None:
+    scenario = scenarios.create_scenario(
+        session, name="heute", kind="evaluate", params={}, user="planer", settings=settings
+    )
+    session.commit()
+    kind = jobs.registry()["scenario"]
+    with session_factory.begin() as other:
+        assert jobs.claim(other, Scenario) == scenario.id
+
+    def given_up(s: Session, job_id: int, cfg: Settings, progress: jobs.ProgressFn) -> None:
+        # fail_stale ends the row while the run is still computing (another transaction).
+        with session_factory.begin() as meanwhile:
+            meanwhile.execute(
+                update(Scenario).where(Scenario.id == job_id).values(status="failed", error="x")
+            )
+        scenarios.run_scenario(s, scenario_id=job_id, settings=cfg, progress=progress)
+
+    assert not jobs.run_claimed(
+        session_factory, settings, jobs.JobKind(kind.model, given_up), scenario.id
+    )
+    session.expire_all()
+    ended = scenarios.get_scenario(session, scenario_id=scenario.id)
+    assert (ended.status, ended.result) == ("failed", None)
+
+
+def test_balanced_reports_its_real_time(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    solve = coverage.solve_balanced
+
+    def slow(*args: Any, **kwargs: Any) -> Any:
+        time.sleep(0.05)
+        return solve(*args, **kwargs)
+
+    monkeypatch.setattr(coverage, "solve_balanced", slow)
+    scenario = run(session, session_factory, settings, "balanced", {"p": 3})
+    assert scenario.status == "done", scenario.error
+    assert (scenario.result or {})["solver"]["seconds"] >= 0.05
+
+
+def test_a_result_with_a_non_finite_number_is_refused() -> None:
+    assert results.checked_finite({"a": [1.0, {"b": 2}]}) == {"a": [1.0, {"b": 2}]}
+    with pytest.raises(InvalidScenario) as caught:
+        results.checked_finite({"metrics": {"mean_km": 1.0, "within": [0.5, float("nan")]}})
+    assert caught.value.status_code == 422
+    assert "metrics.within.1" in str(caught.value)
+    with pytest.raises(InvalidScenario):
+        results.checked_finite({"x": float("inf")})

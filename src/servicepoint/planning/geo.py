@@ -195,7 +195,13 @@ def distance_km(
         # Imported here: osrm imports this module (Located).
         from servicepoint.planning.osrm import osrm_km
 
+        # The fetch gets the solver's time limit as its own: a job stays well inside the time
+        # after which jobs.fail_stale gives it up.
         return osrm_km(
-            settings.planning_osrm_url, points, sites, timeout=settings.planning_osrm_timeout
+            settings.planning_osrm_url,
+            points,
+            sites,
+            timeout=settings.planning_osrm_timeout,
+            total_seconds=settings.planning_time_limit_seconds,
         )
     raise Unprocessable(N_("Unbekannte Entfernungsart: %(method)s."), method=str(method)[:40])

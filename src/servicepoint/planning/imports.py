@@ -262,13 +262,15 @@ def _columns(header: list[str]) -> dict[str, int]:
     names = [cell.strip().lower() for cell in header]
     resident = next((n for n in RESIDENT_COLUMNS if n in names), None)
     missing = [c for c in ("lat", "lon") if c not in names] + ([] if resident else ["residents"])
-    if missing:
+    if missing or resident is None:
         raise Unprocessable(
-            N_("Zeile 1: es fehlen die Spalten %(columns)s (erwartet: lat, lon, residents, label)."),
+            N_(
+                "Zeile 1: es fehlen die Spalten %(columns)s (erwartet: lat, lon, residents, label)."
+            ),
             columns=", ".join(missing),
         )
-    columns = {name: names.index(name) for name in ("lat", "lon", "label") if name in names}
-    columns["weight"] = names.index(resident)  # type: ignore[arg-type]
+    columns: dict[str, int] = {n: names.index(n) for n in ("lat", "lon", "label") if n in names}
+    columns["weight"] = names.index(resident)
     if resident == "weight":
         columns["weight_alias"] = columns["weight"]
     return columns
@@ -352,6 +354,8 @@ def parse_grid_csv(
     if not rows and not issues:
         raise Unprocessable(N_("Die Datei enthält keine Punkte."))
     if "weight_alias" in columns:
-        detail = N_("Die Spalte „weight“ wird als Einwohnerzahl gelesen (Besuche = Einwohner × Quote).")
+        detail = N_(
+            "Die Spalte „weight“ wird als Einwohnerzahl gelesen (Besuche = Einwohner × Quote)."
+        )
         issues.insert(0, issue("weight_as_residents", "weight", detail))
     return GridImport(tuple(rows), tuple(issues))

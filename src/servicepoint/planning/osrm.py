@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import json
 import math
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,6 +19,9 @@ from servicepoint.planning.geo import Located, coordinates
 
 # OSRM's default --max-table-size is 100 coordinates per request (sources + destinations).
 MAX_COORDINATES = 100
+MAX_ANSWER_BYTES = 5_000_000  # a 50 × 50 table of metres is a few dozen kB
+DEFAULT_DEADLINE = 300.0  # seconds for the whole matrix; the httpx timeout is per read only
+_LATE = N_("Der Routing-Server hat nicht rechtzeitig geantwortet.")
 
 
 class RoutingUnavailable(ServicePointError):
@@ -70,22 +75,39 @@ def _distances(answer: Any, rows: int, cols: int) -> npt.NDArray[np.float64]:
     return out
 
 
-def _fetch(client: httpx.Client, url: str) -> Any:
+def _body(response: httpx.Response, deadline: float) -> bytes:
+    """The answer's bytes, read in chunks with the deadline checked after each: a server that
+    drips a byte at a time resets httpx's read timeout, never this one."""
+    body = bytearray()
+    for chunk in response.iter_bytes():
+        body += chunk
+        if time.monotonic() > deadline:
+            raise RoutingUnavailable(_LATE)
+        if len(body) > MAX_ANSWER_BYTES:
+            raise RoutingUnavailable(N_("Die Antwort des Routing-Servers ist zu groß."))
+    return bytes(body)
+
+
+def _fetch(client: httpx.Client, url: str, deadline: float) -> Any:
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise RoutingUnavailable(_LATE)
     try:
-        response = client.get(url)
+        with client.stream(
+            "GET", url, timeout=min(client.timeout.read or remaining, remaining)
+        ) as response:
+            status, body = response.status_code, _body(response, deadline)
     except httpx.TimeoutException:
-        raise RoutingUnavailable(
-            N_("Der Routing-Server hat nicht rechtzeitig geantwortet.")
-        ) from None
+        raise RoutingUnavailable(_LATE) from None
     except httpx.HTTPError:
         raise RoutingUnavailable(N_("Der Routing-Server ist nicht erreichbar.")) from None
     try:
-        answer = response.json()
+        answer = json.loads(body)
     except ValueError:
         answer = None
-    if response.status_code != 200 and not isinstance(answer, dict):
+    if status != 200 and not isinstance(answer, dict):
         raise RoutingUnavailable(
-            N_("Der Routing-Server antwortet mit HTTP %(status)s."), status=response.status_code
+            N_("Der Routing-Server antwortet mit HTTP %(status)s."), status=status
         )
     if answer is None:
         raise RoutingUnavailable(N_("Die Antwort des Routing-Servers ist kein JSON."))
@@ -93,10 +115,18 @@ def _fetch(client: httpx.Client, url: str) -> Any:
 
 
 def osrm_km(
-    url: str, points: Sequence[Located], sites: Sequence[Located], *, timeout: float
+    url: str,
+    points: Sequence[Located],
+    sites: Sequence[Located],
+    *,
+    timeout: float,
+    total_seconds: float = DEFAULT_DEADLINE,
 ) -> npt.NDArray[np.float64]:
     """n × m road km, asked in blocks of at most 100 coordinates (sites up to half of them,
-    points the rest); any failure is RoutingUnavailable (502), never a partial matrix."""
+    points the rest); any failure is RoutingUnavailable (502), never a partial matrix. `timeout`
+    bounds each connect or read, `total_seconds` the whole matrix (checked per block and while
+    an answer is read)."""
+    deadline = time.monotonic() + total_seconds
     a, b = coordinates(points), coordinates(sites)
     dist = np.empty((len(a), len(b)), dtype=np.float64)
     if not len(a) or not len(b):
@@ -106,7 +136,7 @@ def osrm_km(
         for rows in _chunks(len(a), MAX_COORDINATES - width):
             for cols in _chunks(len(b), width):
                 block = np.vstack([a[rows.start : rows.stop], b[cols.start : cols.stop]])
-                answer = _fetch(client, _request_url(url, block, len(rows)))
+                answer = _fetch(client, _request_url(url, block, len(rows)), deadline)
                 dist[rows.start : rows.stop, cols.start : cols.stop] = _distances(
                     answer, len(rows), len(cols)
                 )

@@ -18,6 +18,8 @@ Points without any coordinates stay in "points" (site, km null): never dropped s
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -241,6 +243,7 @@ def _balanced(
     problem: Problem, params: BalancedParams, *, limit: float, progress: ProgressFn
 ) -> Outcome:
     p = params.p
+    started = time.monotonic()
     points = coverage.solve_balanced(
         problem.dist,
         problem.weights,
@@ -259,7 +262,8 @@ def _balanced(
     best_mean = min(b.mean_km for b in points) or 1.0
     best_max = min(b.max_km for b in points) or 1.0
     shown = min(points, key=lambda b: b.mean_km / best_mean + b.max_km / best_max)
-    return Outcome(shown.facilities, "balanced", shown.optimal, None, 0.0, curve=curve)
+    seconds = time.monotonic() - started
+    return Outcome(shown.facilities, "balanced", shown.optimal, None, seconds, curve=curve)
 
 
 _MODELS: dict[str, Callable[..., Outcome]] = {
@@ -400,8 +404,42 @@ def _changes_json(problem: Problem, changes: Sequence[evaluate.Change]) -> list[
     ]
 
 
+def _nonfinite(value: Any, path: str = "") -> str | None:
+    """Where `value` holds NaN or an infinity (a JSON column refuses them on PostgreSQL, and
+    SQLite would store numbers no page can show); None when every number is finite."""
+    if isinstance(value, float):
+        return None if math.isfinite(value) else path or "."
+    if isinstance(value, dict):
+        items: Any = value.items()
+    elif isinstance(value, list | tuple):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        found = _nonfinite(item, f"{path}.{key}" if path else str(key))
+        if found is not None:
+            return found
+    return None
+
+
+def checked_finite(result: dict[str, Any]) -> dict[str, Any]:
+    """`result` as it is, or 422 naming the first value that is no finite number."""
+    where = _nonfinite(result)
+    if where is not None:
+        raise InvalidScenario(
+            N_(
+                "Das Ergebnis enthält keine endliche Zahl (%(where)s); bitte die Gewichte der "
+                "Nachfrage prüfen."
+            ),
+            where=where[:120],
+            fields={"basis": N_("Werte zu groß")},
+        )
+    return result
+
+
 def result_json(problem: Problem, outcome: Outcome) -> dict[str, Any]:
-    """The stored result (module docstring): the open network, today's, and what changes."""
+    """The stored result (module docstring): the open network, today's, and what changes;
+    never NaN or an infinity (422 instead)."""
     after = _measure(problem, outcome.open)
     if after is None:
         raise InvalidScenario(
@@ -410,20 +448,24 @@ def result_json(problem: Problem, outcome: Outcome) -> dict[str, Any]:
         )
     before = _measure(problem, problem.today)
     changes = evaluate.compare(before, after) if before is not None else None
-    return {
-        "demand": _demand_json(problem),
-        "distance": {"method": problem.method, "detour": problem.detour},
-        "sites": _sites_json(problem, set(_ids(problem, outcome.open))),
-        "points": _points_json(problem, after, before),
-        "metrics": _metrics_json(problem, after, outcome.radius),
-        "baseline": _metrics_json(problem, before, outcome.radius) if before is not None else None,
-        "curve": list(outcome.curve),
-        "gains": _changes_json(problem, changes.gains) if changes else [],
-        "losses": _changes_json(problem, changes.losses) if changes else [],
-        "solver": {
-            "model": outcome.model,
-            "optimal": outcome.optimal,
-            "gap": None if outcome.gap is None else round(outcome.gap, 6),
-            "seconds": round(outcome.seconds, 3),
-        },
-    }
+    return checked_finite(
+        {
+            "demand": _demand_json(problem),
+            "distance": {"method": problem.method, "detour": problem.detour},
+            "sites": _sites_json(problem, set(_ids(problem, outcome.open))),
+            "points": _points_json(problem, after, before),
+            "metrics": _metrics_json(problem, after, outcome.radius),
+            "baseline": _metrics_json(problem, before, outcome.radius)
+            if before is not None
+            else None,
+            "curve": list(outcome.curve),
+            "gains": _changes_json(problem, changes.gains) if changes else [],
+            "losses": _changes_json(problem, changes.losses) if changes else [],
+            "solver": {
+                "model": outcome.model,
+                "optimal": outcome.optimal,
+                "gap": None if outcome.gap is None else round(outcome.gap, 6),
+                "seconds": round(outcome.seconds, 3),
+            },
+        }
+    )

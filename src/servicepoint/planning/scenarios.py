@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, defer
 
 from servicepoint.account import service as account_service
@@ -82,6 +82,15 @@ def check_sites(sites: SiteSet, kind: str, params: CommonParams) -> None:
         )
 
 
+def _check_method(settings: Settings, params: CommonParams) -> None:
+    """Road distances need a routing server: without one the run could only fail later."""
+    if params.method == "osrm" and not settings.planning_osrm_url:
+        raise InvalidScenario(
+            N_("Es ist kein Routing-Server eingestellt (planning_osrm_url)."),
+            fields={"method": N_("Kein Routing-Server eingestellt")},
+        )
+
+
 def create_scenario(
     session: Session,
     *,
@@ -96,6 +105,7 @@ def create_scenario(
     parsed = parse_params(kind, params)
     text = _name(name)
     if settings is not None:
+        _check_method(settings, parsed)
         check_sites(inputs.site_set(session, settings=settings), kind, parsed)
     scenario = Scenario(
         name=text, kind=kind, params=parsed.model_dump(), status="queued", created_by=user
@@ -202,8 +212,16 @@ def run_scenario(
     result = network_result(
         session, settings=settings, kind=scenario.kind, params=scenario.params, progress=progress
     )
-    scenario.result = result
-    session.flush()
+    # Only while the row is still running: a run that fail_stale gave up meanwhile (a slow
+    # routing server, a stalled disk) keeps its failure and gets no result after it.
+    stored = session.execute(
+        update(Scenario)
+        .where(Scenario.id == scenario_id, Scenario.status == "running")
+        .values(result=result)
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(stored, "rowcount", 0) != 1:
+        raise ScenarioBusy(N_("Das Szenario läuft nicht mehr; das Ergebnis wird verworfen."))
 
 
 def _silent(_percent: int, _note: str) -> None:
