@@ -733,16 +733,37 @@ def _probe_page() -> str:
         "center": [52.37, 9.73],
         "editable": False,
         "points": [{**point, "text": MARKUP.format(n=1), "colour": "#f00", "approx": False}],
-        "sites": [{"lat": 52.38, "lon": 9.75, "name": MARKUP.format(n=2), "open": True,
-                   "kind": "office", "approx": False}],
+        "sites": [
+            {
+                "lat": 52.38,
+                "lon": 9.75,
+                "name": MARKUP.format(n=2),
+                "open": True,
+                "kind": "office",
+                "approx": False,
+            }
+        ],
     }
     mobile = {
         "center": [52.37, 9.73],
         "references": [{**point, "name": MARKUP.format(n=3)}],
-        "routes": [{"label": MARKUP.format(n=4), "colour": "#00f",
-                    "points": [[52.36, 9.70], [52.39, 9.78]]}],
-        "stops": [{"lat": 52.35, "lon": 9.76, "name": MARKUP.format(n=5), "approx": True,
-                   "active": True, "url": "/planung/mobil/halte/x"}],
+        "routes": [
+            {
+                "label": MARKUP.format(n=4),
+                "colour": "#00f",
+                "points": [[52.36, 9.70], [52.39, 9.78]],
+            }
+        ],
+        "stops": [
+            {
+                "lat": 52.35,
+                "lon": 9.76,
+                "name": MARKUP.format(n=5),
+                "approx": True,
+                "active": True,
+                "url": "/planung/mobil/halte/x",
+            }
+        ],
         "depot": [None, None],
     }
     citizens = {
@@ -750,8 +771,16 @@ def _probe_page() -> str:
         "zoom": 11,
         "editable": False,
         "references": [{"lat": 52.40, "lon": 9.70, "name": MARKUP.format(n=6)}],
-        "markers": [{"id": "a", "lat": 52.36, "lon": 9.74, "kind": "office",
-                     "url": "/standorte/a", "name": MARKUP.format(n=7)}],
+        "markers": [
+            {
+                "id": "a",
+                "lat": 52.36,
+                "lon": 9.74,
+                "kind": "office",
+                "url": "/standorte/a",
+                "name": MARKUP.format(n=7),
+            }
+        ],
     }
 
     def block(name: str, data: dict[str, Any]) -> str:

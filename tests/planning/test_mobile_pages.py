@@ -178,7 +178,11 @@ def test_a_plan_is_computed_shown_live_and_published(
     data = map_data(page.text)
     assert len(data["routes"]) == 2 and data["depot"] == [52.3745, 9.7386]
     published = post(planner, url + "/veroeffentlichen", {}, page=url)
-    assert published.status_code == 200 and "jetzt buchbar" in published.text
+    # Post/Redirect/Get: a reload of the answer does not publish again.
+    assert published.status_code == 303
+    assert published.headers["location"] == f"{url}#publication"
+    shown = planner.get(url)  # the summary comes from the plan as stored
+    assert 'id="publication"' in shown.text and "1 Halte mit 2 Besuchstagen" in shown.text
     loc = location_service.get_location(
         session, location_id="mobil-stadtteilbibliothek-vahrenheide"
     )
@@ -224,3 +228,29 @@ def test_a_plan_the_checker_refuses_shows_why_and_cannot_be_published(
     assert "Plan veröffentlichen" not in page.text
     refused = post(planner, url + "/veroeffentlichen", {}, page=url)
     assert refused.status_code == 409 and 'role="alert"' in refused.text
+
+
+def test_a_refused_publication_names_the_stops_and_the_stop_page_says_how_to_fix_them(
+    planner: TestClient, session: Session, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(mobile_periodic, "plan_weeks", fake_plan_weeks())
+    post(planner, BASE + "/halte", {**STOP, "address": ""}, page=BASE + "/halte/neu")
+    url = post(planner, BASE + "/plaene", PLAN).headers["location"]
+    assert jobs.run_pending(jobs.sessions_beside(session), settings) == 1
+    refused = post(planner, url + "/veroeffentlichen", {}, page=url)
+    assert refused.status_code == 409 and 'role="alert"' in refused.text
+    assert "Stadtteilbibliothek Vahrenheide" in refused.text and "genauen Ort" in refused.text
+    stop_page = planner.get(f"{BASE}/halte/stadtteilbibliothek-vahrenheide").text
+    assert 'id="place-notice"' in stop_page and "keine Adresse" in stop_page
+    fixed = post(
+        planner,
+        f"{BASE}/halte/stadtteilbibliothek-vahrenheide",
+        STOP,
+        page=f"{BASE}/halte/stadtteilbibliothek-vahrenheide",
+    )
+    assert fixed.status_code == 303
+    stale = post(planner, url + "/veroeffentlichen", {}, page=url)
+    assert stale.status_code == 409 and "neu berechnen" in stale.text
+    assert (
+        'id="place-notice"' not in planner.get(f"{BASE}/halte/stadtteilbibliothek-vahrenheide").text
+    )

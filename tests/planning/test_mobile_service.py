@@ -31,7 +31,7 @@ from servicepoint.planning.mobile_model import (
     Violation,
     Visit,
 )
-from servicepoint.planning.models import MobilePlan
+from servicepoint.planning.models import MobilePlan, MobileStop
 
 START = dt.date(2027, 1, 4)  # a Monday
 NOW = dt.datetime(2027, 1, 3, 9, 0, tzinfo=dt.UTC)  # the Sunday before
@@ -131,6 +131,30 @@ def test_a_stop_outside_the_city_is_refused(session: Session, settings: Settings
     with pytest.raises(Unprocessable) as err:
         ms.add_stop(session, settings=settings, data=stop_data(lat=48.1, lon=11.5), user="p")
     assert "Stadtgebiet" in err.value.message
+
+
+def test_stops_use_the_planning_inputs_one_city_check(
+    session: Session, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One bounding-box check (and message) for every planning point (review 17, #14)."""
+    from servicepoint.planning import inputs
+
+    seen: list[tuple[float, float]] = []
+    real = inputs._checked_point
+
+    def spy(config: Any, lat: float, lon: float) -> tuple[float, float]:
+        seen.append((lat, lon))
+        return real(config, lat, lon)
+
+    monkeypatch.setattr(inputs, "_checked_point", spy)
+    stop = ms.add_stop(session, settings=settings, data=stop_data(), user="p")
+    moved = stop_data(lat=52.37, lon=9.72)
+    ms.update_stop(session, settings=settings, stop_id=stop.id, data=moved, user="p")
+    assert seen == [(52.36, 9.71), (52.37, 9.72)]
+    with pytest.raises(Unprocessable, match="Stadtgebiet"):
+        ms.update_stop(
+            session, settings=settings, stop_id=stop.id, data=stop_data(lat=48.1), user="p"
+        )
 
 
 # -- proposals -----------------------------------------------------------------------------------
@@ -409,3 +433,113 @@ def test_a_stop_withdrawn_once_is_not_reported_again(
         session, plan_id=second.id, settings=settings, user="p", now=NOW
     )
     assert once_more.withdrawn == [] and once_more.locations == ["mobil-bibliothek-mitte"]
+
+
+# -- publication from the plan's own stop data (review 17, findings 2 and 3) ---------------------
+def no_mobile_locations(session: Session) -> bool:
+    return mobile_publish.published_locations(session) == []
+
+
+def test_stops_changed_since_the_plan_refuse_the_publication(
+    session: Session, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    moved = ms.add_stop(session, settings=settings, data=stop_data("Heim Nord"), user="p")
+    off = ms.add_stop(session, settings=settings, data=stop_data("Heim Süd"), user="p")
+    hours = ms.add_stop(session, settings=settings, data=stop_data("Bibliothek Ost"), user="p")
+    kept = ms.add_stop(session, settings=settings, data=stop_data("Treff West"), user="p")
+    plan = done_plan(session, settings, monkeypatch)
+    elsewhere = stop_data("Heim Nord", address="Ganz woanders 1", lat=52.40, lon=9.76)
+    ms.update_stop(session, settings=settings, stop_id=moved.id, data=elsewhere, user="p")
+    ms.set_active(session, stop_id=off.id, active=False, user="p")
+    later = stop_data("Bibliothek Ost", hours="Mo-Fr 14:00-16:00")
+    ms.update_stop(session, settings=settings, stop_id=hours.id, data=later, user="p")
+    renamed = stop_data("Treff West (neu benannt)")  # a name alone does not change the route
+    ms.update_stop(session, settings=settings, stop_id=kept.id, data=renamed, user="p")
+    with pytest.raises(Conflict) as refused:
+        mobile_publish.publish_plan(session, plan_id=plan.id, settings=settings, user="p", now=NOW)
+    text = str(refused.value)
+    assert "Heim Nord" in text and "Heim Süd" in text and "Bibliothek Ost" in text
+    assert "Treff West" not in text and "neu berechnen" in text
+    assert no_mobile_locations(session) and plan.published_at is None
+    for field_change in ({"frequency_weeks": 4}, {"service_minutes": 60}):
+        ms.set_active(session, stop_id=off.id, active=True, user="p")
+        fresh = done_plan(session, settings, monkeypatch, name=f"Neu {field_change}")
+        data = stop_data("Heim Süd", **field_change)
+        ms.update_stop(session, settings=settings, stop_id=off.id, data=data, user="p")
+        with pytest.raises(Conflict, match="Heim Süd"):
+            mobile_publish.publish_plan(
+                session, plan_id=fresh.id, settings=settings, user="p", now=NOW
+            )
+
+
+def test_the_publication_uses_the_stop_as_the_plan_computed_it(
+    session: Session, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stop = ms.add_stop(session, settings=settings, data=stop_data(), user="p")
+    plan = done_plan(session, settings, monkeypatch)
+    assert plan.result is not None
+    assert plan.result["stops"][0]["fingerprint"] == mobile_solve.fingerprint(stop)
+    plan.result = {
+        **plan.result,
+        "stops": [{**plan.result["stops"][0], "name": "Wie berechnet"}],
+    }
+    mobile_publish.publish_plan(session, plan_id=plan.id, settings=settings, user="p", now=NOW)
+    loc = location_service.get_location(session, location_id="mobil-" + stop.id)
+    assert loc.name == "Mobiler ServicePoint – Wie berechnet"
+    assert (loc.street, loc.lat, loc.lon) == ("Musterweg 1", 52.36, 9.71)
+
+
+def test_approximate_points_and_stops_without_address_are_never_published(
+    session: Session, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bare = ms.add_stop(session, settings=settings, data=stop_data(address=None), user="p")
+    district = MobileStop(
+        id="st-list",
+        name="List",
+        kind="district",
+        district="List",
+        address="Lister Platz 1",
+        lat=52.39861,
+        lon=9.74917,
+        approximate=True,  # the district's point, as propose_stops makes it
+        demand=100.0,
+        created_by="p",
+        active=True,
+    )
+    session.add(district)
+    session.flush()
+    plan = done_plan(session, settings, monkeypatch)
+    with pytest.raises(Conflict) as refused:
+        mobile_publish.publish_plan(session, plan_id=plan.id, settings=settings, user="p", now=NOW)
+    text = str(refused.value)
+    assert "List" in text and bare.name in text and "genauen Ort" in text
+    assert no_mobile_locations(session)
+    # The planner sets the exact place (a map click moves the point) and the address.
+    exact = stop_data("List", kind="district", address="Lister Platz 1", lat=52.3985, lon=9.7495)
+    assert (
+        ms.update_stop(
+            session, settings=settings, stop_id="st-list", data=exact, user="p"
+        ).approximate
+        is False
+    )
+    ms.update_stop(session, settings=settings, stop_id=bare.id, data=stop_data(), user="p")
+    fresh = done_plan(session, settings, monkeypatch, name="Genau")
+    report = mobile_publish.publish_plan(
+        session, plan_id=fresh.id, settings=settings, user="p", now=NOW
+    )
+    assert sorted(report.locations) == ["mobil-" + bare.id, "mobil-st-list"]
+
+
+def test_the_publication_report_is_stored_with_the_plan(
+    session: Session, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ms.add_stop(session, settings=settings, data=stop_data(), user="p")
+    plan = done_plan(session, settings, monkeypatch)
+    assert mobile_publish.stored_publication(plan) is None
+    report = mobile_publish.publish_plan(
+        session, plan_id=plan.id, settings=settings, user="p", now=NOW
+    )
+    session.commit()
+    session.expire_all()
+    stored = mobile_publish.stored_publication(ms.get_plan(session, plan_id=plan.id))
+    assert stored == report and stored is not None and stored.at == NOW

@@ -21,7 +21,6 @@ from starlette.datastructures import FormData
 
 from servicepoint.account.deps import require
 from servicepoint.account.models import User
-from servicepoint.core.city import city_facts
 from servicepoint.core.clock import today_local
 from servicepoint.core.db import SessionDep
 from servicepoint.core.i18n import N_, error_text, translate
@@ -29,15 +28,14 @@ from servicepoint.core.inputs import Day, Id, Key, Name
 from servicepoint.core.security import csrf_protect
 from servicepoint.core.templating import render
 from servicepoint.errors import ServicePointError
-from servicepoint.planning import mobile_publish, mobile_service
+from servicepoint.planning import mobile_publish, mobile_service, mobile_views
 from servicepoint.planning.mobile_service import StopData, VanParams
-from servicepoint.planning.models import MobilePlan, MobileStop
+from servicepoint.planning.models import MobileStop
 from servicepoint.planning.pages import STOP_POLLING
 from servicepoint.web import form_errors
-from servicepoint.web.geo import district_points, script_json
 
 router = APIRouter(include_in_schema=False)
-BASE = "/planung/mobil"
+BASE = mobile_views.BASE
 PLANNER = Depends(require("planner"))
 CSRF = [Depends(csrf_protect)]
 
@@ -75,15 +73,6 @@ LABELS = {
     "weeks": N_("Wochen"),
     "count": N_("Anzahl"),
 }
-STATUS = {
-    "queued": N_("wartet auf die Berechnung"),
-    "running": N_("wird berechnet"),
-    "done": N_("fertig"),
-    "failed": N_("fehlgeschlagen"),
-}
-WEEKDAY_SHORT = (N_("Mo"), N_("Di"), N_("Mi"), N_("Do"), N_("Fr"), N_("Sa"), N_("So"))
-# One colour per weekday (routes on the map; the table says the same in words).
-DAY_COLOURS = ("#0b4f9c", "#b3001b", "#1b7a3e", "#7a3db8", "#b35900", "#00707a", "#4b5563")
 DONE = {
     "vorschlag": N_("Die vorgeschlagenen Halte sind angelegt."),
     "halt": N_("Der Halt ist gespeichert."),
@@ -118,54 +107,6 @@ def _validated(model: type[BaseModel], values: dict[str, Any]) -> Any:
     return model.model_validate({k: v for k, v in values.items() if v != ""})
 
 
-def _map(request: Request, **data: Any) -> str:
-    city_dir = request.app.state.settings.city_dir
-    base = {
-        "center": city_facts(city_dir).get("center") or [51.0, 10.0],
-        "references": [{"name": n, "lat": a, "lon": o} for n, a, o in district_points(city_dir)],
-        "stops": [],
-        "routes": [],
-        "depot": None,
-        "pick": None,
-    }
-    return script_json({**base, **data})
-
-
-def _stop_marker(stop: MobileStop) -> dict[str, Any]:
-    return {
-        "name": stop.name,
-        "lat": stop.lat,
-        "lon": stop.lon,
-        "approx": stop.approximate,
-        "active": stop.active,
-        "url": f"{BASE}/halte/{stop.id}",
-    }
-
-
-def _named(lang: str, names: dict[str, str], key: str) -> str:
-    return translate(lang, names[key]) if key in names else key
-
-
-def _violation(lang: str, found: dict[str, Any]) -> str:
-    """The checker's finding in the page's language (its German text if it has no msgid)."""
-    message, params = found.get("message"), found.get("params") or {}
-    if not message:
-        return str(found.get("detail", ""))
-    return translate(lang, message) % params if params else translate(lang, message)
-
-
-def _common(lang: str) -> dict[str, Any]:
-    return {
-        "status_text": lambda s: _named(lang, STATUS, s),
-        "kind_text": lambda k: _named(lang, mobile_service.KIND_NAMES, k),
-        "weekday_short": lambda d: translate(lang, WEEKDAY_SHORT[d]),
-        "day_colour": lambda d: DAY_COLOURS[d],
-        "note_text": lambda n: translate(lang, n) if n else "",
-        "issue_text": lambda i: i.translated(lambda msgid: translate(lang, msgid)),
-        "violation_text": lambda v: _violation(lang, v),
-    }
-
-
 # -- overview: stops and plans -------------------------------------------------------------------
 def _overview(
     request: Request,
@@ -183,9 +124,9 @@ def _overview(
         "plans": mobile_service.list_plans(session),
         "published": mobile_publish.published_locations(session),
         "hours_text": mobile_service.hours_text,
-        "map_json": _map(
+        "map_json": mobile_views.map_json(
             request,
-            stops=[_stop_marker(s) for s in stops],
+            stops=[mobile_views.stop_marker(s) for s in stops],
             pick={"lat": "depot-lat", "lon": "depot-lon"},
         ),
         "done": done,
@@ -194,7 +135,7 @@ def _overview(
         "proposal": proposal,
         "default_start": _next_monday(),
         "max_proposals": mobile_service.MAX_PROPOSALS,
-        **_common(request.state.lang),
+        **mobile_views.common(request.state.lang),
     }
     return render(request, "planning/mobile.html", context, status_code=status_code)
 
@@ -247,15 +188,17 @@ def _stop_page(
     status_code: int = 200,
 ) -> HTMLResponse:
     values = typed if typed is not None else _stop_values(stop)
-    markers = [_stop_marker(stop)] if stop is not None else []
+    markers = [mobile_views.stop_marker(stop)] if stop is not None else []
     context = {
         "stop": stop,
         "location": mobile_publish.location_of(session, stop) if stop else None,
         "form": values,
         "errors": errors or {},
         "kinds": mobile_service.STOP_KINDS,
-        "map_json": _map(request, stops=markers, pick={"lat": "f-lat", "lon": "f-lon"}),
-        **_common(request.state.lang),
+        "map_json": mobile_views.map_json(
+            request, stops=markers, pick={"lat": "f-lat", "lon": "f-lon"}
+        ),
+        **mobile_views.common(request.state.lang),
     }
     return render(request, "planning/mobile_stop.html", context, status_code=status_code)
 
@@ -385,72 +328,12 @@ class PlanForm(BaseModel):
     weeks: int = Field(ge=1, le=8)
 
 
-def _plan_page(
-    request: Request,
-    plan: MobilePlan,
-    *,
-    publication: mobile_publish.Publication | None = None,
-    error: str = "",
-    status_code: int = 200,
-) -> HTMLResponse:
-    context = {
-        "plan": plan,
-        "result": plan.result,
-        "polling": plan.status in ("queued", "running"),
-        "days": _days(plan),
-        "publication": publication,
-        "error": error,
-        **_common(request.state.lang),
-    }
-    if plan.result:
-        context["map_json"] = _map(request, **_plan_map(plan.result))
-    return render(request, "planning/mobile_plan.html", context, status_code=status_code)
-
-
-def _days(plan: MobilePlan) -> list[dict[str, Any]]:
-    days = []
-    for day in (plan.result or {}).get("days", []):
-        date = dt.date.fromisoformat(day["date"])
-        days.append({**day, "day": date, "weekday": date.weekday()})
-    return days
-
-
-def _plan_map(result: dict[str, Any]) -> dict[str, Any]:
-    van = result.get("van") or {}
-    depot = [van.get("depot_lat"), van.get("depot_lon")]
-    where = {s["id"]: [s["lat"], s["lon"]] for s in result.get("stops", [])}
-    routes = []
-    for day in result.get("days", []):
-        date = dt.date.fromisoformat(day["date"])
-        points = [depot, *(where[v["stop_id"]] for v in day["visits"] if v["stop_id"] in where)]
-        routes.append(
-            {
-                "label": date.strftime("%d.%m."),
-                "colour": DAY_COLOURS[date.weekday()],
-                "points": [*points, depot],
-            }
-        )
-    visited = {v["stop_id"] for d in result.get("days", []) for v in d["visits"]}
-    stops = [
-        {
-            "name": s["name"],
-            "lat": s["lat"],
-            "lon": s["lon"],
-            "approx": s["approximate"],
-            "active": s["id"] in visited,
-            "url": f"{BASE}/halte/{s['id']}",
-        }
-        for s in result.get("stops", [])
-    ]
-    return {"stops": stops, "routes": routes, "depot": depot}
-
-
 @router.get(BASE + "/plaene/{plan_id}", response_class=HTMLResponse)
 def plan_page(
     plan_id: Id, request: Request, user: User = PLANNER, session: Session = SessionDep
 ) -> HTMLResponse:
     """A plan: live progress while it is computed, then each day's route, map and verdict."""
-    return _plan_page(request, mobile_service.get_plan(session, plan_id=plan_id))
+    return mobile_views.plan_page(request, mobile_service.get_plan(session, plan_id=plan_id))
 
 
 @router.get(BASE + "/plaene/{plan_id}/fortschritt", response_class=HTMLResponse)
@@ -460,30 +343,29 @@ def plan_progress(
     """The progress fragment (HTMX poll); once finished it links the result and polling stops
     (no reload: the keyboard focus stays where the planner is, the status region announces it)."""
     plan = mobile_service.get_plan(session, plan_id=plan_id)
-    context = {"plan": plan, **_common(request.state.lang)}
+    context = {"plan": plan, **mobile_views.common(request.state.lang)}
     page = render(request, "planning/mobile_progress.html", context)
     if plan.status in ("done", "failed"):
         page.status_code = STOP_POLLING
     return page
 
 
-@router.post(BASE + "/plaene/{plan_id}/veroeffentlichen", dependencies=CSRF)
+@router.post(BASE + "/plaene/{plan_id}/veroeffentlichen", response_model=None, dependencies=CSRF)
 def publish_plan(
     plan_id: Id, request: Request, user: User = PLANNER, session: Session = SessionDep
-) -> HTMLResponse:
-    """Publish: each visited stop becomes a bookable location with the plan's dates."""
+) -> HTMLResponse | RedirectResponse:
+    """Publish: each visited stop becomes a bookable location; then to the plan's page."""
     settings = request.app.state.settings
     try:
         with session.begin_nested():
-            report = mobile_publish.publish_plan(
+            mobile_publish.publish_plan(
                 session, plan_id=plan_id, settings=settings, user=user.username
             )
     except ServicePointError as exc:
         plan = mobile_service.get_plan(session, plan_id=plan_id)
         error = error_text(exc, request.state.lang)
-        return _plan_page(request, plan, error=error, status_code=exc.status_code)
-    plan = mobile_service.get_plan(session, plan_id=plan_id)
-    return _plan_page(request, plan, publication=report)
+        return mobile_views.plan_page(request, plan, error=error, status_code=exc.status_code)
+    return RedirectResponse(f"{BASE}/plaene/{plan_id}#publication", status_code=303)
 
 
 @router.post(BASE + "/plaene/{plan_id}/loeschen", dependencies=CSRF)

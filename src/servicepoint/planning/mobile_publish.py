@@ -1,6 +1,11 @@
 """Publish a mobile plan: each visited stop becomes a location of kind "mobile" with its visit
 dates as dated hours, bookable through the appointment system like any office.
 
+What is published is the stop as the plan computed it (the stop data stored in the plan's
+result): a visited stop deactivated, deleted or changed since then refuses the publication
+(the plan must be computed again), and so does one whose point is only approximate (a
+district's point) or that has no address: citizens are never offered an invented place.
+
 Re-publishing replaces the future dates. Booked appointments are never deleted: a booked day
 that the new plan drops keeps its old hours (the appointment service does that) and the planner
 is told which ones, so that the citizens concerned can be contacted.
@@ -10,7 +15,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -53,6 +59,34 @@ class Publication:
     withdrawn: list[str] = field(default_factory=list)  # earlier stops without future visits
     booked: list[BookedDay] = field(default_factory=list)
     skipped_past: int = 0  # visit days of the plan before today (not offered)
+    at: dt.datetime | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["at"] = None if self.at is None else self.at.isoformat()
+        data["booked"] = [{**asdict(b), "day": b.day.isoformat()} for b in self.booked]
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Publication:
+        at = data.get("at")
+        return cls(
+            locations=list(data.get("locations", [])),
+            dates=int(data.get("dates", 0)),
+            withdrawn=list(data.get("withdrawn", [])),
+            booked=[
+                BookedDay(**{**b, "day": dt.date.fromisoformat(b["day"])})
+                for b in data.get("booked", [])
+            ],
+            skipped_past=int(data.get("skipped_past", 0)),
+            at=None if at is None else dt.datetime.fromisoformat(at),
+        )
+
+
+def stored_publication(plan: MobilePlan) -> Publication | None:
+    """The report of the plan's last publication, as stored in its result."""
+    data = (plan.result or {}).get("publication")
+    return None if data is None else Publication.from_json(data)
 
 
 def location_id(stop_id: str) -> str:
@@ -70,6 +104,45 @@ def _check(plan: MobilePlan) -> None:
         raise Conflict(N_("Der Plan enthält keinen Besuch."))
 
 
+def _planned_stops(
+    session: Session, result: Mapping[str, Any], visited: Sequence[str]
+) -> dict[str, Mapping[str, Any]]:
+    """The visited stops as the plan computed them; refused when one changed since, or has
+    no exact place (approximate point or no address) to offer citizens."""
+    stored = {s["id"]: s for s in result.get("stops", [])}
+    stale, unplaced = [], []
+    for stop_id in visited:
+        data, stop = stored.get(stop_id), session.get(MobileStop, stop_id)
+        name = data["name"] if data else stop_id
+        if stop is None or data is None or not _same(stop, data):
+            stale.append(name)
+        elif data.get("approximate") or not data.get("address"):
+            unplaced.append(name)
+    if stale:
+        raise Conflict(
+            N_(
+                "Diese angefahrenen Halte wurden seit der Berechnung geändert, deaktiviert oder "
+                "gelöscht: %(stops)s. Der Plan passt nicht mehr zu ihnen; bitte Plan neu "
+                "berechnen."
+            ),
+            stops=", ".join(stale),
+        )
+    if unplaced:
+        raise Conflict(
+            N_(
+                "Diese angefahrenen Halte haben nur einen ungefähren Punkt oder keine Adresse: "
+                "%(stops)s. Bitte legen Sie auf der Seite des Halts zuerst den genauen Ort "
+                "(Klick in die Karte) und die Adresse fest, dann Plan neu berechnen."
+            ),
+            stops=", ".join(unplaced),
+        )
+    return {stop_id: stored[stop_id] for stop_id in visited}
+
+
+def _same(stop: MobileStop, data: Mapping[str, Any]) -> bool:
+    return stop.active and data.get("fingerprint") == mobile_solve.fingerprint(stop)
+
+
 def _mobile_services(session: Session) -> list[str]:
     return sorted(
         s.id for s in catalog_service.list_services(session) if MOBILE_CHANNEL in s.channels
@@ -82,15 +155,19 @@ def _walkin_share(settings: Settings) -> float | None:
     return float(share) if share is not None else None
 
 
-def _location(session: Session, stop: MobileStop, source: str, user: str) -> Location:
-    """The stop's location: created on first publication; address and point follow the stop,
-    a name an admin has changed stays."""
-    name = LOCATION_NAME % stop.name
+def _location(session: Session, stop: Mapping[str, Any], source: str, user: str) -> Location:
+    """The stop's location: created on first publication; address and point are the stop's as
+    the plan computed it, a name an admin has changed stays."""
+    name = LOCATION_NAME % stop["name"]
     loc = location_service.seed_virtual(
-        session, location_id=location_id(stop.id), name=name[:200], kind=MOBILE_KIND, source=source
+        session,
+        location_id=location_id(stop["id"]),
+        name=name[:200],
+        kind=MOBILE_KIND,
+        source=source,
     )
     patch = location_service.LocationPatch.model_validate(
-        {"street": stop.address or "", "lat": stop.lat, "lon": stop.lon}
+        {"street": stop["address"], "lat": stop["lat"], "lon": stop["lon"]}
     )
     location_service.apply_patch(
         loc, patch, source=source, by=user, fields=("street", "lat", "lon")
@@ -140,17 +217,15 @@ def publish_plan(
     _check(plan)
     assert plan.result is not None  # _check
     by_stop = mobile_solve.visits_by_stop(plan.result)
+    planned = _planned_stops(session, plan.result, sorted(by_stop))
     source = SOURCE % plan.name
     services, share = _mobile_services(session), _walkin_share(settings)
     stored = {c.location_id: c.dates or {} for c in capacity_service.all_capacities(session)}
-    report = Publication()
+    report = Publication(at=now)
     for stop_id, days in sorted(by_stop.items()):
-        stop = session.get(MobileStop, stop_id)
-        if stop is None:  # deleted since the plan was computed: nothing to publish there
-            continue
         future = {d: spans for d, spans in days.items() if d >= today}
         report.skipped_past += len(days) - len(future)
-        loc = _location(session, stop, source, user)
+        loc = _location(session, planned[stop_id], source, user)
         report.booked += _booked_changes(session, loc, stored.get(loc.id, {}), future, now)
         capacity_service.set_dated_hours(
             session,
@@ -166,6 +241,7 @@ def publish_plan(
         report.dates += len(future)
     _withdraw_others(session, report, set(report.locations), source, now)
     plan.published_at = now
+    plan.result = {**plan.result, "publication": report.as_json()}  # a new dict: JSON column
     account_service.audit(
         session,
         username=user,

@@ -171,19 +171,10 @@ def _apply(stop: MobileStop, data: StopData) -> None:
 
 
 def _in_city(settings: Settings, data: StopData) -> None:
-    config = dm.planning_config(settings.city_dir)
-    if not dm.in_bbox(config, data.lat, data.lon):
-        south, west, north, east = config.bbox
-        raise Unprocessable(
-            N_(
-                "Der Punkt liegt nicht im Stadtgebiet (Breite %(south)s–%(north)s, "
-                "Länge %(west)s–%(east)s)."
-            ),
-            south=south,
-            north=north,
-            west=west,
-            east=east,
-        )
+    """The same check (and message) as every other planning point: inside the city's box."""
+    from servicepoint.planning import inputs
+
+    inputs._checked_point(dm.planning_config(settings.city_dir), data.lat, data.lon)
 
 
 def add_stop(session: Session, *, settings: Settings, data: StopData, user: str) -> MobileStop:

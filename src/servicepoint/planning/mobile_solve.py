@@ -3,17 +3,24 @@ solver's PlanResult → the plan's result JSON (what the pages, the publication 
 
 Result JSON of a mobile plan:
     {"van": {...VanParams}, "seconds": float, "visits": int, "notes": [str],
-     "stops": [{"id", "name", "kind", "lat", "lon", "approximate", "address", "frequency_weeks"}],
+     "stops": [{"id", "name", "kind", "lat", "lon", "approximate", "address", "frequency_weeks",
+                "fingerprint"}],
      "days": [{"date": iso, "leave": "HH:MM", "back": "HH:MM", "break_start": "HH:MM"|None,
                "km": float, "visits": [{"stop_id", "name", "arrive", "start", "end"}]}],
      "unplanned": [{"stop_id", "name", "reason"}],
-     "violations": [{"kind", "day": iso|None, "stop_id", "detail"}]}
+     "violations": [{"kind", "day": iso|None, "stop_id", "detail"}],
+     "publication": {...} (written when the plan is published: mobile_publish.Publication)}
+
+A stop's fingerprint covers what the route and the publication depend on (point, address,
+hours, frequency, spacing, visit length); publishing compares it with the stop as it is now.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import itertools
+import json
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -170,7 +177,24 @@ def _stop_json(stop: MobileStop) -> dict[str, Any]:
         "approximate": stop.approximate,
         "address": stop.address,
         "frequency_weeks": stop.frequency_weeks,
+        "fingerprint": fingerprint(stop),
     }
+
+
+def fingerprint(stop: MobileStop) -> str:
+    """A digest of the stop's data the plan depends on; any change means the plan is stale."""
+    data = [
+        stop.lat,
+        stop.lon,
+        stop.address,
+        stop.approximate,
+        stop.opening_hours,
+        stop.frequency_weeks,
+        stop.min_spacing_days,
+        stop.service_minutes,
+    ]
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def visits_by_stop(result: Mapping[str, Any]) -> dict[str, dict[dt.date, list[tuple[str, str]]]]:
