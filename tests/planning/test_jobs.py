@@ -4,6 +4,7 @@ in-app thread and the worker's hook (SQLite and PostgreSQL)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import threading
 from collections.abc import Iterator
 
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from servicepoint.app import create_app
 from servicepoint.config import Settings
 from servicepoint.core.clock import utcnow
+from servicepoint.core.i18n import translate
 from servicepoint.errors import Unprocessable
 from servicepoint.planning import jobs
 from servicepoint.planning.models import MobilePlan, Scenario
@@ -106,8 +108,19 @@ def test_a_failing_job_is_stored_as_failed_with_a_clear_message(
     assert jobs.run_pending(session_factory, settings, limit=5) == 2
     first, second = status(session_factory, broken), status(session_factory, refused)
     assert first.status == "failed" and first.result is None
-    assert first.error == "Die Berechnung ist mit einem internen Fehler abgebrochen (RuntimeError)."
-    assert second.status == "failed" and second.error == "Es braucht mindestens 2 Standorte."
+    assert jobs.failure_text(first.error) == (
+        "Die Berechnung ist mit einem internen Fehler abgebrochen (RuntimeError)."
+    )
+    assert second.status == "failed"
+    assert jobs.failure_text(second.error) == "Es braucht mindestens 2 Standorte."
+    # Stored as msgid and parameters, so each page writes it in its own language.
+    assert json.loads(second.error or "") == {
+        "msgid": "Es braucht mindestens %(n)s Standorte.",
+        "params": {"n": "2"},
+        "fields": {},
+    }
+    english = jobs.failure_text(first.error, lambda msgid: translate("en", msgid))
+    assert english.startswith("The") and "(RuntimeError)" in english
     assert first.finished_at is not None
 
 
@@ -210,7 +223,8 @@ def test_a_scenario_left_running_by_a_dead_process_fails_with_a_message(
     assert jobs.fail_stale(session, settings=settings) == 1
     session.expire_all()
     ended, running = session.get(Scenario, stale), session.get(Scenario, fresh)
-    assert ended is not None and ended.status == "failed" and "unterbrochen" in (ended.error or "")
+    assert ended is not None and ended.status == "failed"
+    assert "unterbrochen" in jobs.failure_text(ended.error)
     assert running is not None and running.status == "running"
 
 

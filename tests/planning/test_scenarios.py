@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from servicepoint.account.models import AuditEntry
 from servicepoint.config import Settings
+from servicepoint.core.i18n import translate
 from servicepoint.planning import coverage, inputs, jobs, results, scenarios
 from servicepoint.planning.models import Scenario
 from servicepoint.planning.schemas import InvalidScenario
@@ -268,10 +269,12 @@ def test_a_site_that_lost_its_point_fails_the_run_clearly(
     session.expire_all()
     failed = scenarios.get_scenario(session, scenario_id=scenario.id)
     assert failed.status == "failed" and failed.result is None
-    assert failed.error == (
+    assert jobs.failure_text(failed.error) == (
         "Das Szenario nennt Standorte, die es so nicht gibt. "
         "(site_id: Standort ohne Koordinaten – bitte erst auf der Karte setzen)"
     )
+    english = jobs.failure_text(failed.error, lambda msgid: translate("en", msgid))
+    assert "Standort" not in english and "site_id: " in english
 
 
 def test_osrm_needs_a_routing_server(session: Session, settings: Settings) -> None:

@@ -294,7 +294,7 @@ def run_scenario_now(
 
 def _report(scenario: Scenario, as_json: bool) -> None:
     if scenario.status != "done" or scenario.result is None:
-        err.print(f"[red]Fehler:[/] Szenario {scenario.id}: {scenario.error}")
+        err.print(f"[red]Fehler:[/] Szenario {scenario.id}: {jobs.failure_text(scenario.error)}")
         raise typer.Exit(1)
     if as_json:
         answer = {"id": scenario.id, "status": scenario.status, "result": scenario.result}

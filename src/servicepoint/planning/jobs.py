@@ -11,7 +11,8 @@ thread of the web process (settings.planning_jobs_in_app), never in a request.
   write waiting for the job's own uncommitted row (PostgreSQL row lock, SQLite write lock)
   would wait for itself.
 - The result and `done` are committed together; a runner that raises leaves `failed` with a
-  clear message, and the thread or worker goes on with the next job.
+  clear message, and the thread or worker goes on with the next job. The message is stored as
+  its msgid and parameters (`failure_record`), and `failure_text` writes it in a language.
 
 A kind registers `(model, run)`: `run(session, job_id, settings, progress)` with
 `progress(percent, note)`; the note is a German msgid (pages translate it).
@@ -22,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import importlib.util
+import json
 import logging
 import threading
 import time
@@ -47,6 +49,7 @@ JobModel = type[Scenario] | type[MobilePlan]
 DONE_NOTE = N_("Fertig")
 _FAILED_UNEXPECTEDLY = N_("Die Berechnung ist mit einem internen Fehler abgebrochen (%(error)s).")
 _INTERRUPTED = N_("Die Berechnung wurde unterbrochen (der Prozess endete); bitte neu starten.")
+_INTERRUPTED_RECORD = json.dumps({"msgid": _INTERRUPTED, "params": {}, "fields": {}})
 _STALE_AFTER = dt.timedelta(minutes=10)  # beyond twice the time limit: evaluation, slow disks
 _CLAIM_ATTEMPTS = 5
 _PROGRESS_EVERY = 0.5  # seconds between two progress writes of one job (the last always goes)
@@ -143,21 +146,54 @@ class _ProgressWriter:
             log.exception("progress of %s %s not written", self.model.__name__, self.job_id)
 
 
-def _field_text(problem: FieldMessage) -> str:
+def _field_json(problem: FieldMessage) -> list[Any]:
     if isinstance(problem, str):
-        return problem
+        return [problem, {}]
     msgid, params = problem
-    return msgid % dict(params) if params else msgid
+    return [msgid, dict(params or {})]
 
 
-def _failure_text(exc: Exception) -> str:
-    """The stored message: a domain error's own words with the fields it names (the planner
-    reads it on the scenario's page); anything else is logged and named by its type."""
+def failure_record(exc: Exception) -> str:
+    """The stored message, JSON {"msgid", "params", "fields": {name: [msgid, params]}}: a domain
+    error's own words with the fields it names; anything else is logged and named by its type.
+    Pages and the CLI write it in their language with `failure_text`."""
     if isinstance(exc, ServicePointError):
-        named = "; ".join(f"{name}: {_field_text(p)}" for name, p in exc.fields.items())
-        return f"{exc} ({named})" if named else str(exc)
-    log.exception("planning job failed")
-    return _FAILED_UNEXPECTEDLY % {"error": type(exc).__name__}
+        msgid, params = exc.message, {k: str(v) for k, v in exc.params.items()}
+        fields = {name: _field_json(p) for name, p in exc.fields.items()}
+    else:
+        log.exception("planning job failed")
+        msgid, params, fields = _FAILED_UNEXPECTEDLY, {"error": type(exc).__name__}, {}
+    record = {"msgid": msgid, "params": params, "fields": fields}
+    return json.dumps(record, ensure_ascii=False)
+
+
+def _filled(gettext: Callable[[str], str], msgid: Any, params: Any) -> str:
+    text = gettext(str(msgid))
+    try:
+        return text % params if params else text
+    except (KeyError, TypeError, ValueError):  # a catalogue entry that lost a placeholder
+        return str(msgid)
+
+
+def failure_text(stored: str | None, gettext: Callable[[str], str] = str) -> str:
+    """A stored failure in the language of `gettext` (German msgids when none is given, as the
+    CLI prints them); a row written before messages were stored as JSON reads as it is."""
+    if not stored:
+        return ""
+    try:
+        record = json.loads(stored)
+    except ValueError:
+        return stored
+    if not isinstance(record, dict) or "msgid" not in record:
+        return stored
+    text = _filled(gettext, record["msgid"], record.get("params"))
+    fields = record.get("fields") or {}
+    named = "; ".join(
+        f"{name}: {_filled(gettext, *problem)}"
+        for name, problem in fields.items()
+        if isinstance(problem, list) and len(problem) == 2
+    )
+    return f"{text} ({named})" if named else text
 
 
 def _finish(session: Session, model: JobModel, job_id: int, **values: Any) -> None:
@@ -188,7 +224,7 @@ def run_claimed(
             )
         return True
     except Exception as exc:  # any failure is the job's, stored for the planner to read
-        text = _failure_text(exc)
+        text = failure_record(exc)
     try:
         with factory.begin() as session:
             _finish(session, kind.model, job_id, status="failed", error=text)
@@ -223,7 +259,7 @@ def _fail_stale_of(session: Session, model: JobModel, cutoff: dt.datetime, now: 
     ended = session.execute(
         update(model)
         .where(*stale)
-        .values(status="failed", error=_INTERRUPTED, finished_at=now)
+        .values(status="failed", error=_INTERRUPTED_RECORD, finished_at=now)
         .execution_options(synchronize_session=False)
     )
     return int(getattr(ended, "rowcount", 0) or 0)
