@@ -434,7 +434,9 @@ def set_dated_hours(
     except dated.DatedHoursError as exc:
         raise InvalidBooking(exc.message, code="invalid_dates", **exc.params) from exc
     _check_services(session, service_ids)
-    cap = session.get(Capacity, location_id)
+    # The row lock makes a booking that is checking this schedule (FOR SHARE, see
+    # service._bookable_at) finish first, so `booked_dates` below sees its day and keeps it.
+    cap = session.get(Capacity, location_id, with_for_update=True, populate_existing=True)
     if cap is None:
         cap = _capacity_row(location_id, {"hours": "", "hours_source": source})
         cap.hours, cap.channel = {}, "in_person"

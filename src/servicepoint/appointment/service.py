@@ -249,6 +249,7 @@ def _bookable_at(
     """The services, the location's capacity and its schedule, from one read; 4xx if the
     location is of another channel or does not offer every service."""
     today = now.astimezone(BERLIN).date()
+    _share_capacity(session, location_id)
     services, (cap,), closed, offices = reads.reads(
         session, service_ids, location_id, since=today, channel=channel
     )
@@ -262,6 +263,17 @@ def _bookable_at(
         office=offices.get(location_id),
     )
     return services, cap, schedule
+
+
+def _share_capacity(session: Session, location_id: str) -> None:
+    """Hold the capacity row shared (PostgreSQL) until the booking commits: a publication of
+    new dated hours (capacity.set_dated_hours, FOR UPDATE) waits for it and then keeps the
+    booked day, or the booking waits and checks the new schedule. Bookings do not wait for
+    each other. SQLite has no row locks; its single writer serialises both already."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    stmt = select(Capacity.location_id).where(Capacity.location_id == location_id)
+    session.execute(stmt.with_for_update(read=True))
 
 
 def _checked_cells(
