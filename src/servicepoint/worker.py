@@ -7,7 +7,7 @@ import logging
 import time
 from dataclasses import dataclass
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from servicepoint.account import service as account_service
 from servicepoint.appointment import mail
@@ -23,6 +23,7 @@ from servicepoint.consultation import service as consultation_service
 from servicepoint.consultation import uploads as consultation_uploads
 from servicepoint.core import guards
 from servicepoint.core.clock import utcnow
+from servicepoint.core.db import make_engine, make_sessionmaker
 from servicepoint.planning import jobs
 
 log = logging.getLogger("servicepoint.worker")
@@ -54,11 +55,39 @@ class WorkerReport:
 def run_once(
     session: Session, *, settings: Settings, now: dt.datetime | None = None
 ) -> WorkerReport:
-    """One pass: what is due now. Safe to run from several places (idempotent)."""
+    """One pass: the duties due now, then the pending planning jobs. Safe to run from several
+    places (idempotent). The jobs commit in sessions of their own (`jobs.sessions_beside`); a
+    caller on an engine rather than a test's connection uses `run_pass`, which commits the
+    duties first, so a job neither waits for this session's SQLite write lock nor holds the
+    sent mails uncommitted while it solves."""
+    report = run_duties(session, settings=settings, now=now)
+    session.flush()
+    report.planning_jobs = jobs.run_pending(jobs.sessions_beside(session), settings)
+    return report
+
+
+def run_pass(settings: Settings, factory: sessionmaker[Session] | None = None) -> WorkerReport:
+    """`servicepoint worker --once`: the duties, committed, then the pending planning jobs
+    (a solver may run for minutes; mails and purges do not wait for it)."""
+    engine = None
+    if factory is None:
+        engine = make_engine(settings.database_url)
+        factory = make_sessionmaker(engine)
+    try:
+        with factory.begin() as session:
+            report = run_duties(session, settings=settings)
+        report.planning_jobs = jobs.run_pending(factory, settings)
+    finally:
+        if engine is not None:
+            engine.dispose()
+    return report
+
+
+def run_duties(
+    session: Session, *, settings: Settings, now: dt.datetime | None = None
+) -> WorkerReport:
+    """What is due now besides planning jobs: mails, reminders, purges, sweeps."""
     now = now or utcnow()
-    # First, before this pass writes anything: a job commits its progress in transactions of
-    # its own, which on SQLite would wait for this session's write lock.
-    planning_jobs = jobs.run_pending(jobs.sessions_beside(session), settings)
     sent = mail.send_due(session, settings=settings, now=now)
     purged = appointment_service.purge_personal_data(
         session, retention_days=settings.booking_retention_days, now=now
@@ -68,7 +97,6 @@ def run_once(
     sessions = account_service.purge_expired_sessions(session)
     callbacks = callback.purge(session, retention_days=settings.callback_retention_days, now=now)
     report = WorkerReport(sent, purged, mails_purged, sessions, callbacks)
-    report.planning_jobs = planning_jobs
     report.conversations_purged = assistant_service.purge_conversations(
         session, now=now, hours=settings.assistant_conversation_hours
     )
@@ -97,15 +125,29 @@ def run_once(
     return report
 
 
-def run_forever(settings: Settings) -> None:
-    from servicepoint.cli_support import session_scope
+def run_forever(settings: Settings, *, passes: int | None = None) -> None:
+    """The worker loop. Planning jobs run in a thread of their own beside it, so a solver's
+    minutes never hold up confirmation mails or purges. `passes` bounds the loop (tests)."""
+    engine = make_engine(settings.database_url)
+    factory = make_sessionmaker(engine)
+    planning = jobs.JobThread(factory, settings)
+    planning.start()
+    try:
+        while passes is None or passes > 0:
+            passes = None if passes is None else passes - 1
+            _duties_pass(factory, settings)
+            if passes != 0:
+                time.sleep(settings.worker_interval_seconds)
+    finally:
+        planning.stop()
+        engine.dispose()
 
-    while True:
-        try:
-            with session_scope(settings) as session:
-                report = run_once(session, settings=settings)
-            if any(vars(report).values()):
-                log.info("worker: %s", report)
-        except Exception:  # keep the worker alive; the next pass retries
-            log.exception("worker pass failed")
-        time.sleep(settings.worker_interval_seconds)
+
+def _duties_pass(factory: sessionmaker[Session], settings: Settings) -> None:
+    try:
+        with factory.begin() as session:
+            report = run_duties(session, settings=settings)
+        if any(vars(report).values()):
+            log.info("worker: %s", report)
+    except Exception:  # keep the worker alive; the next pass retries
+        log.exception("worker pass failed")
