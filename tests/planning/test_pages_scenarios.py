@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Connection, event
 from sqlalchemy.orm import Session
 
 from servicepoint.planning.models import Scenario
 from tests.conftest import csrf_in, login, make_user
-from tests.planning.page_fixtures import scenario
+from tests.planning.page_fixtures import metrics, scenario
 
 
 @pytest.fixture
@@ -32,7 +34,9 @@ def test_a_finished_scenario_shows_map_metrics_charts_and_changes(
     assert "Szenario: Fünf bis sieben" in html
     assert "Kleinste Zahl von Standorten: 5; Größte Zahl von Standorten: 7" in html
     # the map's data: shaded points, the approximate one flagged, the one without a point left out
-    data = json.loads(re.search(r'id="map-data-s">(.*?)</script>', html, re.S).group(1))
+    found = re.search(r'id="map-data-s">(.*?)</script>', html, re.S)
+    assert found
+    data = json.loads(found.group(1))
     assert [p["name"] for p in data["points"]] == ["Mitte", "Bult"]
     assert (
         data["points"][1]["approx"] is True and data["points"][0]["geometry"]["type"] == "Polygon"
@@ -62,7 +66,9 @@ def test_a_running_scenario_polls_its_progress_in_a_live_region(
         session, status="running", progress=40, progress_note="Entfernungen werden berechnet"
     )
     html = planner.get(f"/planung/szenarien/{row.id}").text
-    box = re.search(r'<div id="scenario-progress"[^>]*>', html).group(0)
+    found = re.search(r'<div id="scenario-progress"[^>]*>', html)
+    assert found
+    box = found.group(0)
     assert 'role="status"' in box and 'aria-live="polite"' in box
     assert f'hx-get="/planung/szenarien/{row.id}/fortschritt"' in box
     fragment = planner.get(f"/planung/szenarien/{row.id}/fortschritt")
@@ -74,6 +80,26 @@ def test_a_running_scenario_polls_its_progress_in_a_live_region(
     done = planner.get(f"/planung/szenarien/{row.id}/fortschritt")
     assert done.status_code == 286  # HTMX stops polling
     assert "Ergebnis anzeigen" in done.text
+
+
+def test_the_progress_poll_does_not_load_the_result(
+    planner: TestClient, session: Session, connection: Connection
+) -> None:
+    """Polled every 2 s: reads the state, not the result's megabytes of polygons."""
+    row = scenario(session)
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(connection, "before_cursor_execute", record)
+    try:
+        fragment = planner.get(f"/planung/szenarien/{row.id}/fortschritt")
+    finally:
+        event.remove(connection, "before_cursor_execute", record)
+    assert fragment.status_code == 286 and "Ergebnis anzeigen" in fragment.text
+    reads = [sql for sql in statements if "FROM planning_scenario" in sql]
+    assert reads and not any("planning_scenario.result" in sql for sql in reads), reads
 
 
 def test_a_failed_scenario_says_why(planner: TestClient, session: Session) -> None:
@@ -159,15 +185,54 @@ def test_two_scenarios_compare_side_by_side(planner: TestClient, session: Sessio
     page = planner.get(f"/planung/vergleich?ids={first.id}&ids={second.id}")
     assert page.status_code == 200
     assert page.text.count('class="map planning-map"') == 2
+    # each result beside its own today (here the same), and what both rest on
     assert re.search(
-        r"Mittlere Entfernung</th><td>2,10 km</td><td>1,80 km</td><td>1,80 km</td>", page.text
+        r"Mittlere Entfernung</th><td>2,10 km</td><td>1,80 km</td><td>2,10 km</td><td>1,80 km</td>",
+        page.text,
     )
+    assert re.search(r'Jahr der Einwohnerzahlen</th><td colspan="2">heute</td>', page.text)
+    assert "compare-mixed" not in page.text
     one = planner.get(f"/planung/vergleich?ids={first.id}")
     assert one.status_code == 422 and "Bitte wählen Sie zwei bis vier Szenarien" in one.text
     assert 'role="alert"' in one.text and f'value="{first.id}" checked' in one.text
     five = "&".join(f"ids={i}" for i in range(1, 6))
     assert planner.get(f"/planung/vergleich?{five}").status_code == 422
     assert planner.get("/planung/vergleich").status_code == 200
+
+
+def test_scenarios_on_different_bases_each_keep_their_own_today(
+    planner: TestClient, session: Session
+) -> None:
+    """A forecast on road distances beside today's demand on great-circle distances: no single
+    "today" from the first one; the bases are shown and the mix is flagged."""
+    first, second = scenario(session, name="Heute"), scenario(session, name="Prognose")
+    assert second.result is not None
+    second.result = {
+        **second.result,
+        "demand": {**second.result["demand"], "year": "2034", "rate": 1.1},
+        "distance": {"method": "osrm", "detour": 1.0},
+        "baseline": metrics(2.6, 5.0, 5.0, (0.4, 0.5, 0.6)),
+    }
+    session.commit()
+    page = planner.get(f"/planung/vergleich?ids={first.id}&ids={second.id}")
+    assert page.status_code == 200
+    html = page.text
+    assert re.search(
+        r"Mittlere Entfernung</th><td>2,10 km</td><td>1,80 km</td><td>2,60 km</td><td>1,80 km</td>",
+        html,
+    )
+    for label, one, two in (
+        ("Jahr der Einwohnerzahlen", "heute", "Prognose 2034"),
+        ("Besuche je Einwohner und Jahr", "1,03", "1,10"),
+        ("Entfernungen", "Luftlinie mal Umwegfaktor", "Routing-Dienst \\(OSRM\\)"),
+        ("Umwegfaktor", "1,30", "1,00"),
+        ("Nachfrage", "Stadtteile", "Stadtteile"),
+    ):
+        cells = f'<td colspan="2">{one}</td><td colspan="2">{two}</td>'
+        assert re.search(f"{label}</th>{cells}", html), label
+    assert 'id="compare-mixed"' in html and "nicht direkt vergleichbar" in html
+    english = planner.get(f"/planung/vergleich?ids={first.id}&ids={second.id}&lang=en")
+    assert english.status_code == 200
 
 
 def test_staff_without_the_planner_role_get_no_scenario_page(

@@ -419,3 +419,30 @@ def param_rows(
         label = translate(lang, PARAM_LABELS[key]) if key in PARAM_LABELS else key
         rows.append((label, text))
     return rows
+
+
+COMPARE_FACTS = ("basis", "year", "rate", "method", "detour")
+
+
+def compare_table(views: Sequence[Mapping[str, Any]], *, lang: str) -> dict[str, Any]:
+    """The comparison's table: first what each result rests on (basis, year, rate, distance
+    method, detour), then every metric as each result's own "today" beside its value, never
+    one "today" for results computed on different bases. `mixed` says the bases differ."""
+    facts = [
+        {"label": translate(lang, PARAM_LABELS[key]), "cells": [v["facts"][key] for v in views]}
+        for key in COMPARE_FACTS
+    ]
+    by_label = [{row["label"]: row for row in v["metrics"]} for v in views]
+    labels = list(dict.fromkeys(label for rows in by_label for label in rows))  # radii may differ
+    metrics = [
+        {
+            "label": label,
+            "cells": [
+                (rows[label]["before"], rows[label]["value"]) if label in rows else ("–", "–")
+                for rows in by_label
+            ],
+        }
+        for label in labels
+    ]
+    mixed = any(len(set(row["cells"])) > 1 for row in facts)
+    return {"facts": facts, "metrics": metrics, "mixed": mixed}

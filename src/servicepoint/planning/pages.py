@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 from starlette.datastructures import UploadFile
 
 from servicepoint.account.deps import require
@@ -238,12 +238,22 @@ def progress(
     scenario_id: Id, request: Request, user: User = PLANNER, session: Session = SessionDep
 ) -> HTMLResponse:
     """The run's state as a fragment; once it is over, HTMX is told to stop polling."""
-    scenario = scenarios.get_scenario(session, scenario_id=scenario_id)
+    scenario = _status_only(session, scenario_id)
     context = {"scenario": scenario, **_helpers(request.state.lang)}
     context["note"] = _note(scenario, request.state.lang)
     over = scenario.status in ("done", "failed")
     page = render(request, "planning/_progress.html", context, STOP_POLLING if over else 200)
     return page
+
+
+def _status_only(session: Session, scenario_id: int) -> Scenario:
+    """The scenario without its result and parameters (megabytes of polygons, a matrix): the
+    progress fragment is polled every 2 s and shows only the state."""
+    options = [defer(Scenario.result), defer(Scenario.params)]
+    scenario = session.get(Scenario, scenario_id, options=options)
+    if scenario is None:
+        raise scenarios.ScenarioNotFound(N_("Dieses Szenario gibt es nicht (mehr)."))
+    return scenario
 
 
 def _note(scenario: Scenario, lang: str) -> str:
@@ -312,7 +322,8 @@ def compare(
         context["error"] = error_text(exc, lang)
         return render(request, "planning/compare.html", context, status_code=exc.status_code)
     columns = [_column(s, lang, center(request), i) for i, s in enumerate(chosen)]
-    context.update(columns=columns, metric_table=_metric_table(columns))
+    table = page_view.compare_table([c["view"] for c in columns], lang=lang)
+    context.update(columns=columns, table=table)
     return render(request, "planning/compare.html", context)
 
 
@@ -321,18 +332,3 @@ def _column(scenario: Scenario, lang: str, middle: list[float], index: int) -> d
     view = page_view.result_view(result, lang=lang, center=middle, key=f"c{index}")
     open_sites = [s.get("name") for s in result.get("sites") or () if s.get("open")]
     return {"scenario": scenario, "view": view, "open_sites": open_sites}
-
-
-def _metric_table(columns: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One row per metric: today's value (from the first result's baseline) and each result's."""
-    first = columns[0]["view"]["metrics"]
-    return [
-        {
-            "label": row["label"],
-            "today": row["before"],
-            "cells": [
-                c["view"]["metrics"][i]["value"] for c in columns if i < len(c["view"]["metrics"])
-            ],
-        }
-        for i, row in enumerate(first)
-    ]
