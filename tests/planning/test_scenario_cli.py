@@ -44,6 +44,15 @@ def test_evaluate_prints_today_as_json_and_for_people(env: dict[str, str]) -> No
     assert code == 0 and "Mittel" in out and "Am schlechtesten versorgt" in out
 
 
+def test_evaluate_can_adjust_by_bookings(env: dict[str, str]) -> None:
+    code, out, err = plan(env, "evaluate", "--adjust", "bookings", "--adjust-days", "60", "--json")
+    assert code == 0, err
+    demand = json.loads(out)["demand"]
+    assert (demand["adjusted_by"], demand["adjust_days"]) == ("bookings", 60)
+    code, _, err = plan(env, "evaluate", "--adjust", "umfrage")
+    assert code != 0 and "adjust" in err
+
+
 def test_scenario_runs_now_and_is_saved(env: dict[str, str], real_engine: Engine) -> None:
     code, out, err = plan(env, "scenario", "pmedian", "--name", "Drei", "--p", "3", "--json")
     assert code == 0, err

@@ -4,6 +4,7 @@ SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from typing import Any
 
@@ -185,6 +186,8 @@ def check_contract(result: dict[str, Any]) -> None:
         "approximate_share",
         "missing_share",
         "issues",
+        "adjusted_by",
+        "adjust_days",
     }
     assert set(result["distance"]) == {"method", "detour"}
     assert all(set(s) == SITE_KEYS for s in result["sites"])
@@ -335,3 +338,34 @@ def test_a_result_with_a_non_finite_number_is_refused() -> None:
     assert "metrics.within.1" in str(caught.value)
     with pytest.raises(InvalidScenario):
         results.checked_finite({"x": float("inf")})
+
+
+def test_booking_statistics_can_adjust_a_scenarios_weights(
+    session: Session, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[tuple[dt.date, dt.date]] = []
+    real = inputs.booking_adjuster
+
+    def count(_session: Session, *, since: dt.date, until: dt.date) -> dict[str, int]:
+        asked.append((since, until))
+        return {"sahlkamp": 300, "bemerode": 100}
+
+    def adjuster(s: Session, **given: Any) -> Any:
+        return real(s, count=count, **given)
+
+    monkeypatch.setattr(inputs, "booking_adjuster", adjuster)
+    plain = scenarios.network_result(session, settings=settings, kind="evaluate", params={})
+    assert plain["demand"]["adjusted_by"] is None and not asked
+    params = {"adjust": "bookings", "adjust_days": 90}
+    moved = scenarios.network_result(session, settings=settings, kind="evaluate", params=params)
+    check_contract(moved)
+    assert (moved["demand"]["adjusted_by"], moved["demand"]["adjust_days"]) == ("bookings", 90)
+    assert len(asked) == 1 and (asked[0][1] - asked[0][0]).days == 90
+    weights = {p["id"]: p["weight"] for p in plain["points"]}
+    assert any(p["weight"] != weights[p["id"]] for p in moved["points"])
+
+
+def test_the_adjustment_is_bounded(session: Session, settings: Settings) -> None:
+    for params in ({"adjust": "umfrage"}, {"adjust": "bookings", "adjust_days": 6}):
+        assert fields_of("evaluate", params, session, settings) <= {"adjust", "adjust_days"}
+    assert fields_of("evaluate", {"adjust_days": 731}, session, settings) == {"adjust_days"}

@@ -130,6 +130,8 @@ def pmedian(
 # --- scenarios: today's network, a scenario run now, the queued jobs -----------------------
 
 KINDS_HELP = "evaluate, tradeoff, close, add, cover, balanced, pmedian, mclp"
+ADJUST_HELP = "none or bookings: booking statistics move the weights between offices' catchments"
+ADJUST_DAYS_HELP = "with --adjust bookings: the last so many days (7-730, default 365)"
 
 
 def _params(**given: object) -> dict[str, object]:
@@ -213,12 +215,15 @@ def evaluate_network(
     method: str = typer.Option("great_circle", "--method", help="great_circle, osrm or matrix"),
     matrix: Path | None = typer.Option(None, "--matrix", help="CSV: point_id,site_id,km"),
     detour: float | None = typer.Option(None, "--detour", help="default: planning.yaml"),
+    adjust: str | None = typer.Option(None, "--adjust", help=ADJUST_HELP),
+    adjust_days: int | None = typer.Option(None, "--adjust-days", help=ADJUST_DAYS_HELP),
 ) -> None:
     """Today's network: mean, 95th percentile and max distance, shares within 1/2/3 km."""
     settings = Settings()
     params = _params(
-        basis=basis, year=year, method=method, matrix_csv=_matrix(matrix), detour=detour
-    )
+        basis=basis, year=year, method=method, matrix_csv=_matrix(matrix), detour=detour,
+        adjust=adjust, adjust_days=adjust_days,
+    )  # fmt: skip
     try:
         with session_scope(settings) as session:
             result = scenarios.network_result(
@@ -263,6 +268,8 @@ def run_scenario_now(
     matrix: Path | None = typer.Option(None, "--matrix", help="CSV: point_id,site_id,km"),
     fixed_open: list[str] = typer.Option([], "--fixed-open", help="site id kept open"),
     forced_closed: list[str] = typer.Option([], "--forced-closed", help="site id closed"),
+    adjust: str | None = typer.Option(None, "--adjust", help=ADJUST_HELP),
+    adjust_days: int | None = typer.Option(None, "--adjust-days", help=ADJUST_DAYS_HELP),
     as_json: bool = typer.Option(False, "--json", help="print id, status and result as JSON"),
 ) -> None:
     """Run a scenario now (Rich progress) and save it under its name."""
@@ -272,6 +279,7 @@ def run_scenario_now(
             p=p, k_min=k_min, k_max=k_max, radius_km=radius, share=share, site_id=site,
             basis=basis, year=year, rate=rate, detour=detour, method=method,
             matrix_csv=_matrix(matrix), fixed_open=fixed_open, forced_closed=forced_closed,
+            adjust=adjust, adjust_days=adjust_days,
         )  # fmt: skip
     except OSError as exc:
         err.print(f"[red]Fehler:[/] {exc.filename}: {exc.strerror}")

@@ -2,7 +2,9 @@
 kind's model, and the result JSON — THE contract with the planner pages and exports:
 
     {"demand": {"basis", "year", "rate", "total_weight", "approximate_share", "missing_share",
-                "issues": [{"kind", "subject", "detail"}]},
+                "issues": [{"kind", "subject", "detail"}],
+                "adjusted_by": "bookings" | null, "adjust_days": days | null},  (set by
+                scenarios.network_result: whether booking statistics moved the weights)
      "distance": {"method", "detour"},
      "sites": [{"id", "name", "kind", "lat", "lon", "precision", "open", "fixed_cost_cents"}],
      "points": [{"id", "name", "borough", "lat", "lon", "precision", "population", "weight",

@@ -8,6 +8,7 @@ reads the demand and sites (planning.inputs), builds the distances, runs the kin
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -16,10 +17,11 @@ from sqlalchemy.orm import Session, defer
 
 from servicepoint.account import service as account_service
 from servicepoint.config import Settings
+from servicepoint.core.clock import today_local
 from servicepoint.core.i18n import N_
 from servicepoint.errors import Conflict, NotFound
 from servicepoint.planning import inputs, jobs, results
-from servicepoint.planning.demand import SiteSet
+from servicepoint.planning.demand import SiteSet, WeightAdjuster
 from servicepoint.planning.models import Scenario
 from servicepoint.planning.schemas import CommonParams, InvalidScenario, parse_params
 
@@ -192,7 +194,12 @@ def network_result(
     parsed = parse_params(kind, params)
     report(2, N_("Nachfrage und Standorte werden gelesen"))
     demand = inputs.demand_set(
-        session, settings=settings, basis=parsed.basis, year=parsed.year, rate=parsed.rate
+        session,
+        settings=settings,
+        basis=parsed.basis,
+        year=parsed.year,
+        rate=parsed.rate,
+        adjusters=_adjusters(session, settings, parsed),
     )
     sites = inputs.site_set(session, settings=settings)
     check_sites(sites, kind, parsed)
@@ -200,7 +207,21 @@ def network_result(
     problem = results.problem(settings, demand, sites, parsed)
     outcome = results.solve(problem, kind, parsed, settings=settings, progress=report)
     report(95, N_("Ergebnis wird ausgewertet"))
-    return results.result_json(problem, outcome)
+    result = results.result_json(problem, outcome)
+    # Pages say whether the weights were adjusted, and by what (None: population × rate).
+    adjusted = parsed.adjust != "none"
+    result["demand"]["adjusted_by"] = parsed.adjust if adjusted else None
+    result["demand"]["adjust_days"] = parsed.adjust_days if adjusted else None
+    return result
+
+
+def _adjusters(session: Session, settings: Settings, params: CommonParams) -> list[WeightAdjuster]:
+    """The weight adjusters the parameters ask for: the bookings of the last days, up to today."""
+    if params.adjust != "bookings":
+        return []
+    until = today_local()
+    since = until - dt.timedelta(days=params.adjust_days)
+    return [inputs.booking_adjuster(session, settings=settings, since=since, until=until)]
 
 
 def run_scenario(

@@ -27,6 +27,7 @@ from servicepoint.errors import FieldMessage, Unprocessable
 KINDS = ("evaluate", "tradeoff", "close", "add", "cover", "balanced", "pmedian", "mclp")
 MAX_P = 60  # far above the city's nine offices plus candidates; bounds the solvers' work
 MAX_SITE_IDS = 200
+MAX_ADJUST_DAYS = 730  # two years of bookings; older ones describe another network
 MAX_MATRIX_CSV = 2_000_000  # characters; a city-wide long-format matrix fits easily
 
 P = Annotated[int, Field(ge=1, le=MAX_P)]
@@ -57,6 +58,10 @@ class CommonParams(BaseModel):
     matrix_csv: Annotated[str, StringConstraints(max_length=MAX_MATRIX_CSV)] | None = None
     fixed_open: SiteIds = []
     forced_closed: SiteIds = []
+    # Booking statistics of the last `adjust_days` days move weight between the offices'
+    # catchments (planning.adjusters.BookingAdjuster); "none" keeps population × rate.
+    adjust: Literal["none", "bookings"] = "none"
+    adjust_days: Annotated[int, Field(ge=7, le=MAX_ADJUST_DAYS)] = 365
 
     @model_validator(mode="after")
     def _consistent(self) -> CommonParams:
