@@ -137,7 +137,7 @@ def test_the_grid_replaces_the_old_one_only_when_every_row_is_valid(
 ) -> None:
     with pytest.raises(Unprocessable, match="kein Nachfrage-Raster"):
         inputs.demand_set(session, settings=settings, basis="grid")
-    good = b"lat,lon,weight,label\n52.37,9.73,1000,A\n52.40,9.70,500,B\n"
+    good = b"lat,lon,residents,label\n52.37,9.73,1000,A\n52.40,9.70,500,B\n"
     report = inputs.import_grid(
         session, data=good, filename="raster.csv", user="p", settings=settings
     )
@@ -145,7 +145,7 @@ def test_the_grid_replaces_the_old_one_only_when_every_row_is_valid(
     demand = inputs.demand_set(session, settings=settings, basis="grid", rate=1.0)
     assert [(p.name, p.weight) for p in demand.points] == [("A", 1000.0), ("B", 500.0)]
     assert demand.points[0].id.startswith("grid:")
-    bad = b"lat,lon,weight\n52.37,9.73,10\n52.37,19.73,10\n52.37,9.73,x\n"
+    bad = b"lat,lon,einwohner\n52.37,9.73,10\n52.37,19.73,10\n52.37,9.73,x\n"
     report = inputs.import_grid(session, data=bad, filename="neu.csv", user="p", settings=settings)
     assert report.imported == 0
     assert [i.subject for i in report.issues] == ["Zeile 3", "Zeile 4"]
@@ -159,6 +159,10 @@ def test_the_grid_replaces_the_old_one_only_when_every_row_is_valid(
         settings=settings,
     )
     assert (again.imported, again.replaced) == (1, 2)
+    # The old column name is read as residents, and the report says so.
+    assert [i.kind for i in again.issues] == ["weight_as_residents"]
+    grid = inputs.demand_set(session, settings=settings, basis="grid", rate=2.0)
+    assert [(p.population, p.weight) for p in grid.points] == [(7, 14.0)]
     with pytest.raises(Unprocessable, match="nur je Stadtteil"):
         inputs.demand_set(session, settings=settings, basis="grid", year="2034")
 
