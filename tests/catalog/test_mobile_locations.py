@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from servicepoint.appointment import capacity as capacity_service
 from servicepoint.appointment import queue
 from servicepoint.appointment import service as appointment_service
+from servicepoint.catalog import present
 from servicepoint.core import clock as core_clock
 from tests.appointment.conftest import NOW, Clock
 from tests.appointment.mobile_support import STOP, STOP_NAME, add_stop
@@ -62,9 +63,9 @@ def test_the_locations_page_lists_a_stop_with_its_next_visits(
     assert "Dazu hält der mobile ServicePoint an 1 Ort." in text
     section = text[text.index('id="mobile-title"') :]
     assert f'<a href="/standorte/{STOP}">{STOP_NAME}</a>' in section
-    assert "Di 15.12.</time> 09:00–12:00" in section
-    assert "Do 17.12.</time> 13:00–15:00" in section
-    assert "Mo 21.12.</time> 10:00–11:00, 14:00–15:00" in section
+    assert "Di. 15.12.</time> 09:00–12:00" in section
+    assert "Do. 17.12.</time> 13:00–15:00" in section
+    assert "Mo. 21.12.</time> 10:00–11:00, 14:00–15:00" in section
     assert "25.12." not in section  # three visits on the list; the rest on the stop's page
     assert "Lage auf der Karte unbekannt" in section  # the test stop has no coordinates
     assert f'href="/termine?location={STOP}"' in section
@@ -85,8 +86,8 @@ def test_the_stop_page_shows_every_visit_and_the_subscription(
     assert page.status_code == 200
     text = page.text
     assert '<h2 id="visits-title">Besuchstermine</h2>' in text
-    assert "Fr 25.12.</time> 09:00–12:00 <strong>(fällt aus: Feiertag)</strong>" in text
-    assert "Di 15.12.</time> 09:00–12:00</li>" in text
+    assert "Fr. 25.12.</time> 09:00–12:00 <strong>(fällt aus: Feiertag)</strong>" in text
+    assert "Di. 15.12.</time> 09:00–12:00</li>" in text
     assert f'<a href="/standorte/{STOP}/besuche.ics">Termine abonnieren (.ics)</a>' in text
     assert '<table class="hours">' not in text  # no weekly hours: it comes on its dates
     # The services of its plan, not every service of the Bürgerämter.
@@ -188,7 +189,7 @@ def test_a_closure_cancels_that_visit_in_the_calendar(
     assert after["status"] == "CANCELLED" and "geschlossen" in after["description"]
     assert int(after["sequence"]) > int(before["sequence"])
     page = client.get(f"/standorte/{STOP}").text
-    assert "Do 17.12.</time> 13:00–15:00 <strong>(fällt aus: geschlossen)</strong>" in page
+    assert "Do. 17.12.</time> 13:00–15:00 <strong>(fällt aus: geschlossen)</strong>" in page
 
 
 @pytest.mark.parametrize(
@@ -211,3 +212,17 @@ def test_bad_subscription_requests_are_clear_4xx(
         assert 400 <= resp.status_code < 500, resp.text[:300]
     else:
         assert resp.status_code == status, resp.text[:300]
+
+
+@pytest.mark.parametrize(
+    ("day", "de", "en"),
+    [
+        (dt.date(2027, 1, 12), "Di. 12.01.", "Tue 12 Jan"),
+        (dt.date(2027, 5, 1), "Sa. 01.05.", "Sat 1 May"),
+        (dt.date(2027, 9, 5), "So. 05.09.", "Sun 5 Sep"),
+    ],
+)
+def test_a_visit_day_is_written_by_the_locale_data(day: dt.date, de: str, en: str) -> None:
+    """Weekday and month abbreviations come from Babel, not from names cut short in code."""
+    assert present.short_day(day, "de") == de
+    assert present.short_day(day, "en") == en

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
@@ -36,14 +34,6 @@ router = APIRouter(include_in_schema=False)
 MAX_IMPORT_BYTES = 2_000_000
 MOBILE = "mobile"  # a stop of the mobile ServicePoint: open on its visit dates only
 LIST_VISITS = 3  # visits a stop shows on the list of locations
-_MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
-
-def short_day(day: dt.date, lang: str) -> str:
-    """A visit's day as a list shows it: "Di 12.01." / "Tue 12 Jan"."""
-    if lang == "en":
-        return f"{DAY_NAMES['en'][day.weekday()][:3]} {day.day} {_MONTHS_EN[day.month - 1]}"
-    return f"{DAY_NAMES['de'][day.weekday()][:2]} {day.strftime('%d.%m.')}"
 
 
 @router.get("/suche", response_class=HTMLResponse)
@@ -126,7 +116,7 @@ def locations(request: Request, session: Session = SessionDep) -> HTMLResponse:
             "days": DAYS,
             "day_names": DAY_NAMES[request.state.lang],
             "address": present.address,
-            "short_day": short_day,
+            "short_day": present.short_day,
         },
     )
 
@@ -167,7 +157,7 @@ def location_page(
             "waiting": waiting,
             "mobile": loc.kind == MOBILE,
             "visits": visit_service.visits(session, location_id=loc.id, since=today_local()),
-            "short_day": short_day,
+            "short_day": present.short_day,
         },
     )
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import Any
+
+from babel.dates import format_date
 
 from servicepoint.catalog.models import Location, Service
 from servicepoint.catalog.schemas import (
@@ -138,3 +141,12 @@ def location_read(loc: Location) -> LocationRead:
         service_ids=loc.service_ids,
         provenance=loc.provenance or {},
     )
+
+
+# How a list shows a visit's day; Babel knows the names and abbreviations of each language.
+SHORT_DAY = {"de": "EEE dd.MM.", "en": "EEE d MMM"}
+
+
+def short_day(day: dt.date, lang: str) -> str:
+    """A visit's day as a list shows it: "Di. 12.01." / "Tue 12 Jan"."""
+    return format_date(day, SHORT_DAY.get(lang, SHORT_DAY["de"]), locale=lang)
