@@ -164,3 +164,21 @@ def test_a_time_limit_holds_on_an_instance_too_large_to_prove_in_it() -> None:
     result = solve_pmedian(dist, 15, time_limit=1.0)
     assert result.seconds < 4.0  # the limit, plus one LP round or interchange at most
     assert 0 < result.lower_bound <= result.objective and len(result.facilities) == 15
+
+
+def test_one_input_check_for_every_solver() -> None:
+    from servicepoint.planning import center, coverage, evaluate, mip, solver
+
+    assert mip.check is solver.check_problem
+    for module in (center, coverage, evaluate):
+        assert vars(module)["check"] is solver.check_problem
+    dist = np.array([[1.0, 2.0], [2.0, 1.0]])
+    # p = True passed the p-median's own check before (True == 1); now the shared one refuses it.
+    with pytest.raises(InvalidProblem, match="p = True"):
+        solve_pmedian(dist, True)
+    for run in (
+        lambda: solve_pmedian(dist, 1, forced_closed=[0, 1]),
+        lambda: center.solve_pcenter(dist, 1, forced_closed=[0, 1]),
+    ):
+        with pytest.raises(InvalidProblem, match="Alle Standorte sind geschlossen"):
+            run()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import highspy
@@ -14,10 +14,11 @@ import numpy as np
 from servicepoint.core.i18n import N_
 from servicepoint.planning.master import new_highs
 from servicepoint.planning.solver import (
+    Checked,
     InvalidProblem,
-    _check_matrix,
-    _check_weights,
-    _sites,
+    check_p,
+    check_problem,
+    site_columns,
 )
 
 __all__ = [
@@ -57,55 +58,8 @@ class Stage:
 StageFn = Callable[[Stage], None]
 
 
-@dataclass(frozen=True)
-class Checked:
-    dist: np.ndarray  # points × sites, finite, ≥ 0
-    weights: np.ndarray  # one finite weight ≥ 0 per point
-    fixed: np.ndarray  # sorted site columns that must open
-    allowed: np.ndarray  # bool per site: not forced closed
-
-
-def check(
-    dist: np.ndarray,
-    weights: Sequence[float] | np.ndarray | None,
-    fixed_open: Sequence[int] = (),
-    forced_closed: Sequence[int] = (),
-) -> Checked:
-    """Validated inputs; raises InvalidProblem for a bad matrix, weights or site lists."""
-    matrix = _check_matrix(dist)
-    m, n = matrix.shape
-    w = _check_weights(weights, m)
-    fixed = _sites(fixed_open, n, "fixed_open")
-    closed = _sites(forced_closed, n, "forced_closed")
-    if np.intersect1d(fixed, closed).size:
-        raise InvalidProblem(N_("Ein Standort kann nicht zugleich gesetzt und geschlossen sein."))
-    allowed = np.ones(n, dtype=bool)
-    allowed[closed] = False
-    if not allowed.any():
-        raise InvalidProblem(N_("Alle Standorte sind geschlossen."))
-    return Checked(matrix, w, fixed, allowed)
-
-
-def site_columns(values: Sequence[int], n: int, what: str) -> np.ndarray:
-    """Sorted distinct site columns; InvalidProblem names `what` when one is out of range."""
-    return _sites(values, n, what)
-
-
-def check_p(checked: Checked, p: int) -> int:
-    """p between the number of fixed sites (at least 1) and the sites that may open."""
-    free = int(checked.allowed.sum())
-    if (
-        isinstance(p, bool)
-        or not isinstance(p, int | np.integer)
-        or not (max(1, checked.fixed.size) <= p <= free)
-    ):
-        raise InvalidProblem(
-            N_("p = %(p)s geht nicht: %(fixed)s Standorte sind gesetzt, %(free)s sind möglich."),
-            p=p,
-            fixed=checked.fixed.size,
-            free=free,
-        )
-    return int(p)
+# The one input check of every solver lives in planning.solver; `check` is its name here.
+check = check_problem
 
 
 def check_radius(radius: float) -> float:

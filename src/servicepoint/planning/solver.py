@@ -25,7 +25,17 @@ from servicepoint.planning.tree import Goal
 MAX_CELLS = 25_000_000
 _EXACT_INTEGERS = 2.0**52  # sums of integers stay exact in float64 below this
 
-__all__ = ["MAX_CELLS", "InvalidProblem", "PMedianResult", "Progress", "solve_pmedian"]
+__all__ = [
+    "MAX_CELLS",
+    "Checked",
+    "InvalidProblem",
+    "PMedianResult",
+    "Progress",
+    "check_p",
+    "check_problem",
+    "site_columns",
+    "solve_pmedian",
+]
 
 
 class InvalidProblem(Unprocessable):
@@ -42,11 +52,13 @@ class PMedianResult:
 
 
 @dataclass(frozen=True)
-class _Checked:
-    dist: np.ndarray
-    weights: np.ndarray
-    p: int
-    fixed: np.ndarray
+class Checked:
+    """A location problem's validated inputs, shared by every solver (p-median, MIPs, center,
+    coverage, evaluation): one check, one set of messages."""
+
+    dist: np.ndarray  # points × sites, finite, ≥ 0
+    weights: np.ndarray  # one finite weight ≥ 0 per point
+    fixed: np.ndarray  # sorted site columns that must open
     allowed: np.ndarray  # bool per site: not forced closed
 
 
@@ -81,13 +93,13 @@ def _check_weights(weights: Sequence[float] | np.ndarray | None, m: int) -> np.n
     return w
 
 
-def _check(
+def check_problem(
     dist: np.ndarray,
-    p: int,
     weights: Sequence[float] | np.ndarray | None,
-    fixed_open: Sequence[int],
-    forced_closed: Sequence[int],
-) -> _Checked:
+    fixed_open: Sequence[int] = (),
+    forced_closed: Sequence[int] = (),
+) -> Checked:
+    """Validated inputs; raises InvalidProblem for a bad matrix, weights or site lists."""
     matrix = _check_matrix(dist)
     m, n = matrix.shape
     w = _check_weights(weights, m)
@@ -97,14 +109,31 @@ def _check(
         raise InvalidProblem(N_("Ein Standort kann nicht zugleich gesetzt und geschlossen sein."))
     allowed = np.ones(n, dtype=bool)
     allowed[closed] = False
-    if not max(1, fixed.size) <= p <= int(allowed.sum()):
+    if not allowed.any():
+        raise InvalidProblem(N_("Alle Standorte sind geschlossen."))
+    return Checked(matrix, w, fixed, allowed)
+
+
+def site_columns(values: Sequence[int], n: int, what: str) -> np.ndarray:
+    """Sorted distinct site columns; InvalidProblem names `what` when one is out of range."""
+    return _sites(values, n, what)
+
+
+def check_p(checked: Checked, p: int) -> int:
+    """p between the number of fixed sites (at least 1) and the sites that may open."""
+    free = int(checked.allowed.sum())
+    if (
+        isinstance(p, bool)
+        or not isinstance(p, int | np.integer)
+        or not (max(1, checked.fixed.size) <= p <= free)
+    ):
         raise InvalidProblem(
             N_("p = %(p)s geht nicht: %(fixed)s Standorte sind gesetzt, %(free)s sind möglich."),
             p=p,
-            fixed=fixed.size,
-            free=int(allowed.sum()),
+            fixed=checked.fixed.size,
+            free=free,
         )
-    return _Checked(matrix, w, int(p), fixed, allowed)
+    return int(p)
 
 
 def _integral(dist: np.ndarray, weights: np.ndarray) -> bool:
@@ -113,7 +142,7 @@ def _integral(dist: np.ndarray, weights: np.ndarray) -> bool:
     return whole and float(weights.sum()) * float(dist.max(initial=0.0)) < _EXACT_INTEGERS
 
 
-def _reduced(checked: _Checked, gap: float) -> tuple[benders.Problem, np.ndarray]:
+def _reduced(checked: Checked, p: int, gap: float) -> tuple[benders.Problem, np.ndarray]:
     """Only clients with weight > 0 and sites that may open enter the model; returns the
     problem and the map from its site indices back to columns of `dist`."""
     sites = np.flatnonzero(checked.allowed)
@@ -122,7 +151,7 @@ def _reduced(checked: _Checked, gap: float) -> tuple[benders.Problem, np.ndarray
     weights = checked.weights[clients]
     fixed = np.searchsorted(sites, checked.fixed)
     goal = Goal(_integral(dist, weights), gap)
-    return benders.Problem(dist, weights, checked.p, fixed, goal), sites
+    return benders.Problem(dist, weights, p, fixed, goal), sites
 
 
 def solve_pmedian(
@@ -144,11 +173,12 @@ def solve_pmedian(
     True for a proof of optimality. Without `exact` only the heuristic runs (fast, unproven).
     Raises InvalidProblem for inconsistent input."""
     started = time.monotonic()
-    checked = _check(dist, p, weights, fixed_open, forced_closed)
+    checked = check_problem(dist, weights, fixed_open, forced_closed)
+    p = check_p(checked, p)
     deadline = None if time_limit is None else started + max(0.0, float(time_limit))
     if not 0.0 <= gap < 1.0:
         raise InvalidProblem(N_("Die Lücke muss zwischen 0 und 1 liegen."))
-    problem, sites = _reduced(checked, gap)
+    problem, sites = _reduced(checked, p, gap)
     clock = benders.Clock(deadline, progress)
     best, lower, optimal = _solve_reduced(problem, clock, exact)
     facilities = sites[best]
