@@ -49,15 +49,13 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
 @app.command()
 def worker(once: bool = typer.Option(False, "--once", help="one pass, then exit (cron)")) -> None:
     """Send due e-mails (confirmations, reminders) and delete personal data on schedule."""
-    from servicepoint.cli_support import session_scope
-    from servicepoint.worker import run_forever, run_once
+    from servicepoint.worker import run_forever, run_pass
 
     settings = Settings()
     if not once:
         console.print("worker running; Ctrl+C stops it")
         run_forever(settings)
-    with session_scope(settings) as session:
-        report = run_once(session, settings=settings)
+    report = run_pass(settings)  # the duties committed first, then the planning jobs
     console.print(f"[green]done[/] {report}")
 
 
