@@ -12,6 +12,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Connection, event
 from sqlalchemy.orm import Session
 
+from servicepoint.core.i18n import N_
+from servicepoint.errors import Unprocessable
+from servicepoint.planning import jobs
 from servicepoint.planning.models import Scenario
 from tests.conftest import csrf_in, login, make_user
 from tests.planning.page_fixtures import metrics, scenario
@@ -106,6 +109,34 @@ def test_a_failed_scenario_says_why(planner: TestClient, session: Session) -> No
     row = scenario(session, status="failed", error="Zu wenige Standorte mit Koordinaten.")
     html = planner.get(f"/planung/szenarien/{row.id}").text
     assert "Die Berechnung ist fehlgeschlagen:" in html and "Zu wenige Standorte" in html
+
+
+def test_a_failed_job_says_why_in_the_page_language(planner: TestClient, session: Session) -> None:
+    stored = jobs.failure_record(
+        Unprocessable(
+            N_("Die Berechnung wurde unterbrochen (der Prozess endete); bitte neu starten.")
+        )
+    )
+    row = scenario(session, status="failed", error=stored)
+    german = planner.get(f"/planung/szenarien/{row.id}").text
+    assert "Die Berechnung wurde unterbrochen" in german and "msgid" not in german
+    english = planner.get(f"/planung/szenarien/{row.id}?lang=en").text
+    assert "interrupted" in english and "msgid" not in english
+
+
+def test_the_form_offers_weights_by_bookings_and_the_result_says_so(
+    planner: TestClient, session: Session
+) -> None:
+    assert 'name="adjust"' in planner.get("/planung/szenarien").text
+    row = scenario(session)
+    assert row.result is not None
+    row.result = {
+        **row.result,
+        "demand": {**row.result["demand"], "adjusted_by": "bookings", "adjust_days": 90},
+    }
+    session.commit()
+    html = planner.get(f"/planung/szenarien/{row.id}?ergebnis=1").text
+    assert "Buchungen der letzten 90 Tage" in html
 
 
 def test_exports_are_downloads_of_finished_scenarios_only(

@@ -284,6 +284,7 @@ def demand_facts(result: Mapping[str, Any], *, lang: str) -> dict[str, str]:
         "missing": percent(demand.get("missing_share"), lang),
         "method": _word(distance.get("method"), lang),
         "detour": number(distance.get("detour"), lang, 2),
+        "adjust_days": str(demand.get("adjust_days") or "") if demand.get("adjusted_by") else "",
     }
 
 

@@ -27,7 +27,7 @@ from servicepoint.core.inputs import Id
 from servicepoint.core.security import csrf_protect
 from servicepoint.core.templating import render
 from servicepoint.errors import ServicePointError, Unprocessable
-from servicepoint.planning import data_pages, exports, inputs, page_view, scenarios
+from servicepoint.planning import data_pages, exports, inputs, jobs, page_view, scenarios
 from servicepoint.planning import service as planning_service
 from servicepoint.planning.charts import number
 from servicepoint.planning.models import Scenario
@@ -43,7 +43,7 @@ CompareIds = Annotated[list[Id], Query(max_length=scenarios.MAX_COMPARED)]
 # Fields a scenario form may send besides the kind's own (the schema refuses unknown ones).
 LIST_FIELDS = ("fixed_open", "forced_closed")
 TEXT_FIELDS = (
-    *("basis", "year", "rate", "detour", "method"),
+    *("basis", "year", "rate", "detour", "method", "adjust", "adjust_days"),
     *("k_min", "k_max", "site_id", "radius_km", "p"),
 )
 DONE = {"geloescht": N_("Das Szenario ist gelöscht.")}
@@ -64,6 +64,7 @@ def _helpers(lang: str) -> dict[str, Any]:
     return {
         "kind_text": lambda kind: page_view.kind_text(kind, lang),
         "status_text": lambda status: page_view.status_text(status, lang),
+        "failure_text": lambda stored: jobs.failure_text(stored, lambda m: translate(lang, m)),
     }
 
 
