@@ -443,7 +443,9 @@ def compare(page: Page, audit: Audit, ids: tuple[int, int]) -> None:
     expect(page.get_by_role("heading", level=1)).to_have_text("Szenarien vergleichen")
     columns = page.locator("section.compare-col")
     expect(columns).to_have_count(2)
-    expect(page.locator("table.metrics").first.locator("thead th")).to_have_count(4)
+    # Each scenario beside its own today: a heading per scenario, then "Heute" and "Ergebnis"
+    # under each, after the metric's column.
+    expect(page.locator("table.metrics").first.locator("thead th")).to_have_count(1 + 2 * 3)
     for i in range(2):
         expect_drawn_map(page, page.locator(f"#map-c{i}"), min_shapes=5)
         expect(columns.nth(i).locator("figure.chart-figure svg[role=img]").first).to_be_visible()
