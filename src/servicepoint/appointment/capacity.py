@@ -30,11 +30,11 @@ from servicepoint.catalog.errors import InvalidLocationData
 from servicepoint.catalog.hours import (
     SPECIAL_DAYS,
     Hours,
-    HoursError,
     format_hours,
     intersect,
     outside,
     parse_hours,
+    valid_hours,
 )
 from servicepoint.catalog.models import Location
 from servicepoint.core.clock import BERLIN, utcnow
@@ -91,10 +91,7 @@ class VideoSection(BaseModel):
     @field_validator("hours")
     @classmethod
     def _hours(cls, value: str) -> str:
-        try:
-            parse_hours(value)
-        except HoursError as exc:
-            raise ValueError(str(exc)) from exc
+        valid_hours(value)
         return value
 
 
@@ -258,11 +255,7 @@ class CapacityChange(BaseModel):
     @field_validator("hours", "opening_hours")
     @classmethod
     def _hours(cls, value: str | None) -> str | None:
-        try:
-            parse_hours(value or "")
-        except HoursError as exc:
-            raise ValueError(str(exc)) from exc
-        return value
+        return valid_hours(value)
 
     def office_values(self) -> dict[str, Any]:
         """The office facts this change sets, as stored (parsed hours, None for unknown)."""

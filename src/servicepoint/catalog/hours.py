@@ -126,3 +126,13 @@ def outside(hours: Hours, opening: Hours) -> Hours:
         if rest:
             result[day] = rest
     return result
+
+
+def valid_hours(value: str | None) -> str | None:
+    """For pydantic validators: the text (None or "" = none given) parses as opening hours;
+    otherwise the parser's message, as the ValueError pydantic reports on the field."""
+    try:
+        parse_hours(value or "")
+    except HoursError as exc:
+        raise ValueError(str(exc)) from exc
+    return value

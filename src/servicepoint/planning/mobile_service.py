@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from servicepoint.account import service as account_service
-from servicepoint.catalog.hours import HoursError, format_hours, parse_hours
+from servicepoint.catalog.hours import format_hours, parse_hours, valid_hours
 from servicepoint.config import Settings
 from servicepoint.core.i18n import N_
 from servicepoint.core.inputs import Name, ShortText
@@ -87,10 +87,7 @@ class StopData(BaseModel):
     @field_validator("hours")
     @classmethod
     def _hours(cls, value: str) -> str:
-        try:
-            parse_hours(value)
-        except HoursError as exc:
-            raise ValueError(str(exc)) from exc
+        valid_hours(value)
         return value
 
 
