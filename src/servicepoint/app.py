@@ -101,6 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
         # Planning scenarios and mobile plans run beside the requests, never in one.
         jobs_thread = planning_jobs.start_thread(_app.state.sessionmaker, settings)
+        _app.state.jobs_thread = jobs_thread
         # Everything loaded at start-up lives as long as the process: keep it out of the
         # garbage collector's full passes, which otherwise stall requests for tens of ms.
         gc.collect()
