@@ -5,11 +5,7 @@
   var dataEl = document.getElementById("map-data");
   if (!el || !dataEl || !window.L || !window.leafletText) return;
   var data = JSON.parse(dataEl.textContent);
-  var map = L.map(el, { zoomControl: false, attributionControl: false, keyboard: true })
-    .setView(data.center, data.zoom);
-  // Zoom buttons speak the page's language (Leaflet's defaults are English).
-  L.control.zoom({ zoomInTitle: el.getAttribute("data-zoom-in") || "Zoom in",
-                   zoomOutTitle: el.getAttribute("data-zoom-out") || "Zoom out" }).addTo(map);
+  var map = leafletMap(el, data.center, data.zoom);
   var bounds = [];
   data.references.forEach(function (r) {
     L.circleMarker([r.lat, r.lon], { radius: 4, color: "#6b7280", weight: 1, fillOpacity: 0.6 })

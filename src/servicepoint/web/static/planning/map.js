@@ -46,10 +46,7 @@
     if (!source || el.getAttribute("data-drawn")) return;
     el.setAttribute("data-drawn", "1");
     var data = JSON.parse(source.textContent);
-    var map = L.map(el, { zoomControl: false, attributionControl: false, keyboard: true })
-      .setView(data.center, 11);
-    L.control.zoom({ zoomInTitle: el.getAttribute("data-zoom-in") || "Zoom in",
-                     zoomOutTitle: el.getAttribute("data-zoom-out") || "Zoom out" }).addTo(map);
+    var map = leafletMap(el, data.center, 11);
     var bounds = [];
     data.points.forEach(function (p) {
       var style = pointStyle(p), layer;

@@ -8,10 +8,7 @@
   var source = document.getElementById("mobile-map-data");
   if (!el || !source || !window.L || !window.leafletText) return;
   var data = JSON.parse(source.textContent);
-  var map = L.map(el, { zoomControl: false, attributionControl: false, keyboard: true })
-    .setView(data.center, 11);
-  L.control.zoom({ zoomInTitle: el.getAttribute("data-zoom-in") || "Zoom in",
-                   zoomOutTitle: el.getAttribute("data-zoom-out") || "Zoom out" }).addTo(map);
+  var map = leafletMap(el, data.center, 11);
   var bounds = [];
   data.references.forEach(function (r) {
     L.circleMarker([r.lat, r.lon], { radius: 3, color: "#6b7280", weight: 1, fillOpacity: 0.5 })
