@@ -103,6 +103,9 @@ class ServiceFile(_Strict):
     leika: str | None = Field(default=None, pattern=r"^\d{14}$")
     name: Text
     summary: Text
+    # The service in a few paragraphs (what it is, who needs it); shown on the service page and
+    # read by the assistant's retrieval, so a service with no keywords is still found.
+    description: Text | None = None
     keywords: dict[Literal["de", "en"], list[str]] = Field(default_factory=dict)
     examples: dict[Literal["de", "en"], list[str]] = Field(default_factory=dict)
     # Words citizens use for this service and others alike ("neuer Ausweis": Personalausweis
