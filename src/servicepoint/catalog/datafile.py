@@ -114,6 +114,9 @@ class ServiceFile(_Strict):
     # Ids of the services this one stands in for when time is short (the temporary identity
     # card for the regular one): a hurried question about those is probably about this one.
     urgent_for: list[str] = Field(default_factory=list)
+    # A German document only German nationals get (identity card, passport): a foreign one is
+    # a matter of that country's consulate or embassy, which the assistant says.
+    nationals_only: bool = False
     documents: list[DocumentItem] = Field(default_factory=list)
     fees: list[FeeItem] = Field(default_factory=list)
     fees_as_of: dt.date | None = None
