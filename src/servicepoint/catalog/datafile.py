@@ -95,6 +95,16 @@ class Tutorial(_Strict):
     afterwards: Text
 
 
+class Variant(_Strict):
+    """One way or step of a service with its own answer to "can I do it online?" (PIN reset:
+    at the office; PIN change: online). Only what the service's own text states."""
+
+    name: Text
+    online: bool
+    text: Text | None = None
+    online_url: str | None = None
+
+
 class ServiceFile(_Strict):
     """One service of the catalog, as written in data/<city>/services/<slug>.yaml."""
 
@@ -127,6 +137,9 @@ class ServiceFile(_Strict):
     responsible: Authority
     appointment_minutes: int | None = Field(default=None, ge=5, le=240)
     tutorial: Tutorial | None = None
+    # Ways or steps that differ in whether they can be done online; empty = one statement for
+    # the whole service (its channels).
+    variants: list[Variant] = Field(default_factory=list)
     # Shown under "Quellen" as links; a note on a source goes in a YAML comment beside it.
     sources: list[SourceUrl] = Field(default_factory=list)
 
