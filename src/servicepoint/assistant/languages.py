@@ -1,0 +1,113 @@
+"""Which language a question is written in, among those the assistant has labels for.
+
+German and English are told apart by `nlp.detect_lang` (tuned on the catalog's questions); a
+message switches to another language only when the detector (lingua, whose models ship with
+the package) is sure of it. A non-Latin script decides at once, even in one word: "паспорт" is
+no German. The languages are those with a data file `data/language/<code>/assistant.yaml`
+that has `labels`; each file says its writing direction (`dir`) and the language's own `name`.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections import Counter
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from servicepoint.assistant import lexicon, nlp
+
+if TYPE_CHECKING:
+    from lingua import LanguageDetector
+
+HOME = ("de", "en")  # the languages the details are written in
+# A Latin-script message switches from German/English to another language only when the
+# detector gives that language at least this probability and the message has at least this many
+# letters: "perso" or "Pass" stay German, "Kimlik kartı" is Turkish. Tuned on the catalog's own
+# German and English examples and keywords (none switches) and a handful of questions in each
+# other language (tests/assistant/test_languages.py).
+CONFIDENT = 0.95
+MIN_LETTERS = 8
+
+
+def _files() -> dict[str, dict[str, Any]]:
+    return {code: data for code, data in lexicon.entries().items() if data.get("labels")}
+
+
+def supported() -> frozenset[str]:
+    """Languages with translated labels in the data folder (German and English included)."""
+    return frozenset(_files()) | frozenset(HOME)
+
+
+def direction(lang: str) -> str:
+    """"rtl" or "ltr", as the language's data file says; unknown languages are "ltr"."""
+    return "rtl" if _files().get(lang, {}).get("dir") == "rtl" else "ltr"
+
+
+def labels(lang: str) -> dict[str, str]:
+    """The translated fixed strings of one language (empty for an unknown one)."""
+    return {str(k): str(v) for k, v in (_files().get(lang, {}).get("labels") or {}).items()}
+
+
+def own_name(lang: str) -> str:
+    """The language's name in itself ("Türkçe"), or its code when unknown."""
+    return str(_files().get(lang, {}).get("name") or lang)
+
+
+def script(text: str) -> str | None:
+    """The writing system most of the text's letters belong to ("LATIN", "ARABIC", …)."""
+    counts = Counter(unicodedata.name(ch, "?").split(" ")[0] for ch in text if ch.isalpha())
+    return counts.most_common(1)[0][0] if counts else None
+
+
+@cache
+def _scripts() -> dict[str, str | None]:
+    # A language's script is that of its own name in the data file ("Українська": CYRILLIC).
+    return {code: script(own_name(code)) for code in supported()}
+
+
+@cache
+def _detector() -> LanguageDetector | None:
+    """Built once per process, on first use, over the supported languages only. Low-accuracy
+    mode (trigrams only) keeps it at ~20 MB and well under a millisecond; the full models
+    would take ~300 MB of each worker for little gain once German/English is decided apart."""
+    from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
+
+    langs = []
+    for code in sorted(supported()):
+        iso = getattr(IsoCode639_1, code.upper(), None)
+        if iso is not None:
+            langs.append(Language.from_iso_code_639_1(iso))
+    if len(langs) < 2:
+        return None
+    return LanguageDetectorBuilder.from_languages(*langs).with_low_accuracy_mode().build()
+
+
+def _ranked(text: str) -> list[tuple[str, float]]:
+    detector = _detector()
+    if detector is None:
+        return []
+    return [
+        (v.language.iso_code_639_1.name.lower(), v.value)
+        for v in detector.compute_language_confidence_values(text)
+    ]
+
+
+def detect(text: str, *, default: str) -> str:
+    """The message's language (ISO 639-1 code of a supported language); `default` where a
+    short German/English message cannot tell."""
+    written = script(text)
+    if written is None:
+        return default
+    if written != "LATIN":
+        same = [code for code, s in _scripts().items() if s == written]
+        if len(same) == 1:
+            return same[0]
+        ranked = [code for code, _ in _ranked(text) if code in same]
+        return ranked[0] if ranked else default
+    home = nlp.detect_lang(text, default=default if default in HOME else "de")
+    if sum(ch.isalpha() for ch in text) < MIN_LETTERS:
+        return home
+    ranked = _ranked(text)
+    if ranked and ranked[0][0] not in HOME and ranked[0][1] >= CONFIDENT:
+        return ranked[0][0]
+    return home
