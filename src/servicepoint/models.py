@@ -3,6 +3,7 @@
 from servicepoint.account import models as account_models
 from servicepoint.appointment import models as appointment_models
 from servicepoint.assistant import models as assistant_models
+from servicepoint.assistant import vectors as assistant_vectors
 from servicepoint.casework import models as casework_models
 from servicepoint.catalog import models as catalog_models
 from servicepoint.consultation import models as consultation_models
@@ -16,6 +17,7 @@ __all__ = [
     "account_models",
     "appointment_models",
     "assistant_models",
+    "assistant_vectors",
     "casework_models",
     "catalog_models",
     "consultation_models",
