@@ -47,6 +47,9 @@ def assert_contract(body: dict[str, Any]) -> None:
     assert set(body) - {"conversation_id", "lang", "reply", "confidence", "service", "actions"} <= {
         "message_id",
         "kind",
+        "question_lang",
+        "dir",
+        "parts",
     }
     assert isinstance(body["conversation_id"], str) and body["conversation_id"]
     assert body["lang"] in ("de", "en")

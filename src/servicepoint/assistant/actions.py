@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import Request
 from sqlalchemy.orm import Session
 
-from servicepoint.assistant import callback, service
+from servicepoint.assistant import callback, languages, service
 from servicepoint.assistant.errors import AssistantRateLimited, CallbackRateLimited
 from servicepoint.assistant.models import CallbackRequest
 from servicepoint.assistant.rephrase import Rephraser
@@ -14,6 +14,7 @@ from servicepoint.assistant.schemas import (
     AskRequest,
     AskResponse,
     FeedbackRequest,
+    ReplyPart,
     ServiceRef,
 )
 from servicepoint.catalog import present
@@ -44,7 +45,10 @@ def to_response(reply: service.Reply) -> AskResponse:
     return AskResponse(
         conversation_id=reply.conversation_id,
         lang=reply.lang,
+        question_lang=reply.question_lang or reply.lang,
+        dir="rtl" if languages.direction(reply.question_lang) == "rtl" else "ltr",
         reply=reply.reply,
+        parts=[ReplyPart(lang=p.lang, dir=p.dir, text=p.text) for p in reply.parts],
         confidence=reply.confidence,
         service=ref,
         actions=[ActionRead(type=a.type, label=a.label, url=a.url) for a in reply.actions],
@@ -63,18 +67,21 @@ def ask(session: Session, request: Request, body: AskRequest) -> AskResponse:
     settings: Settings = request.app.state.settings
     if not within_rate(request, "ask", limit=settings.assistant_rate_limit, window=60):
         raise AssistantRateLimited(TOO_MANY_QUESTIONS, retry_after=60)
+    city = city_facts(settings.city_dir)
     reply = service.ask(
         session,
         message=body.message,
         conversation_id=body.conversation_id,
         lang=body.lang,
         base=str(request.base_url).rstrip("/"),
-        phone=city_facts(settings.city_dir).get("service_phone"),
+        phone=city.get("service_phone"),
         rephrase=request.app.state.rephraser,
         default_lang=getattr(request.state, "lang", None),
         places=place_names(settings.city_dir),
         elsewhere=elsewhere_words(settings.city_dir),
         topics=elsewhere_topics(settings.city_dir),
+        country=city.get("country"),
+        foreign_offer=(city.get("assistant") or {}).get("foreign_documents_offer") or (),
     )
     return to_response(reply)
 

@@ -77,7 +77,7 @@ def preface(
             said.append(_label(lang, "link", url=url))
     elif kind in ("clarify", "greeting", "offices"):
         said.append(_label(lang, kind))
-    else:
+    elif kind != "consulate":  # the consulate's reply says its own piece first
         said.append(_label(lang, "out_of_scope"))
     said.append(_label(lang, "details_follow"))
     return " ".join(said)

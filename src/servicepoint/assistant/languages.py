@@ -58,10 +58,22 @@ def own_name(lang: str) -> str:
     return str(_files().get(lang, {}).get("name") or lang)
 
 
+def _script_of(word: str) -> str:
+    letter = next(ch for ch in word if ch.isalpha())
+    return unicodedata.name(letter, "?").split(" ")[0]
+
+
 def script(text: str) -> str | None:
-    """The writing system most of the text's letters belong to ("LATIN", "ARABIC", …)."""
-    counts = Counter(unicodedata.name(ch, "?").split(" ")[0] for ch in text if ch.isalpha())
-    return counts.most_common(1)[0][0] if counts else None
+    """The writing system of the message ("LATIN", "ARABIC", "CYRILLIC", …): another script
+    than Latin when it writes at least half of the words, since a question in Russian may name
+    a German term ("Сколько стоит Personalausweis?")."""
+    counts = Counter(_script_of(w) for w in text.split() if any(ch.isalpha() for ch in w))
+    if not counts:
+        return None
+    other = [(n, s) for s, n in counts.items() if s != "LATIN"]
+    if other and 2 * max(other)[0] >= sum(counts.values()):
+        return max(other)[1]
+    return "LATIN" if "LATIN" in counts else counts.most_common(1)[0][0]
 
 
 @cache

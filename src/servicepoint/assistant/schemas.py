@@ -36,15 +36,27 @@ class ActionRead(BaseModel):
     url: str
 
 
+class ReplyPart(BaseModel):
+    """A piece of the reply in one language: the preface in the question's, the details in
+    German and English (a page marks each up with its lang and dir)."""
+
+    lang: str
+    dir: Literal["ltr", "rtl"]
+    text: str
+
+
 class AskResponse(BaseModel):
     conversation_id: str
-    lang: str
+    lang: str  # the language of the details: de | en
+    question_lang: str = ""  # the language the question was written in (ISO 639-1)
+    dir: Literal["ltr", "rtl"] = "ltr"  # the writing direction of the question's language
     reply: str
+    parts: list[ReplyPart] = []  # the reply's pieces; their texts joined make `reply`
     confidence: float
     service: ServiceRef | None
     actions: list[ActionRead]
     message_id: str
-    kind: str  # answer | clarify | out_of_scope | greeting | offices
+    kind: str  # answer | clarify | out_of_scope | greeting | offices | consulate
 
 
 class FeedbackRequest(BaseModel):

@@ -12,7 +12,7 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from servicepoint.appointment import service as appointment_service
-from servicepoint.assistant import compose, matcher, nlp, replies
+from servicepoint.assistant import compose, foreign, languages, matcher, nlp, replies
 from servicepoint.assistant.dialogue import Decision, State, decide
 from servicepoint.assistant.editors import (
     dismiss,
@@ -73,6 +73,10 @@ class Reply:
     kind: str
     base: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    # The language the question was written in (any supported one; `lang` is that of the
+    # details, German or English) and the reply's pieces, each in its language and direction.
+    question_lang: str = ""
+    parts: list[foreign.Part] = field(default_factory=list)
 
 
 # -- conversation state -----------------------------------------------------------------------
@@ -173,6 +177,73 @@ def _answer(
     return reply, compose.actions(detail, ctx), svc
 
 
+@dataclass
+class _Question:
+    """What every language's reply to one message is composed from."""
+
+    session: Session
+    index: SearchIndex
+    decision: Decision
+    m: matcher.Match
+    query: str
+    text: str
+    base: str
+    phone: str | None
+    now: dt.datetime
+    rephrase: Callable[[str, str], str] | None
+    topics: Mapping[str, tuple[str, str]] | None
+
+
+def _reply(q: _Question, lang: str) -> tuple[str, list[compose.Action], Service | None]:
+    """The reply in German or English, by the kind of decision."""
+    session, decision, m = q.session, q.decision, q.m
+    if decision.kind == "answer":
+        reply, acts, service = _answer(
+            session, q.index, decision, lang, q.text, q.base, q.phone, q.now
+        )
+        return (q.rephrase(reply, lang) if q.rephrase else reply), acts, service
+    if decision.kind == "clarify":
+        return *replies.clarify(session, decision.options, lang, q.base), None
+    if decision.kind == "greeting":
+        return replies.greeting(lang, thanks=nlp.is_thanks(q.query)), [], None
+    if decision.kind == "offices":
+        return *replies.offices(session, q.query, lang, q.base, q.phone), None
+    topic = replies.topic_named(q.index, q.query, q.topics) if q.topics else None
+    reply, acts = replies.out_of_scope(lang, q.base, q.phone, topic)
+    if topic is None and m.best and m.confidence >= SUGGEST_FROM:
+        reply, acts = replies.suggested(session, m.best.service_id, lang, q.base, reply, acts)
+    return reply, acts, None
+
+
+def _other_country(
+    q: _Question, question_lang: str, country: str | None, offer: Sequence[str]
+) -> tuple[str, list[Service]] | None:
+    """(country code, services offered instead) when the message is about another country's
+    identity document: its likeliest service is one only nationals get and it names another
+    nationality or country."""
+    code = foreign.country_named(q.text, question_lang, country)
+    if code is None:
+        return None
+    d, best = q.decision, q.m.best
+    ids = [d.service_id] if d.service_id else d.options or ([best.service_id] if best else [])
+    found = catalog_service.services_by_ids(q.session, ids=ids)
+    if not found or not all(s.data.get("nationals_only") for s in found.values()):
+        return None
+    offered = catalog_service.services_by_ids(q.session, ids=offer)
+    return code, [offered[i] for i in offer if i in offered]
+
+
+def _consulate(
+    code: str, offered: Sequence[Service], lang: str, base: str
+) -> tuple[str, list[compose.Action]]:
+    names = [s.name_en if lang == "en" else s.name_de for s in offered]
+    acts = [
+        compose.Action("referral", name, base + present.service_path(s))
+        for name, s in zip(names, offered, strict=True)
+    ]
+    return foreign.consulate_text(lang, code, names), acts
+
+
 def ask(
     session: Session,
     *,
@@ -187,51 +258,78 @@ def ask(
     places: Sequence[str] = (),
     elsewhere: Sequence[str] = (),
     topics: Mapping[str, tuple[str, str]] | None = None,
+    country: str | None = None,
+    foreign_offer: Sequence[str] = (),
 ) -> Reply:
     """Answer one message; follow-ups use the conversation's topic.
 
     `lang` forces the reply's language; otherwise it is the question's, and where that is
-    unclear the conversation's, then `default_lang` (e.g. the language of the page)."""
+    unclear the conversation's, then `default_lang` (e.g. the language of the page). A question
+    in another language gets a preface in its language and the reply in German and English.
+    `country` is the city's (its identity documents are the city's matter), `foreign_offer` the
+    services offered to someone asking about another country's document."""
     now = now or utcnow()
     text = message.strip()[:2000]
     conv = _conversation(session, conversation_id)
     state = State.load(conv.state)
-    reply_lang = lang or nlp.detect_lang(text, default=state.lang or default_lang or "de")
+    fallback = state.lang or default_lang or "de"
+    question_lang = languages.detect(text, default=fallback)
+    other_lang = question_lang not in languages.HOME
+    reply_lang = lang or (fallback if other_lang else question_lang)
     index = catalog_service.search_index(session, places, elsewhere)
     query = nlp.without_personal_data(text)
     m = matcher.match(index, query)
     decision = decide(index, query, state, m)
+    q = _Question(session, index, decision, m, query, text, base, phone, now, rephrase, topics)
+    langs = [reply_lang, *[x for x in languages.HOME if other_lang and x != reply_lang]]
+    abroad = _other_country(q, question_lang, country, foreign_offer)
+    kind = "consulate" if abroad else decision.kind
     service: Service | None = None
-    if decision.kind == "answer":
-        reply, acts, service = _answer(session, index, decision, reply_lang, text, base, phone, now)
-        if rephrase:
-            reply = rephrase(reply, reply_lang)
-    elif decision.kind == "clarify":
-        reply, acts = replies.clarify(session, decision.options, reply_lang, base)
-    elif decision.kind == "greeting":
-        reply, acts = replies.greeting(reply_lang, thanks=nlp.is_thanks(query)), []
-    elif decision.kind == "offices":
-        reply, acts = replies.offices(session, query, reply_lang, base, phone)
-    else:
-        topic = replies.topic_named(index, query, topics) if topics else None
-        reply, acts = replies.out_of_scope(reply_lang, base, phone, topic)
-        if topic is None and m.best and m.confidence >= SUGGEST_FROM:
-            best = m.best.service_id
-            reply, acts = replies.suggested(session, best, reply_lang, base, reply, acts)
+    bodies: list[foreign.Part] = []
+    for x in langs:
+        if abroad:
+            reply, acts = _consulate(*abroad, x, base)
+        else:
+            reply, acts, service = _reply(q, x)
+        bodies.append(foreign.part(x, reply))
+    parts = bodies
+    if other_lang:
+        opening = _opening(q, kind, question_lang, service, abroad)
+        parts = [foreign.part(question_lang, opening), *bodies]
+        acts = foreign.translate_actions(acts, question_lang)
     answer = Reply(
         conv.id,
         reply_lang,
-        reply,
+        "\n\n".join(p.text for p in parts),
         round(decision.confidence, 3),
         service,
         acts,
         secrets.token_urlsafe(9),
-        decision.kind,
+        kind,
         base,
+        question_lang=question_lang,
+        parts=parts,
     )
     _remember(conv, state, decision, answer, text, now)
-    _record(session, decision, m, text, reply_lang)
+    _record(session, decision, m, text, reply_lang, answer)
     return answer
+
+
+def _opening(
+    q: _Question,
+    kind: str,
+    lang: str,
+    service: Service | None,
+    abroad: tuple[str, list[Service]] | None,
+) -> str:
+    """The preface in the question's own language."""
+    if abroad:
+        code, offered = abroad
+        offers = [f"{s.name_de} ({s.name_en})" for s in offered]
+        return foreign.consulate_text(lang, code, offers) + " " + foreign.preface(lang, kind)
+    names = (service.name_de, service.name_en) if service else None
+    url = q.base + present.service_path(service) if service else None
+    return foreign.preface(lang, kind, names=names, url=url, aspects=q.decision.aspects)
 
 
 def _remember(
@@ -243,9 +341,9 @@ def _remember(
     now: dt.datetime,
 ) -> None:
     state.lang = answer.lang
-    if decision.kind == "answer":
+    if answer.kind == "answer":
         state.service_id, state.aspects, state.options = decision.service_id, decision.aspects, []
-    elif decision.kind == "clarify":
+    elif answer.kind == "clarify":
         state.options, state.aspects = decision.options, decision.aspects
     question = nlp.scrub(text)[:1000]
     state.last = {
@@ -267,6 +365,8 @@ def _turn(answer: Reply, question: str) -> dict[str, Any]:
         "message_id": answer.message_id,
         "question": question,
         "reply": answer.reply,
+        "question_lang": answer.question_lang,
+        "parts": [{"lang": p.lang, "dir": p.dir, "text": p.text} for p in answer.parts],
         "actions": [{"type": a.type, "label": a.label, "url": a.url} for a in answer.actions],
         "service": {
             "id": svc.id,
@@ -288,16 +388,19 @@ def conversation_turns(session: Session, *, conversation_id: str | None) -> list
     return [{**t, "rateable": t.get("message_id") in rateable} for t in state.turns]
 
 
-def _record(session: Session, decision: Decision, m: matcher.Match, text: str, lang: str) -> None:
+def _record(
+    session: Session, decision: Decision, m: matcher.Match, text: str, lang: str, answer: Reply
+) -> None:
     events.record(
         session,
-        kind=f"assistant.{decision.kind}",
+        kind=f"assistant.{answer.kind}",
         service_ids=[decision.service_id] if decision.service_id else (),
         lang=lang,
+        question_lang=answer.question_lang,
         confidence=round(decision.confidence, 2),
         followup=decision.followup,
     )
-    if decision.kind in ("out_of_scope", "clarify") or decision.confidence < LOG_BELOW:
+    if answer.kind in ("out_of_scope", "clarify") or decision.confidence < LOG_BELOW:
         reason = "out_of_scope" if decision.kind == "out_of_scope" else "low_confidence"
         log_question(
             session,
