@@ -33,9 +33,19 @@
   }
   function show(data) {
     var wrap = el("div", "chat-answer");
-    wrap.appendChild(el("p", "", data.reply));
+    // A question in another language: its preface in that language (right to left for Arabic
+    // or Farsi), then the details in German and English, each marked with its language.
+    var parts = data.parts && data.parts.length ? data.parts : [{ text: data.reply }];
+    parts.forEach(function (part) {
+      var p = el("p", "", part.text);
+      if (part.lang) { p.lang = part.lang; p.dir = part.dir || "ltr"; }
+      wrap.appendChild(p);
+    });
     if (data.actions.length) {
       var list = el("ul", "chat-actions");
+      if (data.question_lang && data.question_lang !== data.lang && parts[0].lang === data.question_lang) {
+        list.lang = data.question_lang; list.dir = data.dir || "ltr";
+      }
       data.actions.forEach(function (a) {
         var li = el("li"); var link = el("a", "button", a.label);
         link.href = a.url; link.setAttribute("data-type", a.type);
@@ -63,6 +73,7 @@
   }
   function send(text) {
     var q = el("p", "chat-question", text);
+    q.dir = "auto";
     log.appendChild(q);
     // The answer follows the language of the question; the page's language (?lang) is only the
     // fallback for messages too short to tell.
