@@ -16,6 +16,7 @@ from servicepoint.app import create_app
 from servicepoint.appointment.capacity import CapacityChange
 from servicepoint.appointment.schemas import BookingCreate
 from servicepoint.catalog.locations import LocationPatch
+from servicepoint.catalog.service_form import ServiceForm
 from servicepoint.config import Settings
 from servicepoint.core import inputs
 from servicepoint.core.inputs import (
@@ -244,7 +245,9 @@ PLANNING_FORMS = [
 ]
 
 
-@pytest.mark.parametrize("model", [BookingCreate, LocationPatch, CapacityChange, *PLANNING_FORMS])
+@pytest.mark.parametrize(
+    "model", [BookingCreate, LocationPatch, CapacityChange, ServiceForm, *PLANNING_FORMS]
+)
 def test_models_read_from_hand_parsed_forms_are_bounded(model: type[BaseModel]) -> None:
     schema = model.model_json_schema()
     assert list(_unbounded(schema, schema.get("$defs", {}), model.__name__)) == []

@@ -47,6 +47,7 @@ def _routers(app: FastAPI) -> None:
     from servicepoint.casework import pages as casework_pages
     from servicepoint.casework import staff_pages as casework_staff_pages
     from servicepoint.casework import verify_pages as casework_verify_pages
+    from servicepoint.catalog import admin_pages as catalog_admin_pages
     from servicepoint.catalog import api as catalog_api
     from servicepoint.catalog import pages as catalog_pages
     from servicepoint.consultation import pages as consultation_pages
@@ -62,6 +63,7 @@ def _routers(app: FastAPI) -> None:
         legal_pages,
         catalog_api,
         catalog_pages,
+        catalog_admin_pages,
         account_pages,
         appointment_api,
         appointment_pages,
