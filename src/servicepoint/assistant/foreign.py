@@ -85,7 +85,7 @@ def preface(
 
 def _both(names: tuple[str, str]) -> str:
     de, en = names
-    return de if de == en else f"{de} ({en})"
+    return de if de == en else f"{de} / {en}"
 
 
 def translate_actions(actions: Sequence[Action], lang: str) -> list[Action]:
@@ -179,13 +179,13 @@ def _country(
 ) -> str | None:
     """A country named after an origin cue ("aus Polen", "from Turkey"); without cues for the
     language, any country name."""
-    cues = {fold(c) for c in data.get("origin_cues") or []}
+    cues = [tuple(fold(w) for w in words(c)) for c in data.get("origin_cues") or []]
     for name, code in _territories(lang).items():
         if code == home:
             continue
         for i in range(len(tokens) - len(name) + 1):
             if tuple(tokens[i : i + len(name)]) == name and (
-                not cues or (i and tokens[i - 1] in cues)
+                not cues or any(i >= len(c) and tuple(tokens[i - len(c) : i]) == c for c in cues)
             ):
                 return code
     return None
