@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 
 from bench import (
     applications,
     assistant,
+    assistant_semantic,
     booking_load,
     first_search,
     mobile,
@@ -19,8 +21,9 @@ from bench import (
 def main() -> int:
     only = {arg for arg in sys.argv[1:] if not arg.startswith("--")}
     quick = "--quick" in sys.argv[1:]  # a smoke run of the suites that have one (video)
-    suites = {
+    suites: dict[str, Callable[[], bool]] = {
         "assistant": assistant.run,
+        "assistant-semantic": assistant_semantic.run,
         "slots": slot_search.run,
         "booking": booking_load.run,
         "first": first_search.run,
