@@ -72,12 +72,16 @@ def test_the_three_choices_have_equal_weight(
     client: TestClient, session: Session, editor: str
 ) -> None:
     qid = logged(session, "Wie komme ich an ein Dingsbums?", "out_of_scope", 0.1)
-    buttons = re.findall(r"<button([^>]*)>([^<]*)</button>", form_of(client.get(EDITOR).text, qid))
-    labels = [label for _attrs, label in buttons]
-    assert labels == ["Zuordnen", "Zuständigkeit anderswo", "Ignorieren"]
-    # Same element, same classes: none is the page's main call to action.
-    assert len({re.sub(r'value="\w+"', "", attrs) for attrs, _label in buttons}) == 1
-    assert all("button-primary" not in attrs for attrs, _label in buttons)
+    form = form_of(client.get(EDITOR).text, qid)
+    radios = re.findall(r'<input type="radio"[^>]*value="(\w+)"[^>]*>\s*<label[^>]*>([^<]*)<', form)
+    assert radios == [
+        ("teach", "Zuordnen"),
+        ("elsewhere", "Zuständigkeit anderswo"),
+        ("dismiss", "Ignorieren"),
+    ]
+    # Another authority's matter is a visible choice of its own, and none is chosen in advance.
+    assert "checked" not in form
+    assert len(re.findall(r"<button", form)) == 1
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ from servicepoint.account import service as account_service
 from servicepoint.account.deps import require
 from servicepoint.account.models import User
 from servicepoint.assistant import actions, callback, service
+from servicepoint.assistant.embedding import Embedder, embedder_for
 from servicepoint.assistant.errors import InvalidCallback, ServiceMissing
 from servicepoint.assistant.schemas import MAX_MESSAGE, AskRequest, FeedbackRequest
 from servicepoint.catalog import service as catalog_service
@@ -87,15 +88,19 @@ def rate(
 def editor(
     request: Request, user: User = Depends(require("staff")), session: Session = SessionDep
 ) -> HTMLResponse:
-    """Questions the assistant could not answer well, grouped, to teach it."""
+    """Questions the assistant could not answer well, grouped by meaning, to teach it."""
+    groups = service.open_groups(session, embedder=_embedder(request))
     return render(
         request,
         "assistant/editor.html",
-        {
-            "groups": service.open_groups(session),
-            "services": catalog_service.list_services(session),
-        },
+        {"groups": groups, "services": catalog_service.list_services(session)},
     )
+
+
+def _embedder(request: Request) -> Embedder | None:
+    """The model that groups questions by meaning (None: grouped by their words)."""
+    settings: Settings = request.app.state.settings
+    return embedder_for(settings)
 
 
 @router.post("/mitarbeiter/assistent/{question_id}", dependencies=[Depends(csrf_protect)])
@@ -113,13 +118,19 @@ def teach(
     if action == "teach" and not service_id:
         # Without a service, "Zuordnen" must not quietly discard the question.
         raise ServiceMissing(N_("Bitte wählen Sie die Leistung aus, zu der die Frage gehört."))
+    embedder = _embedder(request)
     if action == "teach":
         service.teach(
-            session, question_id=question_id, service_id=service_id, kind=kind, text=text or None
+            session,
+            question_id=question_id,
+            service_id=service_id,
+            kind=kind,
+            text=text or None,
+            embedder=embedder,
         )
     else:
         handled_as = "elsewhere" if action == "elsewhere" else "ignored"
-        service.settle(session, question_id=question_id, handled_as=handled_as)
+        service.settle(session, question_id=question_id, handled_as=handled_as, embedder=embedder)
     account_service.audit(
         session,
         username=user.username,
