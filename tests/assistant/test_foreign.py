@@ -156,4 +156,4 @@ def test_page_without_javascript_marks_the_preface(client: TestClient) -> None:
     html = resp.text
     assert '<p lang="ar" dir="rtl"' in html
     assert '<p lang="de" dir="ltr">' in html and '<p lang="en" dir="ltr">' in html
-    assert '<span lang="ar" dir="auto">' in html
+    assert 'class="chat-question" id="frage-1" lang="ar" dir="auto">' in html
