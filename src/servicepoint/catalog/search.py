@@ -22,64 +22,16 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import DamerauLevenshtein
 from stop_words import get_stop_words
 
+from servicepoint.catalog import wordlists
+
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _FOLD = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "é": "e", "è": "e"})
-
-# Words that carry no meaning for finding a service (after folding). Kept short on purpose:
-# BM25's idf already discounts common words; these only stop them from being fuzzy-matched.
-STOPWORDS = frozenset(
-    (
-        "der die das den dem des ein eine einen einem einer eines und oder aber ich du er sie es "
-        "wir ihr mein meine meinen meinem meiner dein deine sein seine ist sind bin war wird "
-        "werden kann koennen muss muessen will wollen soll sollen mit von fuer auf an in im am "
-        "zu zum zur bei nach vor aus wie was wo wer wann warum welche welcher welches ob nicht "
-        "kein keine auch noch schon mal bitte hallo hi danke man sich mir mich dir dich uns euch "
-        "ihm ihn habe hast hat haben gibt geht denn dann so ja nein gerne brauche brauchen "
-        "the a an and or of to in on at for with my your is are am be do does did i you we it "
-        "me can could how what where when which who why please hello thanks need get have has "
-        "there this that from by "
-        # Function words that a few service texts happen to contain: without these, "etwas"
-        # or "ohne" would look like rare, telling words.
-        "etwas ohne moeglich einfach selber selbst immer heute hier also nur sehr mehr viel "
-        "viele alle alles andere anderen dass weil wenn als bis seit ueber unter durch gegen um "
-        "jemand nichts nix bereits wieder nochmal gleich sofort irgendwie irgendwo leider sorry "
-        "machen mache macht gemacht tun lassen bekomme bekommen kriege kriegen weiss wissen "
-        "frage fragen guten tag moin unser unsere ihre ihrem seinem meines wurde wurden worden "
-        "hatte waere wuerde moechte moechten darf duerfen koennte sollte gab jetzt ok okay "
-        "will would should just some any about into out up here now then very much many all "
-        "other than if because as so not no yes hi hey dear our their his her they them he she "
-        "its was were been being got want wants like know tell anything something still "
-        "already again only werde wirst beim vom ins ans fuers aufs ums uebers durchs unters vors "
-        "until till yet hab ey eh wegen ab per via pro je ca bzw usw dahin dafuer davon "
-        # colloquial: "krieg ich sowas", "brauch nen", "is noch nich fertig"
-        "sowas krieg kriegt nen nem ner ne nich "
-        # discourse particles: "ok egal, wie beantrage ich", "brauch ich den echt"
-        "egal halt eben eigentlich trotzdem grad gerade echt "
-        # letter and chat formulae and hedges: "Sehr geehrte Damen und Herren", "Hallo
-        # zusammen", "sorry für die blöde Frage", "Dear Sir or Madam, … kind regards"
-        "geehrte geehrter geehrten damen herren zusammen liebe lieber gruss gruesse "
-        "freundlichen vielen voraus vorab entschuldigung bloede dumme kurze ziemlich "
-        "irgendwann wirklich bisschen sir madam regards sincerely thank stupid silly dumb "
-        "question honestly anyway basically really quite eigen eigene eigenen eigener eigenes "
-        "own erwachsene erwachsener erwachsenen adult adults but however "
-        # "Was passiert, wenn …?" asks for the consequences of the service's matter
-        "passiert passieren happen happens happened"
-    ).split()
-)
-# ... and the standard German function words (the Snowball list): "hin", "weiter", "dort";
-# but "weg" is what people say of a lost document ("Perso weg").
-STOPWORDS = STOPWORDS | (
-    frozenset(w.lower().translate(_FOLD) for w in get_stop_words("german")) - {"weg"}
-)
-
 
 # A fuzzy match this close is taken as the word meant (one slip in a word of seven letters).
 SURE_SPELLING = 0.85
 # A word known only from example questions also counts as the catalog's own word when it is
 # at least this close to one: a slip in a long word ("fuerungszeugnis"), not another word.
 RESPELL_SPELLING = 0.9
-# Kept in phrases: "ID card not ready" must not meet "my ID card is ready".
-_NEGATIONS = frozenset("not nicht kein keine keinen keiner no nie never".split())
 
 
 def _core(folded: str) -> str:
@@ -101,6 +53,22 @@ def _core(folded: str) -> str:
 def fold(text: str) -> str:
     """Lower-case and spell umlauts/ß out, so 'Reisepaß' and 'Reisepass' meet."""
     return text.lower().translate(_FOLD)
+
+
+def folded_words(topic: str, key: str) -> frozenset[str]:
+    """A word list of the data folder (see catalog/wordlists.py), folded; entries may hold
+    several words separated by spaces."""
+    return frozenset(fold(w) for entry in wordlists.gathered(topic, key) for w in entry.split())
+
+
+# Words that carry no meaning for finding a service (data/language/*/stopwords.yaml), and the
+# standard German function words (the Snowball list) but for those that do here ("weg").
+_SNOWBALL = frozenset(fold(w) for w in get_stop_words("german"))
+STOPWORDS = folded_words("stopwords", "words") | (
+    _SNOWBALL - folded_words("stopwords", "not_stopwords")
+)
+# Kept in phrases: "ID card not ready" must not meet "my ID card is ready".
+_NEGATIONS = folded_words("stopwords", "negations")
 
 
 @lru_cache(maxsize=65536)
@@ -140,13 +108,11 @@ def words(text: str) -> list[str]:
 # rules are the destination's business. "Ich komme aus Indien" or "in Indien" names no
 # destination.
 DESTINATION = "reiseziel"
-_TOWARDS = frozenset({"fuer", "nach", "to", "for", "into"})
-_TOWARDS_WITH_ARTICLE = frozenset({"in"})  # "in die Türkei", not "in Indien"
-_ARTICLES = frozenset({"die", "den", "das", "the"})
+# The words are in data/language/*/destinations.yaml.
+_TOWARDS = folded_words("destinations", "towards")
+_TOWARDS_WITH_ARTICLE = folded_words("destinations", "towards_with_article")  # "in die Türkei"
+_ARTICLES = folded_words("destinations", "articles")
 _HOME = frozenset({"DE"})
-# Everyday names beside the official ones (CLDR's "Vereinigte Staaten", "United Kingdom").
-# ("US" is left out: "to us".)
-_COUNTRY_ALIASES = "USA UK Amerika America England Schottland Scotland Holland".split()
 
 
 @lru_cache(maxsize=1)
@@ -154,7 +120,8 @@ def _countries() -> dict[str, list[tuple[str, ...]]]:
     """Folded country names (German and English, from CLDR via Babel) by their first word."""
     from babel import Locale
 
-    names = [*_COUNTRY_ALIASES]
+    # everyday names beside the official ones (CLDR's "Vereinigte Staaten", "United Kingdom")
+    names = list(dict.fromkeys(wordlists.gathered("destinations", "country_aliases")))
     for locale in ("de", "en"):
         territories = Locale.parse(locale).territories
         names += [n for code, n in territories.items() if code.isalpha() and code not in _HOME]
@@ -166,11 +133,8 @@ def _countries() -> dict[str, list[tuple[str, ...]]]:
     return by_first
 
 
-_PURPOSE = frozenset({"fuer", "fuers", "zum", "zur", "for"})
-_DETERMINERS = frozenset(
-    "der die das den dem ein eine einen einem mein meine meinen meinem unser unsere unseren "
-    "unserem the a an my our".split()
-)
+_PURPOSE = folded_words("destinations", "purpose")
+_DETERMINERS = folded_words("destinations", "determiners")
 
 
 def purposes(tokens: Sequence[str]) -> set[str]:
