@@ -15,179 +15,31 @@ from rapidfuzz import fuzz, process
 from stop_words import get_stop_words
 
 from servicepoint.assistant import personal
-from servicepoint.catalog.search import STOPWORDS, fold, lemma, words
+from servicepoint.catalog import wordlists
+from servicepoint.catalog.search import STOPWORDS, fold, folded_words, lemma, words
 
 ASPECTS = ("cost", "documents", "duration", "online", "where", "hours", "responsible", "booking")
 
-# Folded word stems per aspect (German and English). A word matches when it starts with a stem;
-# a stem with a space ("app ", "how much time") must match whole words.
-_ASPECT_STEMS: dict[str, tuple[str, ...]] = {
-    "cost": (
-        "kost",
-        "gebuehr",
-        "preis",
-        "bezahl",
-        "zahlen",
-        "teuer",
-        "guenstig",
-        "euro ",
-        "cost",
-        "fee ",
-        "fees ",
-        "price",
-        "pay",
-        "expensive",
-        "cheap",
-        "charge",
-    ),
-    "documents": (
-        "unterlag",
-        "dokument",
-        "mitbring",
-        "mitnehm",
-        "nachweis",
-        "papier",
-        "benoetig",
-        "vorleg",
-        "formular",
-        "foto",
-        "lichtbild",
-        "document",
-        "bring",
-        "paperwork",
-        "papers",
-        "required",
-        "requirement",
-        "photo",
-        "form",
-    ),
-    "duration": (
-        "dauer",
-        "lange",
-        "bearbeitungszeit",
-        "wartezeit",
-        "wann fertig",
-        "fertig",
-        "long",
-        "duration",
-        "processing",
-        "takes",
-        "ready",
-        "how much time",
-        "wie viel zeit",
-        "wieviel zeit",
-        # deadlines are a question of time too ("bis wann spätestens?")
-        "spaetestens",
-        "frist",
-        "bis wann",
-        "deadline",
-        "latest",
-    ),
-    "online": (
-        "online",
-        "internet",
-        "digital",
-        "website",
-        "webseite",
-        "portal",
-        "elektronisch",
-        "app ",
-        "von zuhause",
-        "from home",
-    ),
-    "where": (
-        "wo ",
-        "wohin",
-        "standort",
-        "buergeramt",
-        "amt ",
-        "adresse",
-        "filiale",
-        "where",
-        "office",
-        "location",
-        "address",
-        # the part of town: "nur in meinem Bezirk?", "the nearest office"
-        "bezirk",
-        "stadtbezirk",
-        "naehe",
-        "district",
-        "neighbourhood",
-        "neighborhood",
-        "nearby",
-        "nearest",
-        "closest",
-    ),
-    "hours": ("oeffnungszeit", "geoeffnet", "offen", "uhrzeit", "opening", "open", "hours"),
-    "responsible": (
-        "zustaendig",
-        "behoerde",
-        "ansprechpartner",
-        "kontakt",
-        "telefon",
-        "anrufen",
-        "responsible",
-        "authority",
-        "contact",
-        "phone",
-        "call",
-        "who ",
-    ),
-    "booking": (
-        "termin",
-        "buchen",
-        "vereinbar",
-        "ohne termin",
-        "spontan",
-        "warteschlange",
-        "wartenummer",
-        "appointment",
-        "book",
-        "walk",
-        "schedule",
-        "slot",
-    ),
-}
+
+def _stems(aspect: str) -> tuple[str, ...]:
+    """Folded word stems of one aspect (data/language/*/aspects.yaml). A word matches when it
+    starts with a stem; a stem with a space ("app ", "how much time") must match whole words."""
+    stems = [fold(s) for s in wordlists.gathered("aspects", f"stems.{aspect}")]
+    whole = [fold(w) + " " for w in wordlists.gathered("aspects", f"whole_words.{aspect}")]
+    return (*stems, *whole)
+
+
+_ASPECT_STEMS: dict[str, tuple[str, ...]] = {aspect: _stems(aspect) for aspect in ASPECTS}
 # Words that only carry the sub-question; they say nothing about which service is meant.
-ASPECT_WORDS = frozenset(
-    """
-    kosten kostet kostenlos gebuehr gebuehren preis preise bezahlen zahlen teuer euro
-    unterlagen dokumente dokument mitbringen mitnehmen benoetige benoetigt nachweise papiere
-    dauer dauert lange lang wann fertig ready online internet digital webseite website
-    wo wohin standort standorte adresse oeffnungszeiten geoeffnet offen uhrzeit
-    zustaendig zustaendige behoerde ansprechpartner kontakt telefon anrufen
-    termin termine buchen vereinbaren spontan wartezeit wartenummer
-    cost costs fee fees price pay documents document bring need required paperwork how long
-    takes duration processing where office location address opening hours open responsible
-    authority contact phone appointment appointments book booking schedule walk much
-    machen mache tun erledigen beantragen beantrage antrag apply application get
-    gilt gelten gueltig gueltigkeit valid validity
-    bezirk stadtbezirk district districts neighbourhood neighborhood naehe nearby nearest closest
-    """.split()
-)
+ASPECT_WORDS = folded_words("aspects", "words")
 # The office itself says where, never which service ("Bürgerbüro ummelden" is about ummelden).
-OFFICE_WORDS = frozenset(
-    """
-    buergeramt buergeraemter buergerbuero buergerbueros buergerservice stadtverwaltung
-    servicepoint townhall
-    """.split()
-)
-# The offices named in English ("citizens' office") and the words that only say which office
+OFFICE_WORDS = folded_words("offices", "office_words")
+# The offices named in phrases ("citizens' office") and the words that only say which office
 # or when: "Wann hat das nächste Bürgeramt am Samstag offen?" asks about the offices
-# themselves, not about a service.
-_OFFICE_PHRASES = (" citizens office", " citizen office", " citizens offices", " town hall")
-_WEEKDAYS = (
-    "montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonntag|"
-    "monday|tuesday|wednesday|thursday|friday|saturday|sunday"
-)
-_OFFICE_TALK = frozenset(_WEEKDAYS.split("|")) | frozenset(
-    """
-    montags dienstags mittwochs donnerstags freitags samstags sonntags wochenende feiertag
-    feiertagen heute morgen abends morgens vormittags nachmittags mittags uhr naechste naechstes
-    naechsten mondays saturdays sundays weekend weekends holiday holidays today tomorrow morning
-    afternoon evening citizen citizens offices
-    """.split()
-)
+# themselves, not about a service (data/language/*/offices.yaml, calendar.yaml).
+_OFFICE_PHRASES = tuple(" " + fold(p) for p in wordlists.gathered("offices", "office_phrases"))
+_WEEKDAYS = tuple(dict.fromkeys(fold(d) for d in wordlists.gathered("calendar", "weekdays")))
+_OFFICE_TALK = frozenset(_WEEKDAYS) | folded_words("offices", "office_talk")
 
 
 def names_an_office(text: str) -> bool:
@@ -203,50 +55,16 @@ def is_office_talk(word: str) -> bool:
     return fold(word) in _OFFICE_TALK
 
 
-# Short messages that point back at the last topic ("das", "it", "dafür", "und für Kinder?").
-_DEICTIC = frozenset(
-    "das dafuer damit dazu davon es dies diese dieser dort da it that this there same one "
-    "those them und and auch also noch".split()
-)
-_BACK_REFERENCE = frozenset(
-    "da dort dahin dafuer dazu davon damit dabei er ihn ihm "
-    "it there he she him her they them".split()
-)
-# Modal verbs and fillers: in a short follow-up they name no new topic ("what should I bring?",
-# "wie lange dauert das ungefähr?").
-_FILLER = frozenset(
-    "ungefaehr etwa circa ca eigentlich halt eben gerade genau wirklich ueberhaupt vielleicht "
-    "jetzt nun dafuer denn doch ganz normalerweise meistens "
-    "should would could shall will might must may roughly about approximately actually really "
-    "just exactly usually normally typically still then now "
-    # the visit itself and colloquial stand-ins ("Was kostet der Spaß?", "Müssen wir beide
-    # persönlich hinkommen?"): they ask about the current topic, they name no new one
-    "spass persoenlich personally beide beiden both zusammen together hinkommen vorbeikommen "
-    "hingehen erscheinen".split()
-)
-_CHILD = (
-    "kind",
-    "kinder",
-    "minderjaehrig",
-    "baby",
-    "saeugling",
-    "jugendlich",
-    "unter 18",
-    "unter 24",
-    "child",
-    "children",
-    "kid",
-    "minor",
-    "under 18",
-    "under 24",
-    "teen",
-)
-_GREETING = frozenset(
-    "hallo hi hey moin servus guten tag morgen abend hello danke thanks "
-    "thank you bye tschuess ok okay super prima dank dankeschoen thx cheers".split()
-)
+# Short messages that point back at the last topic ("das", "it", "dafür", "und für Kinder?"),
+# words pointing at something said before ("da", "he"), fillers that name no new topic in a
+# short follow-up ("ungefähr", "should") and words for children: data/language/*/followup.yaml.
+_DEICTIC = folded_words("followup", "deictic")
+_BACK_REFERENCE = folded_words("followup", "back_reference")
+_FILLER = folded_words("followup", "filler")
+_CHILD = tuple(dict.fromkeys(fold(c) for c in wordlists.gathered("followup", "children")))
+_GREETING = folded_words("greetings", "greeting")
 # "morgen" also means tomorrow ("Ich fliege morgen"): a topic word outside greetings.
-_GREETING_ONLY = _GREETING - {"morgen", "abend", "tag"}
+_GREETING_ONLY = _GREETING - folded_words("greetings", "not_only_greeting")
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
 # Country code, check digits, then groups of four with a shorter last group (a German IBAN has
@@ -255,10 +73,10 @@ _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
 _IBAN = re.compile(r"\b(?i:[a-z]{2})\d{2}(?:\s?[A-Z0-9]{4}){2,7}(?:\s?[A-Z0-9]{1,3})?\b")
 _PHONE = re.compile(r"(?<!\w)(?:\+|00)?\d[\d\s/().-]{5,}\d(?!\w)")
 _ID_LIKE = re.compile(r"\b(?=[A-Z0-9]*\d)(?=[A-Z0-9]*[A-Z])[A-Z0-9]{8,12}\b", re.I)
-_MONTHS = (
-    "januar|jänner|februar|märz|maerz|april|mai|juni|juli|august|september|oktober|november|"
-    "dezember|january|february|march|may|june|july|october|december|"
-    "jan|feb|mär|mar|apr|jun|jul|aug|sep|sept|okt|oct|nov|dez|dec"
+_MONTHS = "|".join(
+    wordlists.pattern(m.lower())
+    for key in ("months", "month_abbreviations")
+    for m in dict.fromkeys(wordlists.gathered("calendar", key))
 )
 _DATE = re.compile(
     r"\b(?:\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|\d{4}-\d{1,2}-\d{1,2}"
@@ -279,18 +97,31 @@ def scrub(text: str) -> str:
 
 
 _PLACEHOLDER = re.compile(r"\[(?:E-Mail|IBAN|Datum|Nummer|Name|Adresse)\]")
-# Words that only introduce the personal data after them ("geboren am …", "Rückruf unter …").
+
+
+def _cues(key: str) -> str:
+    """A regex group of data/language/*/personal_cues.yaml's words under `key`."""
+    return wordlists.alternation(dict.fromkeys(wordlists.gathered("personal_cues", key)))
+
+
+def _optional(key: str) -> str:
+    """Each of the words under `key`, optional, each followed by spaces."""
+    return "".join(
+        f"(?:{wordlists.pattern(w)}\\s+)?" for w in wordlists.gathered("personal_cues", key)
+    )
+
+
+# Words that only introduce the personal data after them ("geboren am …", "Rückruf unter …") ...
 _INTRODUCER = re.compile(
-    r"\b(?:geboren|geb|geburtsdatum|born|birthday|date of birth|dob|tel|telefon\w*|handy\w*|"
-    r"mobil\w*|phone|r(?:ü|ue)ckruf|e-?mail|mail|iban|kontonummer|antwort|answer|reply)\b"
-    r"[\s.:,]*(?:(?:bitte|please)\s+)?"
-    r"(?:(?:am|on|den|unter|an|at|to|ist|is)\s+)?(?=\[(?:E-Mail|IBAN|Datum|Nummer)\])",
+    rf"\b{_cues('introducers')}\b[\s.:,]*(?:{_cues('please')}\s+)?(?:{_cues('linking')}\s+)?"
+    r"(?=\[(?:E-Mail|IBAN|Datum|Nummer)\])",
     re.I,
 )
 # ... and words that only close it ("Ich bin unter … erreichbar", "reach me at …").
 _CLOSER = re.compile(
-    r"(?:\b(?:erreichen|reach)\s+(?:sie\s+)?(?:mich|uns|me|us)\s+(?:unter|at|on)\s+"
-    r"(?=\[(?:E-Mail|Nummer)\]))|(?<=\])\s*(?:zu\s+)?(?:erreichbar|reachable)\b",
+    rf"(?:\b{_cues('reach_verbs')}\s+{_optional('reach_pronouns')}{_cues('reach_whom')}\s+"
+    rf"{_cues('reach_linking')}\s+(?=\[(?:E-Mail|Nummer)\]))"
+    rf"|(?<=\])\s*{_optional('reachable_optional')}{_cues('reachable')}\b",
     re.I,
 )
 
@@ -329,18 +160,16 @@ def detect_lang(text: str, default: str = "de") -> str:
     return default
 
 
-# Particles German splits off its verbs and puts at the end of the clause.
-_PARTICLES = frozenset("ab an auf aus ein mit nach um vor zu zurueck weg".split())
+# Particles German splits off its verbs and puts at the end of the clause; the words around
+# them (data/language/de/separable_verbs.yaml).
+_PARTICLES = folded_words("separable_verbs", "particles")
 _CLAUSE = re.compile(r"([^.,;:!?]*)([.,;:!?]*)")
 
 
-_DETERMINERS = frozenset(
-    "der die das den dem des ein eine einen einem einer eines mein meine meinen meinem meiner "
-    "dein deine sein seine ihr ihre unser unsere kein keine".split()
-)
-_COORDINATORS = frozenset("und oder aber denn sondern".split())
-_MODALS = frozenset("muessen koennen sollen wollen duerfen moegen werden".split())
-_POLITE = frozenset({"bitte", "danke"})  # "Antwort bitte an …": please, not the verb bitten
+_DETERMINERS = folded_words("separable_verbs", "determiners")
+_COORDINATORS = folded_words("separable_verbs", "coordinators")
+_MODALS = folded_words("separable_verbs", "modals")
+_POLITE = folded_words("separable_verbs", "polite")  # "Antwort bitte an …": not bitten
 
 
 def _finite_verb(toks: list[str]) -> int | None:
@@ -402,15 +231,30 @@ for _word in sorted(
     _aspect = _stem_aspect(_word)
     if _aspect and len(_word) >= 6:
         _FUZZY_POOL.setdefault(_word[0], {})[_word] = _aspect
-# "how much …", "wie viel kostet …" ask for the price, unless it is "how much time".
-_COST_PHRASE = re.compile(r" (?:how much|wie ?viel) (?!(?:zeit|time) )")
-# "Was brauche ich dafür?", "What do I need for a passport?" ask for the documents; "what do I
-# need to do" asks how it works.
-_DOCUMENTS_PHRASE = re.compile(
-    r" (?:was|welche \w+) (?:brauche|braucht|brauchen|benoetige|benoetigt) (?:ich|man|wir|du)"
-    r" (?!(?:noch )?(?:zu )?(?:tun|machen|erledigen) )"
-    r"| what (?:do|does|will|would) (?:i|we|you|one|he|she|they) need (?!to )"
-)
+
+
+def _documents_phrase(slots: list[list[str]], after: dict[str, list[str]]) -> str:
+    """One language's "Was brauche ich?" rule as a regex: a word of each slot in turn, not
+    followed by words that ask what to do (see data/language/*/aspects.yaml)."""
+    words_in_turn = " ".join(wordlists.alternation(slot) for slot in slots)
+    optional = "".join(f"(?:{wordlists.pattern(w)} )?" for w in after.get("optional") or [])
+    return f" {words_in_turn} (?!{optional}{wordlists.alternation(after['words'])} )"
+
+
+def _phrase_rules() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """The cost phrase ("how much …", "wie viel kostet …", unless "how much time") and the
+    documents phrase ("Was brauche ich dafür?", "What do I need for a passport?")."""
+    how_much = wordlists.alternation(wordlists.gathered("aspects", "how_much"))
+    not_time = wordlists.alternation(wordlists.gathered("aspects", "not_how_much"))
+    after = wordlists.of_language("aspects", "documents_not_before")
+    documents = "|".join(
+        f"(?:{_documents_phrase(slots, after[lang])})"
+        for lang, slots in wordlists.of_language("aspects", "documents_question").items()
+    )
+    return re.compile(f" {how_much} (?!{not_time} )"), re.compile(documents)
+
+
+_COST_PHRASE, _DOCUMENTS_PHRASE = _phrase_rules()
 
 
 @lru_cache(maxsize=65536)  # bounded: the tokens come from anyone's messages
@@ -453,70 +297,40 @@ def asks_validity(text: str) -> bool:
 
 
 # How long a document stays valid, not how long it takes to get it.
-_VALIDITY = re.compile(r" (?:gueltig\w*|gilt|gelten|valid\w*) ")
-_TAKES = re.compile(r" (?:dauer\w*|take\w*|bearbeitung\w*|processing) ")
+_VALIDITY = re.compile(f" {wordlists.alternation(wordlists.gathered('aspects', 'validity'))} ")
+_TAKES = re.compile(f" {wordlists.alternation(wordlists.gathered('aspects', 'takes'))} ")
 
 
-# Time is short: the message asks for something within days ("Ich fliege übermorgen").
-# "heute" is left out: "Hat das Bürgeramt heute offen?" is about opening hours.
-_URGENT = (
-    " morgen ",
-    " uebermorgen ",
-    " sofort ",
-    " dringend",
-    " eilig",
-    " eilt ",
-    " kurzfristig",
-    " notfall",
-    " naechste woche ",
-    " naechsten woche ",
-    " diese woche ",
-    " dieses wochenende ",
-    " am wochenende ",
-    " so schnell wie moeglich",
-    " schnellstmoeglich",
-    " in eile",
-    " am selben tag",
-    " am gleichen tag",
-    " nicht rechtzeitig ",
-    " zu spaet ",
-    " tonight ",
-    " tomorrow ",
-    " urgent",
-    " emergency ",
-    " asap ",
-    " next week ",
-    " this week ",
-    " this weekend ",
-    " as soon as possible",
-    " on the spot ",
-    " right away ",
-    " straight away ",
-    " immediately ",
-    " same day ",
-    " in a hurry ",
-    " last minute ",
-    " not in time ",
-    " too late ",
-)
+# Time is short: the message asks for something within days ("Ich fliege übermorgen"); see
+# data/language/*/urgency.yaml.
+def _padded(key: str, end: str = " ") -> tuple[str, ...]:
+    return tuple(dict.fromkeys(f" {fold(c)}{end}" for c in wordlists.gathered("urgency", key)))
 
 
+_URGENT = (*_padded("cues"), *_padded("cue_beginnings", end=""))
+_NOT_URGENT = _padded("not_cues")  # "Guten Morgen"
 # "Muss ich sofort einen neuen Ausweis beantragen?" asks whether it is due, not for haste.
-_DUE = (" muss ich ", " muessen wir ", " must i ", " do i have to ", " do we have to ")
-_DUE_CUES = (" sofort ", " immediately ", " right away ", " straight away ")
+_DUE = _padded("due")
+_DUE_CUES = _padded("due_cues")
+
+
+def _urgency_words(key: str) -> str:
+    return wordlists.alternation(dict.fromkeys(fold(w) for w in wordlists.gathered("urgency", key)))
 
 
 # A deadline on a weekday of this or next week: "bis Freitag", "nächsten Dienstag", "by Friday".
 _WEEKDAY_DEADLINE = re.compile(
-    rf" (?:bis|naechsten|naechste|kommenden|diesen|this|next|by|until) (?:{_WEEKDAYS}) "
+    f" {_urgency_words('before_weekday')} {wordlists.alternation(_WEEKDAYS)} "
 )
 # "in 5 Tagen", "in fünf Tagen", "in 3 days": a count of days ahead
-_DAYS_AHEAD_COUNT = re.compile(r" in (\w+) (?:tagen|days) ")
+_DAYS_AHEAD_COUNT = re.compile(f" {_urgency_words('days_ahead')} (\\w+) {_urgency_words('days')} ")
 
 
 def is_urgent(text: str) -> bool:
     """The message says time is short; "Guten Morgen" is a greeting, not a deadline."""
-    folded = _folded_text(text).replace(" guten morgen ", " ")
+    folded = _folded_text(text)
+    for greeting in _NOT_URGENT:
+        folded = folded.replace(greeting, " ")
     if any(due in folded for due in _DUE):
         for cue in _DUE_CUES:
             folded = folded.replace(cue, " ")
@@ -532,25 +346,13 @@ def mentions_children(text: str) -> bool:
 
 # Units after a number ("89 Jahre alt", "vor 4 Wochen", "a 19-year-old") and age adjectives
 # ("zehnjähriger"): an age or a span says nothing about which service, as the number does not.
-_SPAN_UNITS = frozenset(
-    {
-        *("jahr", "jahre", "jahren", "monat", "monate", "monaten", "woche", "wochen"),
-        *("tag", "tage", "tagen", "alt", "alte", "alter", "alten", "jaehrig", "jaehrige"),
-        *("jaehriger", "jaehrigen", "year", "years", "month", "months", "week", "weeks"),
-        *("day", "days", "old"),
-    }
+# Numbers written out ("he is five", "in fünf Tagen") are numbers too. The words are in
+# data/language/*/numbers.yaml.
+_SPAN_UNITS = folded_words("numbers", "span_units")
+_AGE_WORD = re.compile(
+    rf"\w+{wordlists.alternation(fold(e) for e in wordlists.gathered('numbers', 'age_endings'))}"
 )
-_AGE_WORD = re.compile(r"\w+jaehrig(?:e|er|en|em|es)?")
-
-
-# Numbers written out ("he is five", "in fünf Tagen") are numbers too.
-NUMBER_WORDS = frozenset(
-    "null eins zwei drei vier fuenf sechs sieben acht neun zehn elf zwoelf dreizehn vierzehn "
-    "fuenfzehn sechzehn siebzehn achtzehn neunzehn zwanzig dreissig vierzig fuenfzig sechzig "
-    "siebzig achtzig neunzig hundert zero one two three four five six seven eight nine ten "
-    "eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen twenty "
-    "thirty forty fifty sixty seventy eighty ninety hundred".split()
-)
+NUMBER_WORDS = folded_words("numbers", "number_words")
 
 
 def _is_number(token: str) -> bool:
@@ -633,15 +435,9 @@ def is_followup(text: str) -> bool:
 
 
 # Small talk around a greeting ("Hi there, how are you today?", "Hallo, wie geht's?"): with a
-# greeting and nothing else, it asks for no service. "today" alone would name the stand-in
-# documents one gets the same day.
-_SMALL_TALK = frozenset(
-    "gehts s na leute today heute doing fine gut good bot nice meet everyone everybody "
-    "guys folks again wieder schoen hilfe help antwort answer info infos lot".split()
-)
-
-
-_THANKS = frozenset("danke dankeschoen dank thanks thank thx cheers".split())
+# greeting and nothing else, it asks for no service.
+_SMALL_TALK = folded_words("greetings", "small_talk")
+_THANKS = folded_words("greetings", "thanks")
 
 
 def is_thanks(text: str) -> bool:
