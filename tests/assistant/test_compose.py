@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy.orm import Session
 
-from servicepoint.assistant.compose import Context, actions, compose
+from servicepoint.assistant.answers import Finding, Quote, Way
+from servicepoint.assistant.compose import Context, Place, actions, compose
 from servicepoint.assistant.nlp import ASPECTS
 from servicepoint.catalog import present
 from servicepoint.catalog import service as catalog_service
@@ -244,3 +245,70 @@ def test_reply_names_the_service_in_its_language(detail_of: DetailOf, lang: str)
     d = detail_of("fischereischein", lang)
     name = d.name if lang == "de" else d.name_en
     assert compose(d, ["documents"], ctx_for(d, lang)).startswith(f"{name}: ")
+
+
+# -- the exact question: quotes, places, variants (issue 18) ----------------------------------
+
+
+def test_a_found_sentence_is_quoted_with_its_source(detail_of: DetailOf) -> None:
+    d = detail_of("wohnsitz-anmelden")
+    quote = Quote("summary", "Sie melden sich innerhalb von zwei Wochen an.", 1.0)
+    ctx = ctx_for(d, findings=[Finding("deadline", (quote,))])
+    reply = compose(d, ["duration"], ctx)
+    assert "Laut Leistungsbeschreibung: „Sie melden sich innerhalb von zwei Wochen an“" in reply
+    assert f"(Quelle: {d.url})" in reply
+    assert "Bearbeitungsdauer" not in reply  # the deadline replaces the processing time
+
+
+def test_a_deadline_not_in_the_text_is_said_so_beside_the_processing_time(
+    detail_of: DetailOf,
+) -> None:
+    d = detail_of("reisepass")
+    for lang, unknown in (
+        ("de", "Zu einer Frist liegen mir keine gesicherten Angaben vor."),
+        ("en", "I have no confirmed information on a deadline."),
+    ):
+        d = detail_of("reisepass", lang)
+        reply = compose(d, ["duration"], ctx_for(d, lang, findings=[Finding("deadline")]))
+        assert unknown in reply and PHONE in reply
+        assert d.processing_time and d.processing_time in reply
+
+
+def test_who_may_not_found_is_left_out_beside_another_answer(detail_of: DetailOf) -> None:
+    d = detail_of("personalausweis")
+    reply = compose(d, ["online"], ctx_for(d, findings=[Finding("eligibility")]))
+    assert "Wer das darf" not in reply
+    alone = compose(d, [], ctx_for(d, findings=[Finding("eligibility")]))
+    assert "Wer das darf, liegt mir nicht gesichert vor." in alone
+
+
+def test_where_lists_at_most_three_places_with_what_is_known(detail_of: DetailOf) -> None:
+    d = detail_of("reisepass")
+    places = [
+        Place("Bürgeramt Aegi", "Aegidientorplatz 1, Hannover", "Mo 08:00-12:00"),
+        Place("Bürgeramt Linden", "Lindener Marktplatz, Hannover"),
+        Place("Bürgeramt Sahlkamp", "Elmstraße 15, Hannover"),
+        Place("Bürgeramt Bemerode"),
+    ]
+    reply = compose(d, ["where"], ctx_for(d, places=places))
+    assert "Bürgeramt Aegi, Aegidientorplatz 1, Hannover (geöffnet Mo 08:00-12:00)" in reply
+    assert "Bemerode" not in reply
+    assert "Die Öffnungszeiten liegen mir nicht gesichert vor." in reply
+    assert "Alle Standorte: /standorte." in reply
+    assert f"Zuständig: {d.responsible.name}." in reply
+    unknown = compose(d, ["where"], ctx_for(d, places=[Place("Bürgeramt Bemerode")]))
+    assert "Die Adressen liegen mir nicht gesichert vor" in unknown
+
+
+def test_online_is_stated_per_variant(detail_of: DetailOf) -> None:
+    d = detail_of("online-ausweisfunktion-pin", "en")
+    ways = [
+        Way("Switch on the online ID function", False, "At the office.", None),
+        Way("Change your PIN yourself", True, None, "https://www.ausweisapp.bund.de"),
+    ]
+    reply = compose(d, ["online"], ctx_for(d, "en", ways=ways))
+    assert "“Switch on the online ID function” cannot be done online. At the office." in reply
+    assert "“Change your PIN yourself” can be done online." in reply
+    assert "You can do this online" not in reply
+    cost = compose(d, ["cost"], ctx_for(d, "en", ways=ways))
+    assert cost.endswith("Online: “Change your PIN yourself”.")

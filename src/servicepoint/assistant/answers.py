@@ -10,7 +10,6 @@ record, never a sentence made up here: when none scores well enough, there is no
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -20,6 +19,7 @@ from typing import Any
 import numpy as np
 import yaml
 
+from servicepoint.assistant.passages import sentences
 from servicepoint.catalog.search import STOPWORDS, fold, lemma, words
 from servicepoint.config import DATA_ROOT
 
@@ -163,23 +163,6 @@ def asked(question: str, lang: str) -> list[str]:
 
 
 # -- the service's own sentences --------------------------------------------------------------
-# A full stop ends a sentence when a capital letter follows, unless it ends a number ("am 29.
-# Dezember") or a one-letter abbreviation ("z. B.", "u. a.").
-_BREAK = re.compile(r"(?<=[.!?])\s+(?=[A-ZÄÖÜ„\"(])")
-
-
-def sentences(text: str) -> list[str]:
-    """Split a catalog text into sentences."""
-    out: list[str] = []
-    for piece in _BREAK.split(text.strip()):
-        last = out[-1].rsplit(maxsplit=1)[-1] if out else ""
-        if out and (last[:-1].isdigit() or len(last) == 2):
-            out[-1] = f"{out[-1]} {piece}"
-        elif piece:
-            out.append(piece)
-    return out
-
-
 def _pick(text: Mapping[str, str] | None, lang: str) -> str:
     if not text:
         return ""
@@ -227,6 +210,20 @@ def ways(data: Mapping[str, Any], lang: str) -> list[Way]:
         )
         for v in data.get("variants") or []
     ]
+
+
+def named_first(found: list[Way], question: str, similarity: Similarity | None = None) -> list[Way]:
+    """The variants with the one the question names (by its words or meaning) first."""
+    q_words = _content(_tokens(question))
+    texts = [f"{w.name}. {w.text or ''}" for w in found]
+    dense = _dense(texts, similarity)
+
+    def closeness(i: int) -> float:
+        overlap = len(q_words & _content(_tokens(texts[i]))) / len(q_words) if q_words else 0.0
+        return max(overlap, dense[i])
+
+    order = sorted(range(len(found)), key=lambda i: -closeness(i))
+    return [found[i] for i in order]
 
 
 # -- scoring ----------------------------------------------------------------------------------

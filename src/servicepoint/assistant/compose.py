@@ -7,8 +7,11 @@ in; where the catalog has no value, the reply says so and offers a person to ask
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
+from servicepoint.assistant.answers import QUOTED, Finding, Way
 from servicepoint.catalog.schemas import ServiceDetail
 from servicepoint.core.clock import BERLIN
 
@@ -20,6 +23,15 @@ class Action:
     type: str
     label: str
     url: str
+
+
+@dataclass(frozen=True)
+class Place:
+    """An office that offers the service, as far as the location data knows it."""
+
+    name: str
+    address: str | None = None
+    hours: str | None = None  # catalog.hours.format_hours of the weekly hours
 
 
 @dataclass
@@ -37,6 +49,12 @@ class Context:
     service_phone: str | None = None
     # The service that stands in at short notice ("Vorläufigen Personalausweis beantragen").
     stand_in: str | None = None
+    # The specific aspects the question asks (answers.findings), with the catalog's sentences.
+    findings: list[Finding] = field(default_factory=list)
+    # The offices offering the service, those with a known address first.
+    places: list[Place] = field(default_factory=list)
+    # The service's variants, the one the question names first (empty: one online statement).
+    ways: list[Way] = field(default_factory=list)
 
 
 def bilingual(lang: str, de: str, en: str) -> str:
@@ -119,8 +137,31 @@ def duration_text(d: ServiceDetail, lang: str) -> str:
     )
 
 
+def ways_text(ways: list[Way], lang: str) -> str:
+    """Whether each variant can be done online, as the catalog states it (at most three)."""
+    parts = []
+    for way in ways[:3]:
+        said = (
+            _t(lang, f"„{way.name}“ geht online.", f"“{way.name}” can be done online.")
+            if way.online
+            else _t(
+                lang, f"„{way.name}“ geht nicht online.", f"“{way.name}” cannot be done online."
+            )
+        )
+        parts.append(f"{said} {_sentence(way.text)}" if way.text else said)
+    return " ".join(parts)
+
+
+def online_ways_text(ways: list[Way], lang: str) -> str:
+    """The variants that can be done online, in one line (after an answer on something else)."""
+    names = ", ".join(f"„{w.name}“" if lang != "en" else f"“{w.name}”" for w in ways if w.online)
+    return _t(lang, f"Online geht: {names}.", f"Online: {names}.") if names else ""
+
+
 def online_text(d: ServiceDetail, ctx: Context) -> str:
     lang = ctx.lang
+    if ctx.ways:
+        return ways_text(ctx.ways, lang)
     if "online" in d.channels and d.online_url:
         guide = (
             _t(
@@ -153,16 +194,54 @@ def responsible_text(d: ServiceDetail, lang: str) -> str:
     return text + (f" ({', '.join(contact)})" if contact else "") + "."
 
 
+def _place(p: Place, lang: str) -> str:
+    text = f"{p.name}, {p.address}" if p.address else p.name
+    hours = _t(lang, f"geöffnet {p.hours}", f"open {p.hours}") if p.hours else ""
+    return f"{text} ({hours})" if hours else text
+
+
+def places_text(ctx: Context, listed: int = 3) -> str:
+    """Up to `listed` offices with their address and hours where the location data has them,
+    what is unknown said so, and the locations page when there are more."""
+    lang = ctx.lang
+    shown = [p for p in ctx.places if p.address or p.hours][:listed]
+    if not shown:
+        return _t(
+            lang,
+            f"Die Adressen liegen mir nicht gesichert vor; alle Standorte: {ctx.locations_url}.",
+            f"I have no confirmed addresses; all locations: {ctx.locations_url}.",
+        )
+    text = _t(lang, "Zum Beispiel: ", "For example: ") + "; ".join(_place(p, lang) for p in shown)
+    text += "."
+    if not all(p.hours for p in shown):
+        text += _t(
+            lang,
+            " Die Öffnungszeiten liegen mir nicht gesichert vor.",
+            " I have no confirmed opening hours.",
+        )
+    if len(ctx.places) > len(shown):
+        text += _t(
+            lang, f" Alle Standorte: {ctx.locations_url}.", f" All locations: {ctx.locations_url}."
+        )
+    return text
+
+
 def where_text(d: ServiceDetail, ctx: Context) -> str:
     lang = ctx.lang
     if "external" in d.channels:
         return responsible_text(d, lang)
     if "appointment" in d.channels and ctx.offices:
-        return _t(
+        text = _t(
             lang,
             f"Das geht in jedem unserer {len(ctx.offices)} Bürgerämter.",
             f"You can do this at any of our {len(ctx.offices)} citizens' offices.",
         )
+        if not ctx.places:
+            return text
+        authority = _t(
+            lang, f"Zuständig: {d.responsible.name}.", f"Responsible: {d.responsible.name}."
+        )
+        return f"{text} {places_text(ctx)} {authority}"
     if "online" in d.channels:
         return online_text(d, ctx)
     return responsible_text(d, lang)
@@ -172,6 +251,8 @@ def hours_text(d: ServiceDetail, ctx: Context) -> str:
     lang = ctx.lang
     if "external" in d.channels:
         return responsible_text(d, lang)
+    if any(p.hours for p in ctx.places):
+        return places_text(ctx)
     phone = ctx.service_phone
     extra = (
         _t(
@@ -218,9 +299,71 @@ def booking_text(d: ServiceDetail, ctx: Context) -> str:
     )
 
 
+def quoted_text(f: Finding, ctx: Context) -> str:
+    """The catalog's own sentences that answer the question, with their source; where there are
+    none, that the catalog does not say."""
+    lang = ctx.lang
+    if not f.quotes:
+        return _unknown(f.aspect, ctx)
+    marks = ("“", "”") if lang == "en" else ("„", "“")
+    said = "; ".join(f"{marks[0]}{_sentence(q.text).rstrip('.')}{marks[1]}" for q in f.quotes)
+    part = _FIELDS.get(f.quotes[0].field)
+    where = f" ({_t(lang, *part)})" if part else ""
+    return _t(
+        lang,
+        f"Laut Leistungsbeschreibung{where}: {said} (Quelle: {ctx.service_url}).",
+        f"According to the service description{where}: {said} (source: {ctx.service_url}).",
+    )
+
+
+# The part of the service description a quote comes from, where it is not the summary.
+_FIELDS = {
+    "description": ("Beschreibung", "description"),
+    "document": ("Unterlagen", "documents"),
+    "fee": ("Gebühren", "fees"),
+    "processing": ("Bearbeitungsdauer", "processing time"),
+    "tutorial": ("Anleitung", "guide"),
+    "responsible": ("Zuständigkeit", "responsible office"),
+    "variant": ("Varianten", "variants"),
+}
+
+
+def _unknown(aspect: str, ctx: Context) -> str:
+    lang = ctx.lang
+    text = {
+        "deadline": _t(
+            lang,
+            "Zu einer Frist liegen mir keine gesicherten Angaben vor.",
+            "I have no confirmed information on a deadline.",
+        ),
+        "validity": _t(
+            lang,
+            "Wie lange das gültig ist, liegt mir nicht gesichert vor.",
+            "I have no confirmed information on how long it is valid.",
+        ),
+    }.get(
+        aspect,
+        _t(
+            lang,
+            "Wer das darf, liegt mir nicht gesichert vor.",
+            "I have no confirmed information on who may do this.",
+        ),
+    )
+    phone = ctx.service_phone
+    if phone:
+        text += _t(
+            lang,
+            f" Auskunft gibt das Servicetelefon {phone}.",
+            f" The service phone {phone} can tell you.",
+        )
+    return text
+
+
 def general_text(d: ServiceDetail, ctx: Context) -> str:
     parts = [d.summary]
-    if "online" in d.channels:
+    if ctx.ways:  # the summary already says how; name what can be done online
+        parts.append(online_ways_text(ctx.ways, ctx.lang))
+    elif "online" in d.channels:
         parts.append(online_text(d, ctx))
     elif "appointment" in d.channels:
         parts.append(
@@ -235,10 +378,32 @@ def general_text(d: ServiceDetail, ctx: Context) -> str:
     return " ".join(parts)
 
 
+def _chosen(aspects: list[str], ctx: Context) -> list[str]:
+    """The sub-questions answered, at most three: what the question asks specifically first,
+    then the fixed slots. A deadline found in the text replaces the processing time ("Bis wann
+    …?" asks no processing time); one not found leaves it, as the nearest thing the catalog has.
+    "Who may" not found is left out when something else was asked: its cue words ("darf
+    ich …") also start other questions."""
+    found = {f.aspect: f for f in ctx.findings}
+    first = [
+        a
+        for a in QUOTED
+        if a in found and (found[a].quotes or a != "eligibility" or not (aspects or len(found) > 1))
+    ]
+    rest = [
+        a
+        for a in aspects
+        if not (a == "duration" and "deadline" in found and found["deadline"].quotes)
+    ]
+    rest += [a for a in ("online", "where") if a in found and a not in rest]
+    return [*first, *rest]
+
+
 def compose(d: ServiceDetail, aspects: list[str], ctx: Context, children: bool = False) -> str:
     """The reply: one short paragraph per sub-question (at most three), online first."""
     name = d.name if ctx.lang == "de" else d.name_en
-    builders = {
+    found = {f.aspect: f for f in ctx.findings}
+    builders: dict[str, Callable[[], str]] = {
         "cost": lambda: fees_text(d, ctx.lang, children),
         "documents": lambda: documents_text(d, ctx.lang, children),
         "duration": lambda: duration_text(d, ctx.lang),
@@ -247,12 +412,15 @@ def compose(d: ServiceDetail, aspects: list[str], ctx: Context, children: bool =
         "hours": lambda: hours_text(d, ctx),
         "responsible": lambda: responsible_text(d, ctx.lang),
         "booking": lambda: booking_text(d, ctx),
+        **{a: partial(quoted_text, found[a], ctx) for a in QUOTED if a in found},
     }
-    chosen = [a for a in aspects if a in builders][:3]
+    chosen = [a for a in _chosen(aspects, ctx) if a in builders][:3]
     body = [builders[a]() for a in chosen] or [general_text(d, ctx)]
-    if chosen and "online" in d.channels and "online" not in chosen:
+    if chosen and "online" not in chosen and ctx.ways:
+        body.append(online_ways_text(ctx.ways, ctx.lang))
+    elif chosen and "online" in d.channels and "online" not in chosen:
         body.append(online_text(d, ctx))
-    if ctx.stand_in and (not chosen or "duration" in chosen):
+    if ctx.stand_in and (not chosen or "duration" in chosen or "deadline" in chosen):
         body.append(
             _t(
                 ctx.lang,
