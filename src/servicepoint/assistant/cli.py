@@ -1,4 +1,4 @@
-"""`servicepoint ask "..."`: the assistant on the command line."""
+"""`servicepoint ask "..."`: the assistant on the command line; `servicepoint assistant ...`."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.progress import Progress
 
-from servicepoint.assistant import actions, service
+from servicepoint.assistant import actions, retrieval, service, vectors
+from servicepoint.assistant.embedding import EmbeddingError, embedder_for
 from servicepoint.cli_support import session_scope
 from servicepoint.config import Settings
 from servicepoint.core.city import city_facts, elsewhere_topics, elsewhere_words, place_names
@@ -55,6 +57,11 @@ def ask(
 assistant_app = typer.Typer(help="Service assistant maintenance.", no_args_is_help=True)
 
 
+BLIND_SETS = tuple(
+    Path("tests/assistant/blind") / name for name in ("unseen.yaml", "multilingual.yaml")
+)
+
+
 @assistant_app.command("calibrate")
 def calibrate_command(
     devset: Path = typer.Option(
@@ -62,18 +69,48 @@ def calibrate_command(
         exists=True,
         help="labelled questions (only the dev split is used)",
     ),
+    extra: list[Path] = typer.Option(
+        list(BLIND_SETS), help="more labelled sets; again only their dev split is used"
+    ),
 ) -> None:
-    """Fit confidence and thresholds on the dev split; writes assistant/calibration.json."""
+    """Fit the confidence, the ranker and thresholds on the dev split (writes assistant/*.json)."""
     from servicepoint.assistant.calibrate import calibrate
     from servicepoint.assistant.evaluation import load
 
-    items, _ = load(devset)
+    items = [i for path in (devset, *extra) if path.exists() for i in load(path)[0]]
     settings = Settings()
     with session_scope(settings) as session:
+        embedder = embedder_for(settings)
         report = calibrate(
             session,
             items,
             places=place_names(settings.city_dir),
             elsewhere=elsewhere_words(settings.city_dir),
+            hybrid=retrieval.hybrid_index(session, embedder) if embedder else None,
         )
-    console.print_json(data=report)
+    console.print_json(data={k: v for k, v in report.items() if k != "weights"})
+
+
+def embed_catalog(settings: Settings, out: Console) -> None:
+    """Compute the embeddings of every catalog passage that has none yet (and drop those of
+    texts gone from the catalog), with a progress bar; one line when the backend is "none"."""
+    try:
+        embedder = embedder_for(settings)
+    except EmbeddingError as exc:
+        out.print(f"[red]Embeddings not computed:[/] {exc}")
+        raise typer.Exit(2) from exc
+    if embedder is None:
+        out.print("Embeddings skipped: assistant_embedding_backend is 'none' (lexical only).")
+        return
+    with Progress(console=out, transient=True) as bar, session_scope(settings) as session:
+        task = bar.add_task(f"Embedding ({embedder.name})", total=None)
+        computed = vectors.refresh(
+            session, embedder, lambda done, total: bar.update(task, completed=done, total=total)
+        )
+    out.print(f"[green]Embeddings[/] ({embedder.name}): {computed} computed, the rest cached")
+
+
+@assistant_app.command("reindex")
+def reindex_command() -> None:
+    """Compute the embeddings of new or changed catalog texts now (seed does it too)."""
+    embed_catalog(Settings(), console)

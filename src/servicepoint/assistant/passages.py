@@ -173,3 +173,13 @@ def service_passages(svc: Service) -> list[Passage]:
         for sentence in _fit(" ".join(term.text.split()))
     )
     return _unique([*catalog, *terms])
+
+
+def embedding_text(svc: Service, passage: Passage) -> str:
+    """What the model embeds for a passage: a sentence of the catalog headed by the service's
+    name, as the page shows it under that heading ("Gültige Ausweise beider Verlobten" alone
+    could belong to any service). Names, keywords and examples stand on their own."""
+    if passage.field == "name" or passage.field in TERM_FIELDS:
+        return passage.text
+    name = next((text for lang, text in _texts(svc.data.get("name")) if lang == passage.lang), "")
+    return f"{name}: {passage.text}" if name else passage.text

@@ -19,7 +19,12 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from servicepoint.assistant.embedding import Embedder
-from servicepoint.assistant.passages import CATALOG_FIELDS, Passage, service_passages
+from servicepoint.assistant.passages import (
+    CATALOG_FIELDS,
+    Passage,
+    embedding_text,
+    service_passages,
+)
 from servicepoint.assistant.vectors import vectors_for
 from servicepoint.catalog import service as catalog_service
 from servicepoint.catalog.search import fold
@@ -178,10 +183,12 @@ def ordered(passages_by_service: dict[str, list[Passage]]) -> list[Passage]:
 
 def build(session: Session, embedder: Embedder | None) -> HybridIndex:
     """A fresh index of the current catalog; passages without a cached vector get one now."""
-    by_service = {svc.id: service_passages(svc) for svc in catalog_service.list_services(session)}
+    services = {svc.id: svc for svc in catalog_service.list_services(session)}
+    by_service = {sid: service_passages(svc) for sid, svc in services.items()}
     vectors = None
     if embedder is not None:
-        vectors = vectors_for(session, embedder, [p.text for p in ordered(by_service)])
+        texts = [embedding_text(services[p.service_id], p) for p in ordered(by_service)]
+        vectors = vectors_for(session, embedder, texts)
     return HybridIndex(by_service, embedder, vectors)
 
 

@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from servicepoint.assistant.embedding import Embedder
-from servicepoint.assistant.passages import service_passages
+from servicepoint.assistant.passages import embedding_text, service_passages
 from servicepoint.catalog import service as catalog_service
 from servicepoint.core.clock import utcnow
 from servicepoint.core.db import Base, table
@@ -129,9 +129,10 @@ def vectors_for(session: Session, embedder: Embedder, texts: Sequence[str]) -> n
 
 
 def catalog_texts(session: Session) -> list[str]:
-    """Every passage text of the current catalog, each once."""
-    passages = (p for svc in catalog_service.list_services(session) for p in service_passages(svc))
-    return list(dict.fromkeys(p.text for p in passages))
+    """What the model embeds of every passage of the current catalog, each text once."""
+    services = catalog_service.list_services(session)
+    texts = (embedding_text(svc, p) for svc in services for p in service_passages(svc))
+    return list(dict.fromkeys(texts))
 
 
 def refresh(session: Session, embedder: Embedder, progress: Progress | None = None) -> int:

@@ -8,10 +8,12 @@ import typer
 from rich.console import Console
 from rich.progress import Progress
 
+from servicepoint.assistant.cli import embed_catalog
 from servicepoint.catalog import locations as location_service
 from servicepoint.catalog.datafile import CatalogFileError
 from servicepoint.catalog.seed import count_items
 from servicepoint.cli_support import city_dir, session_scope
+from servicepoint.config import Settings
 from servicepoint.errors import ServicePointError
 from servicepoint.seeding import seed_city
 
@@ -22,10 +24,12 @@ locations_app = typer.Typer(help="ServicePoint locations.", no_args_is_help=True
 def seed(
     folder: Path | None = typer.Option(None, help="city data folder (default: settings)"),
 ) -> None:
-    """Load the city's catalog and locations; running it again updates, never duplicates."""
-    folder = folder or city_dir()
+    """Load the city's catalog and locations, then embed its texts for the assistant; running it
+    again updates, never duplicates."""
+    settings = Settings()
+    folder = folder or city_dir(settings)
     try:
-        with Progress(console=console, transient=True) as bar, session_scope() as session:
+        with Progress(console=console, transient=True) as bar, session_scope(settings) as session:
             task = bar.add_task("Seeding", total=count_items(folder))
             report = seed_city(
                 session,
@@ -40,6 +44,8 @@ def seed(
         f"updated, {report.services_removed} removed; locations: {report.locations_total} "
         f"({report.locations_created} new)"
     )
+    # After the catalog is committed: the model's minutes of work never hold its transaction.
+    embed_catalog(settings, console)
 
 
 @locations_app.command("import")
