@@ -8,11 +8,21 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from servicepoint.appointment import service as appointment_service
-from servicepoint.assistant import compose, foreign, languages, matcher, nlp, replies
+from servicepoint.assistant import (
+    answers,
+    compose,
+    foreign,
+    languages,
+    matcher,
+    nlp,
+    replies,
+    vectors,
+)
 from servicepoint.assistant.dialogue import Decision, State, decide
 from servicepoint.assistant.editors import (
     dismiss,
@@ -23,12 +33,14 @@ from servicepoint.assistant.editors import (
     settle,
     teach,
 )
+from servicepoint.assistant.embedding import Embedder
 from servicepoint.assistant.errors import ConversationNotFound
 from servicepoint.assistant.models import Conversation
 from servicepoint.catalog import locations as location_service
 from servicepoint.catalog import present
 from servicepoint.catalog import service as catalog_service
-from servicepoint.catalog.models import Service
+from servicepoint.catalog.hours import format_hours
+from servicepoint.catalog.models import Location, Service
 from servicepoint.catalog.search import SearchIndex
 from servicepoint.core import events
 from servicepoint.core.clock import utcnow
@@ -125,15 +137,30 @@ def _next_slot(
     return None, None
 
 
+def _place(loc: Location) -> compose.Place:
+    hours = format_hours(loc.opening_hours) if loc.opening_hours else None
+    return compose.Place(loc.name, present.address(loc), hours or None)
+
+
 def _context(
-    session: Session, service: Service, lang: str, base: str, phone: str | None, now: dt.datetime
+    session: Session,
+    service: Service,
+    lang: str,
+    base: str,
+    phone: str | None,
+    now: dt.datetime,
+    question: str = "",
+    similarity: answers.Similarity | None = None,
 ) -> compose.Context:
     slot, place = _next_slot(session, service, now)
-    offices = [
-        loc.name
+    locations = [
+        loc
         for loc in location_service.list_locations(session)
         if loc.service_ids is None or service.id in loc.service_ids
     ]
+    offices = [loc.name for loc in locations]
+    # Offices whose address (then hours) the location data knows are named first.
+    places = sorted(map(_place, locations), key=lambda p: (p.address is None, p.hours is None))
     return compose.Context(
         lang=lang,
         service_url=base + present.service_path(service),
@@ -146,7 +173,23 @@ def _context(
         offices=offices,
         locations_url=f"{base}/standorte",
         service_phone=phone,
+        places=places,
+        ways=answers.named_first(answers.ways(service.data, lang), question, similarity),
     )
+
+
+def _similarity(
+    session: Session, embedder: Embedder | None, question: str
+) -> answers.Similarity | None:
+    """The question's closeness in meaning to catalog texts, their vectors from the cache."""
+    if embedder is None:
+        return None
+    qvec = embedder.query([question])[0]
+
+    def similarity(texts: Sequence[str]) -> np.ndarray:
+        return np.asarray(vectors.vectors_for(session, embedder, texts) @ qvec)
+
+    return similarity
 
 
 # -- asking -----------------------------------------------------------------------------------
@@ -167,12 +210,21 @@ def _answer(
     base: str,
     phone: str | None,
     now: dt.datetime,
+    *,
+    question_lang: str | None = None,
+    embedder: Embedder | None = None,
 ) -> tuple[str, list[compose.Action], Service]:
     svc = catalog_service.get_service(session, service_id=str(decision.service_id))
     # the reply is composed from the facts; loading the citizen words too would cost a query
     detail = present.service_detail(svc, base=base, lang=lang, keywords=())
-    ctx = _context(session, svc, lang, base, phone, now)
+    # the question's specific aspects, answered from the service's own sentences
+    asked = answers.asked(text, question_lang or lang)
+    similarity = _similarity(session, embedder, text) if asked else None
+    ctx = _context(session, svc, lang, base, phone, now, text, similarity)
     ctx.stand_in = _stand_in(index, svc.id, lang)
+    ctx.findings = answers.findings(
+        svc.data, text, lang=lang, question_lang=question_lang, similarity=similarity
+    )
     reply = compose.compose(detail, decision.aspects, ctx, children=nlp.mentions_children(text))
     return reply, compose.actions(detail, ctx), svc
 
