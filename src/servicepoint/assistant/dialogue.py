@@ -200,9 +200,16 @@ def decide(
     thresholds: dict[str, float] | None = None,
 ) -> Decision:
     """The dialogue policy; thresholds come from the calibration on the development set."""
-    p = thresholds or policy()
-
+    p = thresholds or m.policy or policy()
     asked = nlp.aspects(text)
+    return prelude(index, text, state, m, asked, p) or by_confidence(m, asked, p)
+
+
+def prelude(
+    index: SearchIndex, text: str, state: State, m: Match, asked: list[str], p: dict[str, float]
+) -> Decision | None:
+    """What the message decides before any answer threshold: a choice, a follow-up, a
+    greeting, the offices, or words the catalog declares shared. None: the confidence decides."""
     picked = _picked_option(text, state, m)
     if picked:
         return Decision("answer", picked, asked or state.aspects, max(m.confidence, 0.9))
@@ -234,6 +241,11 @@ def decide(
     if len(shared) >= 2:
         # The catalog says these words name several services: ask back, never guess.
         return Decision("clarify", None, asked, SHARED_CONFIDENCE, options=shared[:3])
+    return None
+
+
+def by_confidence(m: Match, asked: list[str], p: dict[str, float]) -> Decision:
+    """Answer, ask back between near ties, or say honestly that it is not ours."""
     rivals = close_rivals(m, p["clarify_ratio"])[:3]
     sure_of_group = group_confidence(m, len(rivals)) if len(rivals) >= 2 else None
     if sure_of_group is not None and sure_of_group >= p["answer_threshold"]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -22,6 +22,7 @@ import numpy as np
 
 from servicepoint.assistant import lexicon, nlp
 from servicepoint.catalog.search import STOPWORDS, SearchIndex, analyse, fold
+from servicepoint.catalog.wordlists import alternation, gathered
 
 CALIBRATION_FILE = Path(__file__).resolve().parent / "calibration.json"
 FEATURES = (
@@ -72,6 +73,10 @@ class Match:
     features: dict[str, float]
     confidence: float
     content_words: int
+    # The learned ranker's answer model (ranker.py); None: this module's confidence_of.
+    scorer: Callable[[dict[str, float]], float] | None = None
+    # The dialogue thresholds fitted for `scorer`'s probabilities (None: calibration.json's).
+    policy: dict[str, float] | None = None
 
     @property
     def best(self) -> Candidate | None:
@@ -324,7 +329,9 @@ def _hurried_candidates(
 
 # A clause that turns against the one before: ", aber", "but", "Jedoch …" (not the particle
 # in "Ich brauche den aber dringend").
-_CONTRAST = re.compile(r"(?:[,;–-]|^|[.!?])\s*(?:aber|jedoch|sondern|but|however)\b", re.I)
+_CONTRAST = re.compile(
+    r"(?:[,;–-]|^|[.!?])\s*" + alternation(gathered("followup", "contrast")) + r"\b", re.I
+)
 
 
 def _contrasted(index: SearchIndex, text: str) -> list[str]:
@@ -339,10 +346,17 @@ def _contrasted(index: SearchIndex, text: str) -> list[str]:
 
 # A statement that a document is still valid: "Mein Reisepass ist noch bis 2030 gültig",
 # "my passport is still valid".
-_SETTLED = re.compile(r"\b(?:noch|still)\b[^,;.!?]*\b(?:gültig|gueltig|valid)\b", re.I)
+_SETTLED = re.compile(
+    r"\b"
+    + alternation(gathered("followup", "still"))
+    + r"\b[^,;.!?]*\b"
+    + alternation(gathered("followup", "valid"))
+    + r"\b",
+    re.I,
+)
 _SENTENCE = re.compile(r"[^.!?]+[.!?]*")
 _CLAUSE = re.compile(r"[^,;]+[,;]*")
-_TURN = re.compile(r"\b(?:aber|jedoch|but|however)\b", re.I)
+_TURN = re.compile(r"\b" + alternation(gathered("followup", "turn")) + r"\b", re.I)
 
 
 def _unsettled_clause(clause: str) -> str:
@@ -376,22 +390,88 @@ def _directed(index: SearchIndex, text: str) -> str:
     return f"{text} {' '.join(means)}" if means else text
 
 
-def match(index: SearchIndex, text: str) -> Match:
-    """Rank services for a message and say how sure we are about the best one."""
+@dataclass(frozen=True)
+class Lexical:
+    """What the lexical matcher reads from a message, computed once: the text as understood
+    (turns, validity statements and directions applied), its analysis, and the raw BM25 score
+    of every service (index order). The ranker combines these with the dense scores."""
+
+    text: str
+    spelled: str
+    analysis: _Analysis
+    scores: np.ndarray
+    terms: frozenset[str]
+    term_weight: float
+    urgent: bool
+
+
+def lexical(index: SearchIndex, text: str) -> Lexical:
+    """The lexical view of a message (all scores 0 when no word of it is in the catalog)."""
     text = _directed(index, _unsettled(nlp.join_separable(text)))
     spelled = index.spelled(text)
     a = _analyse(index, text, spelled)
-    terms, coverage, specificity, n_content = a.terms, a.coverage, a.specificity, a.n_content
-    if not terms:
-        return Match([], {}, 0.0, n_content)
-    term_set = set(terms)
-    term_weight = sum(index.idf(t) for t in term_set)
+    if not a.terms:
+        return Lexical(text, spelled, a, np.zeros(len(index.docs)), frozenset(), 0.0, False)
+    term_set = frozenset(a.terms)
     scores = index.scores(
-        spelled, terms + _contrasted(index, text), title_weight=TITLE_FIELD_WEIGHT
+        spelled, a.terms + _contrasted(index, text), title_weight=TITLE_FIELD_WEIGHT
     )
     urgent = nlp.is_urgent(text)
     if urgent:
         scores = _hurried(index, scores)
+    weight = sum(index.idf(t) for t in term_set)
+    return Lexical(text, spelled, a, scores, term_set, weight, urgent)
+
+
+def doc_signals(index: SearchIndex, lex: Lexical, doc: int) -> dict[str, float]:
+    """How well one service explains the message, signal by signal (the ranker's inputs)."""
+    terms = set(lex.terms)
+    return {
+        "cohesion": _cohesion(index, lex.analysis, doc),
+        "title": _title_share(index, lex.analysis, doc),
+        "spelled": _spelled_out(index, doc, terms),
+        "example": _example_likeness(index, doc, terms, lex.term_weight),
+        "focus": _focus(index, lex.analysis, doc),
+        "name_cover": _name_coverage(index, doc, terms),
+        "elsewhere": _elsewhere(index, lex.text, doc),
+    }
+
+
+def message_features(index: SearchIndex, lex: Lexical, doc: int, second: float) -> dict[str, float]:
+    """The message-level features of the confidence model, for `doc` as the best service with
+    score `lex.scores[doc]`-based margin to `second` (the runner-up's final score)."""
+    a = lex.analysis
+    top = float(lex.scores[doc])
+    folded = f" {lex.spelled} "
+    phrases = index.docs[doc].phrases()
+    signals = doc_signals(index, lex, doc)
+    features = {
+        "log_top": math.log1p(top),
+        "margin": (top - second) / top if top > 0 else 0.0,
+        "coverage": a.coverage,
+        "cohesion": signals["cohesion"],
+        "specificity": a.specificity,
+        "phrase": 1.0 if any(f" {p} " in folded for p in phrases if len(p) > 3) else 0.0,
+        "title": signals["spelled"],
+        "focus": signals["focus"],
+        "example": signals["example"],
+        "n_content": float(a.n_content),
+        "elsewhere": signals["elsewhere"],
+        "bias": 1.0,
+    }
+    # Another authority's matter weighs most where the message's most telling word does not
+    # name the service: "Rundfunkbeitrag abmelden wegen Umzug ins Ausland", not "Geburtsurkunde
+    # für das Elterngeld".
+    features["unfocused"] = features["elsewhere"] * (1.0 - features["focus"])
+    return features
+
+
+def match(index: SearchIndex, text: str) -> Match:
+    """Rank services for a message and say how sure we are about the best one."""
+    lex = lexical(index, text)
+    if not lex.terms:
+        return Match([], {}, 0.0, lex.analysis.n_content)
+    a, scores, term_set = lex.analysis, lex.scores, set(lex.terms)
     order = np.argsort(-scores, kind="stable")[:8]
     candidates = _break_ties(
         index,
@@ -406,40 +486,27 @@ def match(index: SearchIndex, text: str) -> Match:
                     * (0.85 + 0.3 * _cohesion(index, a, int(i)))
                     * (1 + TITLE_BOOST * _title_share(index, a, int(i)))
                     * (1 + SPELLED_BOOST * _spelled_out(index, int(i), term_set))
-                    * (1 + EXAMPLE_BOOST * _example_likeness(index, int(i), term_set, term_weight)),
+                    * (
+                        1
+                        + EXAMPLE_BOOST
+                        * _example_likeness(index, int(i), term_set, lex.term_weight)
+                    ),
                 )
                 for i in order
                 if scores[i] > 0
             ),
-            urgent,
+            lex.urgent,
         ),
         term_set,
     )[:5]
     if not candidates:
-        return Match([], {}, 0.0, n_content)
+        return Match([], {}, 0.0, a.n_content)
     top = candidates[0].score
     second = candidates[1].score if len(candidates) > 1 else 0.0
-    folded = f" {spelled} "
-    phrases = index.docs[candidates[0].index].phrases()
-    features = {
-        "log_top": math.log1p(top),
-        "margin": (top - second) / top if top > 0 else 0.0,
-        "coverage": coverage,
-        "cohesion": _cohesion(index, a, candidates[0].index),
-        "specificity": specificity,
-        "phrase": 1.0 if any(f" {p} " in folded for p in phrases if len(p) > 3) else 0.0,
-        "title": _spelled_out(index, candidates[0].index, term_set),
-        "focus": _focus(index, a, candidates[0].index),
-        "example": _example_likeness(index, candidates[0].index, term_set, term_weight),
-        "n_content": float(n_content),
-        "elsewhere": _elsewhere(index, text, candidates[0].index),
-        "bias": 1.0,
-    }
-    # Another authority's matter weighs most where the message's most telling word does not
-    # name the service: "Rundfunkbeitrag abmelden wegen Umzug ins Ausland", not "Geburtsurkunde
-    # für das Elterngeld".
-    features["unfocused"] = features["elsewhere"] * (1.0 - features["focus"])
-    return Match(candidates, features, confidence_of(features), n_content)
+    features = message_features(index, lex, candidates[0].index, 0.0)
+    features["log_top"] = math.log1p(top)
+    features["margin"] = (top - second) / top if top > 0 else 0.0
+    return Match(candidates, features, confidence_of(features), a.n_content)
 
 
 def group_confidence(m: Match, rivals: int) -> float:
@@ -450,6 +517,8 @@ def group_confidence(m: Match, rivals: int) -> float:
         return 0.0
     top = m.candidates[0].score
     after = m.candidates[rivals].score if len(m.candidates) > rivals else 0.0
+    if m.scorer is not None:  # the ranker's scores are probabilities: their plain difference
+        return m.scorer({**m.features, "margin": top - after})
     return confidence_of({**m.features, "margin": (top - after) / top if top > 0 else 0.0})
 
 
