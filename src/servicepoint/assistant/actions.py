@@ -6,6 +6,7 @@ from fastapi import Request
 from sqlalchemy.orm import Session
 
 from servicepoint.assistant import callback, languages, service
+from servicepoint.assistant.embedding import embedder_for
 from servicepoint.assistant.errors import AssistantRateLimited, CallbackRateLimited
 from servicepoint.assistant.models import CallbackRequest
 from servicepoint.assistant.rephrase import Rephraser
@@ -82,6 +83,7 @@ def ask(session: Session, request: Request, body: AskRequest) -> AskResponse:
         topics=elsewhere_topics(settings.city_dir),
         country=city.get("country"),
         foreign_offer=(city.get("assistant") or {}).get("foreign_documents_offer") or (),
+        embedder=embedder_for(settings),
     )
     return to_response(reply)
 

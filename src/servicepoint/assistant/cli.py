@@ -41,6 +41,12 @@ def ask(
             places=place_names(settings.city_dir),
             elsewhere=elsewhere_words(settings.city_dir),
             topics=elsewhere_topics(settings.city_dir),
+            country=city_facts(settings.city_dir).get("country"),
+            foreign_offer=(city_facts(settings.city_dir).get("assistant") or {}).get(
+                "foreign_documents_offer"
+            )
+            or (),
+            embedder=embedder_for(settings),
         )
         data = actions.to_response(reply).model_dump()
     if as_json:

@@ -20,7 +20,9 @@ from servicepoint.assistant import (
     languages,
     matcher,
     nlp,
+    ranker,
     replies,
+    retrieval,
     vectors,
 )
 from servicepoint.assistant.dialogue import Decision, State, decide
@@ -244,6 +246,8 @@ class _Question:
     now: dt.datetime
     rephrase: Callable[[str, str], str] | None
     topics: Mapping[str, tuple[str, str]] | None
+    question_lang: str
+    embedder: Embedder | None
 
 
 def _reply(q: _Question, lang: str) -> tuple[str, list[compose.Action], Service | None]:
@@ -251,7 +255,16 @@ def _reply(q: _Question, lang: str) -> tuple[str, list[compose.Action], Service 
     session, decision, m = q.session, q.decision, q.m
     if decision.kind == "answer":
         reply, acts, service = _answer(
-            session, q.index, decision, lang, q.text, q.base, q.phone, q.now
+            session,
+            q.index,
+            decision,
+            lang,
+            q.text,
+            q.base,
+            q.phone,
+            q.now,
+            question_lang=q.question_lang,
+            embedder=q.embedder,
         )
         return (q.rephrase(reply, lang) if q.rephrase else reply), acts, service
     if decision.kind == "clarify":
@@ -312,6 +325,7 @@ def ask(
     topics: Mapping[str, tuple[str, str]] | None = None,
     country: str | None = None,
     foreign_offer: Sequence[str] = (),
+    embedder: Embedder | None = None,
 ) -> Reply:
     """Answer one message; follow-ups use the conversation's topic.
 
@@ -319,7 +333,8 @@ def ask(
     unclear the conversation's, then `default_lang` (e.g. the language of the page). A question
     in another language gets a preface in its language and the reply in German and English.
     `country` is the city's (its identity documents are the city's matter), `foreign_offer` the
-    services offered to someone asking about another country's document."""
+    services offered to someone asking about another country's document. With an `embedder`
+    the learned ranker (ranker.py) decides over the lexical and the multilingual retrievers."""
     now = now or utcnow()
     text = message.strip()[:2000]
     conv = _conversation(session, conversation_id)
@@ -330,9 +345,24 @@ def ask(
     reply_lang = lang or (fallback if other_lang else question_lang)
     index = catalog_service.search_index(session, places, elsewhere)
     query = nlp.without_personal_data(text)
-    m = matcher.match(index, query)
+    hybrid = retrieval.hybrid_index(session, embedder) if embedder else None
+    m = ranker.rank(hybrid, index, query, lang=question_lang)
     decision = decide(index, query, state, m)
-    q = _Question(session, index, decision, m, query, text, base, phone, now, rephrase, topics)
+    q = _Question(
+        session,
+        index,
+        decision,
+        m,
+        query,
+        text,
+        base,
+        phone,
+        now,
+        rephrase,
+        topics,
+        question_lang,
+        embedder,
+    )
     langs = [reply_lang, *[x for x in languages.HOME if other_lang and x != reply_lang]]
     abroad = _other_country(q, question_lang, country, foreign_offer)
     kind = "consulate" if abroad else decision.kind

@@ -87,6 +87,17 @@ def _store(session: Session, embedder: Embedder, vectors: dict[str, np.ndarray])
         session.execute(insert(table(PassageVector)).values(list(chunk)).on_conflict_do_nothing())
 
 
+# Vectors this process has seen, by (model, digest): a few MB for a city's catalog.
+_MEMORY: dict[tuple[str, str], np.ndarray] = {}
+_MEMORY_LIMIT = 50_000  # about 75 MB of 384-d vectors; beyond it the memory starts over
+
+
+def _remember(model: str, vectors: dict[str, np.ndarray]) -> None:
+    if len(_MEMORY) + len(vectors) > _MEMORY_LIMIT:
+        _MEMORY.clear()
+    _MEMORY.update(((model, key), vector) for key, vector in vectors.items())
+
+
 def _compute(
     session: Session,
     embedder: Embedder,
@@ -115,7 +126,14 @@ def _ensure(
     unique = dict(zip(keys, texts, strict=True))
     found = _stored(session, embedder, list(unique))
     missing = {key: text for key, text in unique.items() if key not in found}
+    # Another database of this process (a second worker's test database, a fresh copy) may
+    # have had them computed already: store those instead of computing them again.
+    known = {k: v for k in missing if (v := _MEMORY.get((embedder.name, k))) is not None}
+    _store(session, embedder, known)
+    found.update(known)
+    missing = {key: text for key, text in missing.items() if key not in known}
     found.update(_compute(session, embedder, missing, progress))
+    _remember(embedder.name, found)
     matrix = np.zeros((len(keys), embedder.dim), dtype=np.float32)
     for row, key in enumerate(keys):
         matrix[row] = found[key]

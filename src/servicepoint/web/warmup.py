@@ -12,7 +12,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from servicepoint.appointment.slots import is_holiday
-from servicepoint.assistant import matcher
+from servicepoint.assistant import languages, matcher, ranker, retrieval
+from servicepoint.assistant.embedding import embedder_for
 from servicepoint.catalog import service as catalog_service
 from servicepoint.config import Settings
 from servicepoint.core.city import elsewhere_topics, elsewhere_words, place_names
@@ -33,6 +34,14 @@ def warm_up(settings: Settings, sessions: sessionmaker[Session]) -> None:
             index = catalog_service.search_index(session, place_names(city), elsewhere_words(city))
             matcher.match(index, probe)
             elsewhere_topics(city)
+            # The embedding model, the catalog's vectors and the language detector load here,
+            # not in a citizen's first question.
+            embedder = embedder_for(settings)
+            if embedder is not None:
+                hybrid = retrieval.hybrid_index(session, embedder)
+                ranker.rank(hybrid, index, probe, lang="de")
+                session.commit()  # vectors computed for texts new to the cache
+            languages.detect("Merhaba, nasılsınız bugün?", default="de")
         # The holiday calendar's module loads on the first slot search otherwise.
         is_holiday(today_local())
     except SQLAlchemyError:
