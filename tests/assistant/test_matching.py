@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session
 
-from servicepoint.assistant import matcher
+from servicepoint.assistant import matcher, reading
 from servicepoint.assistant.dialogue import State, decide, policy
 from servicepoint.catalog import service as catalog_service
 from servicepoint.catalog.search import SearchIndex
@@ -296,7 +296,7 @@ def test_a_document_said_to_be_still_valid_is_not_the_one_asked_about(
 def test_validity_alone_or_asked_about_keeps_the_document(
     index: SearchIndex, names: dict[str, str], text: str
 ) -> None:
-    assert matcher._unsettled(text) == text
+    assert reading.unsettled(text) == text
 
 
 @pytest.mark.parametrize(("typo", "word"), [("Verlist", "verlust"), ("fisihng", "fishing")])

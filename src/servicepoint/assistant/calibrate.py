@@ -123,7 +123,25 @@ def choose_policy(
     }
     best = _steadiest(scores, thresholds)
     chosen = {"answer_threshold": best[0], "clarify_ratio": best[1], "followup_threshold": 0.8}
-    return chosen, scores[best]
+    foreign = [j for j in prepared if j.m.features.get("foreign")]
+    if foreign:
+        chosen["foreign_threshold"] = _foreign_threshold(foreign, names, chosen, thresholds)
+    return chosen, _policy_score(prepared, names, chosen)
+
+
+def _foreign_threshold(
+    foreign: Sequence[_Judged],
+    names: dict[str, str],
+    chosen: dict[str, float],
+    thresholds: Sequence[float],
+) -> float:
+    """The steadiest answer threshold for questions in other languages, on those alone."""
+    ratio = chosen["clarify_ratio"]
+    scores = {
+        (t, ratio): _policy_score(foreign, names, {**chosen, "foreign_threshold": t})
+        for t in thresholds
+    }
+    return _steadiest(scores, thresholds)[0]
 
 
 def _steadiest(

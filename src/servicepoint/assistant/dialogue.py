@@ -246,12 +246,17 @@ def prelude(
 
 def by_confidence(m: Match, asked: list[str], p: dict[str, float]) -> Decision:
     """Answer, ask back between near ties, or say honestly that it is not ours."""
+    # A question in another language has a threshold of its own: its probabilities come
+    # from the dense signals alone and are calibrated apart (calibrate.choose_policy).
+    limit = p["answer_threshold"]
+    if m.features.get("foreign"):
+        limit = p.get("foreign_threshold", limit)
     rivals = close_rivals(m, p["clarify_ratio"])[:3]
     sure_of_group = group_confidence(m, len(rivals)) if len(rivals) >= 2 else None
-    if sure_of_group is not None and sure_of_group >= p["answer_threshold"]:
+    if sure_of_group is not None and sure_of_group >= limit:
         # Sure it is one of a few, not which: ask back instead of guessing.
         options = [c.service_id for c in rivals]
         return Decision("clarify", None, asked, sure_of_group, options=options)
-    if m.confidence >= p["answer_threshold"] and m.best:
+    if m.confidence >= limit and m.best:
         return Decision("answer", m.best.service_id, asked, m.confidence)
     return Decision("out_of_scope", None, asked, 1.0 - m.confidence)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
@@ -20,9 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from servicepoint.assistant import lexicon, nlp
+from servicepoint.assistant import nlp, reading
 from servicepoint.catalog.search import STOPWORDS, SearchIndex, analyse, fold
-from servicepoint.catalog.wordlists import alternation, gathered
 
 CALIBRATION_FILE = Path(__file__).resolve().parent / "calibration.json"
 FEATURES = (
@@ -327,69 +325,6 @@ def _hurried_candidates(
     return sorted(ranked, key=lambda c: -c.score)
 
 
-# A clause that turns against the one before: ", aber", "but", "Jedoch …" (not the particle
-# in "Ich brauche den aber dringend").
-_CONTRAST = re.compile(
-    r"(?:[,;–-]|^|[.!?])\s*" + alternation(gathered("followup", "contrast")) + r"\b", re.I
-)
-
-
-def _contrasted(index: SearchIndex, text: str) -> list[str]:
-    """The terms after the last turn, twice more: "Mein Pass ist noch gültig, aber mein Perso
-    läuft ab" is about the Perso."""
-    turns = list(_CONTRAST.finditer(text))
-    if not turns:
-        return []
-    after = text[turns[-1].end() :]
-    return [t for w in nlp.content_words(after, STOPWORDS) for t in index.expand(w)] * 2
-
-
-# A statement that a document is still valid: "Mein Reisepass ist noch bis 2030 gültig",
-# "my passport is still valid".
-_SETTLED = re.compile(
-    r"\b"
-    + alternation(gathered("followup", "still"))
-    + r"\b[^,;.!?]*\b"
-    + alternation(gathered("followup", "valid"))
-    + r"\b",
-    re.I,
-)
-_SENTENCE = re.compile(r"[^.!?]+[.!?]*")
-_CLAUSE = re.compile(r"[^,;]+[,;]*")
-_TURN = re.compile(r"\b" + alternation(gathered("followup", "turn")) + r"\b", re.I)
-
-
-def _unsettled_clause(clause: str) -> str:
-    """The clause, or what is left of it, once a statement of validity is dropped: all of "der
-    Reisepass ist aber noch gültig", the first half of "my passport is still valid but …"."""
-    settled = _SETTLED.search(clause)
-    if settled is None:
-        return clause
-    turn = _TURN.search(clause, settled.end())
-    return clause[turn.start() :] if turn else ""
-
-
-def _unsettled(text: str) -> str:
-    """The message without the clauses that say a document is still valid, which is then not
-    the one asked about: "Mein Personalausweis ist abgelaufen, der Reisepass ist aber noch
-    gültig." A question about validity ("Ist mein Pass noch gültig?") is kept whole."""
-    kept = []
-    for sentence in _SENTENCE.findall(text):
-        if sentence.rstrip().endswith("?"):
-            kept.append(sentence)
-        else:
-            kept += [_unsettled_clause(c) for c in _CLAUSE.findall(sentence)]
-    rest = "".join(kept)
-    return rest if nlp.content_words(rest, STOPWORDS) else text
-
-
-def _directed(index: SearchIndex, text: str) -> str:
-    """The message with what its way of moving implies: "Ich ziehe nach Hannover" is a
-    registration, though "ziehen" alone reads like the deregistration's "ins Ausland ziehen"."""
-    means = lexicon.moving_means(text, index.ignore)
-    return f"{text} {' '.join(means)}" if means else text
-
-
 @dataclass(frozen=True)
 class Lexical:
     """What the lexical matcher reads from a message, computed once: the text as understood
@@ -407,14 +342,14 @@ class Lexical:
 
 def lexical(index: SearchIndex, text: str) -> Lexical:
     """The lexical view of a message (all scores 0 when no word of it is in the catalog)."""
-    text = _directed(index, _unsettled(nlp.join_separable(text)))
+    text = reading.directed(index, reading.unsettled(nlp.join_separable(text)))
     spelled = index.spelled(text)
     a = _analyse(index, text, spelled)
     if not a.terms:
         return Lexical(text, spelled, a, np.zeros(len(index.docs)), frozenset(), 0.0, False)
     term_set = frozenset(a.terms)
     scores = index.scores(
-        spelled, a.terms + _contrasted(index, text), title_weight=TITLE_FIELD_WEIGHT
+        spelled, a.terms + reading.contrasted(index, text), title_weight=TITLE_FIELD_WEIGHT
     )
     urgent = nlp.is_urgent(text)
     if urgent:

@@ -50,6 +50,8 @@ CANDIDATE_FEATURES = (
     "dense_top3",
     "foreign_dense_max",
     "foreign_dense_gap",
+    "foreign_dense_top3",
+    "foreign_bm25_rel",
 )
 ANSWER_FEATURES = (
     "top_prob",
@@ -166,8 +168,10 @@ def candidate_row(index: SearchIndex, s: Signals, doc: int) -> dict[str, float]:
             dense_top3=float(r.dense_top3[pos]),
         )
     if s.foreign:
-        row["foreign_dense_max"] = row.get("dense_max", 0.0)
-        row["foreign_dense_gap"] = row.get("dense_gap", 0.0)
+        # The lexical signals mean little in another language; these let the model weigh
+        # the dense ones (and the character n-grams of shared names) differently there.
+        for name in ("dense_max", "dense_gap", "dense_top3", "bm25_rel"):
+            row[f"foreign_{name}"] = row.get(name, 0.0)
     return row
 
 
