@@ -16,10 +16,11 @@ from typing import Any
 import numpy as np
 import yaml
 from rapidfuzz import fuzz, process, utils
+from rich.console import Console
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bench.common import ROOT
+from bench.common import ROOT, console
 from servicepoint.assistant import compose
 from servicepoint.assistant.evaluation import Dialogue, Item, Outcome, correct, load
 from servicepoint.catalog import locations as location_service
@@ -28,6 +29,8 @@ from servicepoint.catalog import service as catalog_service
 from servicepoint.catalog.models import Service, ServiceTerm
 from servicepoint.catalog.search import fold
 
+# The tables have many columns: a file or a pipe gets 140 columns, not Rich's default 80.
+out = console if console.is_terminal else Console(width=140)
 TESTS = ROOT / "tests" / "assistant"
 SET_FILES = {
     "devset": TESTS / "devset.yaml",
