@@ -15,6 +15,8 @@ from servicepoint.assistant.compose import Context, Place, actions, compose
 from servicepoint.assistant.nlp import ASPECTS
 from servicepoint.catalog import present
 from servicepoint.catalog import service as catalog_service
+from servicepoint.catalog import locations
+from servicepoint.catalog.models import Location
 from servicepoint.catalog.schemas import ServiceDetail
 from tests.assistant.conftest import DetailOf
 
@@ -298,6 +300,20 @@ def test_where_lists_at_most_three_places_with_what_is_known(detail_of: DetailOf
     assert f"Zuständig: {d.responsible.name}." in reply
     unknown = compose(d, ["where"], ctx_for(d, places=[Place("Bürgeramt Bemerode")]))
     assert "Die Adressen liegen mir nicht gesichert vor" in unknown
+
+
+def test_where_names_the_offices_only(session: Session) -> None:
+    """A mobile ServicePoint's stop and the video consultations are no Bürgeramt to go to."""
+    session.add_all(
+        [
+            Location(id="fd-stop", name="Mobiler ServicePoint – Halt", kind="mobile"),
+            Location(id="fd-video", name="Videoberatung", kind="video"),
+        ]
+    )
+    session.flush()
+    kinds = {loc.kind for loc in locations.list_offices(session)}
+    assert kinds == {locations.OFFICE_KIND}
+    assert "fd-stop" in {loc.id for loc in locations.list_locations(session)}
 
 
 def test_online_is_stated_per_variant(detail_of: DetailOf) -> None:

@@ -12,8 +12,18 @@ from dataclasses import dataclass, field
 from functools import partial
 
 from servicepoint.assistant.answers import QUOTED, Finding, Way
+from servicepoint.assistant.compose_specific import (
+    online_ways_text,
+    phone_hint,
+    places_text,
+    quoted_text,
+    say,
+    sentence,
+    ways_text,
+)
 from servicepoint.catalog.schemas import ServiceDetail
 from servicepoint.core.clock import BERLIN
+from servicepoint.core.i18n import N_
 
 _CHILD_HINTS = ("unter", "minderj", "kind", "under", "child", "minor", "jünger", "younger")
 
@@ -77,12 +87,6 @@ def _when(value: dt.datetime, lang: str) -> str:
     return local.strftime("%d.%m.%Y, %H:%M") + ("" if lang == "en" else " Uhr")
 
 
-def _sentence(text: str) -> str:
-    """End with one full stop, however the catalog text ends ("… schneller." → no "..")."""
-    text = text.rstrip()
-    return text if text.endswith((".", "!", "?")) else text + "."
-
-
 def _child_only(lines: list[tuple[str, str | None]]) -> list[tuple[str, str | None]]:
     picked: list[tuple[str, str | None]] = [
         (t, c) for t, c in lines if c and any(h in c.lower() for h in _CHILD_HINTS)
@@ -118,12 +122,12 @@ def documents_text(d: ServiceDetail, lang: str, children: bool = False) -> str:
     if children:
         items = _child_only(items)
     lines = [f"{text} ({cond})" if cond else text for text, cond in items]
-    return _sentence(_t(lang, "Bitte mitbringen: ", "Please bring: ") + "; ".join(lines))
+    return sentence(_t(lang, "Bitte mitbringen: ", "Please bring: ") + "; ".join(lines))
 
 
 def duration_text(d: ServiceDetail, lang: str) -> str:
     if d.processing_time:
-        return _sentence(
+        return sentence(
             _t(
                 lang,
                 f"Bearbeitungsdauer: {d.processing_time}",
@@ -135,27 +139,6 @@ def duration_text(d: ServiceDetail, lang: str) -> str:
         "Zur Bearbeitungsdauer liegen mir keine gesicherten Angaben vor.",
         "I have no confirmed information on the processing time.",
     )
-
-
-def ways_text(ways: list[Way], lang: str) -> str:
-    """Whether each variant can be done online, as the catalog states it (at most three)."""
-    parts = []
-    for way in ways[:3]:
-        said = (
-            _t(lang, f"„{way.name}“ geht online.", f"“{way.name}” can be done online.")
-            if way.online
-            else _t(
-                lang, f"„{way.name}“ geht nicht online.", f"“{way.name}” cannot be done online."
-            )
-        )
-        parts.append(f"{said} {_sentence(way.text)}" if way.text else said)
-    return " ".join(parts)
-
-
-def online_ways_text(ways: list[Way], lang: str) -> str:
-    """The variants that can be done online, in one line (after an answer on something else)."""
-    names = ", ".join(f"„{w.name}“" if lang != "en" else f"“{w.name}”" for w in ways if w.online)
-    return _t(lang, f"Online geht: {names}.", f"Online: {names}.") if names else ""
 
 
 def online_text(d: ServiceDetail, ctx: Context) -> str:
@@ -194,38 +177,6 @@ def responsible_text(d: ServiceDetail, lang: str) -> str:
     return text + (f" ({', '.join(contact)})" if contact else "") + "."
 
 
-def _place(p: Place, lang: str) -> str:
-    text = f"{p.name}, {p.address}" if p.address else p.name
-    hours = _t(lang, f"geöffnet {p.hours}", f"open {p.hours}") if p.hours else ""
-    return f"{text} ({hours})" if hours else text
-
-
-def places_text(ctx: Context, listed: int = 3) -> str:
-    """Up to `listed` offices with their address and hours where the location data has them,
-    what is unknown said so, and the locations page when there are more."""
-    lang = ctx.lang
-    shown = [p for p in ctx.places if p.address or p.hours][:listed]
-    if not shown:
-        return _t(
-            lang,
-            f"Die Adressen liegen mir nicht gesichert vor; alle Standorte: {ctx.locations_url}.",
-            f"I have no confirmed addresses; all locations: {ctx.locations_url}.",
-        )
-    text = _t(lang, "Zum Beispiel: ", "For example: ") + "; ".join(_place(p, lang) for p in shown)
-    text += "."
-    if not all(p.hours for p in shown):
-        text += _t(
-            lang,
-            " Die Öffnungszeiten liegen mir nicht gesichert vor.",
-            " I have no confirmed opening hours.",
-        )
-    if len(ctx.places) > len(shown):
-        text += _t(
-            lang, f" Alle Standorte: {ctx.locations_url}.", f" All locations: {ctx.locations_url}."
-        )
-    return text
-
-
 def where_text(d: ServiceDetail, ctx: Context) -> str:
     lang = ctx.lang
     if "external" in d.channels:
@@ -238,9 +189,7 @@ def where_text(d: ServiceDetail, ctx: Context) -> str:
         )
         if not ctx.places:
             return text
-        authority = _t(
-            lang, f"Zuständig: {d.responsible.name}.", f"Responsible: {d.responsible.name}."
-        )
+        authority = say(lang, N_("Zuständig: %(name)s."), name=d.responsible.name)
         return f"{text} {places_text(ctx)} {authority}"
     if "online" in d.channels:
         return online_text(d, ctx)
@@ -253,26 +202,13 @@ def hours_text(d: ServiceDetail, ctx: Context) -> str:
         return responsible_text(d, lang)
     if any(p.hours for p in ctx.places):
         return places_text(ctx)
-    phone = ctx.service_phone
-    extra = (
-        _t(
-            lang,
-            f" Auskunft gibt das Servicetelefon {phone}.",
-            f" The service phone {phone} can tell you.",
-        )
-        if phone
-        else ""
-    )
-    return (
-        _t(
-            lang,
-            "Die Öffnungszeiten der einzelnen Bürgerämter liegen mir nicht gesichert "
-            "vor; freie Termine sehen Sie in der Terminbuchung.",
-            "I do not have confirmed opening hours for the individual offices; free "
-            "appointments are shown in the booking.",
-        )
-        + extra
-    )
+    return _t(
+        lang,
+        "Die Öffnungszeiten der einzelnen Bürgerämter liegen mir nicht gesichert "
+        "vor; freie Termine sehen Sie in der Terminbuchung.",
+        "I do not have confirmed opening hours for the individual offices; free "
+        "appointments are shown in the booking.",
+    ) + phone_hint(ctx.service_phone, lang)
 
 
 def booking_text(d: ServiceDetail, ctx: Context) -> str:
@@ -297,66 +233,6 @@ def booking_text(d: ServiceDetail, ctx: Context) -> str:
         "Termine buchen Sie online in der Terminbuchung.",
         "You can book an appointment online.",
     )
-
-
-def quoted_text(f: Finding, ctx: Context) -> str:
-    """The catalog's own sentences that answer the question, with their source; where there are
-    none, that the catalog does not say."""
-    lang = ctx.lang
-    if not f.quotes:
-        return _unknown(f.aspect, ctx)
-    marks = ("“", "”") if lang == "en" else ("„", "“")
-    said = "; ".join(f"{marks[0]}{_sentence(q.text).rstrip('.')}{marks[1]}" for q in f.quotes)
-    part = _FIELDS.get(f.quotes[0].field)
-    where = f" ({_t(lang, *part)})" if part else ""
-    return _t(
-        lang,
-        f"Laut Leistungsbeschreibung{where}: {said} (Quelle: {ctx.service_url}).",
-        f"According to the service description{where}: {said} (source: {ctx.service_url}).",
-    )
-
-
-# The part of the service description a quote comes from, where it is not the summary.
-_FIELDS = {
-    "description": ("Beschreibung", "description"),
-    "document": ("Unterlagen", "documents"),
-    "fee": ("Gebühren", "fees"),
-    "processing": ("Bearbeitungsdauer", "processing time"),
-    "tutorial": ("Anleitung", "guide"),
-    "responsible": ("Zuständigkeit", "responsible office"),
-    "variant": ("Varianten", "variants"),
-}
-
-
-def _unknown(aspect: str, ctx: Context) -> str:
-    lang = ctx.lang
-    text = {
-        "deadline": _t(
-            lang,
-            "Zu einer Frist liegen mir keine gesicherten Angaben vor.",
-            "I have no confirmed information on a deadline.",
-        ),
-        "validity": _t(
-            lang,
-            "Wie lange das gültig ist, liegt mir nicht gesichert vor.",
-            "I have no confirmed information on how long it is valid.",
-        ),
-    }.get(
-        aspect,
-        _t(
-            lang,
-            "Wer das darf, liegt mir nicht gesichert vor.",
-            "I have no confirmed information on who may do this.",
-        ),
-    )
-    phone = ctx.service_phone
-    if phone:
-        text += _t(
-            lang,
-            f" Auskunft gibt das Servicetelefon {phone}.",
-            f" The service phone {phone} can tell you.",
-        )
-    return text
 
 
 def general_text(d: ServiceDetail, ctx: Context) -> str:

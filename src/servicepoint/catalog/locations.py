@@ -53,6 +53,9 @@ SPECIAL_DAY_RULE = r"^(closed|morning|regular)?$"
 # Kinds that are no place to go to: the city's video consultations take bookings like an
 # office, but they belong on no map, location list, kiosk or call display.
 VIRTUAL_KINDS = frozenset({"video"})
+# A Bürgeramt: an office with an address and weekly hours. The other kinds are a mobile
+# ServicePoint's stops (open on visit dates only) and the virtual ones.
+OFFICE_KIND = "buergeramt"
 
 
 class LocationPatch(BaseModel):
@@ -96,7 +99,7 @@ class LocationSeed(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9\-]{1,63}$")
     name: str
-    kind: str = "buergeramt"
+    kind: str = OFFICE_KIND
     street: str | None = None
     house_number: str | None = None
     building: str | None = None
@@ -198,6 +201,13 @@ def is_physical(loc: Location) -> bool:
 def list_locations(session: Session) -> Sequence[Location]:
     """The places citizens can go to (maps, lists, kiosks); virtual ones are left out."""
     stmt = select(Location).where(Location.kind.not_in(VIRTUAL_KINDS))
+    return session.scalars(stmt.order_by(Location.name)).all()
+
+
+def list_offices(session: Session) -> Sequence[Location]:
+    """The city's Bürgerämter only, by name: no mobile stops, no virtual locations (what the
+    assistant names for "where")."""
+    stmt = select(Location).where(Location.kind == OFFICE_KIND)
     return session.scalars(stmt.order_by(Location.name)).all()
 
 
