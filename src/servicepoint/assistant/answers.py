@@ -17,13 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
 from servicepoint.assistant.passages import sentences
 from servicepoint.catalog.search import STOPWORDS, fold, lemma, words
-from servicepoint.config import DATA_ROOT
+from servicepoint.catalog.wordlists import LANGUAGE_ROOT, topic
 
-LANGUAGE_ROOT = DATA_ROOT / "language"
 # Aspects answered by quoting a sentence; "online" and "where" are answered from the variants
 # and the location data, but are detected with the same cue files.
 QUOTED = ("deadline", "validity", "eligibility")
@@ -123,10 +121,9 @@ def _word_matches(token: str, cue: str) -> bool:
 @cache
 def cues(lang: str, root: Path = LANGUAGE_ROOT) -> Cues | None:
     """The cue file of a language; None when the language has none."""
-    path = root / lang / "answer_cues.yaml"
-    if not path.is_file():
+    raw: dict[str, Any] | None = topic("answer_cues", root).get(lang)
+    if raw is None:
         return None
-    raw: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     aspects = {
         name: AspectCues(
             question=tuple(

@@ -1,5 +1,6 @@
 """The assistant's language knowledge from the data folder, one file per language
-(`data/language/<lang>/assistant.yaml`), read once; pure: no DB, no web."""
+(`data/language/<lang>/assistant.yaml`), read once through catalog.wordlists; pure: no DB,
+no web."""
 
 from __future__ import annotations
 
@@ -9,21 +10,16 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from servicepoint.catalog.search import STOPWORDS, fold, lemma, words
-from servicepoint.config import DATA_ROOT
 
-LANGUAGE_ROOT = DATA_ROOT / "language"
+# LANGUAGE_ROOT is re-exported for callers that still name it here; wordlists defines it.
+from servicepoint.catalog.wordlists import LANGUAGE_ROOT as LANGUAGE_ROOT
+from servicepoint.catalog.wordlists import topic
 
 
-@cache
 def entries(root: Path = LANGUAGE_ROOT) -> dict[str, dict[str, Any]]:
     """Each language's assistant file, by language code."""
-    out = {}
-    for path in sorted(root.glob("*/assistant.yaml")):
-        out[path.parent.name] = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    return out
+    return topic("assistant", root)
 
 
 def collected(section: str, key: str) -> list[Any]:
