@@ -13,6 +13,7 @@ for people from abroad (city.yaml `assistant.foreign_documents_offer`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -83,6 +84,47 @@ def preface(
     return " ".join(said)
 
 
+def preface_for(
+    lang: str,
+    kind: str,
+    *,
+    names: tuple[str, str] | None = None,
+    url: str | None = None,
+    aspects: Sequence[str] = (),
+) -> list[Part]:
+    """The opening parts for a question in `lang`: one in `lang` when it has labels (see
+    `preface`), else one in English and one in German: "We answer in German and English; here
+    is what we found: …". Never a refusal for the language."""
+    if languages.has_labels(lang):
+        return [part(lang, preface(lang, kind, names=names, url=url, aspects=aspects))]
+    return [part(home, _unlabelled(home, names, url)) for home in _HOME_ORDER]
+
+
+_HOME_ORDER = ("en", "de")  # English first: more readers of an unlabelled language read it
+
+
+def _unlabelled(home: str, names: tuple[str, str] | None, url: str | None) -> str:
+    texts = languages.unlabelled(home)
+    if not names:
+        return texts["nothing"]
+    said = texts["preface"].format(service=_both(names))
+    return f"{said} {_label(home, 'link', url=url)}" if url else said
+
+
+def unsure_parts(lang: str) -> list[Part]:
+    """That the question was not understood well enough, to ask again in German or English or
+    to call the service phone: in `lang` when it has labels, else in English and German. Said
+    instead of "not ours" when a question in another language finds no service."""
+    if languages.has_labels(lang):
+        return [part(lang, _label(lang, "unsure"))]
+    return [part(home, _label(home, "unsure")) for home in _HOME_ORDER]
+
+
+def unsure_text(lang: str) -> str:
+    """`unsure_parts` as one text."""
+    return " ".join(p.text for p in unsure_parts(lang))
+
+
 def _both(names: tuple[str, str]) -> str:
     de, en = names
     return de if de == en else f"{de} / {en}"
@@ -147,48 +189,90 @@ def _territories(lang: str) -> dict[tuple[str, ...], str]:
 
 
 def country_named(text: str, lang: str, home: str | None) -> str | None:
-    """The other country a message names as a person's or a document's (ISO code),
-    ANY_COUNTRY when it says only "foreign", None when it names none (or only `home`)."""
-    tokens = [fold(w) for w in words(text)]
+    """The other country whose identity DOCUMENT the message is about (ISO code), ANY_COUNTRY
+    when it says only "a foreign passport", None when no document is another country's, or when
+    the message names the city's own country `home` ("I am German, just moved from France")."""
+    sources = [(s, _nationalities(s)) for s in dict.fromkeys((lang, *languages.HOME))]
+    clauses = [[fold(w) for w in words(c)] for c in _CLAUSE.split(text)]
+    if home and any(_home_named(t, d, home) for _, d in sources for t in clauses):
+        return None
     found: str | None = None
-    for source in dict.fromkeys((lang, *languages.HOME)):
-        data = _nationalities(source)
-        code = _adjective(tokens, data, home) or _country(tokens, source, data, home)
-        if code:
-            return code
-        if found is None and _says(tokens, data.get("foreign") or [], data):
-            found = ANY_COUNTRY
+    for source, data in sources:
+        for tokens in clauses:
+            for start, end in _spans(tokens, data.get("documents") or [], data):
+                code = _qualified(tokens, start, end, source, data)
+                if code:
+                    return code
+                if found is None and _beside(tokens, start, end, data.get("foreign") or [], data):
+                    found = ANY_COUNTRY
     return found
 
 
-def _says(tokens: Sequence[str], entries: Sequence[str], data: dict[str, Any]) -> bool:
-    endings = [fold(e) for e in data.get("endings") or [""]]
-    stems = [fold(e) for e in entries]
-    return any(t[: len(s)] == s and t[len(s) :] in endings for t in tokens for s in stems)
+# A document's country is said within one clause: "Ich bin Türke, mein Pass" is two.
+_CLAUSE = re.compile(r"[.,;:!?¿¡()\[\]\n،؛؟。，！？]+")
 
 
-def _adjective(tokens: Sequence[str], data: dict[str, Any], home: str | None) -> str | None:
-    for code, entries in (data.get("nationalities") or {}).items():
-        if code != home and _says(tokens, entries, data):
-            return str(code)
-    return None
+def _entry(entry: str) -> tuple[str, ...]:
+    return tuple(fold(w) for w in words(entry))
 
 
-def _country(
-    tokens: Sequence[str], lang: str, data: dict[str, Any], home: str | None
+def _word_is(token: str, stem: str, data: dict[str, Any]) -> bool:
+    """`token` is `stem` with one of the language's `endings`; without `endings` in the data
+    (Turkish, Polish, Russian inflect freely) any continuation."""
+    endings = data.get("endings")
+    if endings is None:
+        return token.startswith(stem)
+    return token[: len(stem)] == stem and token[len(stem) :] in {fold(e) for e in endings}
+
+
+def _spans(
+    tokens: Sequence[str], entries: Sequence[str], data: dict[str, Any]
+) -> list[tuple[int, int]]:
+    """(start, end) of every occurrence of one of `entries` (of one or more words)."""
+    out = []
+    for entry in map(_entry, entries):
+        for i in range(len(tokens) - len(entry) + 1):
+            if entry and all(_word_is(tokens[i + k], w, data) for k, w in enumerate(entry)):
+                out.append((i, i + len(entry)))
+    return out
+
+
+def _beside(
+    tokens: Sequence[str], start: int, end: int, entries: Sequence[str], data: dict[str, Any]
+) -> bool:
+    """One of `entries` stands right before or after the document, as the language places its
+    adjectives (`position`)."""
+    position = data.get("position") or "before"
+    spans = _spans(tokens, entries, data)
+    before = position in ("before", "both") and any(e == start for _, e in spans)
+    after = position in ("after", "both") and any(s == end for s, _ in spans)
+    return before or after
+
+
+def _qualified(
+    tokens: Sequence[str], start: int, end: int, source: str, data: dict[str, Any]
 ) -> str | None:
-    """A country named after an origin cue ("aus Polen", "from Turkey"); without cues for the
-    language, any country name."""
-    cues = [tuple(fold(w) for w in words(c)) for c in data.get("origin_cues") or []]
-    for name, code in _territories(lang).items():
-        if code == home:
+    """The country of the document at tokens[start:end]: a nationality beside it, or a country
+    named after it and an origin cue ("Pass aus der Türkei")."""
+    for code, entries in (data.get("nationalities") or {}).items():
+        if _beside(tokens, start, end, entries, data):
+            return str(code)
+    for cue in map(_entry, data.get("origin_cues") or []):
+        if tuple(tokens[end : end + len(cue)]) != cue:
             continue
-        for i in range(len(tokens) - len(name) + 1):
-            if tuple(tokens[i : i + len(name)]) == name and (
-                not cues or any(i >= len(c) and tuple(tokens[i - len(c) : i]) == c for c in cues)
-            ):
+        rest = tuple(tokens[end + len(cue) :])
+        for name, code in _territories(source).items():
+            if rest[: len(name)] == name:
                 return code
     return None
+
+
+def _home_named(tokens: Sequence[str], data: dict[str, Any], home: str) -> bool:
+    entries = [
+        *((data.get("nationalities") or {}).get(home) or []),
+        *((data.get("home_words") or {}).get(home) or []),
+    ]
+    return bool(_spans(tokens, entries, data))
 
 
 def country_name(code: str, lang: str) -> str:

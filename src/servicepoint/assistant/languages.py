@@ -1,4 +1,4 @@
-"""Which language a question is written in, among those the assistant has labels for.
+"""Which language a question is written in, and whether the assistant has labels for it.
 
 German and English are told apart by `nlp.detect_lang` (tuned on the catalog's questions); a
 message switches to another language only when the detector (lingua, whose models ship with
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections import Counter
+from collections.abc import Collection, Sequence
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +33,11 @@ HOME = ("de", "en")  # the languages the details are written in
 CONFIDENT = 0.8
 HOME_SHARE = 0.5
 MIN_LETTERS = 8
+# One Latin word is too little for the detector over all languages: German compounds read as
+# Welsh ("Zweithund"), Yoruba ("Erstwohnsitz") or Norwegian ("Parkvignette").
+MIN_WORDS = 2
+PREFER_LABELLED = 0.5
+UNDETERMINED = "und"  # ISO 639-2 "undetermined": a script no detector places
 
 
 def _files() -> dict[str, dict[str, Any]]:
@@ -53,6 +59,13 @@ def labels(lang: str) -> dict[str, str]:
     return {str(k): str(v) for k, v in (_files().get(lang, {}).get("labels") or {}).items()}
 
 
+def unlabelled(home: str) -> dict[str, str]:
+    """The fixed strings (German or English) that open a reply to a question in a language
+    without labels (`unlabelled` in de/en assistant.yaml)."""
+    data = lexicon.entries().get(home, {}).get("unlabelled") or {}
+    return {str(k): str(v) for k, v in data.items()}
+
+
 def own_name(lang: str) -> str:
     """The language's name in itself ("Türkçe"), or its code when unknown."""
     return str(_files().get(lang, {}).get("name") or lang)
@@ -61,6 +74,15 @@ def own_name(lang: str) -> str:
 def _script_of(word: str) -> str:
     letter = next(ch for ch in word if ch.isalpha())
     return unicodedata.name(letter, "?").split(" ")[0]
+
+
+def _lettered(text: str) -> list[str]:
+    """The words of a message that have letters."""
+    return [w for w in text.split() if any(ch.isalpha() for ch in w)]
+
+
+def _written_in(word: str, name: str) -> bool:
+    return any(ch.isalpha() for ch in word) and _script_of(word) == name
 
 
 def script(text: str) -> str | None:
@@ -83,46 +105,58 @@ def _scripts() -> dict[str, str | None]:
 
 
 @cache
-def _detector() -> LanguageDetector | None:
-    """Built once per process, on first use, over the supported languages only. Low-accuracy
-    mode (trigrams only) keeps it at ~20 MB and well under a millisecond; the full models
-    would take ~300 MB of each worker for little gain once German/English is decided apart."""
-    from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
+def _detector() -> LanguageDetector:
+    """Built once per process, on first use, over all of lingua's languages, so that a French
+    question is French and not the nearest supported language. Low-accuracy mode (trigrams
+    only) adds ~70 MB to a worker and stays around a millisecond; the full models would add
+    ~1 GB."""
+    from lingua import LanguageDetectorBuilder
 
-    langs = []
-    for code in sorted(supported()):
-        iso = getattr(IsoCode639_1, code.upper(), None)
-        if iso is not None:
-            langs.append(Language.from_iso_code_639_1(iso))
-    if len(langs) < 2:
-        return None
-    return LanguageDetectorBuilder.from_languages(*langs).with_low_accuracy_mode().build()
+    return LanguageDetectorBuilder.from_all_languages().with_low_accuracy_mode().build()
 
 
 def _ranked(text: str) -> list[tuple[str, float]]:
-    detector = _detector()
-    if detector is None:
-        return []
     return [
         (v.language.iso_code_639_1.name.lower(), v.value)
-        for v in detector.compute_language_confidence_values(text)
+        for v in _detector().compute_language_confidence_values(text)
+        if v.value > 0
     ]
 
 
+def has_labels(lang: str) -> bool:
+    """Whether the assistant can write a preface in `lang` (its labels are in the data folder)."""
+    return lang in supported()
+
+
+def _likeliest(ranked: Sequence[tuple[str, float]], allowed: Collection[str] = ()) -> str | None:
+    """The detector's first language; a labelled one (among `allowed`, when given) that has at
+    least PREFER_LABELLED of the first's confidence wins the tie: one word "паспорт" is
+    Kazakh 0.43, Russian 0.28 by trigrams alone."""
+    if not ranked:
+        return None
+    top = ranked[0][1]
+    for code, p in ranked:
+        if has_labels(code) and (not allowed or code in allowed) and p >= PREFER_LABELLED * top:
+            return code
+    return ranked[0][0]
+
+
 def detect(text: str, *, default: str) -> str:
-    """The message's language (ISO 639-1 code of a supported language); `default` where a
-    short German/English message cannot tell."""
+    """The message's language (ISO 639-1 code, also of a language the assistant has no labels
+    for; "und" for a script the detector cannot place); `default` where a short German/English
+    message cannot tell."""
     written = script(text)
     if written is None:
         return default
     if written != "LATIN":
         same = [code for code, s in _scripts().items() if s == written]
-        if len(same) == 1:
-            return same[0]
-        ranked = [code for code, _ in _ranked(text) if code in same]
-        return ranked[0] if ranked else default
+        # only the words in that script: a German term in it would pull towards German
+        ranked = _ranked(" ".join(w for w in text.split() if _written_in(w, written)))
+        if not ranked:
+            return same[0] if len(same) == 1 else UNDETERMINED
+        return _likeliest(ranked, same) or UNDETERMINED
     home = nlp.detect_lang(text, default=default if default in HOME else "de")
-    if sum(ch.isalpha() for ch in text) < MIN_LETTERS:
+    if sum(ch.isalpha() for ch in text) < MIN_LETTERS or len(_lettered(text)) < MIN_WORDS:
         return home
     known = dict(simplemma.langdetect(text, lang=HOME))
     if max(known.get(code, 0.0) for code in HOME) >= HOME_SHARE:
@@ -131,5 +165,5 @@ def detect(text: str, *, default: str) -> str:
     # when its neighbours share the rest ("Türk pasaportu yenileme": Turkish 0.58, Romanian 0.42).
     others = [(code, p) for code, p in _ranked(text) if code not in HOME]
     if others and sum(p for _, p in others) >= CONFIDENT:
-        return others[0][0]
+        return _likeliest(others) or home
     return home
