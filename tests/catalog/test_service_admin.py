@@ -8,24 +8,34 @@ from __future__ import annotations
 
 import html
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from typer.testing import CliRunner
 
 from servicepoint.account.models import AuditEntry
 from servicepoint.assistant.retrieval import hybrid_index
+from servicepoint.catalog import admin_pages, service_form
 from servicepoint.catalog import service as catalog_service
-from servicepoint.catalog.datafile import load_service_file
+from servicepoint.catalog.datafile import CatalogFileError, ServiceFile, load_service_file
 from servicepoint.catalog.models import Service, ServiceTerm
+from servicepoint.cli import app as cli_app
+from servicepoint.cli_support import upgrade
+from servicepoint.config import DATA_ROOT
+from servicepoint.core.db import make_engine
+from servicepoint.seeding import seed_city
 from tests.assistant.embedding_support import cut_catalog, memo_model
 from tests.catalog.conftest import write_service
 from tests.conftest import csrf_of, login, make_user
 
 NEW = "/verwaltung/leistungen/neu"
+TEXTS = ("name", "summary", "description")
 # Test data only: a plausible, made-up service with no keywords and no example questions.
 TEST_SERVICE = {
     "id": "test-baumfaellung",
@@ -196,17 +206,21 @@ def test_an_unknown_service_is_404(admin: TestClient) -> None:
 
 
 # -- a data file with only name, summary and description ----------------------------------------
-def test_a_minimal_data_file_is_valid(tmp_path: Path) -> None:
-    data = {
+def minimal_file(**changes: Any) -> dict[str, Any]:
+    """TEST_SERVICE as a data file: only name, summary and description (no keywords)."""
+    pair = {k: {"de": TEST_SERVICE[f"{k}_de"], "en": TEST_SERVICE[f"{k}_en"]} for k in TEXTS}
+    return {
         "id": "test-baumfaellung",
         "slug": "test-baumfaellgenehmigung",
-        "name": {"de": TEST_SERVICE["name_de"], "en": TEST_SERVICE["name_en"]},
-        "summary": {"de": TEST_SERVICE["summary_de"], "en": TEST_SERVICE["summary_en"]},
-        "description": {"de": TEST_SERVICE["description_de"], "en": TEST_SERVICE["description_en"]},
+        **pair,
         "channels": ["external"],
         "responsible": {"name": {"de": "Testamt für Umwelt", "en": "Test environment office"}},
+        **changes,
     }
-    record = load_service_file(write_service(tmp_path, data))
+
+
+def test_a_minimal_data_file_is_valid(tmp_path: Path) -> None:
+    record = load_service_file(write_service(tmp_path, minimal_file()))
     assert record.description is not None and record.keywords == {}
 
 
@@ -236,16 +250,173 @@ def test_a_service_file_with_only_name_summary_and_description_is_found(
     session: Session, tmp_path: Path
 ) -> None:
     cut_catalog(session)
-    data = {
-        "id": "test-baumfaellung",
-        "slug": "test-baumfaellgenehmigung",
-        "name": {"de": TEST_SERVICE["name_de"], "en": TEST_SERVICE["name_en"]},
-        "summary": {"de": TEST_SERVICE["summary_de"], "en": TEST_SERVICE["summary_en"]},
-        "description": {"de": TEST_SERVICE["description_de"], "en": TEST_SERVICE["description_en"]},
-        "channels": ["external"],
-        "responsible": {"name": {"de": "Testamt für Umwelt", "en": "Test environment office"}},
-    }
-    record = load_service_file(write_service(tmp_path, data))
+    record = load_service_file(write_service(tmp_path, minimal_file()))
     catalog_service.upsert_service(session, record=record)
     session.flush()
     assert top_service(session, QUESTION) == "test-baumfaellung"
+
+
+# -- the address stays; two admins at once --------------------------------------------------------
+def current_values(session: Session, service_id: str) -> dict[str, Any]:
+    """What the edit form of a service sends unchanged."""
+    svc = catalog_service.get_service(session, service_id=service_id)
+    values = service_form.form_values(svc.data)
+    return {k: v if isinstance(v, list) else str(v) for k, v in values.items()}
+
+
+def test_the_address_of_a_service_is_not_changed(admin: TestClient, session: Session) -> None:
+    form = admin.get("/verwaltung/leistungen/reisepass").text
+    assert re.search(r'id="f-slug"[^>]*readonly', form)
+    values = {**current_values(session, "reisepass"), "slug": "reisepass-neu"}
+    resp = post(admin, "/verwaltung/leistungen/reisepass", **values)
+    assert resp.status_code == 400
+    assert 'href="#f-slug"' in resp.text
+    assert "damit Links auf die Seite gültig bleiben" in resp.text
+    assert 'value="reisepass-beantragen"' in resp.text  # the form shows the address kept
+    session.expire_all()
+    assert catalog_service.get_service(session, service_id="reisepass").slug == (
+        "reisepass-beantragen"
+    )
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"), [({"id": "reisepass"}, "id"), ({"slug": "reisepass-beantragen"}, "slug")]
+)
+def test_a_service_saved_meanwhile_is_refused_per_field(
+    admin: TestClient,
+    session: Session,
+    monkeypatch: pytest.MonkeyPatch,
+    changes: dict[str, str],
+    field: str,
+) -> None:
+    """Two admins create the same id or slug at once: both pass the check, and the database
+    (or the look before writing) refuses the second save; it is shown per field, not a 500."""
+    real = admin_pages._taken
+    calls: list[str] = []
+
+    def checked_before_the_other_saved(*args: Any) -> dict[str, str]:
+        calls.append(field)
+        return {} if len(calls) == 1 else real(*args)
+
+    monkeypatch.setattr(admin_pages, "_taken", checked_before_the_other_saved)
+    before = catalog_service.get_service(session, service_id="reisepass").data
+    terms = len(catalog_service.get_service(session, service_id="reisepass").terms)
+    resp = post(admin, NEW, **{**TEST_SERVICE, **changes})
+    assert resp.status_code == 400, resp.text
+    assert f'href="#f-{field}"' in resp.text
+    assert len(calls) == 2
+    session.expire_all()
+    reisepass = catalog_service.get_service(session, service_id="reisepass")
+    assert (reisepass.data, len(reisepass.terms)) == (before, terms)
+    assert session.get(Service, "test-baumfaellung") is None
+
+
+# -- services made on the form and `servicepoint seed` -------------------------------------------
+def test_a_service_made_on_the_form_survives_the_seed(admin: TestClient, session: Session) -> None:
+    assert post(admin, NEW, **TEST_SERVICE).status_code == 303
+    session.expire_all()
+    catalog_service.add_term(
+        session, service_id="test-baumfaellung", lang="de", kind="keyword", text="Baum fällen"
+    )
+    report = seed_city(session, folder=DATA_ROOT / "hannover")
+    session.flush()
+    session.expire_all()
+    assert report.services_removed == 0
+    svc = catalog_service.get_service(session, service_id="test-baumfaellung")
+    assert svc.source == "form"
+    assert svc.data["description"]["de"].startswith("Testdaten: Geschützt")
+    assert [(t.text, t.origin) for t in svc.terms] == [("Baum fällen", "editor")]
+    page = admin.get("/verwaltung/leistungen").text
+    assert "Formular" in page and "Datendatei" in page
+
+
+def test_the_form_says_the_data_file_wins_on_the_next_seed(
+    admin: TestClient, session: Session
+) -> None:
+    file_service = admin.get("/verwaltung/leistungen/reisepass").text
+    assert "Diese Leistung stammt aus einer Datendatei." in file_service
+    assert "Was Sie hier ändern, wird dann überschrieben." in file_service
+    assert post(admin, NEW, **TEST_SERVICE).status_code == 303
+    form_service = admin.get("/verwaltung/leistungen/test-baumfaellung").text
+    assert "stammt aus einer Datendatei" not in form_service
+    assert "ändert und löscht sie nicht" in form_service
+
+
+@pytest.fixture
+def city_copy(tmp_path: Path) -> Path:
+    folder = tmp_path / "city"
+    shutil.copytree(DATA_ROOT / "hannover", folder)
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("clash", "attr"),
+    [
+        ({"id": "test-baumfaellung", "slug": "test-baumfaellung-datei"}, "id"),
+        ({"id": "test-baumfaellung-datei", "slug": "test-baumfaellgenehmigung"}, "slug"),
+    ],
+)
+def test_a_data_file_with_a_form_services_id_or_slug_is_reported(
+    admin: TestClient, session: Session, city_copy: Path, clash: dict[str, str], attr: str
+) -> None:
+    assert post(admin, NEW, **TEST_SERVICE).status_code == 303
+    session.expire_all()
+    write_service(city_copy / "services", minimal_file(**clash))
+    with pytest.raises(CatalogFileError, match=f"uses the {attr} '") as failed:
+        seed_city(session, folder=city_copy)
+    assert "made on the admin form (/verwaltung/leistungen/test-baumfaellung)" in str(failed.value)
+    session.expire_all()
+    assert session.get(Service, "test-baumfaellung-datei") is None
+    assert catalog_service.get_service(session, service_id="test-baumfaellung").source == "form"
+
+
+def test_the_seed_command_reports_the_clash_and_changes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, city_copy: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    try:
+        with Session(engine) as s:
+            record = ServiceFile.model_validate(minimal_file())
+            catalog_service.upsert_service(s, record=record, source="form")
+            s.commit()
+        write_service(city_copy / "services", minimal_file(id="test-baumfaellung-datei"))
+        monkeypatch.setenv("SERVICEPOINT_DATABASE_URL", url)
+        result = CliRunner().invoke(cli_app, ["seed", "--folder", str(city_copy)])
+        assert result.exit_code == 2, result.output
+        assert "nothing was changed" in result.output
+        assert "test-baumfaellgenehmigung" in result.output
+        with Session(engine) as s:
+            assert s.scalars(select(Service.id)).all() == ["test-baumfaellung"]
+    finally:
+        engine.dispose()
+
+
+def test_a_stale_file_service_makes_room_for_a_new_file_with_its_slug(
+    session: Session, city_copy: Path
+) -> None:
+    """The stale service is removed before the upserts: a new file may take its slug."""
+    old = city_copy / "services" / "sperrmuell-anmelden.yaml"
+    data = yaml.safe_load(old.read_text(encoding="utf-8"))
+    old.unlink()
+    write_service(city_copy / "services", {**data, "id": "sperrmuell-neu"})
+    report = seed_city(session, folder=city_copy)
+    session.flush()
+    assert (report.services_removed, report.services_created) == (1, 1)
+    assert catalog_service.get_service_by_slug(session, slug=data["slug"]).id == "sperrmuell-neu"
+
+
+# -- the assistant answers it at once, on the whole catalog ----------------------------------------
+def test_the_assistant_answers_a_service_made_on_the_form(admin: TestClient) -> None:
+    """Through the API with the default settings (the model and the learned ranker): the whole
+    seeded catalog, and the new service has no keywords and no example questions."""
+    assert post(admin, NEW, **TEST_SERVICE).status_code == 303
+    resp = admin.post("/api/assistant/ask", json={"message": QUESTION})
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert (body["kind"], (body["service"] or {}).get("id")) == ("answer", "test-baumfaellung"), (
+        QUESTION,
+        body["confidence"],
+        body["reply"],
+    )

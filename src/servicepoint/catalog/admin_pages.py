@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from servicepoint.account import service as account_service
@@ -82,6 +83,15 @@ def edit_service_form(
     return _form_page(request, service_form.form_values(svc.data), svc=svc)
 
 
+ID_TAKEN = N_("Diese Kennung ist schon vergeben.")
+SLUG_TAKEN = N_("Diese Adresse hat schon eine andere Leistung.")
+# Old links (bookmarks, search engines, the assistant's earlier replies) lead to the old address.
+SLUG_FIXED = N_(
+    "Die Adresse einer bestehenden Leistung lässt sich nicht ändern, "
+    "damit Links auf die Seite gültig bleiben."
+)
+
+
 def _checked(
     session: Session, form: ServiceForm, svc: Service | None, errors: FormErrors
 ) -> ServiceFile | None:
@@ -91,11 +101,21 @@ def _checked(
     except ValidationError as exc:
         errors.add_validation(exc)
         return None
-    if svc is None and (record.id in service_form.RESERVED_IDS or _exists(session, record.id)):
-        errors.add_msgid("id", N_("Diese Kennung ist schon vergeben."))
-    if _slug_taken(session, record):
-        errors.add_msgid("slug", N_("Diese Adresse hat schon eine andere Leistung."))
+    for name, msgid in _taken(session, record, svc).items():
+        errors.add_msgid(name, msgid)
     return None if errors.by_field else record
+
+
+def _taken(session: Session, record: ServiceFile, svc: Service | None) -> dict[str, str]:
+    """Per form field: the id or slug another service has, or a changed slug."""
+    problems = {}
+    if svc is None and (record.id in service_form.RESERVED_IDS or _exists(session, record.id)):
+        problems["id"] = ID_TAKEN
+    if svc is not None and record.slug != svc.slug:
+        problems["slug"] = SLUG_FIXED
+    elif _slug_taken(session, record):
+        problems["slug"] = SLUG_TAKEN
+    return problems
 
 
 def _exists(session: Session, service_id: str) -> bool:
@@ -108,6 +128,32 @@ def _slug_taken(session: Session, record: ServiceFile) -> bool:
     except ServiceNotFound:
         return False
     return other.id != record.id
+
+
+class _SavedMeanwhile(Exception):
+    """Another admin saved a service with this id since the form was checked."""
+
+
+def _store(
+    session: Session, record: ServiceFile, svc: Service | None, errors: FormErrors
+) -> tuple[Service, bool] | None:
+    """Save the record: a service made on the form stays "form", an edited data-file service
+    stays "file". Two admins saving the same id or slug at once both pass `_taken`; the second
+    one's save is undone and shown per field like any taken id or slug, never as a 500."""
+    try:
+        with session.begin_nested():
+            if svc is None and _exists(session, record.id):
+                raise _SavedMeanwhile  # never overwrite the other admin's new service
+            source = svc.source if svc else "form"
+            result = catalog_service.upsert_service(session, record=record, source=source)
+            session.flush()
+    except (IntegrityError, _SavedMeanwhile):
+        session.expire_all()  # nothing of the refused save may reach the commit
+        fallback = {"id": ID_TAKEN} if svc is None else {"slug": SLUG_TAKEN}
+        for name, msgid in (_taken(session, record, svc) or fallback).items():
+            errors.add_msgid(name, msgid)
+        return None
+    return result
 
 
 async def _save(
@@ -123,9 +169,13 @@ async def _save(
         values["channels"] = [str(v) for v in raw.getlist("channels")]
         return _form_page(request, values, svc=svc, errors=errors)
     record = _checked(session, form, svc, errors)
-    if record is None:
-        return _form_page(request, form.model_dump(), svc=svc, errors=errors)
-    saved, created = catalog_service.upsert_service(session, record=record)
+    stored = None if record is None else _store(session, record, svc, errors)
+    if stored is None:
+        values = form.model_dump()
+        if svc is not None:
+            values["slug"] = svc.slug  # the address stays; the message says why
+        return _form_page(request, values, svc=svc, errors=errors)
+    saved, created = stored
     account_service.audit(
         session,
         username=user.username,

@@ -21,6 +21,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 Channel = Literal["online", "appointment", "video", "mobile", "external"]
 CHANNELS: tuple[Channel, ...] = ("online", "appointment", "video", "mobile", "external")
@@ -152,14 +153,18 @@ class ServiceFile(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> ServiceFile:
+        # Each check has its own error type (the code), so a form can say which of its fields
+        # is meant without reading the English message.
         if "online" in self.channels and not self.online_url:
-            raise ValueError("channel 'online' needs an online_url")
+            raise PydanticCustomError("online_needs_url", "channel 'online' needs an online_url")
         if "online" in self.channels and self.tutorial is None:
-            raise ValueError("an online service needs a tutorial")
+            raise PydanticCustomError("online_needs_tutorial", "an online service needs a tutorial")
         if "appointment" in self.channels and self.appointment_minutes is None:
-            raise ValueError("channel 'appointment' needs appointment_minutes")
+            raise PydanticCustomError(
+                "appointment_needs_minutes", "channel 'appointment' needs appointment_minutes"
+            )
         if self.fees and self.fees_as_of is None:
-            raise ValueError("fees need fees_as_of (the 'Stand' date)")
+            raise PydanticCustomError("fees_need_date", "fees need fees_as_of (the 'Stand' date)")
         return self
 
 

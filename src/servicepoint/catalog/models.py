@@ -22,6 +22,9 @@ class Service(Base):
     name_en: Mapped[str] = mapped_column(String(200))
     channels: Mapped[list[str]] = mapped_column(JSON)
     online_url: Mapped[str | None] = mapped_column(String(500))
+    # Where the service comes from: "file" (a data file; `servicepoint seed` owns it and removes
+    # it with its file) or "form" (the admin form; the seed never touches it).
+    source: Mapped[str] = mapped_column(String(8), default="file", server_default="file")
     # The validated data-file record; its shape is catalog.datafile.ServiceFile.
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)

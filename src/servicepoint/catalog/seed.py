@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import ValidationError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from servicepoint.catalog import locations as location_service
@@ -14,6 +15,7 @@ from servicepoint.catalog import service as catalog_service
 from servicepoint.catalog.datafile import CatalogFileError, ServiceFile, load_services
 from servicepoint.catalog.errors import InvalidLocationData
 from servicepoint.catalog.hours import SPECIAL_DAYS, SPECIAL_RULES
+from servicepoint.catalog.models import Service
 from servicepoint.core.city import city_facts
 
 
@@ -32,16 +34,18 @@ def seed_catalog(
     """Validate every file first, then write; a broken file changes nothing."""
     records = with_online_forms(load_services(folder / "services"), folder)
     locations = location_service.load_seed_file(folder / "locations.yaml")
+    _no_clash_with_form_services(session, records)
     report = SeedReport(locations_total=len(locations))
+    # Stale services first: a data file may take over the slug of a service whose file is gone.
+    report.services_removed = catalog_service.remove_services_not_in(
+        session, keep_ids={r.id for r in records}
+    )
     for record in records:
         _, created = catalog_service.upsert_service(session, record=record)
         report.services_created += created
         report.services_updated += not created
         if progress:
             progress(record.name.de)
-    report.services_removed = catalog_service.remove_services_not_in(
-        session, keep_ids={r.id for r in records}
-    )
     calendar = _city_calendar(folder)
     for seed in locations:
         seed = _with_city_calendar(seed, calendar)
@@ -50,6 +54,24 @@ def seed_catalog(
             progress(seed.name)
     session.flush()
     return report
+
+
+def _no_clash_with_form_services(session: Session, records: list[ServiceFile]) -> None:
+    """A data file may not take the id or slug of a service made on the admin form: the seed
+    would overwrite it (or the database refuse the slug). Said before anything is written."""
+    form_services = session.scalars(select(Service).where(Service.source == "form")).all()
+    by_id = {svc.id: svc for svc in form_services}
+    by_slug = {svc.slug: svc for svc in form_services}
+    for record in records:
+        for attr, taken in (("id", by_id), ("slug", by_slug)):
+            value = getattr(record, attr)
+            svc = taken.get(value)
+            if svc is not None:
+                raise CatalogFileError(
+                    f"the data file of {record.name.de!r} uses the {attr} {value!r} of the "
+                    f"service {svc.name_de!r} made on the admin form "
+                    f"(/verwaltung/leistungen/{svc.id}); give the data file another {attr}"
+                )
 
 
 def online_form_path(service_id: str) -> str:

@@ -43,13 +43,17 @@ def _seed_terms(svc: Service, record: ServiceFile) -> None:
     svc.terms = kept
 
 
-def upsert_service(session: Session, *, record: ServiceFile) -> tuple[Service, bool]:
-    """Insert or update one service from its data file; returns (service, created)."""
+def upsert_service(
+    session: Session, *, record: ServiceFile, source: str = "file"
+) -> tuple[Service, bool]:
+    """Insert or update one service from its data file ("file") or the admin form ("form");
+    returns (service, created)."""
     svc = session.get(Service, record.id, options=[selectinload(Service.terms)])
     created = svc is None
     if svc is None:
         svc = Service(id=record.id)
         session.add(svc)
+    svc.source = source
     svc.slug = record.slug
     svc.leika = record.leika
     svc.name_de = record.name.de
@@ -62,9 +66,14 @@ def upsert_service(session: Session, *, record: ServiceFile) -> tuple[Service, b
 
 
 def remove_services_not_in(session: Session, *, keep_ids: set[str]) -> int:
-    stale = session.scalars(select(Service).where(Service.id.not_in(keep_ids))).all()
+    """Remove the data-file services whose file is gone (a service made on the admin form has
+    no file and stays); flushed at once, so their ids and slugs are free for the next writes."""
+    stale = session.scalars(
+        select(Service).where(Service.source == "file", Service.id.not_in(keep_ids))
+    ).all()
     for svc in stale:
         session.delete(svc)
+    session.flush()
     return len(stale)
 
 

@@ -15,7 +15,7 @@ from starlette.datastructures import FormData
 from servicepoint.catalog.datafile import CHANNELS, Channel, ServiceFile
 from servicepoint.core import i18n
 from servicepoint.core.i18n import N_
-from servicepoint.core.inputs import LongText, ShortText
+from servicepoint.core.inputs import LongText, ShortText, blank_is_none
 from servicepoint.web import form_errors
 
 # The new-service form lives at /verwaltung/leistungen/neu, so no service may be called that.
@@ -43,25 +43,29 @@ PATTERN_HINTS = {
     "id": N_("Bitte nur Kleinbuchstaben, Ziffern und Bindestriche (2–64 Zeichen) verwenden."),
     "slug": N_("Bitte nur Kleinbuchstaben, Ziffern und Bindestriche (2–81 Zeichen) verwenden."),
 }
-# The data-file model's checks across fields, by their message: the form field each concerns
-# and what the editor is told (ServiceFile._consistent).
+# The data-file model's checks across fields, by their error type (ServiceFile._consistent):
+# the form field each concerns and what the editor is told.
 RULES = {
-    "channel 'online' needs an online_url": (
+    "online_needs_url": (
         "online_url",
         N_("Für den Weg „online“ bitte die Adresse des Online-Dienstes angeben."),
     ),
-    "an online service needs a tutorial": (
+    "online_needs_tutorial": (
         "channels",
         N_(
             "Ein Online-Angebot braucht eine Schritt-für-Schritt-Anleitung; "
             "sie wird in der Datendatei der Leistung gepflegt."
         ),
     ),
-    "channel 'appointment' needs appointment_minutes": (
+    "appointment_needs_minutes": (
         "appointment_minutes",
         N_("Für den Weg „Termin“ bitte die Termindauer in Minuten angeben."),
     ),
 }
+# ServiceFile's de/en texts whose halves are form fields (name → name_de, name_en).
+_PAIRS = frozenset({"name", "summary", "description"})
+# The responsible authority's parts (ServiceFile.responsible) on the form.
+_AUTHORITY = {"name": "authority_de", "name.de": "authority_de", "name.en": "authority_en"}
 CHANNEL_LABELS = {
     "online": N_("online"),
     "appointment": N_("Termin im Bürgeramt"),
@@ -80,10 +84,6 @@ def _link(value: str) -> str:
     return value
 
 
-def _blank_is_none(value: object) -> object:
-    return None if value == "" else value
-
-
 class ServiceForm(BaseModel):
     """What the form sends, bounded before anything reads it; empty text means "not given"."""
 
@@ -99,7 +99,7 @@ class ServiceForm(BaseModel):
     description_en: LongText = ""
     channels: list[Channel] = Field(default_factory=list, max_length=len(CHANNELS))
     appointment_minutes: Annotated[
-        Annotated[int, Field(ge=5, le=240)] | None, BeforeValidator(_blank_is_none)
+        Annotated[int, Field(ge=5, le=240)] | None, BeforeValidator(blank_is_none)
     ] = None
     authority_de: ShortText = ""
     authority_en: ShortText = ""
@@ -178,8 +178,7 @@ class FormErrors:
         for err in exc.errors():
             name = form_field(err)
             if name is None:
-                rule = RULES.get(str((err.get("ctx") or {}).get("error", "")))
-                name, msgid = rule or ("", form_errors.GENERAL)
+                name, msgid = RULES.get(err["type"], ("", form_errors.GENERAL))
                 self.add_msgid(name, msgid)
             elif err["type"] == "string_pattern_mismatch" and name in PATTERN_HINTS:
                 self.add_msgid(name, PATTERN_HINTS[name])
@@ -202,19 +201,17 @@ class FormErrors:
 
 def form_field(err: Mapping[str, Any]) -> str | None:
     """The form field of an error of ServiceForm or ServiceFile; None for a check across
-    fields (the model's own, which names no field)."""
+    fields (the model's own, which names no field); "" for a field the form does not show."""
     loc = [str(p) for p in err.get("loc", ()) if isinstance(p, str)]
     if not loc:
         return None
-    if loc[0] == "responsible":
-        rest = "_".join(loc[1:])
-        return {"name_de": "authority_de", "name_en": "authority_en", "name": "authority_de"}.get(
-            rest, "phone" if rest == "phone" else "authority_de"
-        )
-    if loc[0] in ("name", "summary", "description") and len(loc) == 1:
-        return f"{loc[0]}_de"  # the whole pair: the first of its fields
-    joined = "_".join(loc[:2])
-    return joined if joined in LABELS else loc[0] if loc[0] in LABELS else ""
+    head, rest = loc[0], ".".join(loc[1:])
+    if head == "responsible":
+        return "phone" if rest == "phone" else _AUTHORITY.get(rest, "authority_de")
+    if head in _PAIRS:
+        # "name.en" is the field name_en; for the whole pair ("name" missing) its first field
+        head = f"{head}_{loc[1] if len(loc) > 1 else 'de'}"
+    return head if head in LABELS else ""
 
 
 def validate(form: ServiceForm, base: Mapping[str, Any] | None = None) -> ServiceFile:

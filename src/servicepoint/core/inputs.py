@@ -152,8 +152,9 @@ def _sane_datetime(value: dt.datetime) -> dt.datetime:
     return value
 
 
-def _blank_is_none(value: object) -> object:
-    # A GET form sends an empty date field as `date_from=`: that means "no date", not bad input.
+def blank_is_none(value: object) -> object:
+    """An empty form field means "not given", not bad input (a GET form sends an empty date
+    field as `date_from=`; an optional number field sends "")."""
     return value or None
 
 
@@ -174,6 +175,6 @@ Name = Annotated[
     AfterValidator(_no_formula),
 ]
 Day = Annotated[dt.date, AfterValidator(_sane_date)]
-OptionalDay = Annotated[dt.date | None, BeforeValidator(_blank_is_none), AfterValidator(_sane_date)]
+OptionalDay = Annotated[dt.date | None, BeforeValidator(blank_is_none), AfterValidator(_sane_date)]
 Moment = Annotated[AwareDatetime, AfterValidator(_sane_datetime)]
 LocalMoment = Annotated[dt.datetime, AfterValidator(_sane_datetime)]
