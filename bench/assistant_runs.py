@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.orm import Session
 
@@ -20,12 +21,13 @@ from bench.assistant_sets import (
     Strata,
     ThresholdBaseline,
     content_ok,
+    correct,
     out,
     service_facts,
 )
 from servicepoint.assistant import embedding, retrieval
 from servicepoint.assistant import service as assistant_service
-from servicepoint.assistant.evaluation import Item, Outcome, correct
+from servicepoint.assistant.evaluation import Item, Outcome
 from servicepoint.assistant.passages import service_passages
 from servicepoint.catalog import service as catalog_service
 from servicepoint.catalog.models import Service
@@ -233,7 +235,7 @@ def dialogues_tables(turns: Sequence[Turn], show_misses: bool) -> float:
     ):
         follow = [t for t in part if t.n > 0]
         table.add_row(
-            label,
+            escape(label),
             _turn_cell([t for t in follow if t.stratum == "seen"]),
             _turn_cell([t for t in follow if t.stratum == "unseen"]),
             _turn_cell(follow),
@@ -253,8 +255,8 @@ def dialogues_tables(turns: Sequence[Turn], show_misses: bool) -> float:
         for t in turns:
             if t.n > 0 and not t.content_ok:
                 out.print(
-                    f"  [dim]{t.split}[/] {t.item.q!r} want {t.item.expected} "
-                    f"({t.item.aspect}): {t.reply[:160]!r}"
+                    f"  [dim]{t.split}[/] {escape(repr(t.item.q))} want {t.item.expected} "
+                    f"({t.item.aspect}): {escape(repr(t.reply[:160]))}"
                 )
     return held
 

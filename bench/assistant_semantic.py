@@ -17,6 +17,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.orm import Session
 
@@ -79,7 +80,7 @@ def _routing_row(table: Table, label: str, system: str, results: Sequence[Result
         part = [r for r in mine if (r.item.expected is not None) == in_scope]
         cells += [cell([r for r in part if r.stratum == s]) for s in ("seen", "unseen")]
         cells.append(cell(part))
-    table.add_row(label, system, *cells)
+    table.add_row(escape(label), system, *cells)
 
 
 def _groups(results: Sequence[Result]) -> list[tuple[str, list[Result]]]:
@@ -111,7 +112,7 @@ def routing_table(results: Sequence[Result], systems: Sequence[str]) -> None:
     )
     for label, part in _groups(results):
         if not part:
-            table.add_row(label, "–", *["–"] * 6)
+            table.add_row(escape(label), "–", *["–"] * 6)
             continue
         for system in systems:
             _routing_row(table, label, system, part)
@@ -119,8 +120,8 @@ def routing_table(results: Sequence[Result], systems: Sequence[str]) -> None:
     out.print(table)
     out.print(f"strata: seen = {SCORER} >= {SEEN_FROM:.0f} to any stored keyword or example")
     out.print(
-        "[DEV] / [incl. dev split]: the ranker is fitted on the dev splits (devset and the blind "
-        "sets'), the baselines' thresholds on devset's; only held-out rows are untouched"
+        "\\[DEV] / \\[incl. dev split]: the ranker is fitted on the dev splits (devset and "
+        "the blind sets'), the baselines' thresholds on devset's; held-out rows are untouched"
     )
 
 
@@ -280,7 +281,9 @@ def _routing_checks(results: Sequence[Result]) -> list[Check]:
 def _misses(results: Sequence[Result]) -> None:
     for r in results:
         if r.system == "assistant" and r.item.split == "heldout" and not r.ok:
-            out.print(f"  [dim]{r.set} {r.stratum}[/] {r.item.q!r}: want {r.item.expected}")
+            out.print(
+                f"  [dim]{r.set} {r.stratum}[/] {escape(repr(r.item.q))}: want {r.item.expected}"
+            )
 
 
 def _done(what: str, t0: float) -> None:
