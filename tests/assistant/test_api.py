@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import re
@@ -12,7 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from servicepoint.assistant import dialogue
+from servicepoint.assistant import dialogue, ranker
 from servicepoint.assistant import service as assistant_service
 from servicepoint.assistant.models import Conversation
 from servicepoint.catalog import service as catalog_service
@@ -284,6 +285,10 @@ def test_an_unsure_refusal_offers_the_likeliest_service_as_a_question(
     # With a bar no answer reaches, a clear question is refused but its service is offered.
     strict = {"answer_threshold": 0.9999, "clarify_ratio": 0.99, "followup_threshold": 0.8}
     monkeypatch.setattr(dialogue, "policy", lambda: strict)
+    fitted = ranker.models()  # the learned ranker brings thresholds of its own
+    if fitted is not None:
+        strict_ranker = dataclasses.replace(fitted, policy={**strict, "foreign_threshold": 0.9999})
+        monkeypatch.setattr(ranker, "models", lambda: strict_ranker)
     body = ask(client, "Was kostet ein Reisepass?")
     assert body["service"] is None  # an offer, not an answer
     assert "Meinten Sie „Reisepass beantragen“?" in body["reply"]

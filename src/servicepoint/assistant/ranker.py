@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from servicepoint.assistant import matcher
+from servicepoint.assistant import languages, matcher
 from servicepoint.assistant.matcher import Candidate, Match
 from servicepoint.assistant.retrieval import HybridIndex, Retrieval
 from servicepoint.catalog.search import SearchIndex
@@ -67,6 +67,10 @@ ANSWER_FEATURES = (
     "foreign",
     "foreign_dense_max",
     "foreign_dense_margin",
+    "dense_z",
+    "bm25_log_top",
+    "foreign_dense_z",
+    "foreign_bm25_log_top",
 )
 
 
@@ -192,11 +196,17 @@ def candidates_of(index: SearchIndex, s: Signals) -> list[int]:
     return list(dict.fromkeys(found))
 
 
-def signals(hybrid: HybridIndex, index: SearchIndex, text: str, lang: str) -> Signals:
+def signals(
+    hybrid: HybridIndex,
+    index: SearchIndex,
+    text: str,
+    lang: str,
+    qvec: np.ndarray | None = None,
+) -> Signals:
     lex = matcher.lexical(index, text)
-    retrieval = hybrid.retrieve(text)
+    retrieval = hybrid.retrieve(text, qvec)
     positions = {sid: p for p, sid in enumerate(retrieval.service_ids)}
-    return Signals(lex, retrieval, positions, lang not in ("de", "en"))
+    return Signals(lex, retrieval, positions, lang not in languages.HOME)
 
 
 def answer_row(
@@ -224,8 +234,16 @@ def answer_row(
         "dense_margin": margin,
         "foreign": 1.0 if s.foreign else 0.0,
     }
+    # How far the best service stands out from all of them: a message that means nothing
+    # (gibberish, another matter) is about equally close to every service, and embeddings
+    # are never far apart in absolute terms.
+    spread = float(dense.std()) if len(dense) else 0.0
+    row["dense_z"] = (top_dense - float(dense.mean())) / spread if spread > 0 else 0.0
+    bm25 = s.retrieval.bm25
+    row["bm25_log_top"] = math.log1p(float(bm25.max())) if len(bm25) else 0.0
     if s.foreign:
         row["foreign_dense_max"], row["foreign_dense_margin"] = top_dense, margin
+        row["foreign_dense_z"], row["foreign_bm25_log_top"] = row["dense_z"], row["bm25_log_top"]
     return row
 
 
@@ -271,10 +289,18 @@ def ranked_match(index: SearchIndex, s: Signals, lexical: Match, fitted: Models)
     )
 
 
-def rank(hybrid: HybridIndex | None, index: SearchIndex, text: str, *, lang: str) -> Match:
-    """The match for a message: learned when the models and an embedder are there."""
+def rank(
+    hybrid: HybridIndex | None,
+    index: SearchIndex,
+    text: str,
+    *,
+    lang: str,
+    qvec: np.ndarray | None = None,
+) -> Match:
+    """The match for a message: learned when the models and an embedder are there. `qvec`
+    is the message's embedding when the caller has it already."""
     lexical = matcher.match(index, text)
     fitted = models()
     if hybrid is None or hybrid.embedder is None or fitted is None:
         return lexical
-    return ranked_match(index, signals(hybrid, index, text, lang), lexical, fitted)
+    return ranked_match(index, signals(hybrid, index, text, lang, qvec), lexical, fitted)

@@ -8,22 +8,18 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from servicepoint.appointment import service as appointment_service
 from servicepoint.assistant import (
-    answers,
     compose,
     foreign,
     languages,
     matcher,
     nlp,
     ranker,
-    replies,
+    reply_flow,
     retrieval,
-    vectors,
 )
 from servicepoint.assistant.dialogue import Decision, State, decide
 from servicepoint.assistant.editors import (
@@ -38,23 +34,14 @@ from servicepoint.assistant.editors import (
 from servicepoint.assistant.embedding import Embedder
 from servicepoint.assistant.errors import ConversationNotFound
 from servicepoint.assistant.models import Conversation
-from servicepoint.catalog import locations as location_service
 from servicepoint.catalog import present
 from servicepoint.catalog import service as catalog_service
-from servicepoint.catalog.hours import format_hours
-from servicepoint.catalog.models import Location, Service
-from servicepoint.catalog.search import SearchIndex
+from servicepoint.catalog.models import Service
 from servicepoint.core import events
 from servicepoint.core.clock import utcnow
 from servicepoint.core.i18n import N_
 
 LOG_BELOW = 0.6  # answers less sure than this go to the editors' list
-# A question refused for want of confidence still names its likeliest service as a question
-# back ("Meinten Sie …?") when that is at least as likely right as not. On the dev set
-# (2026-12-06), 1 of 14 refused in-scope questions gets the right offer and 1 a wrong one; 7 of
-# 331 out-of-scope questions get an offer. A lower bar (0.4) offers the right service to 5 (and
-# a wrong one to 3) but also offers one to 17 out-of-scope questions.
-SUGGEST_FROM = 0.5
 CONVERSATION_HOURS = 24  # the default of the setting assistant_conversation_hours
 RATEABLE = 10  # how many of a conversation's latest replies can still be rated
 MAX_TURNS = 50  # how many turns the no-JS page shows again (bounds the stored state)
@@ -117,198 +104,6 @@ def purge_conversations(
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-# -- context for composing --------------------------------------------------------------------
-def _next_slot(
-    session: Session, service: Service, now: dt.datetime
-) -> tuple[dt.datetime | None, str | None]:
-    """Earliest free appointment, searched in widening windows so the common case is cheap."""
-    if "appointment" not in service.channels:
-        return None, None
-    today = now.date()
-    for days in (3, 14, 60):
-        slots = appointment_service.find_slots(
-            session,
-            service_ids=[service.id],
-            now=now,
-            date_to=today + dt.timedelta(days=days),
-            limit=1,
-        )
-        if slots:
-            loc = location_service.get_location(session, location_id=slots[0].location_id)
-            return slots[0].start, loc.name
-    return None, None
-
-
-def _place(loc: Location) -> compose.Place:
-    hours = format_hours(loc.opening_hours) if loc.opening_hours else None
-    return compose.Place(loc.name, present.address(loc), hours or None)
-
-
-def _context(
-    session: Session,
-    service: Service,
-    lang: str,
-    base: str,
-    phone: str | None,
-    now: dt.datetime,
-    question: str = "",
-    similarity: answers.Similarity | None = None,
-) -> compose.Context:
-    slot, place = _next_slot(session, service, now)
-    locations = [
-        loc
-        for loc in location_service.list_locations(session)
-        if loc.service_ids is None or service.id in loc.service_ids
-    ]
-    offices = [loc.name for loc in locations]
-    # Offices whose address (then hours) the location data knows are named first.
-    places = sorted(map(_place, locations), key=lambda p: (p.address is None, p.hours is None))
-    return compose.Context(
-        lang=lang,
-        service_url=base + present.service_path(service),
-        tutorial_url=base + present.tutorial_path(service)
-        if service.data.get("tutorial")
-        else None,
-        booking_url=f"{base}/termine?service={service.id}",
-        next_slot=slot,
-        next_slot_place=place,
-        offices=offices,
-        locations_url=f"{base}/standorte",
-        service_phone=phone,
-        places=places,
-        ways=answers.named_first(answers.ways(service.data, lang), question, similarity),
-    )
-
-
-def _similarity(
-    session: Session, embedder: Embedder | None, question: str
-) -> answers.Similarity | None:
-    """The question's closeness in meaning to catalog texts, their vectors from the cache."""
-    if embedder is None:
-        return None
-    qvec = embedder.query([question])[0]
-
-    def similarity(texts: Sequence[str]) -> np.ndarray:
-        return np.asarray(vectors.vectors_for(session, embedder, texts) @ qvec)
-
-    return similarity
-
-
-# -- asking -----------------------------------------------------------------------------------
-def _stand_in(index: SearchIndex, service_id: str, lang: str) -> str | None:
-    """The name of the service that stands in for this one at short notice, if any."""
-    for doc in index.docs:
-        if service_id in doc.urgent_for:
-            return doc.names[1] if lang == "en" else doc.names[0]
-    return None
-
-
-def _answer(
-    session: Session,
-    index: SearchIndex,
-    decision: Decision,
-    lang: str,
-    text: str,
-    base: str,
-    phone: str | None,
-    now: dt.datetime,
-    *,
-    question_lang: str | None = None,
-    embedder: Embedder | None = None,
-) -> tuple[str, list[compose.Action], Service]:
-    svc = catalog_service.get_service(session, service_id=str(decision.service_id))
-    # the reply is composed from the facts; loading the citizen words too would cost a query
-    detail = present.service_detail(svc, base=base, lang=lang, keywords=())
-    # the question's specific aspects, answered from the service's own sentences
-    asked = answers.asked(text, question_lang or lang)
-    similarity = _similarity(session, embedder, text) if asked else None
-    ctx = _context(session, svc, lang, base, phone, now, text, similarity)
-    ctx.stand_in = _stand_in(index, svc.id, lang)
-    ctx.findings = answers.findings(
-        svc.data, text, lang=lang, question_lang=question_lang, similarity=similarity
-    )
-    reply = compose.compose(detail, decision.aspects, ctx, children=nlp.mentions_children(text))
-    return reply, compose.actions(detail, ctx), svc
-
-
-@dataclass
-class _Question:
-    """What every language's reply to one message is composed from."""
-
-    session: Session
-    index: SearchIndex
-    decision: Decision
-    m: matcher.Match
-    query: str
-    text: str
-    base: str
-    phone: str | None
-    now: dt.datetime
-    rephrase: Callable[[str, str], str] | None
-    topics: Mapping[str, tuple[str, str]] | None
-    question_lang: str
-    embedder: Embedder | None
-
-
-def _reply(q: _Question, lang: str) -> tuple[str, list[compose.Action], Service | None]:
-    """The reply in German or English, by the kind of decision."""
-    session, decision, m = q.session, q.decision, q.m
-    if decision.kind == "answer":
-        reply, acts, service = _answer(
-            session,
-            q.index,
-            decision,
-            lang,
-            q.text,
-            q.base,
-            q.phone,
-            q.now,
-            question_lang=q.question_lang,
-            embedder=q.embedder,
-        )
-        return (q.rephrase(reply, lang) if q.rephrase else reply), acts, service
-    if decision.kind == "clarify":
-        return *replies.clarify(session, decision.options, lang, q.base), None
-    if decision.kind == "greeting":
-        return replies.greeting(lang, thanks=nlp.is_thanks(q.query)), [], None
-    if decision.kind == "offices":
-        return *replies.offices(session, q.query, lang, q.base, q.phone), None
-    topic = replies.topic_named(q.index, q.query, q.topics) if q.topics else None
-    reply, acts = replies.out_of_scope(lang, q.base, q.phone, topic)
-    if topic is None and m.best and m.confidence >= SUGGEST_FROM:
-        reply, acts = replies.suggested(session, m.best.service_id, lang, q.base, reply, acts)
-    return reply, acts, None
-
-
-def _other_country(
-    q: _Question, question_lang: str, country: str | None, offer: Sequence[str]
-) -> tuple[str, list[Service]] | None:
-    """(country code, services offered instead) when the message is about another country's
-    identity document: its likeliest service is one only nationals get and it names another
-    nationality or country."""
-    code = foreign.country_named(q.text, question_lang, country)
-    if code is None:
-        return None
-    d, best = q.decision, q.m.best
-    ids = [d.service_id] if d.service_id else d.options or ([best.service_id] if best else [])
-    found = catalog_service.services_by_ids(q.session, ids=ids)
-    if not found or not all(s.data.get("nationals_only") for s in found.values()):
-        return None
-    offered = catalog_service.services_by_ids(q.session, ids=offer)
-    return code, [offered[i] for i in offer if i in offered]
-
-
-def _consulate(
-    code: str, offered: Sequence[Service], lang: str, base: str
-) -> tuple[str, list[compose.Action]]:
-    names = [s.name_en if lang == "en" else s.name_de for s in offered]
-    acts = [
-        compose.Action("referral", name, base + present.service_path(s))
-        for name, s in zip(names, offered, strict=True)
-    ]
-    return foreign.consulate_text(lang, code, names), acts
-
-
 def ask(
     session: Session,
     *,
@@ -346,39 +141,28 @@ def ask(
     index = catalog_service.search_index(session, places, elsewhere)
     query = nlp.without_personal_data(text)
     hybrid = retrieval.hybrid_index(session, embedder) if embedder else None
-    m = ranker.rank(hybrid, index, query, lang=question_lang)
+    qvec = hybrid.embed_query(query) if hybrid else None  # once: ranking and answering share it
+    m = ranker.rank(hybrid, index, query, lang=question_lang, qvec=qvec)
     decision = decide(index, query, state, m)
-    q = _Question(
-        session,
-        index,
-        decision,
-        m,
-        query,
-        text,
-        base,
-        phone,
-        now,
-        rephrase,
-        topics,
-        question_lang,
-        embedder,
+    q = reply_flow.Question(
+        session=session,
+        index=index,
+        decision=decision,
+        m=m,
+        query=query,
+        text=text,
+        base=base,
+        phone=phone,
+        now=now,
+        rephrase=rephrase,
+        topics=topics,
+        question_lang=question_lang,
+        embedder=embedder,
+        qvec=qvec,
     )
-    langs = [reply_lang, *[x for x in languages.HOME if other_lang and x != reply_lang]]
-    abroad = _other_country(q, question_lang, country, foreign_offer)
+    abroad = reply_flow.other_country(q, question_lang, country, foreign_offer)
     kind = "consulate" if abroad else decision.kind
-    service: Service | None = None
-    bodies: list[foreign.Part] = []
-    for x in langs:
-        if abroad:
-            reply, acts = _consulate(*abroad, x, base)
-        else:
-            reply, acts, service = _reply(q, x)
-        bodies.append(foreign.part(x, reply))
-    parts = bodies
-    if other_lang:
-        opening = _opening(q, kind, question_lang, service, abroad)
-        parts = [foreign.part(question_lang, opening), *bodies]
-        acts = foreign.translate_actions(acts, question_lang)
+    service, parts, acts = _compose(q, kind, reply_lang, abroad)
     answer = Reply(
         conv.id,
         reply_lang,
@@ -397,21 +181,30 @@ def ask(
     return answer
 
 
-def _opening(
-    q: _Question,
+def _compose(
+    q: reply_flow.Question,
     kind: str,
-    lang: str,
-    service: Service | None,
+    reply_lang: str,
     abroad: tuple[str, list[Service]] | None,
-) -> str:
-    """The preface in the question's own language."""
-    if abroad:
-        code, offered = abroad
-        offers = [f"{s.name_de} ({s.name_en})" for s in offered]
-        return foreign.consulate_text(lang, code, offers) + " " + foreign.preface(lang, kind)
-    names = (service.name_de, service.name_en) if service else None
-    url = q.base + present.service_path(service) if service else None
-    return foreign.preface(lang, kind, names=names, url=url, aspects=q.decision.aspects)
+) -> tuple[Service | None, list[foreign.Part], list[compose.Action]]:
+    """The reply's parts: in German or English, or, for a question in another language, a
+    preface in that language followed by the German and the English reply."""
+    other_lang = q.question_lang not in languages.HOME
+    langs = [reply_lang, *[x for x in languages.HOME if other_lang and x != reply_lang]]
+    service: Service | None = None
+    parts: list[foreign.Part] = []
+    acts: list[compose.Action] = []
+    for x in langs:
+        if abroad:
+            text, acts = reply_flow.consulate(*abroad, x, q.base)
+        else:
+            text, acts, service = reply_flow.reply(q, x)
+        parts.append(foreign.part(x, text))
+    if other_lang:
+        opening = reply_flow.opening(q, kind, q.question_lang, service, abroad)
+        parts = [foreign.part(q.question_lang, opening), *parts]
+        acts = foreign.translate_actions(acts, q.question_lang)
+    return service, parts, acts
 
 
 def _remember(
@@ -483,7 +276,7 @@ def _record(
         followup=decision.followup,
     )
     if answer.kind in ("out_of_scope", "clarify") or decision.confidence < LOG_BELOW:
-        reason = "out_of_scope" if decision.kind == "out_of_scope" else "low_confidence"
+        reason = "out_of_scope" if answer.kind == "out_of_scope" else "low_confidence"
         log_question(
             session,
             text=text,
