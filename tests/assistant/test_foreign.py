@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from servicepoint.assistant import languages
+from servicepoint.assistant import foreign, languages
 from tests.assistant.test_api import ASK, ask, assert_contract
 from tests.conftest import csrf_of
 
@@ -80,8 +80,11 @@ def test_unrouted_question_in_another_language_is_honest(
     if body["kind"] == "answer":
         assert body["service"]["url"] in preface
         return
-    assert preface.startswith(languages.labels(lang)["out_of_scope"])
     labels = languages.labels(lang)
+    if body["kind"] == "clarify":
+        assert preface.startswith(labels["clarify"])
+        return
+    assert preface.startswith(labels["out_of_scope"])
     handover = {a["label"] for a in body["actions"] if a["type"] == "handover"}
     assert labels["callback"] in handover and labels["browse"] in handover
 
@@ -128,12 +131,50 @@ def test_german_identity_card_is_still_the_citys(client: TestClient) -> None:
     assert body["kind"] != "consulate"
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "I am German, just moved from France, need a new ID card",
+        "Mein Mann ist Türke, ich brauche einen neuen Personalausweis",
+        "Ich komme gerade aus Polen zurück und habe meinen Reisepass verloren",
+        "Reisepass für Reise von Chile nach Peru",
+        "Almanya pasaportumu Türkiye'de kaybettim",
+        "Ich bin Türke, mein Pass läuft ab",
+    ],
+)
+def test_a_persons_nationality_or_travel_is_no_consulate_matter(
+    client: TestClient, question: str
+) -> None:
+    """Review 18 C1: nothing in these says the document is another country's."""
+    body = ask(client, question)
+    assert_contract(body)
+    assert body["kind"] != "consulate"
+
+
+@pytest.mark.parametrize(
+    ("question", "lang"),
+    [
+        ("Türk pasaportumu yenilemek istiyorum", "tr"),
+        ("Mój polski dowód osobisty wygasł", "pl"),
+    ],
+)
+def test_own_document_words_of_another_language(
+    client: TestClient, question: str, lang: str
+) -> None:
+    body = ask(client, question)
+    assert body["question_lang"] == lang
+    if body["kind"] == "consulate":  # when the ranker finds the nationals-only service
+        assert body["parts"][0]["text"].startswith(languages.labels(lang)["consulate"][:12])
+
+
 def test_foreign_passport_in_another_language_goes_to_its_consulate(client: TestClient) -> None:
     """ "My Turkish passport" in Russian, about the German word Reisepass."""
     body = ask(client, "Мой турецкий паспорт, ausländischer Reisepass verlängern?")
     if body["kind"] == "consulate":
         assert body["question_lang"] == "ru"
-        assert body["parts"][0]["text"].startswith(languages.labels("ru")["consulate_any"])
+        turkey = foreign.country_name("TR", "ru")
+        said = languages.labels("ru")["consulate"].format(country=turkey)
+        assert body["parts"][0]["text"].startswith(said)
 
 
 @pytest.mark.parametrize(
