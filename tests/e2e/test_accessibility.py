@@ -67,6 +67,9 @@ def test_axe_on_admin_pages(axe_page: Page, axe: Callable[[Page], list[AxeResult
         "/mitarbeiter/rueckrufe",
         "/verwaltung/standorte",
         "/verwaltung/standorte/aegi",
+        "/verwaltung/leistungen",
+        "/verwaltung/leistungen/neu",
+        "/verwaltung/leistungen/reisepass",
     ):
         axe_page.goto(path)
         expect(axe_page.get_by_role("heading", level=1)).to_be_visible()
