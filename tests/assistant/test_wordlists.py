@@ -37,9 +37,13 @@ def _count_script() -> ModuleType:
     return module
 
 
+# Maps of word → number (the rest of a topic file holds words only).
+NUMBERED = ("ordinals",)
+
+
 def _leaves(value: Any) -> list[Any]:
     if isinstance(value, dict):
-        return [leaf for v in value.values() for leaf in _leaves(v)]
+        return [leaf for k, v in value.items() if k not in NUMBERED for leaf in _leaves(v)]
     if isinstance(value, list):
         return [leaf for v in value for leaf in _leaves(v)]
     return [value]
@@ -52,6 +56,21 @@ def test_topic_files_load_with_words_only(topic: str) -> None:
     # YAML reads a bare `no` or `on` as a boolean: every word must stay a string
     leaves = _leaves(files)
     assert leaves and all(isinstance(leaf, str) and leaf for leaf in leaves)
+
+
+def test_ordinals_choose_an_option_by_position() -> None:
+    for lang, data in wordlists.topic("numbers").items():
+        table = data.get("ordinals") or {}
+        assert all(isinstance(w, str) and isinstance(p, int) and p >= 1 for w, p in table.items())
+        assert table or lang not in ("de", "en")
+    assert [nlp.option_index(w) for w in ("den", "zweiten", "Third", "1", "0", "99999")] == [
+        None,
+        1,
+        2,
+        0,
+        None,
+        None,
+    ]
 
 
 @pytest.mark.parametrize("topic", BOTH)

@@ -18,25 +18,6 @@ from servicepoint.catalog.search import STOPWORDS, SearchIndex, fold, words
 # A question back because the catalog declares the words shared is as sure as the catalog.
 SHARED_CONFIDENCE = 0.95
 _DEFAULT_POLICY = {"answer_threshold": 0.5, "clarify_ratio": 0.97, "followup_threshold": 0.8}
-_CHOICE_WORDS = {
-    "1": 0,
-    "eins": 0,
-    "erste": 0,
-    "ersten": 0,
-    "first": 0,
-    "one": 0,
-    "2": 1,
-    "zwei": 1,
-    "zweite": 1,
-    "zweiten": 1,
-    "second": 1,
-    "two": 1,
-    "3": 2,
-    "drei": 2,
-    "dritte": 2,
-    "third": 2,
-    "three": 2,
-}
 
 
 @cache
@@ -101,7 +82,7 @@ def _picked_option(text: str, state: State, m: Match) -> str | None:
     if not state.options:
         return None
     for word in words(text):
-        idx = _CHOICE_WORDS.get(fold(word))
+        idx = nlp.option_index(word)
         if idx is not None and idx < len(state.options):
             return state.options[idx]
     if m.best and m.best.service_id in state.options:

@@ -66,6 +66,9 @@ _GREETING = folded_words("greetings", "greeting")
 # "morgen" also means tomorrow ("Ich fliege morgen"): a topic word outside greetings.
 _GREETING_ONLY = _GREETING - folded_words("greetings", "not_only_greeting")
 
+# What scrub leaves in place of personal data: our own tokens, the same in every language.
+EMAIL_TAG, IBAN_TAG, DATE_TAG, NUMBER_TAG = "[E-Mail]", "[IBAN]", "[Datum]", "[Nummer]"
+
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
 # Country code, check digits, then groups of four with a shorter last group (a German IBAN has
 # 22 characters: DE + 2 + 18), written with or without spaces. The groups are upper case so the
@@ -89,14 +92,21 @@ def scrub(text: str) -> str:
     """Remove e-mail addresses, phone numbers, IBANs, ID-like numbers, dates (of birth, too),
     names given after a cue ("Mein Name ist …") and street addresses before storing."""
     text = text.replace("\x00", "")  # never storable (PostgreSQL refuses NUL in text)
-    text = _EMAIL.sub("[E-Mail]", text)
-    text = _IBAN.sub("[IBAN]", text)
-    text = personal.scrub(_DATE.sub("[Datum]", text))
-    text = _PHONE.sub("[Nummer]", text)
-    return _ID_LIKE.sub("[Nummer]", text)
+    text = _EMAIL.sub(EMAIL_TAG, text)
+    text = _IBAN.sub(IBAN_TAG, text)
+    text = personal.scrub(_DATE.sub(DATE_TAG, text))
+    text = _PHONE.sub(NUMBER_TAG, text)
+    return _ID_LIKE.sub(NUMBER_TAG, text)
 
 
-_PLACEHOLDER = re.compile(r"\[(?:E-Mail|IBAN|Datum|Nummer|Name|Adresse)\]")
+def _tags(*tags: str) -> str:
+    """A regex group matching any of the placeholder tags."""
+    return "(?:" + "|".join(re.escape(tag) for tag in tags) + ")"
+
+
+_PLACEHOLDER = re.compile(
+    _tags(EMAIL_TAG, IBAN_TAG, DATE_TAG, NUMBER_TAG, personal.NAME, personal.ADDRESS)
+)
 
 
 def _cues(key: str) -> str:
@@ -114,13 +124,13 @@ def _optional(key: str) -> str:
 # Words that only introduce the personal data after them ("geboren am …", "Rückruf unter …") ...
 _INTRODUCER = re.compile(
     rf"\b{_cues('introducers')}\b[\s.:,]*(?:{_cues('please')}\s+)?(?:{_cues('linking')}\s+)?"
-    r"(?=\[(?:E-Mail|IBAN|Datum|Nummer)\])",
+    rf"(?={_tags(EMAIL_TAG, IBAN_TAG, DATE_TAG, NUMBER_TAG)})",
     re.I,
 )
 # ... and words that only close it ("Ich bin unter … erreichbar", "reach me at …").
 _CLOSER = re.compile(
     rf"(?:\b{_cues('reach_verbs')}\s+{_optional('reach_pronouns')}{_cues('reach_whom')}\s+"
-    rf"{_cues('reach_linking')}\s+(?=\[(?:E-Mail|Nummer)\]))"
+    rf"{_cues('reach_linking')}\s+(?={_tags(EMAIL_TAG, NUMBER_TAG)}))"
     rf"|(?<=\])\s*{_optional('reachable_optional')}{_cues('reachable')}\b",
     re.I,
 )
@@ -353,6 +363,23 @@ _AGE_WORD = re.compile(
     rf"\w+{wordlists.alternation(fold(e) for e in wordlists.gathered('numbers', 'age_endings'))}"
 )
 NUMBER_WORDS = folded_words("numbers", "number_words")
+
+
+# Ordinal words choosing an option ("den zweiten", "the first"), folded → position from 1.
+_ORDINALS = {
+    fold(word): int(position)
+    for table in wordlists.of_language("numbers", "ordinals").values()
+    for word, position in table.items()
+}
+
+
+def option_index(word: str) -> int | None:
+    """The option (from 0) a word of a reply to "Meinen Sie A oder B?" chooses: a digit or an
+    ordinal word ("1", "zweite", "third"); None for any other word."""
+    folded = fold(word)
+    short_number = folded.isdecimal() and len(folded) <= 2
+    position = int(folded) if short_number else _ORDINALS.get(folded)
+    return position - 1 if position else None
 
 
 def _is_number(token: str) -> bool:
