@@ -116,3 +116,19 @@ def test_the_count_sees_each_kind_of_list() -> None:
     )
     count = script.count_source(source)
     assert (count.containers, count.split_words, count.regex_branches) == (3, 4, 3)
+
+
+def test_the_count_tells_names_from_words() -> None:
+    script = _count_script()
+    source = (
+        'ASPECTS = ("cost", "where", "hours")\n'
+        'KEYS = ["log_top", "margin", "n_content"]\n'
+        'TAGS = r"\\[(?:E-Mail|IBAN|Datum)\\]"\n'
+        'HINTS = ("unter", "minderj", "child", "cost")\n'
+        "def f(a: str) -> bool:\n"
+        '    return a in ("cost", "where") or a == "hours"\n'
+    )
+    count = script.count_source(source)
+    # ASPECTS are names (used singly), KEYS and TAGS are no natural-language text; the hints
+    # are a word list, counted whole although "cost" is also a name
+    assert (count.containers, count.regex_branches, count.names) == (4, 0, 9)
