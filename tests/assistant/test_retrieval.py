@@ -7,7 +7,13 @@ import pytest
 from sqlalchemy.orm import Session
 
 from servicepoint.assistant import retrieval
-from servicepoint.assistant.passages import Passage, embedding_text, service_passages
+from servicepoint.assistant.passages import (
+    MAX_CHARS,
+    Passage,
+    embedding_text,
+    sentences,
+    service_passages,
+)
 from servicepoint.assistant.retrieval import HybridIndex, char_bm25, char_ngrams, hybrid_index
 from tests.assistant.embedding_support import SUBSET, memo_model, subset_services
 
@@ -121,3 +127,27 @@ def test_without_a_model_the_dense_scores_are_zero(session: Session) -> None:
         assert not scores.any()
     assert result.best_passage == [-1] * len(result.service_ids)
     assert hybrid_index(session, None) is index  # one build per catalog
+
+
+def test_sentences_know_abbreviations_in_both_languages() -> None:
+    de = (
+        "Bitte bringen Sie z. B. den Ausweis mit. Nr. 5 gilt ggf. auch für Kinder. Als PDF. Gut."
+    )
+    assert sentences(de) == [
+        "Bitte bringen Sie z. B. den Ausweis mit.",
+        "Nr. 5 gilt ggf. auch für Kinder.",
+        "Als PDF.",
+        "Gut.",
+    ]
+    assert sentences("Bring e.g. your ID card. Mr. Smith helps.", "en") == [
+        "Bring e.g. your ID card.",
+        "Mr. Smith helps.",
+    ]
+    assert sentences("  ") == []
+
+
+def test_a_long_sentence_is_cut_to_fit_the_model() -> None:
+    long = "; ".join(["Ein Satzteil mit einigen Wörtern darin"] * 40) + "."
+    pieces = sentences(long)
+    assert len(pieces) > 1 and all(len(p) <= MAX_CHARS for p in pieces)
+    assert " ".join(pieces) == long

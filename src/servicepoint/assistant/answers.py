@@ -212,7 +212,7 @@ def ways(data: Mapping[str, Any], lang: str) -> list[Way]:
 def named_first(found: list[Way], question: str, similarity: Similarity | None = None) -> list[Way]:
     """The variants with the one the question names (by its words or meaning) first."""
     q_words = _content(_tokens(question))
-    texts = [f"{w.name}. {w.text or ''}" for w in found]
+    texts = [_way_text(w) for w in found]
     dense = _dense(texts, similarity)
 
     def closeness(i: int) -> float:
@@ -221,6 +221,23 @@ def named_first(found: list[Way], question: str, similarity: Similarity | None =
 
     order = sorted(range(len(found)), key=lambda i: -closeness(i))
     return [found[i] for i in order]
+
+
+def _way_text(way: Way) -> str:
+    return f"{way.name}. {way.text or ''}"
+
+
+def embedded_texts(data: Mapping[str, Any]) -> list[str]:
+    """Every text of the service that `find` and `named_first` may ask the similarity for, in
+    both catalog languages: the vector cache computes them ahead of the first question."""
+    return [
+        text
+        for lang in ("de", "en")
+        for text in (
+            *(s.text for s in service_sentences(data, lang)),
+            *(_way_text(w) for w in ways(data, lang)),
+        )
+    ]
 
 
 # -- scoring ----------------------------------------------------------------------------------

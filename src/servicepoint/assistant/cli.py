@@ -14,6 +14,7 @@ from servicepoint.assistant.embedding import EmbeddingError, embedder_for
 from servicepoint.cli_support import session_scope
 from servicepoint.config import Settings
 from servicepoint.core.city import city_facts, elsewhere_topics, elsewhere_words, place_names
+from servicepoint.core.db import make_engine, make_sessionmaker
 
 console = Console()
 
@@ -98,8 +99,10 @@ def calibrate_command(
 
 
 def embed_catalog(settings: Settings, out: Console) -> None:
-    """Compute the embeddings of every catalog passage that has none yet (and drop those of
-    texts gone from the catalog), with a progress bar; one line when the backend is "none"."""
+    """Compute the embeddings of every text of the catalog that has none yet (and drop those
+    of texts gone from it), with a progress bar; one line when the backend is "none". Each
+    batch is committed on its own: a running server is never kept waiting, and Ctrl-C keeps
+    what is done."""
     try:
         embedder = embedder_for(settings)
     except EmbeddingError as exc:
@@ -108,11 +111,18 @@ def embed_catalog(settings: Settings, out: Console) -> None:
     if embedder is None:
         out.print("Embeddings skipped: assistant_embedding_backend is 'none' (lexical only).")
         return
-    with Progress(console=out, transient=True) as bar, session_scope(settings) as session:
-        task = bar.add_task(f"Embedding ({embedder.name})", total=None)
-        computed = vectors.refresh(
-            session, embedder, lambda done, total: bar.update(task, completed=done, total=total)
-        )
+    engine = make_engine(settings.database_url)
+    try:
+        with Progress(console=out, transient=True) as bar, make_sessionmaker(engine)() as session:
+            task = bar.add_task(f"Embedding ({embedder.name})", total=None)
+            computed = vectors.refresh(
+                session,
+                embedder,
+                lambda done, total: bar.update(task, completed=done, total=total),
+                commit=session.commit,
+            )
+    finally:
+        engine.dispose()
     out.print(f"[green]Embeddings[/] ({embedder.name}): {computed} computed, the rest cached")
 
 

@@ -183,11 +183,6 @@ def _joined(passages: Sequence[Passage], fields: frozenset[str] | None = None) -
     return "\n".join(p.text for p in passages if fields is None or p.field in fields)
 
 
-_INDEXES: dict[tuple[Any, ...], HybridIndex] = {}
-_LOCK = threading.Lock()
-_KEEP = 4
-
-
 def ordered(passages_by_service: dict[str, list[Passage]]) -> list[Passage]:
     """All passages, service by service in the order of their ids."""
     return [p for sid in sorted(passages_by_service) for p in passages_by_service[sid]]
@@ -204,14 +199,36 @@ def build(session: Session, embedder: Embedder | None) -> HybridIndex:
     return HybridIndex(by_service, embedder, vectors)
 
 
-def hybrid_index(session: Session, embedder: Embedder | None) -> HybridIndex:
-    """The index of the current catalog; rebuilt only when services or terms changed."""
-    key = (catalog_service._fingerprint(session), embedder.name if embedder else None)
+_INDEXES: dict[tuple[Any, ...], HybridIndex] = {}
+_BUILDS: dict[tuple[Any, ...], threading.Lock] = {}
+_LOCK = threading.Lock()  # guards the two dicts only, never a build
+_KEEP = 4
+
+
+def hybrid_index(
+    session: Session, embedder: Embedder | None, catalog: tuple[Any, ...] | None = None
+) -> HybridIndex:
+    """The index of the current catalog; rebuilt only when services or terms changed.
+    `catalog` is the caller's `catalog_service.fingerprint` if it has asked already. A build
+    (the model embeds a changed service's new sentences) holds only its catalog's lock: one
+    thread builds, the others asking about the same catalog wait for it, the rest go on."""
+    key = (catalog or catalog_service.fingerprint(session), embedder.name if embedder else None)
     with _LOCK:
         index = _INDEXES.get(key)
-        if index is None:
-            index = build(session, embedder)
-            while len(_INDEXES) >= _KEEP:  # the oldest catalog's index is hardly asked again
-                del _INDEXES[next(iter(_INDEXES))]
-            _INDEXES[key] = index
-        return index
+        if index is not None:
+            return index
+        building = _BUILDS.setdefault(key, threading.Lock())
+    try:
+        with building:
+            with _LOCK:
+                index = _INDEXES.get(key)
+            if index is None:
+                index = build(session, embedder)
+                with _LOCK:
+                    while len(_INDEXES) >= _KEEP:  # an older catalog's index is hardly asked again
+                        del _INDEXES[next(iter(_INDEXES))]
+                    _INDEXES[key] = index
+            return index
+    finally:
+        with _LOCK:
+            _BUILDS.pop(key, None)

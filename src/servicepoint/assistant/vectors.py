@@ -3,21 +3,25 @@
 A text is embedded once per model: the row's key is the model's name and the sha256 of the text,
 so a changed service text simply misses the cache and is computed on the next index build, an
 unchanged one never again. `servicepoint seed` and `servicepoint assistant reindex` fill the
-cache for the whole catalog ahead of time and drop the rows of texts the catalog no longer has.
+cache ahead of time with every text a question may need (the passages and the answer finder's
+sentences), one committed batch at a time, and drop the rows of texts the catalog no longer has.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Callable, Iterator, Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TypeVar
 
 import numpy as np
-from sqlalchemy import LargeBinary, String, delete, select
+from sqlalchemy import LargeBinary, String, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from servicepoint.assistant import answers
 from servicepoint.assistant.embedding import Embedder
 from servicepoint.assistant.passages import embedding_text, service_passages
 from servicepoint.catalog import service as catalog_service
@@ -28,6 +32,7 @@ BATCH = 32  # texts per call of the model: a progress step of about a second
 _CHUNK = 500  # keys per IN (...) and rows per INSERT, well below every database's limits
 
 Progress = Callable[[int, int], None]
+Commit = Callable[[], None]
 T = TypeVar("T")
 
 
@@ -51,8 +56,13 @@ def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
         yield items[start : start + size]
 
 
-def _stored(session: Session, embedder: Embedder, digests: Sequence[str]) -> dict[str, np.ndarray]:
+def _stored(
+    session: Session, embedder: Embedder, digests: Sequence[str]
+) -> tuple[dict[str, np.ndarray], set[str]]:
+    """The stored vectors of these digests, and the digests whose row has the wrong size
+    (another model under the same name: computed again)."""
     found: dict[str, np.ndarray] = {}
+    wrong: set[str] = set()
     for chunk in _chunks(digests, _CHUNK):
         rows = session.execute(
             select(PassageVector.digest, PassageVector.vector).where(
@@ -61,21 +71,32 @@ def _stored(session: Session, embedder: Embedder, digests: Sequence[str]) -> dic
         )
         for key, blob in rows:
             vector = np.frombuffer(blob, dtype=np.float32)
-            if vector.size == embedder.dim:  # else another model under the same name: redo
+            if vector.size == embedder.dim:
                 found[key] = vector
-    return found
+            else:
+                wrong.add(key)
+    return found, wrong
+
+
+def _drop_wrong(session: Session, embedder: Embedder, digests: set[str]) -> None:
+    """Delete rows of the wrong size only: a row of the right size may be one that another
+    process has just stored, and stays."""
+    size = embedder.dim * np.dtype(np.float32).itemsize
+    for chunk in _chunks(sorted(digests), _CHUNK):
+        session.execute(
+            delete(PassageVector).where(
+                PassageVector.model == embedder.name,
+                PassageVector.digest.in_(chunk),
+                func.length(PassageVector.vector) != size,
+            )
+        )
 
 
 def _store(session: Session, embedder: Embedder, vectors: dict[str, np.ndarray]) -> None:
     """Insert, leaving rows alone that another process stored meanwhile (same text, same
-    vector); a row of the wrong size is replaced."""
+    vector)."""
     if not vectors:
         return
-    session.execute(
-        delete(PassageVector).where(
-            PassageVector.model == embedder.name, PassageVector.digest.in_(list(vectors))
-        )
-    )
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     now = utcnow()
@@ -87,15 +108,44 @@ def _store(session: Session, embedder: Embedder, vectors: dict[str, np.ndarray])
         session.execute(insert(table(PassageVector)).values(list(chunk)).on_conflict_do_nothing())
 
 
-# Vectors this process has seen, by (model, digest): a few MB for a city's catalog.
-_MEMORY: dict[tuple[str, str], np.ndarray] = {}
-_MEMORY_LIMIT = 50_000  # about 75 MB of 384-d vectors; beyond it the memory starts over
+class _Memory:
+    """Vectors this process has seen, by (model, digest), so that another database of the
+    process (a test worker's, a fresh copy) gets them without the model: bounded, the least
+    recently used go first, and safe for the request threads."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._items: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, model: str, keys: Iterable[str]) -> dict[str, np.ndarray]:
+        found: dict[str, np.ndarray] = {}
+        with self._lock:
+            for key in keys:
+                vector = self._items.get((model, key))
+                if vector is not None:
+                    self._items.move_to_end((model, key))
+                    found[key] = vector
+        return found
+
+    def put(self, model: str, vectors: dict[str, np.ndarray]) -> None:
+        with self._lock:
+            for key, vector in vectors.items():
+                self._items[(model, key)] = vector
+                self._items.move_to_end((model, key))
+            while len(self._items) > self.limit:
+                self._items.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
 
 
-def _remember(model: str, vectors: dict[str, np.ndarray]) -> None:
-    if len(_MEMORY) + len(vectors) > _MEMORY_LIMIT:
-        _MEMORY.clear()
-    _MEMORY.update(((model, key), vector) for key, vector in vectors.items())
+# About 75 MB of 384-d vectors at most; a city's catalog with its answer sentences is ~10,000.
+_MEMORY = _Memory(50_000)
 
 
 def _compute(
@@ -103,8 +153,11 @@ def _compute(
     embedder: Embedder,
     texts: dict[str, str],
     progress: Progress | None,
+    commit: Commit | None,
 ) -> dict[str, np.ndarray]:
-    """Embed the texts (digest → text) in batches, storing each batch as it is done."""
+    """Embed the texts (digest → text) in batches. Each batch is computed with no write open
+    and then stored; with `commit`, in a transaction of its own, so that a running server's
+    writes never wait for the model and an interrupt keeps every batch done."""
     keys = list(texts)
     out: dict[str, np.ndarray] = {}
     if progress:
@@ -113,6 +166,9 @@ def _compute(
         matrix = embedder.passage([texts[key] for key in batch]).astype(np.float32)
         computed = dict(zip(batch, matrix, strict=True))
         _store(session, embedder, computed)
+        if commit:
+            commit()
+        _MEMORY.put(embedder.name, computed)
         out.update(computed)
         if progress:
             progress(len(out), len(keys))
@@ -120,20 +176,26 @@ def _compute(
 
 
 def _ensure(
-    session: Session, embedder: Embedder, texts: Sequence[str], progress: Progress | None
+    session: Session,
+    embedder: Embedder,
+    texts: Sequence[str],
+    progress: Progress | None = None,
+    commit: Commit | None = None,
 ) -> tuple[np.ndarray, int]:
     keys = [digest(text) for text in texts]
     unique = dict(zip(keys, texts, strict=True))
-    found = _stored(session, embedder, list(unique))
-    missing = {key: text for key, text in unique.items() if key not in found}
+    found, wrong = _stored(session, embedder, list(unique))
+    _drop_wrong(session, embedder, wrong)
     # Another database of this process (a second worker's test database, a fresh copy) may
     # have had them computed already: store those instead of computing them again.
-    known = {k: v for k in missing if (v := _MEMORY.get((embedder.name, k))) is not None}
+    known = _MEMORY.get(embedder.name, (k for k in unique if k not in found))
     _store(session, embedder, known)
+    if commit:  # ends the reading transaction too: the model's minutes run outside any
+        commit()
     found.update(known)
-    missing = {key: text for key, text in missing.items() if key not in known}
-    found.update(_compute(session, embedder, missing, progress))
-    _remember(embedder.name, found)
+    missing = {key: text for key, text in unique.items() if key not in found}
+    found.update(_compute(session, embedder, missing, progress, commit))
+    _MEMORY.put(embedder.name, found)
     matrix = np.zeros((len(keys), embedder.dim), dtype=np.float32)
     for row, key in enumerate(keys):
         matrix[row] = found[key]
@@ -141,23 +203,36 @@ def _ensure(
 
 
 def vectors_for(session: Session, embedder: Embedder, texts: Sequence[str]) -> np.ndarray:
-    """(len(texts), dim) passage vectors; those not cached yet are computed and stored."""
-    matrix, _ = _ensure(session, embedder, texts, None)
+    """(len(texts), dim) passage vectors; those not cached yet are computed and stored (in the
+    caller's transaction: a request computes only the few texts of a changed service)."""
+    matrix, _ = _ensure(session, embedder, texts)
     return matrix
 
 
 def catalog_texts(session: Session) -> list[str]:
-    """What the model embeds of every passage of the current catalog, each text once."""
-    services = catalog_service.list_services(session)
-    texts = (embedding_text(svc, p) for svc in services for p in service_passages(svc))
+    """Every text the assistant ever embeds of the current catalog, each once: what retrieval
+    embeds of every passage, and the sentences and variants the answer finder compares with
+    a question."""
+    texts: list[str] = []
+    for svc in catalog_service.list_services(session):
+        texts += (embedding_text(svc, p) for p in service_passages(svc))
+        texts += answers.embedded_texts(svc.data)
     return list(dict.fromkeys(texts))
 
 
-def refresh(session: Session, embedder: Embedder, progress: Progress | None = None) -> int:
-    """Embed every passage of the catalog that has no vector yet and delete this model's rows
-    of texts the catalog no longer has; returns how many texts were computed."""
+def refresh(
+    session: Session,
+    embedder: Embedder,
+    progress: Progress | None = None,
+    *,
+    commit: Commit | None = None,
+) -> int:
+    """Embed every text of the catalog that has no vector yet and delete this model's rows
+    of texts the catalog no longer has; returns how many texts were computed. `commit` (the
+    session's commit, for a command) is called after each stored batch, so each write is short
+    and the work done so far is kept."""
     texts = catalog_texts(session)
-    _, computed = _ensure(session, embedder, texts, progress)
+    _, computed = _ensure(session, embedder, texts, progress, commit)
     wanted = {digest(text) for text in texts}
     stored = session.scalars(
         select(PassageVector.digest).where(PassageVector.model == embedder.name)
@@ -169,4 +244,6 @@ def refresh(session: Session, embedder: Embedder, progress: Progress | None = No
                 PassageVector.model == embedder.name, PassageVector.digest.in_(chunk)
             )
         )
+    if commit:
+        commit()
     return computed

@@ -133,7 +133,7 @@ def _doc(svc: Service, terms: Sequence[ServiceTerm]) -> SearchDoc:
     )
 
 
-def _fingerprint(session: Session) -> tuple[Any, ...]:
+def fingerprint(session: Session) -> tuple[Any, ...]:
     """What changes when the catalog does, in one query (every question asks it). Each part
     is its own subquery, so the database answers it from an index instead of a scan."""
     newest_term = select(ServiceTerm.created_at).order_by(ServiceTerm.id.desc()).limit(1)
@@ -155,7 +155,7 @@ def search_index(
     """The search index for the current catalog; rebuilt only when services or terms changed.
     Words of `places` (the city's place names) are no evidence for any service; `elsewhere`
     names matters of other authorities (the assistant's, see core.city.elsewhere_words)."""
-    catalog = _fingerprint(session)
+    catalog = fingerprint(session)
     key = (catalog, tuple(places), tuple(elsewhere))
     index = _INDEXES.get(key)
     if index is None:
