@@ -84,7 +84,8 @@ def test_unrouted_question_in_another_language_is_honest(
     if body["kind"] == "clarify":
         assert preface.startswith(labels["clarify"])
         return
-    assert preface.startswith(labels["out_of_scope"])
+    assert body["kind"] == "unsure"  # never "not ours" because of the language
+    assert preface == labels["unsure"]
     handover = {a["label"] for a in body["actions"] if a["type"] == "handover"}
     assert labels["callback"] in handover and labels["browse"] in handover
 
@@ -198,3 +199,27 @@ def test_page_without_javascript_marks_the_preface(client: TestClient) -> None:
     assert '<p lang="ar" dir="rtl"' in html
     assert '<p lang="de" dir="ltr">' in html and '<p lang="en" dir="ltr">' in html
     assert 'class="chat-question" id="frage-1" lang="ar" dir="auto">' in html
+
+
+@pytest.mark.parametrize(
+    "question", ["如何申请护照", "Bonjour, comment obtenir une carte d'identité?"]
+)
+def test_cjk_and_french_questions_are_never_refused_for_the_language(
+    client: TestClient, question: str
+) -> None:
+    body = ask(client, question)
+    assert body["question_lang"] in ("zh", "fr")
+    assert body["kind"] != "out_of_scope"
+    refusals = ("Dazu kann ich leider nichts sagen", "I only know the services")
+    assert not any(r in body["reply"] for r in refusals)
+
+
+def test_a_language_without_labels_gets_an_english_and_german_preface(client: TestClient) -> None:
+    body = ask(client, "여권을 어떻게 신청하나요?")  # Korean: no labels
+    assert body["question_lang"] == "ko"
+    assert [p["lang"] for p in body["parts"]][:2] == ["en", "de"]
+
+
+def test_letters_that_make_no_language_are_not_answered(client: TestClient) -> None:
+    body = ask(client, "qwrtz plmokn uzgv")
+    assert body["service"] is None

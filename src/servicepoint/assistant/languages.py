@@ -31,6 +31,7 @@ HOME = ("de", "en")  # the languages the details are written in
 # anmelden" to Turkish; with the dictionary share 2: "Fe de vida", which is Spanish, and
 # "Belegart 9") and a handful of questions in each other language (test_languages.py).
 CONFIDENT = 0.8
+UNLABELLED_SURE = 0.6
 HOME_SHARE = 0.5
 MIN_LETTERS = 8
 # One Latin word is too little for the detector over all languages: German compounds read as
@@ -164,6 +165,11 @@ def detect(text: str, *, default: str) -> str:
     # Sure that it is neither German nor English, the likeliest other language is taken even
     # when its neighbours share the rest ("Türk pasaportu yenileme": Turkish 0.58, Romanian 0.42).
     others = [(code, p) for code, p in _ranked(text) if code not in HOME]
-    if others and sum(p for _, p in others) >= CONFIDENT:
-        return _likeliest(others) or home
-    return home
+    if not others or sum(p for _, p in others) < CONFIDENT:
+        return home
+    code = _likeliest(others) or home
+    # A language the assistant has no labels for must be clear on its own: letters that make
+    # no language ("qwrtz plmokn") spread over many rare ones and are read as German/English.
+    if not has_labels(code) and dict(others).get(code, 0.0) < UNLABELLED_SURE:
+        return home
+    return code

@@ -303,4 +303,9 @@ def rank(
     fitted = models()
     if hybrid is None or hybrid.embedder is None or fitted is None:
         return lexical
+    if lang not in languages.HOME and not languages.has_labels(lang):
+        # No question in this language was in the data the models were fitted on, so their
+        # probabilities would mean nothing here ("qwrtz plmokn" reads as Shona): words the
+        # catalog knows still count, through the lexical match.
+        return lexical
     return ranked_match(index, signals(hybrid, index, text, lang, qvec), lexical, fitted)

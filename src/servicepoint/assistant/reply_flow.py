@@ -13,7 +13,16 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from servicepoint.appointment import service as appointment_service
-from servicepoint.assistant import answers, compose, foreign, matcher, nlp, replies, vectors
+from servicepoint.assistant import (
+    answers,
+    compose,
+    foreign,
+    languages,
+    matcher,
+    nlp,
+    replies,
+    vectors,
+)
 from servicepoint.assistant.dialogue import Decision
 from servicepoint.assistant.embedding import Embedder
 from servicepoint.catalog import locations as location_service
@@ -70,7 +79,7 @@ def _context(
     slot, place = _next_slot(session, service, now)
     locations = [
         loc
-        for loc in location_service.list_locations(session)
+        for loc in location_service.list_offices(session)
         if loc.service_ids is None or service.id in loc.service_ids
     ]
     offices = [loc.name for loc in locations]
@@ -204,12 +213,15 @@ def opening(
     lang: str,
     service: Service | None,
     abroad: tuple[str, list[Service]] | None,
-) -> str:
-    """The preface in the question's own language."""
-    if abroad:
+) -> list[foreign.Part]:
+    """The preface: in the question's language, or in English and German when it has no labels."""
+    if abroad and languages.has_labels(lang):
         code, offered = abroad
         offers = [f"{s.name_de} ({s.name_en})" for s in offered]
-        return foreign.consulate_text(lang, code, offers) + " " + foreign.preface(lang, kind)
+        text = foreign.consulate_text(lang, code, offers) + " " + foreign.preface(lang, kind)
+        return [foreign.part(lang, text)]
+    if abroad:  # the German and English bodies already say it
+        return foreign.preface_for(lang, kind)
     names = (service.name_de, service.name_en) if service else None
     url = q.base + present.service_path(service) if service else None
-    return foreign.preface(lang, kind, names=names, url=url, aspects=q.decision.aspects)
+    return foreign.preface_for(lang, kind, names=names, url=url, aspects=q.decision.aspects)

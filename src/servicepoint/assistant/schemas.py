@@ -56,7 +56,7 @@ class AskResponse(BaseModel):
     service: ServiceRef | None
     actions: list[ActionRead]
     message_id: str
-    kind: str  # answer | clarify | out_of_scope | greeting | offices | consulate
+    kind: str  # answer | clarify | out_of_scope | unsure | greeting | offices | consulate
 
 
 class FeedbackRequest(BaseModel):

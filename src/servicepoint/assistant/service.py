@@ -18,6 +18,7 @@ from servicepoint.assistant import (
     matcher,
     nlp,
     ranker,
+    replies,
     reply_flow,
     retrieval,
 )
@@ -162,7 +163,7 @@ def ask(
     )
     abroad = reply_flow.other_country(q, question_lang, country, foreign_offer)
     kind = "consulate" if abroad else decision.kind
-    service, parts, acts = _compose(q, kind, reply_lang, abroad)
+    kind, service, parts, acts = _compose(q, kind, reply_lang, abroad)
     answer = Reply(
         conv.id,
         reply_lang,
@@ -186,14 +187,22 @@ def _compose(
     kind: str,
     reply_lang: str,
     abroad: tuple[str, list[Service]] | None,
-) -> tuple[Service | None, list[foreign.Part], list[compose.Action]]:
-    """The reply's parts: in German or English, or, for a question in another language, a
-    preface in that language followed by the German and the English reply."""
-    other_lang = q.question_lang not in languages.HOME
+) -> tuple[str, Service | None, list[foreign.Part], list[compose.Action]]:
+    """The reply's kind and parts: in German or English, or, for a question in another
+    language, a preface (in that language when it has labels) followed by the German and the
+    English reply. A question in another language that found no service is never refused as
+    "not ours": it was not understood well enough, and says so."""
+    lang = q.question_lang
+    other_lang = lang not in languages.HOME
+    if other_lang and kind == "out_of_scope":
+        acts = replies.handover(reply_lang, q.base, q.phone)
+        if languages.has_labels(lang):
+            acts = foreign.translate_actions(acts, lang)
+        return "unsure", None, foreign.unsure_parts(lang), acts
     langs = [reply_lang, *[x for x in languages.HOME if other_lang and x != reply_lang]]
     service: Service | None = None
     parts: list[foreign.Part] = []
-    acts: list[compose.Action] = []
+    acts = []
     for x in langs:
         if abroad:
             text, acts = reply_flow.consulate(*abroad, x, q.base)
@@ -201,10 +210,10 @@ def _compose(
             text, acts, service = reply_flow.reply(q, x)
         parts.append(foreign.part(x, text))
     if other_lang:
-        opening = reply_flow.opening(q, kind, q.question_lang, service, abroad)
-        parts = [foreign.part(q.question_lang, opening), *parts]
-        acts = foreign.translate_actions(acts, q.question_lang)
-    return service, parts, acts
+        parts = [*reply_flow.opening(q, kind, lang, service, abroad), *parts]
+        if languages.has_labels(lang):
+            acts = foreign.translate_actions(acts, lang)
+    return kind, service, parts, acts
 
 
 def _remember(
@@ -275,7 +284,7 @@ def _record(
         confidence=round(decision.confidence, 2),
         followup=decision.followup,
     )
-    if answer.kind in ("out_of_scope", "clarify") or decision.confidence < LOG_BELOW:
+    if answer.kind in ("out_of_scope", "unsure", "clarify") or decision.confidence < LOG_BELOW:
         reason = "out_of_scope" if answer.kind == "out_of_scope" else "low_confidence"
         log_question(
             session,
