@@ -27,7 +27,8 @@ def _foreign(body: dict[str, Any], lang: str) -> str:
     assert [p["dir"] for p in body["parts"]] == [languages.direction(lang), "ltr", "ltr"]
     assert body["reply"] == "\n\n".join(p["text"] for p in body["parts"])
     preface: str = body["parts"][0]["text"]
-    assert preface.endswith(languages.labels(lang)["details_follow"])
+    if body["kind"] != "unsure":  # else the preface says it was not understood, no details
+        assert preface.endswith(languages.labels(lang)["details_follow"])
     assert not any(claim in body["reply"] for claim in NOT_OURS)
     return preface
 

@@ -85,7 +85,9 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="e2e-uvicorn", daemon=True)
     thread.start()
-    deadline = time.monotonic() + 20
+    # The warm-up loads the embedding model and the catalog's vectors; on a fresh process that
+    # embeds the whole catalog once (a minute or two on a busy machine).
+    deadline = time.monotonic() + 300
     while not server.started:
         if not thread.is_alive() or time.monotonic() > deadline:
             raise RuntimeError("the live server did not start")

@@ -116,7 +116,8 @@ def unsure_parts(lang: str) -> list[Part]:
     to call the service phone: in `lang` when it has labels, else in English and German. Said
     instead of "not ours" when a question in another language finds no service."""
     if languages.has_labels(lang):
-        return [part(lang, _label(lang, "unsure"))]
+        # then German and English too, as every reply to another language has them
+        return [part(x, _label(x, "unsure")) for x in (lang, "de", "en")]
     return [part(home, _label(home, "unsure")) for home in _HOME_ORDER]
 
 
