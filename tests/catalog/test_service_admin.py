@@ -439,6 +439,11 @@ def ask_after_creating(admin: TestClient, values: dict[str, str], question: str)
     assert found == ("answer", values["id"]), (question, body["confidence"], body["reply"])
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="cold start: the learned ranker leans on keywords and examples and abstains on a "
+    "service with only name, summary and description (Sperrmüll 0.18 first; issue 18: left)",
+)
 def test_the_assistant_answers_a_service_made_on_the_form(admin: TestClient) -> None:
     question = "Ich stelle mir zwei Bienenstöcke in den Garten. Muss ich das irgendwo melden?"
     ask_after_creating(admin, BEES, question)
