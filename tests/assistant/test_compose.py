@@ -13,9 +13,8 @@ from sqlalchemy.orm import Session
 from servicepoint.assistant.answers import Finding, Quote, Way
 from servicepoint.assistant.compose import Context, Place, actions, compose
 from servicepoint.assistant.nlp import ASPECTS
-from servicepoint.catalog import present
+from servicepoint.catalog import locations, present
 from servicepoint.catalog import service as catalog_service
-from servicepoint.catalog import locations
 from servicepoint.catalog.models import Location
 from servicepoint.catalog.schemas import ServiceDetail
 from tests.assistant.conftest import DetailOf

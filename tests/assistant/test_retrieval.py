@@ -130,9 +130,7 @@ def test_without_a_model_the_dense_scores_are_zero(session: Session) -> None:
 
 
 def test_sentences_know_abbreviations_in_both_languages() -> None:
-    de = (
-        "Bitte bringen Sie z. B. den Ausweis mit. Nr. 5 gilt ggf. auch für Kinder. Als PDF. Gut."
-    )
+    de = "Bitte bringen Sie z. B. den Ausweis mit. Nr. 5 gilt ggf. auch für Kinder. Als PDF. Gut."
     assert sentences(de) == [
         "Bitte bringen Sie z. B. den Ausweis mit.",
         "Nr. 5 gilt ggf. auch für Kinder.",
