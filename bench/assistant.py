@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from bench.common import ROOT, console, fresh_database
 from servicepoint.assistant import service as assistant_service
+from servicepoint.assistant.embedding import get_embedder
 from servicepoint.assistant.evaluation import (
     Asker,
     Dialogue,
@@ -39,6 +40,7 @@ DEVSET = ROOT / "tests" / "assistant" / "devset.yaml"
 NOW = dt.datetime(2026, 11, 25, 9, 0, tzinfo=dt.UTC)
 PLACES = place_names(DATA_ROOT / "hannover")
 ELSEWHERE = elsewhere_words(DATA_ROOT / "hannover")
+EMBEDDER = get_embedder()  # the product's default backend: the learned ranker decides
 TARGETS = {"top1": 0.95, "rejection": 0.95, "p95_ms": 20.0}
 _TOKEN = re.compile(r"\w+")
 
@@ -106,6 +108,7 @@ def _assistant(session: Session):  # type: ignore[no-untyped-def]
             now=NOW,
             places=PLACES,
             elsewhere=ELSEWHERE,
+            embedder=EMBEDDER,
         )
         options = tuple(a.label for a in reply.actions if a.type == "clarify")
         return Outcome(

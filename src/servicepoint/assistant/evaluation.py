@@ -75,7 +75,9 @@ def correct(item: Item, got: Outcome) -> bool:
     """In scope: the right service, or a question back naming the right ones when ambiguous.
     Out of scope: no service claimed."""
     if item.expected is None:
-        return got.service is None and got.kind in ("out_of_scope", "greeting", "offices")
+        # Another country's document (its consulate) and "not understood" are honest refusals.
+        refusals = ("out_of_scope", "unsure", "consulate", "greeting", "offices")
+        return got.service is None and got.kind in refusals
     if isinstance(item.expected, tuple):
         if got.kind == "clarify":
             return set(item.expected) <= set(got.options)
