@@ -179,6 +179,24 @@ def axe_page(browser: Browser, live_server: LiveServer, request_log: RequestLog)
 
 
 @pytest.fixture
+def narrow_page(
+    browser: Browser, live_server: LiveServer, request_log: RequestLog
+) -> Iterator[Page]:
+    """The narrowest common phone (360 px); the context bypasses the CSP only so axe can be
+    injected."""
+    with own_page(
+        browser,
+        live_server,
+        request_log,
+        viewport={"width": 360, "height": 740},
+        is_mobile=True,
+        has_touch=True,
+        bypass_csp=True,
+    ) as pg:
+        yield pg
+
+
+@pytest.fixture
 def phone_page(
     browser: Browser, live_server: LiveServer, request_log: RequestLog
 ) -> Iterator[Page]:

@@ -6,42 +6,22 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
-import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
-from tests.e2e.conftest import own_page
 from tests.e2e.support import (
     MODULE_MARKS,
     AxeResult,
     LiveServer,
-    RequestLog,
     format_violations,
 )
 
 pytestmark = MODULE_MARKS
 PHONE = 360
-
-
-@pytest.fixture
-def narrow_page(
-    browser: Browser, live_server: LiveServer, request_log: RequestLog
-) -> Iterator[Page]:
-    """The narrowest common phone; the context bypasses the CSP only so axe can be injected."""
-    with own_page(
-        browser,
-        live_server,
-        request_log,
-        viewport={"width": PHONE, "height": 740},
-        is_mobile=True,
-        has_touch=True,
-        bypass_csp=True,
-    ) as pg:
-        yield pg
 
 
 def _fits(page: Page) -> None:
@@ -121,7 +101,8 @@ def _status_case(live_server: LiveServer) -> str:
 def test_the_application_pages_fit_a_phone_and_pass_axe(
     narrow_page: Page, axe: Callable[[Page], list[AxeResult]], live_server: LiveServer
 ) -> None:
-    page, failures = narrow_page, []
+    page = narrow_page
+    failures: list[str] = []
     page.goto("/antrag/bewohnerparkausweis")
     _check(page, axe, failures)
     # The tutorial sits below the form on a phone.

@@ -4,18 +4,14 @@ focus on the error summary, whose links lead to the fields."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
-import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import own_page
 from tests.e2e.support import (
     ADMIN,
     MODULE_MARKS,
     AxeResult,
-    LiveServer,
-    RequestLog,
     fill_login,
     format_violations,
 )
@@ -23,23 +19,6 @@ from tests.e2e.support import (
 pytestmark = MODULE_MARKS
 
 PAGES = ("/verwaltung/leistungen", "/verwaltung/leistungen/neu", "/verwaltung/leistungen/reisepass")
-
-
-@pytest.fixture
-def phone_axe_page(
-    browser: Browser, live_server: LiveServer, request_log: RequestLog
-) -> Iterator[Page]:
-    """A phone's viewport; the context bypasses the CSP only so axe can be injected."""
-    with own_page(
-        browser,
-        live_server,
-        request_log,
-        viewport={"width": 360, "height": 740},
-        is_mobile=True,
-        has_touch=True,
-        bypass_csp=True,
-    ) as pg:
-        yield pg
 
 
 def _login(page: Page) -> None:
@@ -71,9 +50,9 @@ def test_axe_on_the_service_admin_pages(
 
 
 def test_axe_on_the_service_admin_pages_on_a_phone(
-    phone_axe_page: Page, axe: Callable[[Page], list[AxeResult]]
+    narrow_page: Page, axe: Callable[[Page], list[AxeResult]]
 ) -> None:
-    _check_pages(phone_axe_page, axe, "phone")
+    _check_pages(narrow_page, axe, "phone")
 
 
 def test_an_invalid_service_puts_the_focus_on_the_error_summary(
