@@ -228,6 +228,8 @@ def server(
         "SERVICEPOINT_BASE_URL": base,
         "SERVICEPOINT_STATE_DIR": tempfile.mkdtemp(prefix="sp-video-state-"),
         "SERVICEPOINT_REDIS_URL": redis_url or "",
+        # Video needs no assistant: its warm-up would embed the catalog in each fresh process.
+        "SERVICEPOINT_ASSISTANT_EMBEDDING_BACKEND": "none",
     }
     with uvicorn_process("servicepoint.app:create_app", port=port, env=env, factory=True):
         yield base
