@@ -19,10 +19,9 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-import yaml
-
-from servicepoint.assistant import languages, lexicon
+from servicepoint.assistant import languages
 from servicepoint.assistant.compose import Action
+from servicepoint.catalog import wordlists
 from servicepoint.catalog.search import fold, words
 
 # The action labels that are translated: the key in the labels files of each language.
@@ -165,11 +164,8 @@ def _filled(template: str, label: str) -> tuple[dict[str, str], str] | None:
 
 
 # -- other countries' documents ---------------------------------------------------------------
-@cache
 def _nationalities(lang: str) -> dict[str, Any]:
-    path = lexicon.LANGUAGE_ROOT / lang / "nationalities.yaml"
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else None
-    return data or {}
+    return wordlists.topic("nationalities").get(lang) or {}
 
 
 @cache

@@ -11,10 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from servicepoint.catalog.search import STOPWORDS, fold, lemma, words
-
-# LANGUAGE_ROOT is re-exported for callers that still name it here; wordlists defines it.
-from servicepoint.catalog.wordlists import LANGUAGE_ROOT as LANGUAGE_ROOT
-from servicepoint.catalog.wordlists import topic
+from servicepoint.catalog.wordlists import LANGUAGE_ROOT, topic
 
 
 def entries(root: Path = LANGUAGE_ROOT) -> dict[str, dict[str, Any]]:
