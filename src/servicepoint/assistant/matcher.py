@@ -401,9 +401,10 @@ def message_features(index: SearchIndex, lex: Lexical, doc: int, second: float) 
     return features
 
 
-def match(index: SearchIndex, text: str) -> Match:
-    """Rank services for a message and say how sure we are about the best one."""
-    lex = lexical(index, text)
+def match(index: SearchIndex, text: str, lex: Lexical | None = None) -> Match:
+    """Rank services for a message and say how sure we are about the best one; `lex` is the
+    message's lexical view when the caller has it already (the ranker reads it too)."""
+    lex = lex if lex is not None else lexical(index, text)
     if not lex.terms:
         return Match([], {}, 0.0, lex.analysis.n_content)
     a, scores, term_set = lex.analysis, lex.scores, set(lex.terms)

@@ -202,8 +202,9 @@ def signals(
     text: str,
     lang: str,
     qvec: np.ndarray | None = None,
+    lex: matcher.Lexical | None = None,
 ) -> Signals:
-    lex = matcher.lexical(index, text)
+    lex = lex if lex is not None else matcher.lexical(index, text)
     retrieval = hybrid.retrieve(text, qvec)
     positions = {sid: p for p, sid in enumerate(retrieval.service_ids)}
     return Signals(lex, retrieval, positions, lang not in languages.HOME)
@@ -299,7 +300,8 @@ def rank(
 ) -> Match:
     """The match for a message: learned when the models and an embedder are there. `qvec`
     is the message's embedding when the caller has it already."""
-    lexical = matcher.match(index, text)
+    lex = matcher.lexical(index, text)  # read once: the lexical match and the signals share it
+    lexical = matcher.match(index, text, lex)
     fitted = models()
     if hybrid is None or hybrid.embedder is None or fitted is None:
         return lexical
@@ -308,4 +310,4 @@ def rank(
         # probabilities would mean nothing here ("qwrtz plmokn" reads as Shona): words the
         # catalog knows still count, through the lexical match.
         return lexical
-    return ranked_match(index, signals(hybrid, index, text, lang, qvec), lexical, fitted)
+    return ranked_match(index, signals(hybrid, index, text, lang, qvec, lex), lexical, fitted)

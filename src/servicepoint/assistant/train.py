@@ -50,9 +50,9 @@ def observe(
     seen = []
     for item in items:
         lang = languages.detect(item.q, default=default)
-        seen.append(
-            Seen(item, ranker.signals(hybrid, index, item.q, lang), matcher.match(index, item.q))
-        )
+        lex = matcher.lexical(index, item.q)
+        signals = ranker.signals(hybrid, index, item.q, lang, lex=lex)
+        seen.append(Seen(item, signals, matcher.match(index, item.q, lex)))
     return seen
 
 
